@@ -1,0 +1,39 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'bench/results/', 'test-artifacts/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Machines are pure definitions: no I/O, no clock, no drivers (Temporal's workflow rule).
+    files: ['machines/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*'], message: 'machines/ are pure: no Node built-ins.' },
+          { group: ['better-sqlite3', '@kubernetes/*', 'pino', 'pino-*', '../src/*', '../src/**'], message: 'machines/ are pure: no I/O libraries.' },
+        ],
+      }],
+      'no-restricted-globals': ['error', 'Date', 'setTimeout', 'setInterval', 'process', 'performance'],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'machines/ are deterministic.' }],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

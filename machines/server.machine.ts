@@ -1,0 +1,393 @@
+import { assign, setup } from 'xstate';
+import type { PodFact } from './pod-fact.js';
+import { failureOf, isNewer, isRunning } from './pod-fact.js';
+
+/**
+ * MACHINE_VERSION is stored with every snapshot; bump it whenever a change to this definition
+ * changes what replaying an existing history produces.
+ */
+export const MACHINE_VERSION = 1;
+
+export interface ServerContext {
+  /** pod is the newest accepted fact about the server's pod; null until one is known. */
+  pod: PodFact | null;
+  /** awaiting is the ref of the effect whose answer the current state waits for. */
+  awaiting: string | null;
+  nextRef: number;
+  /** startQueued: a start arrived while stopping; it runs once the stop completes. */
+  startQueued: boolean;
+  /** failure, while cleaning up after a failed spawn or pod, is why the server will end `failed`. */
+  failure: string | null;
+  /** reason is why the server last left `running` or `spawn_pending`, for people and the API. */
+  reason: string | null;
+  /** attempt counts create retries while spawning and delete attempts while stopping. */
+  attempt: number;
+}
+
+export interface EffectError {
+  readonly code?: number | undefined;
+  /** reason: a Kubernetes Status reason (AlreadyExists, NotFound …) or `Foreign` for a pod not ours. */
+  readonly reason?: string | undefined;
+  readonly message: string;
+}
+
+export type PodOp = 'create' | 'read' | 'delete';
+
+export type ServerEvent =
+  | { type: 'server.start' }
+  | { type: 'server.stop' }
+  | { type: 'pod.observed'; pod: PodFact }
+  | { type: 'pod.result'; ref: string; op: PodOp; pod: PodFact }
+  | { type: 'pod.result'; ref: string; op: PodOp; error: EffectError };
+
+/** EffectParams are the data of every effect action; the runtime runs them after the commit. */
+export interface EffectParams {
+  ref: string;
+  force?: boolean;
+}
+
+export const EFFECT_ACTIONS = ['createPod', 'readPod', 'deletePod'] as const;
+export type EffectAction = (typeof EFFECT_ACTIONS)[number];
+
+export interface ServerDelays {
+  /** startTimeout bounds a whole spawn before it is verified and settled (z2jh's 300 s). */
+  startTimeout: number;
+  /** stopTimeout bounds a whole stop before the pod is handed to the orphan sweeper. */
+  stopTimeout: number;
+  /** stopRetryInterval: a delete not done by then is verified and retried with grace 0. */
+  stopRetryInterval: number;
+  /** pollInterval: how often a pending state reads its pod, so a dead watch never blocks it. */
+  pollInterval: number;
+  /** requestTimeout: an effect's answer not back by then is treated as unknown and verified. */
+  requestTimeout: number;
+  /** retryBackoff: the first wait before re-creating after an API error, doubled per attempt. */
+  retryBackoff: number;
+  /** retryBackoffMax caps retryBackoff. */
+  retryBackoffMax: number;
+}
+
+/** DEFAULT_DELAYS are the documented defaults, in milliseconds. */
+export const DEFAULT_DELAYS: Readonly<ServerDelays> = {
+  startTimeout: 300_000,
+  stopTimeout: 120_000,
+  stopRetryInterval: 30_000,
+  pollInterval: 5_000,
+  requestTimeout: 10_000,
+  retryBackoff: 1_000,
+  retryBackoffMax: 30_000,
+};
+
+type ResultEvent = Extract<ServerEvent, { type: 'pod.result' }>;
+
+/** factIn returns the fact an event carries, if any. */
+function factIn(event: ServerEvent): PodFact | undefined {
+  return 'pod' in event ? event.pod : undefined;
+}
+
+/** podAfter is the fact the context will hold once `event` is noted: guards decide on it. */
+function podAfter(context: ServerContext, event: ServerEvent): PodFact | null {
+  const next = factIn(event);
+  return next !== undefined && isNewer(context.pod, next) ? next : context.pod;
+}
+
+function answered(context: ServerContext, event: ServerEvent): event is ResultEvent {
+  return event.type === 'pod.result' && event.ref === context.awaiting;
+}
+
+const absent = (pod: PodFact | null): boolean => pod !== null && !pod.exists;
+const lingering = (pod: PodFact | null): boolean => pod !== null && pod.exists && !pod.deleting;
+const terminating = (pod: PodFact | null): boolean => pod !== null && pod.exists && pod.deleting;
+
+/** The machine itself; `configureServerMachine` gives it configured delays. */
+export const serverMachine = setup({
+  types: {
+    context: {} as ServerContext,
+    events: {} as ServerEvent,
+  },
+  actions: {
+    // Effects are data: the runtime reads these from transition()'s actions and runs them after
+    // the commit. Their implementations here do nothing on purpose.
+    createPod: (_, _params: EffectParams) => undefined,
+    readPod: (_, _params: EffectParams) => undefined,
+    deletePod: (_, _params: EffectParams) => undefined,
+    /** recordOrphan hands a pod the machine gave up on to the sweeper, inside the same commit. */
+    recordOrphan: (_, _params: { uid: string | null; reason: string }) => undefined,
+    notePod: assign({ pod: ({ context, event }) => podAfter(context, event) }),
+    reserveRef: assign(({ context }) => ({
+      nextRef: context.nextRef + 1,
+      awaiting: String(context.nextRef + 1),
+    })),
+    forget: assign({ awaiting: null }),
+    nextAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
+    lingerReason: assign({ reason: 'a pod was found while the server was not running' }),
+  },
+  guards: {
+    answered: ({ context, event }) => answered(context, event),
+    answeredOk: ({ context, event }) => answered(context, event) && 'pod' in event,
+    answeredForeign: ({ context, event }) =>
+      answered(context, event) && 'error' in event && event.error.reason === 'Foreign',
+    answeredError: ({ context, event }) => answered(context, event) && 'error' in event,
+    answeredPresent: ({ context, event }) => answered(context, event) && podAfter(context, event)?.exists === true,
+    answeredRunning: ({ context, event }) => answered(context, event) && isRunning(podAfter(context, event)),
+    answeredAbsent: ({ context, event }) => answered(context, event) && absent(podAfter(context, event)),
+    podRunning: ({ context }) => isRunning(context.pod),
+    podFailed: ({ context }) => failureOf(context.pod) !== undefined,
+    podAbsent: ({ context }) => absent(context.pod),
+    podTerminating: ({ context }) => terminating(context.pod),
+    newLingering: ({ context, event }) =>
+      factIn(event) !== undefined && podAfter(context, event) !== context.pod && lingering(podAfter(context, event)),
+    newTerminating: ({ context, event }) =>
+      factIn(event) !== undefined && podAfter(context, event) !== context.pod && terminating(podAfter(context, event)),
+    startQueued: ({ context }) => context.startQueued,
+    failing: ({ context }) => context.failure !== null,
+  },
+  delays: {
+    startTimeout: DEFAULT_DELAYS.startTimeout,
+    stopTimeout: DEFAULT_DELAYS.stopTimeout,
+    stopRetryInterval: DEFAULT_DELAYS.stopRetryInterval,
+    pollInterval: DEFAULT_DELAYS.pollInterval,
+    requestTimeout: DEFAULT_DELAYS.requestTimeout,
+    retryBackoff: ({ context }) =>
+      Math.min(DEFAULT_DELAYS.retryBackoffMax, DEFAULT_DELAYS.retryBackoff * 2 ** Math.min(context.attempt, 20)),
+  },
+}).createMachine({
+  id: 'server',
+  initial: 'stopped',
+  context: {
+    pod: null,
+    awaiting: null,
+    nextRef: 0,
+    startQueued: false,
+    failure: null,
+    reason: null,
+    attempt: 0,
+  },
+  on: {
+    // A fact is a fact whichever state hears it; states that decide on it handle it themselves.
+    'pod.observed': { actions: 'notePod' },
+    'pod.result': { actions: 'notePod' },
+  },
+  states: {
+    stopped: {
+      tags: ['stable'],
+      on: {
+        'server.start': { target: 'spawn_pending' },
+        'pod.observed': lingeringPod(),
+        'pod.result': lingeringPod(),
+      },
+    },
+
+    spawn_pending: {
+      entry: assign({ failure: null, reason: null, startQueued: false, attempt: 0 }),
+      after: { startTimeout: '.timed_out' },
+      on: {
+        // Stop during spawn cancels it: whatever was created is deleted, and the server ends stopped.
+        'server.stop': { target: 'stop_pending', actions: assign({ reason: 'stop requested during spawn' }) },
+      },
+      initial: 'creating',
+      states: {
+        creating: {
+          entry: ['reserveRef', { type: 'createPod', params: ({ context }) => ({ ref: ref(context) }) }],
+          after: { requestTimeout: 'verifying' },
+          on: {
+            'pod.result': [
+              { guard: 'answeredOk', target: 'waiting', actions: 'notePod' },
+              {
+                guard: 'answeredForeign',
+                target: '#server.failed',
+                actions: assign({ reason: ({ event }) => errorOf(event), awaiting: null }),
+              },
+              {
+                guard: 'answeredError',
+                target: 'backoff',
+                actions: ['notePod', assign({ reason: ({ event }) => errorOf(event) })],
+              },
+              { actions: 'notePod' },
+            ],
+          },
+        },
+        backoff: {
+          entry: 'forget',
+          after: { retryBackoff: { target: 'creating', actions: assign({ attempt: ({ context }) => context.attempt + 1 }) } },
+        },
+        verifying: {
+          // The create's answer is overdue: read to learn whether it happened before trying again.
+          entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+          after: { requestTimeout: 'creating' },
+          on: {
+            'pod.result': [
+              { guard: 'answeredPresent', target: 'waiting', actions: 'notePod' },
+              { guard: 'answered', target: 'creating', actions: 'notePod' },
+              { actions: 'notePod' },
+            ],
+          },
+        },
+        waiting: {
+          entry: 'forget',
+          always: [
+            { guard: 'podRunning', target: '#server.running' },
+            { guard: 'podFailed', target: '#server.stop_pending', actions: assign({ failure: ({ context }) => failureOf(context.pod) ?? null }) },
+            { guard: 'podAbsent', target: '#server.stop_pending', actions: assign({ failure: 'pod vanished during spawn' }) },
+            { guard: 'podTerminating', target: '#server.stop_pending', actions: assign({ failure: 'pod deleted during spawn' }) },
+          ],
+          after: { pollInterval: 'polling' },
+        },
+        polling: {
+          entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+          after: { requestTimeout: 'waiting' },
+          on: {
+            'pod.result': [{ guard: 'answered', target: 'waiting', actions: 'notePod' }, { actions: 'notePod' }],
+          },
+        },
+        timed_out: {
+          // The start timeout never assumes: it reads the pod; ready means running, anything else is cleaned up.
+          entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+          after: {
+            requestTimeout: {
+              target: '#server.stop_pending',
+              actions: assign({ failure: 'spawn timed out and the pod could not be read' }),
+            },
+          },
+          on: {
+            'pod.result': [
+              { guard: 'answeredRunning', target: '#server.running', actions: 'notePod' },
+              {
+                guard: 'answered',
+                target: '#server.stop_pending',
+                actions: ['notePod', assign({ failure: ({ context }) => failureOf(context.pod) ?? 'spawn timed out' })],
+              },
+              { actions: 'notePod' },
+            ],
+          },
+        },
+      },
+    },
+
+    running: {
+      tags: ['stable'],
+      entry: assign({ reason: null, awaiting: null }),
+      on: {
+        'server.stop': { target: 'stop_pending', actions: assign({ reason: 'stop requested' }) },
+      },
+      always: [
+        { guard: 'podAbsent', target: 'stopped', actions: assign({ reason: 'pod vanished while running' }) },
+        { guard: 'podFailed', target: 'stop_pending', actions: assign({ failure: ({ context }) => failureOf(context.pod) ?? null }) },
+        { guard: 'podTerminating', target: 'stop_pending', actions: assign({ reason: 'pod deleted while running' }) },
+      ],
+    },
+
+    stop_pending: {
+      entry: assign({ attempt: 0 }),
+      after: { stopTimeout: '.giving_up' },
+      on: {
+        // A start during stop is accepted and runs after it; a second stop takes back a queued start.
+        'server.start': { actions: assign({ startQueued: true }) },
+        'server.stop': { actions: assign({ startQueued: false }) },
+      },
+      initial: 'attempt',
+      states: {
+        attempt: {
+          after: { stopRetryInterval: 'verifying' },
+          initial: 'deleting',
+          states: {
+            deleting: {
+              entry: [
+                'reserveRef',
+                { type: 'deletePod', params: ({ context }) => ({ ref: ref(context), force: context.attempt > 0 }) },
+              ],
+              after: { requestTimeout: 'waiting' },
+              on: {
+                'pod.result': [{ guard: 'answered', target: 'waiting', actions: 'notePod' }, { actions: 'notePod' }],
+              },
+            },
+            waiting: {
+              entry: 'forget',
+              always: { guard: 'podAbsent', target: '#server.stop_pending.done' },
+              after: { pollInterval: 'polling' },
+            },
+            polling: {
+              entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+              after: { requestTimeout: 'waiting' },
+              on: {
+                'pod.result': [{ guard: 'answered', target: 'waiting', actions: 'notePod' }, { actions: 'notePod' }],
+              },
+            },
+          },
+        },
+        verifying: {
+          // An attempt ran out: read; gone is done, anything else is deleted again with grace 0.
+          entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+          after: { requestTimeout: { target: 'attempt', reenter: true, actions: 'nextAttempt' } },
+          on: {
+            'pod.result': [
+              { guard: 'answeredAbsent', target: 'done', actions: 'notePod' },
+              { guard: 'answered', target: 'attempt', reenter: true, actions: ['notePod', 'nextAttempt'] },
+              { actions: 'notePod' },
+            ],
+          },
+        },
+        giving_up: {
+          // The stop ran out of time: a pod still there is handed to the orphan sweeper, never forgotten.
+          entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+          after: { requestTimeout: { target: 'done', actions: orphan('the stop timed out and the pod could not be read') } },
+          on: {
+            'pod.result': [
+              { guard: 'answeredAbsent', target: 'done', actions: 'notePod' },
+              { guard: 'answered', target: 'done', actions: ['notePod', orphan('the pod was still present when the stop timed out')] },
+              { actions: 'notePod' },
+            ],
+          },
+        },
+        done: {
+          // Transient: a queued start spawns again, a failed spawn ends failed, anything else stopped.
+          entry: 'forget',
+          always: [
+            { guard: 'startQueued', target: '#server.spawn_pending' },
+            { guard: 'failing', target: '#server.failed', actions: assign({ reason: ({ context }) => context.failure }) },
+            { target: '#server.stopped' },
+          ],
+        },
+      },
+    },
+
+    failed: {
+      tags: ['stable'],
+      on: {
+        'server.start': { target: 'spawn_pending' },
+        'server.stop': { target: 'stopped', actions: assign({ failure: null }) },
+        'pod.observed': lingeringPod(),
+        'pod.result': lingeringPod(),
+      },
+    },
+  },
+});
+
+function ref(context: ServerContext): string {
+  return context.awaiting ?? String(context.nextRef);
+}
+
+function errorOf(event: ServerEvent): string {
+  return 'error' in event ? `pod ${(event as ResultEvent & { error: EffectError }).error.message}` : 'unknown error';
+}
+
+/** orphan is the recordOrphan effect for the current pod, with why it was handed on. */
+function orphan(reason: string) {
+  return {
+    type: 'recordOrphan' as const,
+    params: ({ context }: { context: ServerContext }) => ({
+      uid: context.pod?.exists === true ? context.pod.uid : null,
+      reason,
+    }),
+  };
+}
+
+/** lingeringPod: a stable state that learns of a pod it should not have deletes it or hands it on. */
+function lingeringPod() {
+  return [
+    { guard: 'newLingering' as const, target: '#server.stop_pending', actions: ['notePod' as const, 'lingerReason' as const] },
+    { guard: 'newTerminating' as const, actions: ['notePod' as const, orphan('a terminating pod was found while the server was not running')] },
+    { actions: 'notePod' as const },
+  ];
+}
+
+export type ServerMachine = typeof serverMachine;
