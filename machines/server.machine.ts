@@ -391,3 +391,21 @@ function lingeringPod() {
 }
 
 export type ServerMachine = typeof serverMachine;
+
+/** configureServerMachine gives the machine its configured delays; defaults fill what is not given. */
+export function configureServerMachine(delays: Partial<ServerDelays> = {}): ServerMachine {
+  const d: ServerDelays = { ...DEFAULT_DELAYS, ...delays };
+  for (const [name, value] of Object.entries(d)) {
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`delay ${name} must be a positive number of milliseconds, got ${String(value)}`);
+  }
+  return serverMachine.provide({
+    delays: {
+      startTimeout: d.startTimeout,
+      stopTimeout: d.stopTimeout,
+      stopRetryInterval: d.stopRetryInterval,
+      pollInterval: d.pollInterval,
+      requestTimeout: d.requestTimeout,
+      retryBackoff: ({ context }) => Math.min(d.retryBackoffMax, d.retryBackoff * 2 ** Math.min(context.attempt, 20)),
+    },
+  });
+}

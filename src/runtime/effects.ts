@@ -1,0 +1,131 @@
+import type { PodFact } from '../../machines/pod-fact.js';
+import type { EffectError, EffectParams, PodOp, ServerEvent } from '../../machines/server.machine.js';
+import type { Clock } from './clock.js';
+import type { PodClient } from './pod-client.js';
+import { PodApiError } from './pod-client.js';
+
+export interface EffectJob {
+  readonly outboxId: number;
+  readonly key: string;
+  readonly kind: string;
+  readonly params: EffectParams;
+}
+
+export type ResultHandler = (key: string, event: ServerEvent, outboxId: number) => void;
+
+const OPS: Record<string, PodOp> = { createPod: 'create', readPod: 'read', deletePod: 'delete' };
+
+/**
+ * EffectRunner runs outbox effects through the PodClient: in order for each server (a delete
+ * queued after a create runs after it), servers in parallel up to `concurrency`, each call bounded
+ * by `timeoutMs`. Every outcome, success or failure, comes back as a `pod.result` event.
+ */
+export class EffectRunner {
+  private readonly queues = new Map<string, EffectJob[]>();
+  private readonly ready: string[] = [];
+  private running = 0;
+  private closed = false;
+  private readonly controllers = new Set<AbortController>();
+
+  constructor(
+    private readonly options: {
+      pods: PodClient;
+      clock: Clock;
+      timeoutMs: number;
+      concurrency: number;
+      onResult: ResultHandler;
+      onError?: (job: EffectJob, err: unknown) => void;
+    },
+  ) {}
+
+  /** pending counts effects queued or running. */
+  get pending(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.length;
+    return n;
+  }
+
+  /** startable counts effects that could start now (not waiting behind a running one of their server). */
+  get startable(): number {
+    return this.running < this.options.concurrency ? this.ready.length : 0;
+  }
+
+  enqueue(job: EffectJob): void {
+    if (this.closed) return;
+    const queue = this.queues.get(job.key);
+    if (queue === undefined) {
+      this.queues.set(job.key, [job]);
+      this.ready.push(job.key);
+      this.pump();
+    } else {
+      queue.push(job);
+    }
+  }
+
+  /** close drops queued effects and aborts running ones; their outbox rows stay for the next start. */
+  close(): void {
+    this.closed = true;
+    for (const c of this.controllers) c.abort(new Error('runtime closed'));
+    this.queues.clear();
+    this.ready.length = 0;
+  }
+
+  private pump(): void {
+    while (!this.closed && this.running < this.options.concurrency && this.ready.length > 0) {
+      const key = this.ready.shift() as string;
+      const job = this.queues.get(key)?.[0];
+      if (job === undefined) continue;
+      this.running++;
+      void this.run(job).finally(() => {
+        this.running--;
+        if (this.closed) return;
+        const queue = this.queues.get(key);
+        queue?.shift();
+        if (queue !== undefined && queue.length > 0) this.ready.push(key);
+        else this.queues.delete(key);
+        this.pump();
+      });
+    }
+  }
+
+  private async run(job: EffectJob): Promise<void> {
+    const op = OPS[job.kind];
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    const { clock, timeoutMs } = this.options;
+    const timer = clock.setTimeout(() => controller.abort(new PodApiError(`${op ?? job.kind} timed out after ${timeoutMs} ms`)), timeoutMs);
+    let event: ServerEvent;
+    try {
+      if (op === undefined) throw new Error(`unknown effect ${job.kind}`);
+      const pod = await Promise.race([this.call(op, job, controller.signal), aborted(controller.signal)]);
+      event = { type: 'pod.result', ref: job.params.ref, op, pod };
+    } catch (err) {
+      this.options.onError?.(job, err);
+      event = { type: 'pod.result', ref: job.params.ref, op: op ?? 'read', error: toEffectError(err) };
+    } finally {
+      clock.clearTimeout(timer);
+      this.controllers.delete(controller);
+    }
+    if (!this.closed) this.options.onResult(job.key, event, job.outboxId);
+  }
+
+  private call(op: PodOp, job: EffectJob, signal: AbortSignal): Promise<PodFact> {
+    const { pods } = this.options;
+    if (op === 'create') return pods.create(job.key, signal);
+    if (op === 'read') return pods.read(job.key, signal);
+    return pods.delete(job.key, { force: job.params.force === true }, signal);
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
+}
+
+/** toEffectError keeps what the machine may decide on: the code, the reason and a short message. */
+export function toEffectError(err: unknown): EffectError {
+  if (err instanceof PodApiError) return { code: err.code, reason: err.reason, message: err.message.slice(0, 300) };
+  const message = err instanceof Error ? err.message : String(err);
+  return { message: message.slice(0, 300) };
+}

@@ -1,0 +1,333 @@
+import type { Logger } from 'pino';
+import type { PodFact } from '../../machines/pod-fact.js';
+import type { EffectParams, ServerEvent, ServerMachine } from '../../machines/server.machine.js';
+import type { EventStore, StepRecord } from '../store/event-store.js';
+import type { Clock } from './clock.js';
+import { EffectRunner } from './effects.js';
+import type { PodClient } from './pod-client.js';
+import type { ServerSnapshot, StepResult } from './step.js';
+import { initialSnapshot, persist, restore, step } from './step.js';
+import { TimerTable } from './timers.js';
+
+export interface RuntimeOptions {
+  store: EventStore;
+  machine: ServerMachine;
+  pods: PodClient;
+  clock: Clock;
+  logger?: Logger | undefined;
+  /** effectTimeoutMs bounds each cluster call (default 10 s, the machine's requestTimeout). */
+  effectTimeoutMs?: number;
+  /** effectConcurrency: cluster calls in flight at once across servers (default 32). */
+  effectConcurrency?: number;
+  /** maxBatch: the most events one transaction commits (default 2,000). */
+  maxBatch?: number;
+}
+
+/** ServerView is what the runtime tells of one server. */
+export interface ServerView {
+  readonly key: string;
+  readonly state: string;
+  readonly snapshot: ServerSnapshot;
+  readonly seq: number;
+  /** since is when the server entered its current state (ms since the epoch). */
+  readonly since: number;
+}
+
+/** Committed is told to subscribers after each step is durable. */
+export interface Committed {
+  readonly key: string;
+  readonly seq: number;
+  readonly ts: number;
+  readonly event: { type: string };
+  readonly before: string;
+  readonly after: string;
+  readonly snapshot: ServerSnapshot;
+}
+
+type Source = 'command' | 'observation' | 'timer' | 'result';
+
+interface Item {
+  readonly key: string;
+  readonly event: ServerEvent | { type: string };
+  readonly source: Source;
+  readonly timer?: { id: string; token: number };
+  readonly outboxId?: number;
+  readonly resolve?: (view: ServerView) => void;
+  readonly reject?: (err: Error) => void;
+}
+
+interface Server {
+  sid: number | undefined;
+  readonly key: string;
+  snapshot: ServerSnapshot;
+  persisted: string;
+  state: string;
+  seq: number;
+  since: number;
+}
+
+/** RuntimeFailedError: a commit failed; the runtime stops rather than run on from an unknown state. */
+export class RuntimeFailedError extends Error {
+  constructor(cause: unknown) {
+    super(`the runtime stopped after a failed commit: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'RuntimeFailedError';
+  }
+}
+
+/**
+ * Runtime steps every server's machine, one ordered queue per server: each event is folded with
+ * the pure step(), a whole batch of steps is committed in one SQLite transaction, and only then are
+ * promises resolved, timers armed and effects started.
+ */
+export class Runtime {
+  private readonly servers = new Map<string, Server>();
+  private readonly bySid = new Map<number, Server>();
+  private queue: Item[] = [];
+  private flushScheduled = false;
+  private failure: Error | undefined;
+  private closed = false;
+  private readonly timers: TimerTable;
+  private readonly effects: EffectRunner;
+  private readonly listeners = new Set<(c: Committed) => void>();
+  private readonly maxBatch: number;
+  /** counters for metrics. */
+  readonly stats = { events: 0, commits: 0, effectErrors: 0, staleTimers: 0 };
+
+  constructor(private readonly options: RuntimeOptions) {
+    this.maxBatch = options.maxBatch ?? 2_000;
+    this.timers = new TimerTable(options.clock, (key, id, token, event) =>
+      this.enqueue({ key, event, source: 'timer', timer: { id, token } }),
+    );
+    this.effects = new EffectRunner({
+      pods: options.pods,
+      clock: options.clock,
+      timeoutMs: options.effectTimeoutMs ?? 10_000,
+      concurrency: options.effectConcurrency ?? 32,
+      onResult: (key, event, outboxId) => this.enqueue({ key, event, source: 'result', outboxId }),
+      onError: (job, err) => {
+        this.stats.effectErrors++;
+        options.logger?.warn({ server: job.key, effect: job.kind, err }, 'pod effect failed');
+      },
+    });
+  }
+
+  /** start restores every server, re-arms its timers (overdue ones fire at once) and re-runs unfinished effects. */
+  start(): void {
+    const { store, machine } = this.options;
+    for (const row of store.loadServers()) {
+      const server: Server = {
+        sid: row.sid,
+        key: row.key,
+        snapshot: restore(machine, row.snapshot),
+        persisted: row.snapshot,
+        state: row.state,
+        seq: row.seq,
+        since: row.since,
+      };
+      this.servers.set(row.key, server);
+      this.bySid.set(row.sid, server);
+    }
+    for (const t of store.loadTimers()) {
+      const server = this.bySid.get(t.sid);
+      if (server !== undefined) this.timers.arm(server.key, t.id, t.dueAt, JSON.parse(t.event) as { type: string });
+    }
+    for (const o of store.loadOutbox()) {
+      const server = this.bySid.get(o.sid);
+      if (server === undefined) continue;
+      this.effects.enqueue({ outboxId: o.id, key: server.key, kind: o.kind, params: JSON.parse(o.params) as EffectParams });
+    }
+    this.options.logger?.info({ servers: this.servers.size, timers: this.timers.size, effects: this.effects.pending }, 'runtime restored');
+  }
+
+  /** send appends a command; it resolves once the event is durable (the API's acknowledgement). */
+  send(key: string, event: ServerEvent): Promise<ServerView> {
+    return new Promise((resolve, reject) => this.enqueue({ key, event, source: 'command', resolve, reject }));
+  }
+
+  /**
+   * observe reports a pod fact for a server; facts about servers the runtime does not know are
+   * dropped (the orphan sweeper finds such pods), and facts that change nothing are not logged.
+   */
+  observe(key: string, pod: PodFact): Promise<ServerView | undefined> {
+    if (!this.servers.has(key)) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => this.enqueue({ key, event: { type: 'pod.observed', pod }, source: 'observation', resolve, reject }));
+  }
+
+  get(key: string): ServerView | undefined {
+    const s = this.servers.get(key);
+    return s === undefined ? undefined : view(s);
+  }
+
+  list(): ServerView[] {
+    return [...this.servers.values()].map(view);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.servers.keys();
+  }
+
+  deadlines(key: string): Array<{ id: string; dueAt: number }> {
+    return this.timers.deadlines(key);
+  }
+
+  subscribe(listener: (c: Committed) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** busy tells whether anything can still happen without time passing: queued events or startable effects. */
+  get busy(): boolean {
+    return this.queue.length > 0 || this.flushScheduled || this.effects.startable > 0;
+  }
+
+  get timerCount(): number {
+    return this.timers.size;
+  }
+
+  overdueTimers(): number {
+    return this.timers.overdue(this.options.clock.now());
+  }
+
+  get pendingEffects(): number {
+    return this.effects.pending;
+  }
+
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /** close stops timers and effects; what is durable stays durable, unfinished effects re-run at next start. */
+  close(): void {
+    this.closed = true;
+    this.timers.close();
+    this.effects.close();
+    const err = new Error('runtime closed');
+    for (const item of this.queue) item.reject?.(err);
+    this.queue = [];
+  }
+
+  private enqueue(item: Item): void {
+    if (this.closed || this.failure !== undefined) {
+      item.reject?.(this.failure ?? new Error('runtime closed'));
+      return;
+    }
+    this.queue.push(item);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.failure !== undefined) return;
+    const batch = this.queue.length > this.maxBatch ? this.queue.splice(0, this.maxBatch) : this.queue.splice(0);
+    if (this.queue.length > 0) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    const now = this.options.clock.now();
+    const records: Array<{ record: StepRecord; item: Item; result: StepResult; server: Server; before: string }> = [];
+    const answered: Item[] = [];
+    for (const item of batch) {
+      const done = this.apply(item, now);
+      if (done === undefined) answered.push(item);
+      else records.push({ ...done, item });
+    }
+    try {
+      if (records.length > 0) this.options.store.commit(records.map((r) => r.record));
+    } catch (err) {
+      this.fail(err, batch);
+      return;
+    }
+    this.stats.commits++;
+    this.stats.events += records.length;
+    for (const { record, item, result, server, before } of records) {
+      if (server.sid === undefined && record.sid !== undefined) {
+        server.sid = record.sid;
+        this.bySid.set(record.sid, server);
+      }
+      const ids = record.outboxIds ?? [];
+      result.effects.forEach((effect, i) => {
+        const outboxId = ids[i];
+        if (outboxId !== undefined) this.effects.enqueue({ outboxId, key: server.key, kind: effect.kind, params: effect.params });
+      });
+      item.resolve?.(view(server));
+      const committed: Committed = { key: server.key, seq: record.seq, ts: now, event: item.event, before, after: result.state, snapshot: result.snapshot };
+      for (const listener of this.listeners) listener(committed);
+    }
+    for (const item of answered) {
+      const server = this.servers.get(item.key);
+      if (server !== undefined) item.resolve?.(view(server));
+    }
+  }
+
+  /**
+   * apply folds one item into its server in memory and returns the row to commit, or undefined
+   * when the item changes nothing (a stale timer, a duplicate observation).
+   */
+  private apply(item: Item, now: number): { record: StepRecord; result: StepResult; server: Server; before: string } | undefined {
+    const { machine } = this.options;
+    if (item.timer !== undefined && !this.timers.isArmed(item.key, item.timer.id, item.timer.token)) {
+      this.stats.staleTimers++;
+      return undefined;
+    }
+    let server = this.servers.get(item.key);
+    if (server === undefined) {
+      if (item.source !== 'command') return undefined;
+      const snapshot = initialSnapshot(machine);
+      server = { sid: undefined, key: item.key, snapshot, persisted: persist(machine, snapshot), state: 'stopped', seq: 0, since: now };
+      this.servers.set(item.key, server);
+    }
+    const result = step(machine, server.snapshot, item.event, server.persisted);
+    if (!result.changed && item.source === 'observation') return undefined;
+    const before = server.state;
+    server.seq += 1;
+    server.snapshot = result.snapshot;
+    server.persisted = result.persisted;
+    if (topLevel(result.state) !== topLevel(before)) server.since = now;
+    server.state = result.state;
+    if (item.timer !== undefined) this.timers.cancel(item.key, item.timer.id);
+    for (const change of result.timers) {
+      if ('arm' in change) this.timers.arm(item.key, change.arm.id, now + change.arm.delay, change.arm.event);
+      else this.timers.cancel(item.key, change.cancel);
+    }
+    const record: StepRecord = {
+      sid: server.sid,
+      key: item.key,
+      seq: server.seq,
+      ts: now,
+      type: item.event.type,
+      payload: JSON.stringify(item.event),
+      stateBefore: before,
+      stateAfter: result.state,
+      snapshot: result.persisted,
+      since: server.since,
+      timers: result.timers,
+      firedTimer: item.timer?.id,
+      effects: result.effects,
+      doneEffect: item.outboxId,
+      orphans: result.orphans,
+    };
+    return { record, result, server, before };
+  }
+
+  private fail(err: unknown, batch: Item[]): void {
+    this.failure = new RuntimeFailedError(err);
+    this.options.logger?.fatal({ err }, 'commit failed; the runtime stops');
+    for (const item of batch) item.reject?.(this.failure);
+    for (const item of this.queue) item.reject?.(this.failure);
+    this.queue = [];
+    this.timers.close();
+    this.effects.close();
+  }
+}
+
+function topLevel(state: string): string {
+  const dot = state.indexOf('.');
+  return dot === -1 ? state : state.slice(0, dot);
+}
+
+function view(s: Server): ServerView {
+  return { key: s.key, state: s.state, snapshot: s.snapshot, seq: s.seq, since: s.since };
+}

@@ -1,0 +1,99 @@
+import { initialTransition, transition } from 'xstate';
+import type { SnapshotFrom } from 'xstate';
+import type { ServerMachine, ServerEvent, EffectParams, EffectAction } from '../../machines/server.machine.js';
+import { EFFECT_ACTIONS } from '../../machines/server.machine.js';
+
+export type ServerSnapshot = SnapshotFrom<ServerMachine>;
+
+/** TimerArm is a delayed event the step asked for: the runtime stores it with its due time. */
+export interface TimerArm {
+  readonly id: string;
+  readonly event: { type: string };
+  readonly delay: number;
+}
+
+export interface EffectRequest {
+  readonly kind: EffectAction;
+  readonly params: EffectParams;
+}
+
+export interface OrphanRecord {
+  readonly uid: string | null;
+  readonly reason: string;
+}
+
+/** TimerChange is one arm or cancel, kept in the order the machine produced them. */
+export type TimerChange = { readonly arm: TimerArm } | { readonly cancel: string };
+
+/** StepResult is everything one event did to one server, as data: nothing has happened yet. */
+export interface StepResult {
+  readonly snapshot: ServerSnapshot;
+  /** persisted is the stored form of the snapshot, the string replay must reproduce. */
+  readonly persisted: string;
+  readonly state: string;
+  readonly changed: boolean;
+  readonly timers: readonly TimerChange[];
+  readonly effects: readonly EffectRequest[];
+  readonly orphans: readonly OrphanRecord[];
+}
+
+const effectKinds: ReadonlySet<string> = new Set(EFFECT_ACTIONS);
+
+/** persist is the one serialisation of a snapshot, shared by the runtime, replay and the tests. */
+export function persist(machine: ServerMachine, snapshot: ServerSnapshot): string {
+  return JSON.stringify(machine.getPersistedSnapshot(snapshot));
+}
+
+/** restore rebuilds a snapshot from its stored form, on the configured machine. */
+export function restore(machine: ServerMachine, persisted: string): ServerSnapshot {
+  const data = JSON.parse(persisted) as { value: ServerSnapshot['value']; context: ServerSnapshot['context'] };
+  return machine.resolveState({ value: data.value, context: data.context });
+}
+
+/** stateName is a snapshot's state as one dotted string (`stop_pending.attempt.deleting`). */
+export function stateName(snapshot: { value: unknown }): string {
+  const parts: string[] = [];
+  let value: unknown = snapshot.value;
+  while (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value);
+    const first = entries[0];
+    if (first === undefined) break;
+    parts.push(first[0]);
+    value = first[1];
+  }
+  if (typeof value === 'string') parts.push(value);
+  return parts.join('.');
+}
+
+/** initialSnapshot is a new server's snapshot; a new server starts with no event. */
+export function initialSnapshot(machine: ServerMachine): ServerSnapshot {
+  return initialTransition(machine)[0];
+}
+
+/**
+ * step applies one event with XState's pure transition() and sorts the returned actions into
+ * durable timers, effects and orphan records. It performs no I/O and reads no clock.
+ */
+export function step(machine: ServerMachine, snapshot: ServerSnapshot, event: ServerEvent | { type: string }, before?: string): StepResult {
+  const [next, actions] = transition(machine, snapshot, event as ServerEvent);
+  const timers: TimerChange[] = [];
+  const effects: EffectRequest[] = [];
+  const orphans: OrphanRecord[] = [];
+  for (const action of actions as ReadonlyArray<{ type: string; params?: unknown }>) {
+    const params = action.params as Record<string, unknown> | undefined;
+    if (action.type === 'xstate.raise' && params !== undefined && typeof params['delay'] === 'number') {
+      timers.push({
+        arm: { id: String(params['id']), event: params['event'] as { type: string }, delay: params['delay'] },
+      });
+    } else if (action.type === 'xstate.cancel' && params !== undefined) {
+      timers.push({ cancel: String(params['sendId']) });
+    } else if (effectKinds.has(action.type)) {
+      effects.push({ kind: action.type as EffectAction, params: params as unknown as EffectParams });
+    } else if (action.type === 'recordOrphan') {
+      orphans.push(params as unknown as OrphanRecord);
+    }
+  }
+  const persisted = persist(machine, next);
+  const changed = before === undefined || persisted !== before || actions.length > 0;
+  return { snapshot: next, persisted, state: stateName(next), changed, timers, effects, orphans };
+}

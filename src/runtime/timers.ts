@@ -1,0 +1,139 @@
+import type { Clock, TimerHandle } from './clock.js';
+
+interface Entry {
+  readonly key: string;
+  readonly id: string;
+  readonly dueAt: number;
+  readonly token: number;
+  readonly event: { type: string };
+}
+
+export type DueHandler = (key: string, id: string, token: number, event: { type: string }) => void;
+
+/**
+ * TimerTable holds the armed durable timers in memory (the rows live in SQLite) and wakes the
+ * runtime when the earliest is due, through the injected clock. A firing carries a token so a
+ * timer that was cancelled or re-armed meanwhile is recognised as stale and dropped.
+ */
+export class TimerTable {
+  private readonly armed = new Map<string, Map<string, Entry>>();
+  private heap: Entry[] = [];
+  private nextToken = 1;
+  private wake: { at: number; handle: TimerHandle } | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onDue: DueHandler,
+  ) {}
+
+  get size(): number {
+    let n = 0;
+    for (const m of this.armed.values()) n += m.size;
+    return n;
+  }
+
+  /** overdue counts armed timers whose time has passed (they fire at once; a high count means lag). */
+  overdue(now: number): number {
+    let n = 0;
+    for (const m of this.armed.values()) for (const e of m.values()) if (e.dueAt <= now) n++;
+    return n;
+  }
+
+  /** nextDueAt is the earliest armed timer's due time for a server, for "pending until" displays. */
+  deadlines(key: string): Array<{ id: string; dueAt: number }> {
+    return [...(this.armed.get(key)?.values() ?? [])].map((e) => ({ id: e.id, dueAt: e.dueAt }));
+  }
+
+  arm(key: string, id: string, dueAt: number, event: { type: string }): void {
+    const entry: Entry = { key, id, dueAt, token: this.nextToken++, event };
+    let timers = this.armed.get(key);
+    if (timers === undefined) this.armed.set(key, (timers = new Map()));
+    timers.set(id, entry);
+    this.push(entry);
+    this.schedule();
+  }
+
+  cancel(key: string, id: string): void {
+    const timers = this.armed.get(key);
+    if (timers === undefined) return;
+    timers.delete(id);
+    if (timers.size === 0) this.armed.delete(key);
+  }
+
+  isArmed(key: string, id: string, token: number): boolean {
+    return this.armed.get(key)?.get(id)?.token === token;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.wake !== undefined) this.clock.clearTimeout(this.wake.handle);
+    this.wake = undefined;
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    const head = this.peekValid();
+    if (head === undefined) return;
+    if (this.wake !== undefined) {
+      if (this.wake.at <= head.dueAt) return;
+      this.clock.clearTimeout(this.wake.handle);
+    }
+    const at = head.dueAt;
+    this.wake = { at, handle: this.clock.setTimeout(() => this.fire(), at - this.clock.now()) };
+  }
+
+  private fire(): void {
+    this.wake = undefined;
+    if (this.closed) return;
+    const now = this.clock.now();
+    for (let head = this.peekValid(); head !== undefined && head.dueAt <= now; head = this.peekValid()) {
+      this.pop();
+      this.onDue(head.key, head.id, head.token, head.event);
+    }
+    this.schedule();
+  }
+
+  private peekValid(): Entry | undefined {
+    while (this.heap.length > 0) {
+      const head = this.heap[0] as Entry;
+      if (this.armed.get(head.key)?.get(head.id)?.token === head.token) return head;
+      this.pop();
+    }
+    return undefined;
+  }
+
+  private push(entry: Entry): void {
+    const heap = this.heap;
+    heap.push(entry);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i] as Entry, heap[parent] as Entry)) break;
+      [heap[i], heap[parent]] = [heap[parent] as Entry, heap[i] as Entry];
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const heap = this.heap;
+    const last = heap.pop();
+    if (last === undefined || heap.length === 0) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && before(heap[l] as Entry, heap[m] as Entry)) m = l;
+      if (r < heap.length && before(heap[r] as Entry, heap[m] as Entry)) m = r;
+      if (m === i) break;
+      [heap[i], heap[m]] = [heap[m] as Entry, heap[i] as Entry];
+      i = m;
+    }
+  }
+}
+
+function before(a: Entry, b: Entry): boolean {
+  return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.token < b.token);
+}

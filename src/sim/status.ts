@@ -1,0 +1,109 @@
+/**
+ * Status objects are how the API server reports every failure; clients (client-node, kubectl)
+ * parse `reason` and `code`, so the simulator never answers an error with anything else.
+ */
+export interface StatusDetails {
+  name?: string;
+  kind?: string;
+  group?: string;
+  causes?: { reason: string; message: string; field?: string }[];
+  retryAfterSeconds?: number;
+}
+
+export interface KubeStatus {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, string>;
+  status: 'Failure' | 'Success';
+  message: string;
+  reason: string;
+  details?: StatusDetails;
+  code: number;
+}
+
+/** statusObject builds a Failure Status; `details` is left out when empty, as the server does. */
+export function statusObject(code: number, reason: string, message: string, details?: StatusDetails): KubeStatus {
+  const status: KubeStatus = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+  if (details !== undefined) status.details = details;
+  return status;
+}
+
+/** ApiError carries a Status through the handlers so one place turns it into an HTTP answer. */
+export class ApiError extends Error {
+  readonly status: KubeStatus;
+
+  constructor(status: KubeStatus, readonly headers: Record<string, string> = {}) {
+    super(status.message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+
+  get code(): number {
+    return this.status.code;
+  }
+}
+
+export function notFound(resource: string, name: string): ApiError {
+  return new ApiError(statusObject(404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource }));
+}
+
+export function alreadyExists(resource: string, name: string): ApiError {
+  return new ApiError(statusObject(409, 'AlreadyExists', `${resource} "${name}" already exists`, { name, kind: resource }));
+}
+
+export function conflict(resource: string, name: string, why: string): ApiError {
+  return new ApiError(statusObject(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": ${why}`, { name, kind: resource }));
+}
+
+export function badRequest(message: string): ApiError {
+  return new ApiError(statusObject(400, 'BadRequest', message));
+}
+
+/** invalid is 422, what Kubernetes answers when an object fails validation, with one cause per field. */
+export function invalid(kind: string, name: string, causes: { field: string; message: string }[]): ApiError {
+  const summary = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
+  return new ApiError(
+    statusObject(422, 'Invalid', `${kind} "${name}" is invalid: ${summary}`, {
+      name,
+      kind: kind.toLowerCase() + 's',
+      causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })),
+    }),
+  );
+}
+
+export function pathNotFound(): ApiError {
+  return new ApiError(statusObject(404, 'NotFound', 'the server could not find the requested resource', {}));
+}
+
+export function methodNotAllowed(method: string): ApiError {
+  return new ApiError(statusObject(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${method})`, {}));
+}
+
+export function tooLarge(limit: number): ApiError {
+  return new ApiError(statusObject(413, 'RequestEntityTooLarge', `the request body is larger than ${limit} bytes`));
+}
+
+export function unsupportedMediaType(type: string): ApiError {
+  return new ApiError(statusObject(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/strategic-merge-patch+json (got ${type})`));
+}
+
+/** expired is the 410 a too-old resourceVersion or continue token gets. */
+export function expired(message: string): ApiError {
+  return new ApiError(statusObject(410, 'Expired', message));
+}
+
+/** injected builds the Status of a fault-injected failure, shaped like the real one for that code. */
+export function injected(code: number): ApiError {
+  switch (code) {
+    case 410:
+      return expired('too old resource version: injected by the simulator');
+    case 429:
+      return new ApiError(statusObject(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 }), { 'Retry-After': '1' });
+    case 503:
+      return new ApiError(statusObject(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
+    case 504:
+      return new ApiError(statusObject(504, 'Timeout', 'Timeout: request did not complete within the allotted timeout (injected by the simulator)', { retryAfterSeconds: 1 }));
+    default:
+      return new ApiError(statusObject(code, 'InternalError', 'Internal error occurred: injected by the simulator', { causes: [{ reason: 'UnexpectedServerResponse', message: 'injected by the simulator' }] }));
+  }
+}

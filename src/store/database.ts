@@ -1,0 +1,118 @@
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import { appliedVersion, loadMigrations, migrate } from './migrations.js';
+
+/** APPLICATION_ID marks a file as spawnkeeper's ("SPWK"), so a foreign SQLite database is refused. */
+export const APPLICATION_ID = 0x5350574b;
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+export type Durability = 'full' | 'normal';
+
+export interface OpenOptions {
+  /** durability: `full` fsyncs every commit (the default); `normal` may lose the last commits on power loss, never on a crash. */
+  durability?: Durability;
+  /** verify: `quick` runs SQLite's quick_check at open (default), `full` its integrity_check. */
+  verify?: 'quick' | 'full' | 'none';
+  now?: number;
+}
+
+/** DatabaseRefusedError says why a file was not opened; the file is left as it was. */
+export class DatabaseRefusedError extends Error {
+  constructor(
+    readonly path: string,
+    readonly why: 'not-sqlite' | 'corrupt' | 'foreign' | 'newer-schema',
+    detail: string,
+  ) {
+    super(`refusing to open ${path}: ${detail}`);
+    this.name = 'DatabaseRefusedError';
+  }
+}
+
+/**
+ * openDatabase opens (or creates) a spawnkeeper database, refusing a file that is not SQLite, is
+ * corrupt, belongs to another application or was written by a newer schema; only then does it set
+ * WAL and apply pending migrations.
+ */
+export function openDatabase(path: string, options: OpenOptions = {}): Database {
+  const isMemory = path === ':memory:';
+  if (!isMemory) checkHeader(path);
+  let db: Database;
+  try {
+    db = new BetterSqlite3(path);
+  } catch (err) {
+    throw new DatabaseRefusedError(path, 'corrupt', `SQLite cannot open it (${(err as Error).message})`);
+  }
+  try {
+    checkContents(db, path, options.verify ?? 'quick');
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+    db.pragma('busy_timeout = 5000');
+    db.pragma('cache_size = -32000');
+    db.pragma('temp_store = MEMORY');
+    if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) db.pragma(`application_id = ${APPLICATION_ID}`);
+    migrate(db, loadMigrations(), options.now ?? Date.now());
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function checkHeader(path: string): void {
+  if (!existsSync(path)) return;
+  const size = statSync(path).size;
+  if (size === 0) return; // SQLite treats an empty file as a new database
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    const read = readSync(fd, head, 0, head.length, 0);
+    if (read < head.length || !head.equals(SQLITE_HEADER)) {
+      throw new DatabaseRefusedError(path, 'not-sqlite', 'the file is not an SQLite database');
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function checkContents(db: Database, path: string, verify: 'quick' | 'full' | 'none'): void {
+  let tables: number;
+  let appId: number;
+  try {
+    tables = (db.prepare("SELECT COUNT(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number }).n;
+    appId = db.pragma('application_id', { simple: true }) as number;
+  } catch (err) {
+    throw new DatabaseRefusedError(path, 'corrupt', `the file is damaged (${(err as Error).message})`);
+  }
+  if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) {
+    throw new DatabaseRefusedError(path, 'foreign', 'the file is an SQLite database of another application');
+  }
+  if (verify !== 'none' && tables > 0) {
+    let result: string[];
+    try {
+      result = (db.pragma(verify === 'full' ? 'integrity_check' : 'quick_check') as Array<Record<string, string>>).map(
+        (row) => Object.values(row)[0] ?? '',
+      );
+    } catch (err) {
+      throw new DatabaseRefusedError(path, 'corrupt', `the file is damaged (${(err as Error).message})`);
+    }
+    if (result.length !== 1 || result[0] !== 'ok') {
+      throw new DatabaseRefusedError(path, 'corrupt', `the file is damaged: ${result.slice(0, 3).join('; ')}`);
+    }
+  }
+  const known = loadMigrations().length;
+  let version: number;
+  try {
+    version = appliedVersion(db);
+  } catch (err) {
+    throw new DatabaseRefusedError(path, 'corrupt', `the schema table is damaged (${(err as Error).message})`);
+  }
+  if (version > known) {
+    throw new DatabaseRefusedError(
+      path,
+      'newer-schema',
+      `it was written by a newer spawnkeeper (schema version ${version}; this one knows up to ${known}); upgrade spawnkeeper`,
+    );
+  }
+}
