@@ -1,0 +1,173 @@
+import type { AnyStateNode } from 'xstate';
+import type { PodFact } from '../../machines/pod-fact.js';
+import type { ServerEvent, ServerMachine } from '../../machines/server.machine.js';
+import type { ServerSnapshot } from './step.js';
+import { initialSnapshot, stateName, step } from './step.js';
+
+/**
+ * The liveness proof, by exhaustion: explore every abstract situation the server machine can reach,
+ * then from each one let only timers fire (the cluster answering nothing, or answering "nothing
+ * changed") and measure how long until a `stable` state. A state with no timer, or a timer-only
+ * cycle, is reported as a problem; the longest time is the settle bound.
+ */
+
+export interface LivenessReport {
+  /** bound is the worst-case time, in ms, from any reachable situation to a stable state. */
+  readonly bound: number;
+  /** worst is the state path that takes `bound`. */
+  readonly worst: readonly string[];
+  readonly situations: number;
+  readonly problems: readonly string[];
+}
+
+interface Timer {
+  readonly event: { type: string };
+  readonly delay: number;
+  dueAt: number;
+  readonly order: number;
+}
+
+interface Situation {
+  readonly snapshot: ServerSnapshot;
+  readonly timers: Map<string, Timer>;
+  readonly now: number;
+}
+
+/** unguardedTimeoutProblems lists each non-stable leaf state with no `after` on it or an ancestor. */
+export function missingTimeouts(machine: ServerMachine): string[] {
+  const problems: string[] = [];
+  const visit = (node: AnyStateNode, timed: boolean, stable: boolean): void => {
+    const hasAfter = node.after.length > 0;
+    const isStable = stable || node.tags.includes('stable');
+    const children = Object.values(node.states);
+    if (children.length === 0) {
+      const transient = node.always?.some((t) => t.guard === undefined) ?? false;
+      if (!isStable && !transient && !(timed || hasAfter)) problems.push(`${node.path.join('.')} has no timeout`);
+      return;
+    }
+    for (const child of children) visit(child, timed || hasAfter, isStable);
+  };
+  for (const child of Object.values(machine.root.states)) visit(child, false, false);
+  return problems;
+}
+
+let rv = 1_000;
+const facts: Record<string, () => PodFact> = {
+  pending: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Pending', ready: false, deleting: false }),
+  running: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Running', ready: true, deleting: false }),
+  failing: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Pending', ready: false, deleting: false, reason: 'ErrImagePull' }),
+  terminating: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Running', ready: false, deleting: true }),
+  absent: () => ({ exists: false, resourceVersion: String(++rv) }),
+};
+
+function podKind(pod: PodFact | null): string {
+  if (pod === null) return 'none';
+  if (!pod.exists) return 'absent';
+  return `${pod.phase}/${pod.ready}/${pod.deleting}/${pod.reason ?? ''}`;
+}
+
+function key(s: Situation): string {
+  const c = s.snapshot.context;
+  return [stateName(s.snapshot), podKind(c.pod), c.startQueued, c.failure !== null, c.awaiting !== null, Math.min(c.attempt, 1)].join('|');
+}
+
+function apply(machine: ServerMachine, s: Situation, event: ServerEvent | { type: string }, firing?: string): Situation {
+  const timers = new Map(s.timers);
+  let now = s.now;
+  if (firing !== undefined) {
+    now = Math.max(now, timers.get(firing)?.dueAt ?? now);
+    timers.delete(firing);
+  }
+  const result = step(machine, s.snapshot, event);
+  let order = Math.max(0, ...[...timers.values()].map((t) => t.order)) + 1;
+  for (const change of result.timers) {
+    if ('arm' in change) timers.set(change.arm.id, { event: change.arm.event, delay: change.arm.delay, dueAt: now + change.arm.delay, order: order++ });
+    else timers.delete(change.cancel);
+  }
+  return { snapshot: result.snapshot, timers, now };
+}
+
+function eventsFrom(s: Situation): Array<{ event: ServerEvent | { type: string }; firing?: string }> {
+  const out: Array<{ event: ServerEvent | { type: string }; firing?: string }> = [{ event: { type: 'server.start' } }, { event: { type: 'server.stop' } }];
+  const ref = s.snapshot.context.awaiting;
+  for (const make of Object.values(facts)) {
+    out.push({ event: { type: 'pod.observed', pod: make() } });
+    if (ref !== null) out.push({ event: { type: 'pod.result', ref, op: 'read', pod: make() } });
+  }
+  if (ref !== null) {
+    out.push({ event: { type: 'pod.result', ref, op: 'create', error: { code: 500, message: 'Internal Server Error' } } });
+    out.push({ event: { type: 'pod.result', ref, op: 'create', error: { code: 409, reason: 'Foreign', message: 'not ours' } } });
+  }
+  for (const [id, t] of s.timers) out.push({ event: t.event, firing: id });
+  return out;
+}
+
+/** reachable explores the abstract situations of the machine breadth first. */
+export function reachable(machine: ServerMachine, limit = 20_000): Situation[] {
+  const start: Situation = { snapshot: initialSnapshot(machine), timers: new Map(), now: 0 };
+  const seen = new Map<string, Situation>([[key(start), start]]);
+  const queue = [start];
+  while (queue.length > 0 && seen.size < limit) {
+    const s = queue.shift() as Situation;
+    for (const { event, firing } of eventsFrom(s)) {
+      const next = apply(machine, s, event, firing);
+      const k = key(next);
+      if (!seen.has(k)) {
+        seen.set(k, next);
+        queue.push(next);
+      }
+    }
+  }
+  return [...seen.values()];
+}
+
+/**
+ * settleTime lets only timers move a situation (every armed timer taken as just armed, the worst
+ * case); with `answer`, each awaited effect is answered at once with the fact already known.
+ */
+export function settleTime(machine: ServerMachine, from: Situation, answer: boolean): { ms: number; path: string[]; problem?: string } {
+  let s: Situation = { ...from, now: 0, timers: new Map([...from.timers].map(([id, t]) => [id, { ...t, dueAt: t.delay }])) };
+  const path = [stateName(s.snapshot)];
+  const seen = new Set<string>();
+  for (let steps = 0; steps < 5_000; steps++) {
+    if (s.snapshot.hasTag('stable')) return { ms: s.now, path };
+    // The same situation with the same timers left to run means the timers alone go round for ever.
+    const signature = `${key(s)}#${[...s.timers].map(([id, t]) => `${id}:${t.dueAt - s.now}`).sort().join(',')}`;
+    if (seen.has(signature)) break;
+    seen.add(signature);
+    const ref = s.snapshot.context.awaiting;
+    if (answer && ref !== null) {
+      const pod = s.snapshot.context.pod;
+      const event: ServerEvent = pod === null
+        ? { type: 'pod.result', ref, op: 'read', error: { code: 503, message: 'unavailable' } }
+        : { type: 'pod.result', ref, op: 'read', pod };
+      s = apply(machine, s, event);
+    } else {
+      const next = [...s.timers].sort(([, a], [, b]) => a.dueAt - b.dueAt || a.order - b.order)[0];
+      if (next === undefined) return { ms: Infinity, path, problem: `${stateName(s.snapshot)} waits with no timer armed` };
+      s = apply(machine, s, next[1].event, next[0]);
+    }
+    if (path.at(-1) !== stateName(s.snapshot)) path.push(stateName(s.snapshot));
+  }
+  return { ms: Infinity, path, problem: `timers alone cycle without reaching a stable state: ${path.slice(-8).join(' → ')}` };
+}
+
+/** analyzeLiveness is the whole check: every state timed, no timer-only cycle, and the bound. */
+export function analyzeLiveness(machine: ServerMachine): LivenessReport {
+  const problems = missingTimeouts(machine);
+  const situations = reachable(machine);
+  let bound = 0;
+  let worst: string[] = [];
+  for (const s of situations) {
+    if (problems.length >= 5) break;
+    for (const answer of [false, true]) {
+      const r = settleTime(machine, s, answer);
+      if (r.problem !== undefined && !problems.includes(r.problem)) problems.push(r.problem);
+      if (r.ms !== Infinity && r.ms > bound) {
+        bound = r.ms;
+        worst = r.path;
+      }
+    }
+  }
+  return { bound, worst, situations: situations.length, problems };
+}
