@@ -26,8 +26,10 @@ export interface ModelFaults {
   latencyMs: number;
   /** failNext: this many calls answer 500 without doing anything. */
   failNext: number;
-  /** stuck: pods of these servers stay terminating (a finalizer) until released. */
+  /** stuck: pods of these servers stay terminating (a finalizer) until the faults are cleared. */
   stuck: Set<string>;
+  /** stuckForever: pods of these servers stay terminating even after the faults are cleared. */
+  stuckForever: Set<string>;
   /** failOnStart: pods of these servers never become ready but show this waiting reason. */
   failOnStart: Map<string, string>;
   /** readyDelayMs: how long the kubelet takes from create to ready. */
@@ -57,14 +59,14 @@ export class ModelCluster implements PodClient {
   }
 
   static noFaults(): ModelFaults {
-    return { down: false, latencyMs: 0, failNext: 0, stuck: new Set(), failOnStart: new Map(), readyDelayMs: 3_000 };
+    return { down: false, latencyMs: 0, failNext: 0, stuck: new Set(), stuckForever: new Set(), failOnStart: new Map(), readyDelayMs: 3_000 };
   }
 
   /** clear ends every fault; pods held by a finalizer finish terminating. */
   clear(): void {
-    const readyDelayMs = this.faults.readyDelayMs;
-    const stuck = [...this.faults.stuck];
-    this.faults = { ...ModelCluster.noFaults(), readyDelayMs };
+    const { readyDelayMs, stuckForever } = this.faults;
+    const stuck = [...this.faults.stuck].filter((key) => !stuckForever.has(key));
+    this.faults = { ...ModelCluster.noFaults(), readyDelayMs, stuckForever };
     for (const key of stuck) if (this.pods.get(key)?.deleting) this.remove(key);
   }
 
@@ -140,7 +142,7 @@ export class ModelCluster implements PodClient {
     const pod = this.pods.get(key);
     if (pod === undefined) return;
     const unstarted = pod.phase !== 'Running';
-    if (!this.faults.stuck.has(key) && (graceMs === 0 || unstarted)) {
+    if (!this.held(key) && (graceMs === 0 || unstarted)) {
       this.remove(key);
       return;
     }
@@ -150,8 +152,12 @@ export class ModelCluster implements PodClient {
     }
     const uid = pod.uid;
     this.clock.setTimeout(() => {
-      if (this.pods.get(key)?.uid === uid && !this.faults.stuck.has(key)) this.remove(key);
+      if (this.pods.get(key)?.uid === uid && !this.held(key)) this.remove(key);
     }, graceMs);
+  }
+
+  private held(key: string): boolean {
+    return this.faults.stuck.has(key) || this.faults.stuckForever.has(key);
   }
 
   private kubelet(key: string): void {

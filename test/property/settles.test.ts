@@ -1,0 +1,217 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isRunning } from '../../machines/pod-fact.js';
+import type { ServerEvent } from '../../machines/server.machine.js';
+import { analyzeLiveness } from '../../src/runtime/liveness.js';
+import { checkReplay } from '../../src/runtime/replay.js';
+import { Harness, tempDir } from '../support/harness.js';
+import type { ModelChange } from '../support/model-cluster.js';
+
+/**
+ * The model-based proof of liveness and agreement: random interleavings of commands, lost,
+ * duplicated, reordered and stale observations, cluster faults, time and crashes; then the faults
+ * stop, time runs for the computed bound, and every server must be stable and agree with the cluster.
+ */
+
+const SERVERS = ['ann/', 'bob/', 'cy/named'];
+const RUNS = Number(process.env['PROPERTY_RUNS'] ?? 300);
+const SEED = process.env['PROPERTY_SEED'] === undefined ? Date.now() % 2 ** 31 : Number(process.env['PROPERTY_SEED']);
+
+interface World {
+  h: Harness;
+  /** inbox holds the cluster's changes a watch has not delivered yet. */
+  inbox: ModelChange[];
+  seen: number;
+  acked: Array<{ key: string; seq: number; type: string }>;
+}
+
+type Step =
+  | { kind: 'start' | 'stop'; server: number }
+  | { kind: 'deliver' | 'drop' | 'duplicate'; at: number }
+  | { kind: 'stale'; at: number }
+  | { kind: 'resync' }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'crash' }
+  | { kind: 'apiDown'; down: boolean }
+  | { kind: 'latency'; ms: number }
+  | { kind: 'failNext'; n: number }
+  | { kind: 'stuck' | 'stuckForever' | 'vanish'; server: number }
+  | { kind: 'podCrash' | 'failOnStart'; server: number; reason: string }
+  | { kind: 'readyDelay'; ms: number };
+
+const server = fc.integer({ min: 0, max: SERVERS.length - 1 });
+const index = fc.nat({ max: 50 });
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('start' as const, 'stop' as const), server }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('deliver' as const, 'drop' as const, 'duplicate' as const), at: index }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('stale' as const), at: index }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'resync' as const }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 100, max: 30_000 }) }) },
+  { weight: 2, arbitrary: fc.constant({ kind: 'crash' as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('apiDown' as const), down: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('latency' as const), ms: fc.constantFrom(0, 1_000, 5_000) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('failNext' as const), n: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('stuck' as const, 'stuckForever' as const, 'vanish' as const), server }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('podCrash' as const, 'failOnStart' as const),
+      server,
+      reason: fc.constantFrom('OOMKilled', 'Evicted', 'ErrImagePull', 'CrashLoopBackOff'),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('readyDelay' as const), ms: fc.constantFrom(0, 3_000, 120_000) }) },
+);
+
+function pull(w: World): void {
+  const changes = w.h.cluster.changes;
+  while (w.seen < changes.length) w.inbox.push(changes[w.seen++] as ModelChange);
+}
+
+async function deliver(w: World, change: ModelChange | undefined): Promise<void> {
+  if (change === undefined) return;
+  await w.h.runtime.observe(change.key, change.fact).catch(() => undefined);
+}
+
+async function command(w: World, key: string, event: ServerEvent): Promise<void> {
+  let ack: { seq: number } | undefined;
+  w.h.runtime.send(key, event).then(
+    (view) => (ack = view),
+    () => undefined, // not acknowledged: a crash came first
+  );
+  await w.h.settle();
+  if (ack !== undefined) w.acked.push({ key, seq: ack.seq, type: event.type });
+}
+
+async function run(w: World, s: Step): Promise<void> {
+  pull(w);
+  const { h } = w;
+  const at = (n: number) => (w.inbox.length === 0 ? -1 : n % w.inbox.length);
+  switch (s.kind) {
+    case 'start':
+    case 'stop':
+      return command(w, SERVERS[s.server] as string, { type: s.kind === 'start' ? 'server.start' : 'server.stop' });
+    case 'deliver':
+      if (at(s.at) >= 0) await deliver(w, w.inbox.splice(at(s.at), 1)[0]);
+      break;
+    case 'drop':
+      if (at(s.at) >= 0) w.inbox.splice(at(s.at), 1);
+      break;
+    case 'duplicate':
+      if (at(s.at) >= 0) await deliver(w, w.inbox[at(s.at)]);
+      break;
+    case 'stale':
+      await deliver(w, h.cluster.changes[s.at % Math.max(1, h.cluster.changes.length)]);
+      break;
+    case 'resync':
+      for (const c of h.cluster.list(SERVERS)) await deliver(w, c);
+      break;
+    case 'advance':
+      await h.advance(s.ms);
+      break;
+    case 'crash':
+      h.reopen();
+      await h.settle();
+      break;
+    case 'apiDown':
+      h.cluster.faults.down = s.down;
+      break;
+    case 'latency':
+      h.cluster.faults.latencyMs = s.ms;
+      break;
+    case 'failNext':
+      h.cluster.faults.failNext = s.n;
+      break;
+    case 'stuck':
+      h.cluster.faults.stuck.add(SERVERS[s.server] as string);
+      break;
+    case 'stuckForever':
+      h.cluster.faults.stuckForever.add(SERVERS[s.server] as string);
+      break;
+    case 'vanish':
+      h.cluster.vanish(SERVERS[s.server] as string);
+      break;
+    case 'podCrash':
+      h.cluster.crash(SERVERS[s.server] as string, s.reason);
+      break;
+    case 'failOnStart':
+      h.cluster.faults.failOnStart.set(SERVERS[s.server] as string, s.reason);
+      break;
+    case 'readyDelay':
+      h.cluster.faults.readyDelayMs = s.ms;
+      break;
+  }
+  await h.settle();
+}
+
+/** settle ends the faults, lets a healthy watch deliver everything, and runs time for the bound. */
+async function settle(w: World, bound: number): Promise<void> {
+  const { h } = w;
+  h.cluster.clear();
+  pull(w);
+  for (const c of w.inbox.splice(0)) await deliver(w, c);
+  for (const c of h.cluster.list(SERVERS)) await deliver(w, c);
+  await h.clock.advance(bound, async () => {
+    await h.settle();
+    pull(w);
+    for (const c of w.inbox.splice(0)) await deliver(w, c);
+    await h.settle();
+  });
+}
+
+function check(w: World): void {
+  const { h } = w;
+  expect(h.runtime.failed).toBeUndefined();
+  const orphans = new Set(h.store.orphans().map((o) => `${o.key}#${o.uid}`));
+  for (const key of h.runtime.keys()) {
+    const view = h.runtime.get(key);
+    if (view === undefined) continue;
+    expect(view.snapshot.hasTag('stable'), `${key} is stable (it is ${view.state})`).toBe(true);
+    const pod = h.cluster.fact(key);
+    if (view.state === 'running') {
+      expect(isRunning(pod), `${key} is running, so its pod must exist and be ready`).toBe(true);
+    } else {
+      const accounted = !pod.exists || orphans.has(`${key}#${pod.uid}`);
+      expect(accounted, `${key} is ${view.state}: its pod must be gone or handed to the sweeper`).toBe(true);
+    }
+    const stored = h.db.prepare('SELECT snapshot FROM servers WHERE key = ?').get(key) as { snapshot: string };
+    expect(checkReplay(h.machine, h.store, key, stored.snapshot).ok, `${key}: replay equals the stored snapshot`).toBe(true);
+  }
+  const find = h.db.prepare('SELECT e.type FROM events e JOIN servers s ON s.sid = e.sid WHERE s.key = ? AND e.seq = ?');
+  for (const a of w.acked) {
+    expect((find.get(a.key, a.seq) as { type: string } | undefined)?.type, `acknowledged ${a.type} of ${a.key} is in the log`).toBe(a.type);
+  }
+}
+
+describe('property', () => {
+  it('every server settles in a stable state that agrees with the cluster, replays exactly and keeps every acknowledged command, under any faults and crashes', async () => {
+    const probe = new Harness(':memory:');
+    const bound = analyzeLiveness(probe.machine).bound;
+    probe.close();
+    console.log(`property: seed ${SEED}, ${RUNS} runs, settle bound ${bound / 1000} s (rerun with PROPERTY_SEED=${SEED})`);
+    const tmp = tempDir();
+    let n = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 60, size: 'max' }), async (steps) => {
+          const w: World = { h: new Harness(`${tmp.dir}/run-${n++}.db`), inbox: [], seen: 0, acked: [] };
+          try {
+            for (const s of steps) await run(w, s);
+            await settle(w, bound);
+            check(w);
+            if (process.env['PROPERTY_STATS'] !== undefined) {
+              const states = [...w.h.runtime.keys()].map((k) => w.h.runtime.get(k)?.state).join(',');
+              const events = (w.h.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+              console.log(`${steps.length} steps, ${w.acked.length} acked, ${events} events, ${w.h.cluster.calls} calls, orphans ${w.h.store.orphans().length}: ${states}`);
+            }
+          } finally {
+            w.h.close();
+          }
+        }),
+        { numRuns: RUNS, seed: SEED, endOnFailure: false },
+      );
+    } finally {
+      tmp.cleanup();
+    }
+  }, 600_000);
+});
