@@ -252,7 +252,7 @@ export class Runtime {
         const outboxId = ids[i];
         if (outboxId !== undefined) this.effects.enqueue({ outboxId, key: server.key, kind: effect.kind, params: effect.params });
       });
-      item.resolve?.(view(server));
+      item.resolve?.({ key: server.key, state: result.state, snapshot: result.snapshot, seq: record.seq, since: record.since });
       const committed: Committed = { key: server.key, seq: record.seq, ts: now, event: item.event, before, after: result.state, snapshot: result.snapshot };
       for (const listener of this.listeners) listener(committed);
     }
