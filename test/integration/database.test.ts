@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DatabaseRefusedError, openDatabase } from '../../src/store/database.js';
+import { loadMigrations } from '../../src/store/migrations.js';
+import { tempDir } from '../support/harness.js';
+
+let tmp: ReturnType<typeof tempDir>;
+beforeEach(() => (tmp = tempDir()));
+afterEach(() => tmp.cleanup());
+
+const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** refused opens a file that must be refused and proves it was left byte for byte as it was. */
+function refused(path: string): DatabaseRefusedError {
+  const before = digest(path);
+  let error: unknown;
+  try {
+    openDatabase(path).close();
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(DatabaseRefusedError);
+  expect(digest(path)).toBe(before);
+  return error as DatabaseRefusedError;
+}
+
+/** populated makes a real spawnkeeper database with some rows and closes it cleanly. */
+function populated(path: string): void {
+  const db = openDatabase(path);
+  const insert = db.prepare("INSERT INTO servers (key, snapshot, state, seq, since, machine_version, created_at) VALUES (?, '{}', 'stopped', 0, 0, 1, 0)");
+  for (let i = 0; i < 200; i++) insert.run(`user${i}/`);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+}
+
+describe('database files', () => {
+  it('creates a new database with every migration applied and recorded', () => {
+    const db = openDatabase(`${tmp.dir}/new.db`);
+    const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
+    expect(versions.map((v) => v.version)).toEqual(loadMigrations().map((m) => m.version));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  it('opens its own database again without applying anything twice', () => {
+    populated(`${tmp.dir}/again.db`);
+    const db = openDatabase(`${tmp.dir}/again.db`);
+    expect((db.prepare('SELECT COUNT(*) AS n FROM servers').get() as { n: number }).n).toBe(200);
+    expect((db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(loadMigrations().length);
+    db.close();
+  });
+
+  it('refuses a database written by a newer schema and says to upgrade', () => {
+    const path = `${tmp.dir}/newer.db`;
+    populated(path);
+    const db = new BetterSqlite3(path);
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'from_the_future', 0)").run();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const err = refused(path);
+    expect(err.why).toBe('newer-schema');
+    expect(err.message).toMatch(/newer spawnkeeper \(schema version 999; this one knows up to \d+\)/);
+  });
+
+  it('refuses a file that is not SQLite at all', () => {
+    const path = `${tmp.dir}/notes.db`;
+    writeFileSync(path, 'these are my notes, not a database\n'.repeat(100));
+    const err = refused(path);
+    expect(err.why).toBe('not-sqlite');
+    expect(err.message).toContain('is not an SQLite database');
+  });
+
+  it('refuses an SQLite database of another application', () => {
+    const path = `${tmp.dir}/foreign.db`;
+    const db = new BetterSqlite3(path);
+    db.exec('CREATE TABLE recipes (name TEXT)');
+    db.close();
+    const err = refused(path);
+    expect(err.why).toBe('foreign');
+  });
+
+  it('refuses a corrupt database whose pages were overwritten', () => {
+    const path = `${tmp.dir}/corrupt.db`;
+    populated(path);
+    const bytes = readFileSync(path);
+    const pageSize = bytes.readUInt16BE(16);
+    for (let i = pageSize + 8; i < Math.min(bytes.length, 3 * pageSize); i += 7) bytes[i] = 0xa5;
+    writeFileSync(path, bytes);
+    const err = refused(path);
+    expect(err.why).toBe('corrupt');
+    expect(err.message).toMatch(/damaged/);
+  });
+
+  it('refuses a truncated database', () => {
+    const path = `${tmp.dir}/truncated.db`;
+    populated(path);
+    const bytes = readFileSync(path);
+    writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const err = refused(path);
+    expect(['corrupt', 'not-sqlite']).toContain(err.why);
+  });
+});
