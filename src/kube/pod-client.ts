@@ -1,0 +1,140 @@
+import { ApiException } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import type { PodFact } from '../../machines/pod-fact.js';
+import type { PodClient } from '../runtime/pod-client.js';
+import { PodApiError } from '../runtime/pod-client.js';
+import type { PodTemplate } from './manifest.js';
+import { podManifest } from './manifest.js';
+import { podName } from './names.js';
+import { ownerKey, podFact } from './pod-mapper.js';
+
+export interface KubePodClientOptions {
+  namespace: string;
+  instance: string;
+  template: PodTemplate;
+  /** deleteGraceSeconds for a first, graceful delete (KubeSpawner's default is 1); retries use 0. */
+  deleteGraceSeconds: number;
+}
+
+/**
+ * KubePodClient runs the machine's effects on a real API server through client-node. Every call is
+ * idempotent and touches only pods that carry our labels for this server: a 409 on create adopts our
+ * pod, a 404 on delete is success, and a pod of the same name that is not ours reads as absent.
+ */
+export class KubePodClient implements PodClient {
+  constructor(
+    private readonly api: CoreV1Api,
+    private readonly options: KubePodClientOptions,
+  ) {}
+
+  name(key: string): string {
+    return podName(key, this.options.template.podNamePrefix);
+  }
+
+  async create(key: string): Promise<PodFact> {
+    const { namespace, instance, template } = this.options;
+    try {
+      return podFact(await this.api.createNamespacedPod({ namespace, body: podManifest(key, instance, template) }));
+    } catch (err) {
+      if (statusOf(err) !== 409) throw toPodApiError(err, 'create');
+    }
+    const existing = await this.get(key);
+    if (existing === undefined) throw new PodApiError(`pod ${this.name(key)} vanished while being adopted`, { code: 409, reason: 'Conflict' });
+    if (ownerKey(existing, instance) !== key) {
+      throw new PodApiError(`pod ${this.name(key)} exists and is not spawnkeeper's; it is left alone`, { code: 409, reason: 'Foreign' });
+    }
+    const fact = podFact(existing);
+    if (fact.deleting) throw new PodApiError(`pod ${this.name(key)} is still terminating`, { code: 409, reason: 'AlreadyExists' });
+    return fact;
+  }
+
+  async read(key: string): Promise<PodFact> {
+    const pod = await this.get(key);
+    return pod === undefined || ownerKey(pod, this.options.instance) !== key ? { exists: false } : podFact(pod);
+  }
+
+  async delete(key: string, options: { force: boolean }): Promise<PodFact> {
+    const { namespace, instance, deleteGraceSeconds } = this.options;
+    const pod = await this.get(key);
+    if (pod === undefined || ownerKey(pod, instance) !== key) return { exists: false };
+    const uid = pod.metadata?.uid;
+    try {
+      const answer = await this.api.deleteNamespacedPod({
+        name: this.name(key),
+        namespace,
+        gracePeriodSeconds: options.force ? 0 : deleteGraceSeconds,
+        // The uid precondition: never delete a pod that replaced the one we read.
+        body: { preconditions: { uid } },
+      });
+      return isPod(answer) ? podFact(answer) : this.read(key);
+    } catch (err) {
+      const code = statusOf(err);
+      if (code === 404) return { exists: false };
+      if (code === 409) return this.read(key);
+      throw toPodApiError(err, 'delete');
+    }
+  }
+
+  /**
+   * deleteExact deletes the pod of `key` only if it is ours and, when `uid` is given, that very pod
+   * (the sweeper's call: a newer pod of the same server is never touched). Grace 0: it was tried gently.
+   */
+  async deleteExact(key: string, uid: string | null): Promise<'gone' | 'deleting' | 'replaced'> {
+    const { namespace, instance } = this.options;
+    const pod = await this.get(key);
+    if (pod === undefined || ownerKey(pod, instance) !== key) return 'gone';
+    if (uid !== null && pod.metadata?.uid !== uid) return 'replaced';
+    try {
+      await this.api.deleteNamespacedPod({
+        name: this.name(key),
+        namespace,
+        gracePeriodSeconds: 0,
+        body: { preconditions: { uid: pod.metadata?.uid } },
+      });
+    } catch (err) {
+      const code = statusOf(err);
+      if (code === 404) return 'gone';
+      if (code === 409) return 'replaced';
+      throw toPodApiError(err, 'delete');
+    }
+    return (await this.get(key)) === undefined ? 'gone' : 'deleting';
+  }
+
+  private async get(key: string): Promise<V1Pod | undefined> {
+    try {
+      return await this.api.readNamespacedPod({ name: this.name(key), namespace: this.options.namespace });
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw toPodApiError(err, 'read');
+    }
+  }
+}
+
+function isPod(v: unknown): v is V1Pod {
+  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'Pod';
+}
+
+/** statusOf is the HTTP status of a client-node failure, if it got that far. */
+export function statusOf(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  const code = (err as { code?: unknown; statusCode?: unknown } | null)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** toPodApiError keeps the status and the Status reason of a failed call, and a short message. */
+export function toPodApiError(err: unknown, op: string): PodApiError {
+  if (err instanceof PodApiError) return err;
+  const code = statusOf(err);
+  let reason: string | undefined;
+  let message = err instanceof Error ? err.message : String(err);
+  if (err instanceof ApiException) {
+    try {
+      const status = (typeof err.body === 'string' ? JSON.parse(err.body) : err.body) as { reason?: string; message?: string };
+      reason = status.reason;
+      message = status.message ?? message;
+    } catch {
+      // a body that is not a Status: keep the exception's message
+    }
+  }
+  return new PodApiError(`${op} failed${code === undefined ? '' : ` (${code})`}: ${message.slice(0, 200)}`, { code, reason, cause: err });
+}

@@ -1,0 +1,313 @@
+import { Watch } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { createActor } from 'xstate';
+import type { Actor } from 'xstate';
+import type { PodFact } from '../../machines/pod-fact.js';
+import { reflectorMachine } from '../../machines/reflector.machine.js';
+import type { ReflectorEvent } from '../../machines/reflector.machine.js';
+import type { Clock } from '../runtime/clock.js';
+import { selector } from './manifest.js';
+import { ownerKey, podFact } from './pod-mapper.js';
+import { statusOf } from './pod-client.js';
+
+/** PodSink is where observations go: the runtime, in production. */
+export interface PodSink {
+  observe(key: string, fact: PodFact): Promise<unknown>;
+  keys(): Iterable<string>;
+}
+
+export interface ReflectorOptions {
+  kc: KubeConfig;
+  api: CoreV1Api;
+  namespace: string;
+  instance: string;
+  sink: PodSink;
+  clock: Clock;
+  logger?: Logger | undefined;
+  /** resyncMs: a full relist this often, reporting every server, absent pods included (default 60 s). */
+  resyncMs?: number;
+  /** watchTimeoutSeconds: the server ends each watch after this long (default 60 s). */
+  watchTimeoutSeconds?: number;
+  /** silenceMs: a watch that sends nothing, not even a bookmark, for this long is cut (default 90 s). */
+  silenceMs?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  unhealthyAfterMs?: number;
+  pageSize?: number;
+  random?: () => number;
+}
+
+/** CachedPod is what the reflector knows of one of our pods. */
+export interface CachedPod {
+  readonly key: string;
+  readonly name: string;
+  readonly fact: PodFact & { exists: true };
+  readonly createdAt: number;
+}
+
+export interface ReflectorHealth {
+  readonly activity: string;
+  readonly healthy: boolean;
+  readonly synced: boolean;
+  readonly lastSuccessAt: number;
+  readonly sinceLastSuccessMs: number;
+  readonly restarts: number;
+  readonly lastError: string | null;
+}
+
+class WatchEnded extends Error {
+  constructor(readonly why: 'expired' | 'resync' | 'closed') {
+    super(`watch ended: ${why}`);
+  }
+}
+
+/**
+ * Reflector lists and watches this hub's pods and reports every change to the sink as a level fact.
+ * It never stops for good (client-node's informer does): any error restarts it after a capped,
+ * jittered backoff; 410 relists; a silent watch is cut; and a periodic resync reports every known
+ * server, so a lost DELETED event still reaches its server as an absence.
+ */
+export class Reflector {
+  readonly cache = new Map<string, CachedPod>();
+  private readonly health$: Actor<typeof reflectorMachine>;
+  private readonly o: Required<Omit<ReflectorOptions, 'logger'>> & { logger?: Logger | undefined };
+  private syncedWaiters: Array<() => void> = [];
+
+  constructor(options: ReflectorOptions) {
+    this.o = {
+      resyncMs: 60_000,
+      watchTimeoutSeconds: 60,
+      silenceMs: 90_000,
+      backoffInitialMs: 200,
+      backoffMaxMs: 30_000,
+      unhealthyAfterMs: 60_000,
+      pageSize: 500,
+      random: Math.random,
+      ...options,
+    };
+    const clock = this.o.clock;
+    this.health$ = createActor(reflectorMachine.provide({ delays: { unhealthyAfter: this.o.unhealthyAfterMs } }), {
+      clock: { setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: (id) => clock.clearTimeout(id as never) },
+    });
+    this.health$.start();
+  }
+
+  health(): ReflectorHealth {
+    const s = this.health$.getSnapshot();
+    const value = s.value as { activity: string; health: string };
+    return {
+      activity: s.hasTag('healthy') ? value.activity : 'unhealthy',
+      healthy: s.hasTag('healthy'),
+      synced: s.context.synced,
+      lastSuccessAt: s.context.lastSuccessAt,
+      sinceLastSuccessMs: s.context.lastSuccessAt === 0 ? Infinity : this.o.clock.now() - s.context.lastSuccessAt,
+      restarts: s.context.restarts,
+      lastError: s.context.lastError,
+    };
+  }
+
+  /** synced resolves after the first successful list has been applied: no decision is taken before it. */
+  synced(): Promise<void> {
+    if (this.health$.getSnapshot().context.synced) return Promise.resolve();
+    return new Promise((resolve) => this.syncedWaiters.push(resolve));
+  }
+
+  /** start runs until `signal` aborts; it never returns because of an error. */
+  async start(signal: AbortSignal): Promise<void> {
+    let rv: string | undefined;
+    let nextResyncAt = 0;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        if (rv === undefined || this.o.clock.now() >= nextResyncAt) {
+          rv = await this.list(signal);
+          nextResyncAt = this.o.clock.now() + this.o.resyncMs;
+        }
+        failures = 0;
+        rv = await this.watch(rv, nextResyncAt, signal);
+      } catch (err) {
+        if (signal.aborted) break;
+        if (err instanceof WatchEnded) {
+          if (err.why === 'expired') {
+            this.tell({ type: 'expired', at: this.o.clock.now() });
+            this.o.logger?.info('watch expired (410); relisting');
+            rv = undefined;
+          }
+          continue; // 'resync' relists at the top of the loop; 'closed' re-watches from rv
+        }
+        failures++;
+        rv = undefined;
+        const message = err instanceof Error ? err.message : String(err);
+        this.tell({ type: 'failed', at: this.o.clock.now(), error: message.slice(0, 300) });
+        const delay = this.backoff(failures);
+        this.o.logger?.warn({ err: message, failures, retryInMs: Math.round(delay) }, 'reflector failed; retrying');
+        await sleep(this.o.clock, delay, signal);
+        this.tell({ type: 'retry', at: this.o.clock.now() });
+      }
+    }
+    this.health$.stop();
+  }
+
+  private backoff(failures: number): number {
+    const cap = Math.min(this.o.backoffMaxMs, this.o.backoffInitialMs * 2 ** Math.min(failures - 1, 30));
+    return cap / 2 + (cap / 2) * this.o.random(); // "equal jitter": never zero, never in lockstep
+  }
+
+  private tell(event: ReflectorEvent): void {
+    this.health$.send(event);
+    if (event.type === 'list.done') {
+      for (const resolve of this.syncedWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** list reads every page, replaces the cache and reports every server, absences included. */
+  private async list(signal: AbortSignal): Promise<string> {
+    this.tell({ type: 'list.started', at: this.o.clock.now() });
+    const { api, namespace, instance, pageSize } = this.o;
+    const seen = new Map<string, CachedPod>();
+    let cont: string | undefined;
+    let listRv = '';
+    do {
+      const page = await api.listNamespacedPod({ namespace, labelSelector: selector(instance), limit: pageSize, _continue: cont });
+      if (signal.aborted) throw new Error('aborted');
+      listRv = page.metadata?.resourceVersion ?? listRv;
+      cont = page.metadata?._continue || undefined;
+      for (const pod of page.items) {
+        const cached = this.toCached(pod);
+        if (cached !== undefined) seen.set(cached.name, cached);
+      }
+    } while (cont !== undefined);
+    this.cache.clear();
+    const byKey = new Map<string, CachedPod>();
+    for (const [name, c] of seen) {
+      this.cache.set(name, c);
+      byKey.set(c.key, c);
+    }
+    const reports: Array<Promise<unknown>> = [];
+    for (const c of byKey.values()) reports.push(this.report(c.key, c.fact));
+    for (const key of this.o.sink.keys()) {
+      if (!byKey.has(key)) reports.push(this.report(key, { exists: false, resourceVersion: listRv }));
+    }
+    await Promise.all(reports);
+    this.tell({ type: 'list.done', at: this.o.clock.now() });
+    this.o.logger?.debug({ pods: seen.size, resourceVersion: listRv }, 'listed pods');
+    return listRv;
+  }
+
+  /** watch streams changes after `rv`; it resolves with the newest rv or rejects with why it ended. */
+  private watch(rv: string, resyncAt: number, signal: AbortSignal): Promise<string> {
+    const { kc, namespace, instance, clock, silenceMs, watchTimeoutSeconds } = this.o;
+    let latest = rv;
+    return new Promise<string>((resolve, reject) => {
+      let controller: AbortController | undefined;
+      let settled = false;
+      let silence: ReturnType<Clock['setTimeout']> | undefined;
+      const finish = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        if (silence !== undefined) clock.clearTimeout(silence);
+        clock.clearTimeout(resync);
+        signal.removeEventListener('abort', onAbort);
+        controller?.abort();
+        if (err === undefined) resolve(latest);
+        else reject(err);
+      };
+      const arm = () => {
+        if (silence !== undefined) clock.clearTimeout(silence);
+        silence = clock.setTimeout(() => finish(new Error(`watch silent for ${silenceMs} ms`)), silenceMs);
+      };
+      const resync = clock.setTimeout(() => finish(new WatchEnded('resync')), Math.max(0, resyncAt - clock.now()));
+      const onAbort = () => finish(new Error('aborted'));
+      signal.addEventListener('abort', onAbort);
+      arm();
+      const onEvent = (type: string, obj: unknown) => {
+        if (settled) return;
+        arm();
+        try {
+          const next = this.apply(type, obj);
+          if (next === 'expired') finish(new WatchEnded('expired'));
+          else if (next !== undefined) latest = next;
+        } catch (err) {
+          // A malformed object is logged and skipped; the watch goes on.
+          this.o.logger?.warn({ err: (err as Error).message, type }, 'skipped a watch event');
+        }
+      };
+      const onDone = (err: unknown) => {
+        if (err === null || err === undefined) finish(new WatchEnded('closed'));
+        else if (statusOf(err) === 410) finish(new WatchEnded('expired'));
+        else finish(err instanceof Error ? err : new Error(String(err)));
+      };
+      new Watch(kc)
+        .watch(
+          `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+          { labelSelector: selector(instance), resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds },
+          onEvent,
+          onDone,
+        )
+        .then(
+          (c) => {
+            controller = c;
+            if (settled) c.abort();
+          },
+          (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
+        );
+    });
+  }
+
+  /** apply handles one watch event; it returns the new resourceVersion, 'expired', or undefined. */
+  private apply(type: string, obj: unknown): string | 'expired' | undefined {
+    if (type === 'ERROR') {
+      const code = (obj as { code?: unknown } | null)?.code;
+      if (code === 410) return 'expired';
+      throw new Error(`watch error event: ${JSON.stringify(obj).slice(0, 200)}`);
+    }
+    const meta = (obj as { metadata?: { resourceVersion?: unknown; name?: unknown } } | null)?.metadata;
+    const rv = typeof meta?.resourceVersion === 'string' ? meta.resourceVersion : undefined;
+    if (type === 'BOOKMARK') {
+      this.tell({ type: 'watch.event', at: this.o.clock.now() });
+      return rv;
+    }
+    if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') throw new Error(`unknown watch event type ${type.slice(0, 40)}`);
+    const cached = this.toCached(obj as V1Pod);
+    this.tell({ type: 'watch.event', at: this.o.clock.now() });
+    if (cached === undefined) return rv; // not ours: not even looked at further
+    if (type === 'DELETED') {
+      this.cache.delete(cached.name);
+      void this.report(cached.key, { exists: false, resourceVersion: cached.fact.resourceVersion });
+    } else {
+      this.cache.set(cached.name, cached);
+      void this.report(cached.key, cached.fact);
+    }
+    return rv;
+  }
+
+  private toCached(pod: V1Pod): CachedPod | undefined {
+    const key = ownerKey(pod, this.o.instance);
+    if (key === undefined) return undefined;
+    const created = Date.parse(String(pod.metadata?.creationTimestamp ?? ''));
+    return { key, name: String(pod.metadata?.name), fact: podFact(pod), createdAt: Number.isFinite(created) ? created : this.o.clock.now() };
+  }
+
+  private report(key: string, fact: PodFact): Promise<unknown> {
+    return this.o.sink.observe(key, fact).catch((err: unknown) => {
+      this.o.logger?.error({ err, server: key }, 'could not apply an observation');
+    });
+  }
+}
+
+/** sleep waits on the injected clock; an abort ends it early. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const handle = clock.setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    }
+    function abort() {
+      clock.clearTimeout(handle);
+      done();
+    }
+    signal?.addEventListener('abort', abort, { once: true });
+  });
+}

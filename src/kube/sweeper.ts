@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../runtime/clock.js';
+import type { EventStore } from '../store/event-store.js';
+import type { CachedPod } from './reflector.js';
+import { sleep } from './reflector.js';
+
+/** SweepTarget is what the sweeper needs of the pod client: deletion of one exact pod of ours. */
+export interface SweepTarget {
+  deleteExact(key: string, uid: string | null): Promise<'gone' | 'deleting' | 'replaced'>;
+}
+
+export interface SweeperOptions {
+  store: Pick<EventStore, 'orphans' | 'removeOrphan'>;
+  pods: SweepTarget;
+  /** ourPods lists the pods with our labels the reflector knows of. */
+  ourPods: () => Iterable<CachedPod>;
+  /** stateOf is the state of the server a key names, undefined when no server has that key. */
+  stateOf: (key: string) => string | undefined;
+  clock: Clock;
+  logger?: Logger | undefined;
+  /** intervalMs between sweeps (default 60 s). */
+  intervalMs?: number;
+  /** graceMs: a pod of ours with no server is left alone this long after its creation (default 5 min). */
+  graceMs?: number;
+}
+
+export interface SweepReport {
+  orphans: number;
+  deleted: number;
+  cleared: number;
+  failed: number;
+}
+
+/**
+ * OrphanSweeper retries deletion of pods the machines handed on (orphan rows) and of pods with our
+ * labels that no server owns, after a grace so a pod being created is not mistaken for one. It only
+ * ever deletes a pod of ours, and for an orphan row only the pod with the recorded uid.
+ */
+export class OrphanSweeper {
+  last: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0 };
+
+  constructor(private readonly o: SweeperOptions) {}
+
+  async start(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.sweep();
+      await sleep(this.o.clock, this.o.intervalMs ?? 60_000, signal);
+    }
+  }
+
+  async sweep(): Promise<SweepReport> {
+    const report: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0 };
+    for (const orphan of this.o.store.orphans()) {
+      const state = this.o.stateOf(orphan.key);
+      // With no uid recorded, the pod there now may be the server's new one: touch it only while the server is idle.
+      if (orphan.uid === '' && state !== undefined && state !== 'stopped' && state !== 'failed') {
+        report.orphans++;
+        continue;
+      }
+      try {
+        const outcome = await this.o.pods.deleteExact(orphan.key, orphan.uid === '' ? null : orphan.uid);
+        if (outcome === 'deleting') {
+          report.orphans++;
+          report.deleted++;
+        } else {
+          this.o.store.removeOrphan(orphan.sid, orphan.uid);
+          report.cleared++;
+        }
+      } catch (err) {
+        report.orphans++;
+        report.failed++;
+        this.o.logger?.warn({ err, server: orphan.key }, 'could not delete an orphan pod');
+      }
+    }
+    const now = this.o.clock.now();
+    for (const pod of [...this.o.ourPods()]) {
+      if (this.o.stateOf(pod.key) !== undefined || now - pod.createdAt < (this.o.graceMs ?? 300_000)) continue;
+      report.orphans++;
+      try {
+        if ((await this.o.pods.deleteExact(pod.key, pod.fact.uid)) === 'deleting') report.deleted++;
+      } catch (err) {
+        report.failed++;
+        this.o.logger?.warn({ err, pod: pod.name }, 'could not delete a pod no server owns');
+      }
+    }
+    this.last = report;
+    return report;
+  }
+}
