@@ -60,6 +60,8 @@ export interface ServerDelays {
   pollInterval: number;
   /** requestTimeout: an effect's answer not back by then is treated as unknown and verified. */
   requestTimeout: number;
+  /** failFastGrace: a starting pod that reports ErrImagePull, CrashLoopBackOff … this long is given up on. */
+  failFastGrace: number;
   /** retryBackoff: the first wait before re-creating after an API error, doubled per attempt. */
   retryBackoff: number;
   /** retryBackoffMax caps retryBackoff. */
@@ -73,6 +75,7 @@ export const DEFAULT_DELAYS: Readonly<ServerDelays> = {
   stopRetryInterval: 30_000,
   pollInterval: 5_000,
   requestTimeout: 10_000,
+  failFastGrace: 30_000,
   retryBackoff: 1_000,
   retryBackoffMax: 30_000,
 };
@@ -132,6 +135,8 @@ export const serverMachine = setup({
     answeredAbsent: ({ context, event }) => answered(context, event) && absent(podAfter(context, event)),
     podRunning: ({ context }) => isRunning(context.pod),
     podFailed: ({ context }) => failureOf(context.pod) !== undefined,
+    podRecovered: ({ context }) => failureOf(context.pod) === undefined,
+    answeredFailed: ({ context, event }) => answered(context, event) && failureOf(podAfter(context, event)) !== undefined,
     podAbsent: ({ context }) => absent(context.pod),
     podTerminating: ({ context }) => terminating(context.pod),
     newLingering: ({ context, event }) =>
@@ -147,6 +152,7 @@ export const serverMachine = setup({
     stopRetryInterval: DEFAULT_DELAYS.stopRetryInterval,
     pollInterval: DEFAULT_DELAYS.pollInterval,
     requestTimeout: DEFAULT_DELAYS.requestTimeout,
+    failFastGrace: DEFAULT_DELAYS.failFastGrace,
     retryBackoff: ({ context }) =>
       Math.min(DEFAULT_DELAYS.retryBackoffMax, DEFAULT_DELAYS.retryBackoff * 2 ** Math.min(context.attempt, 20)),
   },
@@ -226,7 +232,7 @@ export const serverMachine = setup({
           entry: 'forget',
           always: [
             { guard: 'podRunning', target: '#server.running' },
-            { guard: 'podFailed', target: '#server.stop_pending', actions: assign({ failure: ({ context }) => failureOf(context.pod) ?? null }) },
+            { guard: 'podFailed', target: 'failing' },
             { guard: 'podAbsent', target: '#server.stop_pending', actions: assign({ failure: 'pod vanished during spawn' }) },
             { guard: 'podTerminating', target: '#server.stop_pending', actions: assign({ failure: 'pod deleted during spawn' }) },
           ],
@@ -237,6 +243,27 @@ export const serverMachine = setup({
           after: { requestTimeout: 'waiting' },
           on: {
             'pod.result': [{ guard: 'answered', target: 'waiting', actions: 'notePod' }, { actions: 'notePod' }],
+          },
+        },
+        failing: {
+          // ErrImagePull and friends can be passing: give the pod a short grace before giving up on it.
+          always: { guard: 'podRecovered', target: 'waiting' },
+          after: { failFastGrace: 'confirming' },
+        },
+        confirming: {
+          entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+          after: {
+            requestTimeout: {
+              target: '#server.stop_pending',
+              actions: assign({ failure: ({ context }) => failureOf(context.pod) ?? 'pod failed to start' }),
+            },
+          },
+          on: {
+            'pod.result': [
+              { guard: 'answeredFailed', target: '#server.stop_pending', actions: ['notePod', assign({ failure: ({ context }) => failureOf(context.pod) ?? null })] },
+              { guard: 'answered', target: 'waiting', actions: 'notePod' },
+              { actions: 'notePod' },
+            ],
           },
         },
         timed_out: {
@@ -405,6 +432,7 @@ export function configureServerMachine(delays: Partial<ServerDelays> = {}): Serv
       stopRetryInterval: d.stopRetryInterval,
       pollInterval: d.pollInterval,
       requestTimeout: d.requestTimeout,
+      failFastGrace: d.failFastGrace,
       retryBackoff: ({ context }) => Math.min(d.retryBackoffMax, d.retryBackoff * 2 ** Math.min(context.attempt, 20)),
     },
   });

@@ -105,6 +105,26 @@ describe('runtime', () => {
     expect(h.store.orphans().map((o) => o.key)).toEqual(['finn/']);
   });
 
+  it('gives up on a pod that keeps failing to pull its image after the fail-fast grace, with the reason', async () => {
+    h.cluster.faults.failOnStart.set('hal/', 'ErrImagePull');
+    await h.runtime.send('hal/', { type: 'server.start' });
+    await h.advance(TEST_DELAYS.failFastGrace + 15_000);
+    expect(stateOf('hal/')).toBe('failed');
+    expect(h.runtime.get('hal/')?.snapshot.context.reason).toBe('pod ErrImagePull');
+    expect(h.cluster.pods.has('hal/')).toBe(false);
+    expect(h.clock.now() - (h.runtime.get('hal/')?.since ?? 0)).toBeLessThan(TEST_DELAYS.startTimeout);
+  });
+
+  it('keeps waiting for a pod whose image-pull error passes within the grace', async () => {
+    h.cluster.faults.failOnStart.set('ivy/', 'ImagePullBackOff');
+    await h.runtime.send('ivy/', { type: 'server.start' });
+    await h.advance(4_500);
+    expect(stateOf('ivy/')).toBe('spawn_pending.failing');
+    h.cluster.heal('ivy/');
+    await h.advance(TEST_DELAYS.failFastGrace + 5_000);
+    expect(stateOf('ivy/')).toBe('running');
+  });
+
   it('writes a log whose replay equals the stored snapshot', async () => {
     await h.runtime.send('gus/', { type: 'server.start' });
     await h.advance(10_000);

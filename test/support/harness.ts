@@ -23,6 +23,7 @@ export const TEST_DELAYS: ServerDelays = {
   stopRetryInterval: 10_000,
   pollInterval: 2_000,
   requestTimeout: 3_000,
+  failFastGrace: 5_000,
   retryBackoff: 500,
   retryBackoffMax: 4_000,
 };

@@ -138,6 +138,15 @@ export class ModelCluster implements PodClient {
     this.changed(key);
   }
 
+  /** heal clears a starting pod's waiting reason and lets it become ready (a passing image-pull error). */
+  heal(key: string): void {
+    const pod = this.pods.get(key);
+    this.faults.failOnStart.delete(key);
+    if (pod === undefined || pod.deleting || pod.phase !== 'Pending') return;
+    Object.assign(pod, { phase: 'Running', ready: true, reason: undefined });
+    this.changed(key);
+  }
+
   private terminate(key: string, graceMs: number): void {
     const pod = this.pods.get(key);
     if (pod === undefined) return;
