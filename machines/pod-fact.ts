@@ -69,13 +69,18 @@ export function isRunning(pod: PodFact | null): boolean {
 /** failureOf returns why a pod will not (or no longer) serve by itself, or undefined while it may. */
 export function failureOf(pod: PodFact | null): string | undefined {
   if (pod === null || !pod.exists) return undefined;
-  if (pod.phase === 'Failed' || pod.phase === 'Succeeded') {
+  if (pod.phase === 'Failed') {
     const code = pod.exitCode === undefined ? '' : ` (exit code ${pod.exitCode})`;
-    return `pod ${pod.phase.toLowerCase()}${pod.reason ? `: ${pod.reason}` : ''}${code}`;
+    return `pod failed${pod.reason ? `: ${pod.reason}` : ''}${code}`;
   }
   if (pod.reason !== undefined && FATAL_WAITING_REASONS.includes(pod.reason)) return `pod ${pod.reason}`;
   if (pod.reason === 'OOMKilled' || pod.reason === 'Error') return `container ${pod.reason}`;
   return undefined;
+}
+
+/** hasExited: the server's container ended by itself without failing (phase Succeeded). */
+export function hasExited(pod: PodFact | null): boolean {
+  return pod !== null && pod.exists && pod.phase === 'Succeeded';
 }
 
 /** isGone: no pod of this server exists (a terminating pod still exists). */

@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
 import type { PodFact } from './pod-fact.js';
-import { failureOf, isNewer, isRunning } from './pod-fact.js';
+import { failureOf, hasExited, isNewer, isRunning } from './pod-fact.js';
 
 /**
  * MACHINE_VERSION is stored with every snapshot; bump it whenever a change to this definition
@@ -135,6 +135,7 @@ export const serverMachine = setup({
     answeredAbsent: ({ context, event }) => answered(context, event) && absent(podAfter(context, event)),
     podRunning: ({ context }) => isRunning(context.pod),
     podFailed: ({ context }) => failureOf(context.pod) !== undefined,
+    podExited: ({ context }) => hasExited(context.pod),
     podRecovered: ({ context }) => failureOf(context.pod) === undefined,
     answeredFailed: ({ context, event }) => answered(context, event) && failureOf(podAfter(context, event)) !== undefined,
     podAbsent: ({ context }) => absent(context.pod),
@@ -233,6 +234,7 @@ export const serverMachine = setup({
           always: [
             { guard: 'podRunning', target: '#server.running' },
             { guard: 'podFailed', target: 'failing' },
+            { guard: 'podExited', target: '#server.stop_pending', actions: assign({ failure: 'the server exited before it became ready' }) },
             { guard: 'podAbsent', target: '#server.stop_pending', actions: assign({ failure: 'pod vanished during spawn' }) },
             { guard: 'podTerminating', target: '#server.stop_pending', actions: assign({ failure: 'pod deleted during spawn' }) },
           ],
@@ -299,6 +301,7 @@ export const serverMachine = setup({
       always: [
         { guard: 'podAbsent', target: 'stopped', actions: assign({ reason: 'pod vanished while running' }) },
         { guard: 'podFailed', target: 'stop_pending', actions: assign({ failure: ({ context }) => failureOf(context.pod) ?? null }) },
+        { guard: 'podExited', target: 'stop_pending', actions: assign({ reason: 'the server exited' }) },
         { guard: 'podTerminating', target: 'stop_pending', actions: assign({ reason: 'pod deleted while running' }) },
       ],
     },

@@ -56,6 +56,7 @@ const facts: Record<string, () => PodFact> = {
   pending: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Pending', ready: false, deleting: false }),
   running: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Running', ready: true, deleting: false }),
   failing: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Pending', ready: false, deleting: false, reason: 'ErrImagePull' }),
+  exited: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Succeeded', ready: false, deleting: false, exitCode: 0 }),
   terminating: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Running', ready: false, deleting: true }),
   absent: () => ({ exists: false, resourceVersion: String(++rv) }),
 };

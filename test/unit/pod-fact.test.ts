@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PodFact } from '../../machines/pod-fact.js';
-import { failureOf, isNewer, isRunning } from '../../machines/pod-fact.js';
+import { failureOf, hasExited, isNewer, isRunning } from '../../machines/pod-fact.js';
 
 const pod = (rv: string, over: Partial<Extract<PodFact, { exists: true }>> = {}): PodFact => ({
   exists: true,
@@ -53,7 +53,9 @@ describe('pod predicates', () => {
   it('names the failure of a pod that will not serve by itself', () => {
     expect(failureOf(pod('1', { phase: 'Pending', ready: false, reason: 'ImagePullBackOff' }))).toBe('pod ImagePullBackOff');
     expect(failureOf(pod('1', { phase: 'Failed', reason: 'Evicted' }))).toBe('pod failed: Evicted');
-    expect(failureOf(pod('1', { phase: 'Succeeded', exitCode: 0 }))).toBe('pod succeeded (exit code 0)');
+    expect(failureOf(pod('1', { phase: 'Failed', reason: 'OOMKilled', exitCode: 137 }))).toBe('pod failed: OOMKilled (exit code 137)');
+    expect(failureOf(pod('1', { phase: 'Succeeded', exitCode: 0 }))).toBeUndefined();
+    expect(hasExited(pod('1', { phase: 'Succeeded', exitCode: 0 }))).toBe(true);
     expect(failureOf(pod('1', { phase: 'Pending', ready: false, reason: 'ContainerCreating' }))).toBeUndefined();
   });
 });

@@ -1,0 +1,256 @@
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { Database } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { ServerDelays } from '../machines/server.machine.js';
+import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
+import { DEFAULT_TEMPLATE } from './kube/manifest.js';
+import type { PodTemplate } from './kube/manifest.js';
+import { parseServerKey, podName, serverKey } from './kube/names.js';
+import { KubePodClient } from './kube/pod-client.js';
+import { Reflector } from './kube/reflector.js';
+import type { ReflectorHealth } from './kube/reflector.js';
+import { OrphanSweeper } from './kube/sweeper.js';
+import type { Clock } from './runtime/clock.js';
+import { systemClock } from './runtime/clock.js';
+import type { HistoryEntry, ReplayCheck } from './runtime/replay.js';
+import { checkReplay, history } from './runtime/replay.js';
+import { Runtime } from './runtime/runtime.js';
+import type { Committed, ServerView } from './runtime/runtime.js';
+import type { Durability } from './store/database.js';
+import { openDatabase } from './store/database.js';
+import { SqliteEventStore } from './store/event-store.js';
+
+/** SpawnkeeperConfig is everything an operator can set; every field has a documented default. */
+export interface SpawnkeeperConfig {
+  /** namespace the server pods live in (default `default`). */
+  namespace: string;
+  /** instance labels this hub's pods, so two hubs in one namespace never touch each other's (default `hub`). */
+  instance: string;
+  delays: Partial<ServerDelays>;
+  template: Partial<PodTemplate>;
+  /** deleteGraceSeconds of a first, graceful delete (default 1, KubeSpawner's). */
+  deleteGraceSeconds: number;
+  durability: Durability;
+  effectConcurrency: number;
+  reflector: { resyncMs?: number; watchTimeoutSeconds?: number; silenceMs?: number; unhealthyAfterMs?: number; backoffMaxMs?: number };
+  sweeper: { intervalMs?: number; graceMs?: number };
+}
+
+export const DEFAULT_CONFIG: SpawnkeeperConfig = {
+  namespace: 'default',
+  instance: 'hub',
+  delays: {},
+  template: {},
+  deleteGraceSeconds: 1,
+  durability: 'full',
+  effectConcurrency: 32,
+  reflector: {},
+  sweeper: {},
+};
+
+export interface SpawnkeeperOptions {
+  /** db: a path to the SQLite file (created if missing) or an open database. */
+  db: string | Database;
+  /** cluster: a KubeConfig whose current context reaches the API server. */
+  cluster: KubeConfig;
+  config?: Partial<SpawnkeeperConfig>;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export type TopState = 'stopped' | 'spawn_pending' | 'running' | 'stop_pending' | 'failed';
+
+/** ServerStatus is one server as the API shows it. */
+export interface ServerStatus {
+  readonly key: string;
+  readonly user: string;
+  readonly name: string;
+  readonly state: TopState;
+  /** detail is the full state path, e.g. `spawn_pending.waiting`. */
+  readonly detail: string;
+  /** pending in JupyterHub's words: `spawn`, `stop` or null. */
+  readonly pending: 'spawn' | 'stop' | null;
+  readonly ready: boolean;
+  readonly stable: boolean;
+  readonly since: number;
+  readonly reason: string | null;
+  readonly startQueued: boolean;
+  /** deadline: when the current pending state's own timeout fires (ms since the epoch), or null. */
+  readonly deadline: number | null;
+  readonly podName: string;
+  readonly seq: number;
+}
+
+export interface SpawnkeeperHealth {
+  readonly healthy: boolean;
+  readonly reflector: ReflectorHealth;
+  readonly servers: number;
+  readonly timers: number;
+  readonly overdueTimers: number;
+  readonly pendingEffects: number;
+  readonly orphans: number;
+}
+
+/** Spawnkeeper is the embeddable lifecycle engine; `createSpawnkeeper` builds and starts one. */
+export interface Spawnkeeper {
+  start(user: string, name?: string): Promise<ServerStatus>;
+  stop(user: string, name?: string): Promise<ServerStatus>;
+  get(user: string, name?: string): ServerStatus | undefined;
+  list(): ServerStatus[];
+  /** waitFor resolves when the server's status satisfies `until` (default: stable), or rejects after `timeoutMs`. */
+  waitFor(user: string, name: string, until?: (s: ServerStatus) => boolean, timeoutMs?: number): Promise<ServerStatus>;
+  /** subscribe is told of every committed step, with the server's status after it. */
+  subscribe(listener: (status: ServerStatus, step: Committed) => void): () => void;
+  history(user: string, name?: string): HistoryEntry[];
+  /** replayCheck folds every server's log and compares it with its stored snapshot. */
+  replayCheck(): ReplayCheck[];
+  health(): SpawnkeeperHealth;
+  readonly runtime: Runtime;
+  readonly store: SqliteEventStore;
+  readonly reflector: Reflector;
+  readonly sweeper: OrphanSweeper;
+  readonly config: SpawnkeeperConfig;
+  close(): Promise<void>;
+}
+
+/** kubeConfigFor makes a KubeConfig for a plain-HTTP API server such as the simulator. */
+export function kubeConfigFor(url: string, namespace = 'default'): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'spawnkeeper', server: url, skipTLSVerify: true }],
+    users: [{ name: 'spawnkeeper' }],
+    contexts: [{ name: 'spawnkeeper', cluster: 'spawnkeeper', user: 'spawnkeeper', namespace }],
+    currentContext: 'spawnkeeper',
+  });
+  return kc;
+}
+
+/**
+ * createSpawnkeeper opens the database (refusing a bad file), restores every server, re-arms timers,
+ * re-runs unfinished effects, and starts the reflector and the orphan sweeper. The one wiring point.
+ */
+export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Spawnkeeper> {
+  const config: SpawnkeeperConfig = { ...DEFAULT_CONFIG, ...options.config };
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger;
+  const db = typeof options.db === 'string' ? openDatabase(options.db, { durability: config.durability, now: clock.now() }) : options.db;
+  const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
+  const machine = configureServerMachine(config.delays);
+  const template: PodTemplate = { ...DEFAULT_TEMPLATE, ...config.template };
+  const api = options.cluster.makeApiClient(CoreV1Api);
+  const pods = new KubePodClient(api, { namespace: config.namespace, instance: config.instance, template, deleteGraceSeconds: config.deleteGraceSeconds });
+  const runtime = new Runtime({
+    store,
+    machine,
+    pods,
+    clock,
+    logger,
+    effectConcurrency: config.effectConcurrency,
+    effectTimeoutMs: config.delays.requestTimeout ?? 10_000,
+  });
+  runtime.start();
+  const reflector = new Reflector({ kc: options.cluster, api, namespace: config.namespace, instance: config.instance, sink: runtime, clock, logger, ...config.reflector });
+  const sweeper = new OrphanSweeper({
+    store,
+    pods,
+    ourPods: () => reflector.cache.values(),
+    stateOf: (key) => runtime.get(key)?.state,
+    clock,
+    logger,
+    ...config.sweeper,
+  });
+  const abort = new AbortController();
+  const runnables = [reflector.start(abort.signal), reflector.synced().then(() => sweeper.start(abort.signal))];
+
+  const status = (view: ServerView): ServerStatus => {
+    const { user, name } = parseServerKey(view.key);
+    const state = view.state.split('.')[0] as TopState;
+    const deadlines = runtime.deadlines(view.key).map((d) => d.dueAt);
+    return {
+      key: view.key,
+      user,
+      name,
+      state,
+      detail: view.state,
+      pending: state === 'spawn_pending' ? 'spawn' : state === 'stop_pending' ? 'stop' : null,
+      ready: state === 'running',
+      stable: view.snapshot.hasTag('stable'),
+      since: view.since,
+      reason: view.snapshot.context.reason,
+      startQueued: view.snapshot.context.startQueued,
+      deadline: deadlines.length === 0 ? null : Math.min(...deadlines),
+      podName: podName(view.key, template.podNamePrefix),
+      seq: view.seq,
+    };
+  };
+  const byKey = (key: string) => {
+    const view = runtime.get(key);
+    return view === undefined ? undefined : status(view);
+  };
+
+  const sk: Spawnkeeper = {
+    runtime,
+    store,
+    reflector,
+    sweeper,
+    config,
+    async start(user, name = '') {
+      return status(await runtime.send(serverKey(user, name), { type: 'server.start' }));
+    },
+    async stop(user, name = '') {
+      return status(await runtime.send(serverKey(user, name), { type: 'server.stop' }));
+    },
+    get: (user, name = '') => byKey(serverKey(user, name)),
+    list: () => runtime.list().map(status),
+    waitFor(user, name, until = (s) => s.stable, timeoutMs = 60_000) {
+      const key = serverKey(user, name);
+      return new Promise((resolve, reject) => {
+        const now = byKey(key);
+        if (now !== undefined && until(now)) {
+          resolve(now);
+          return;
+        }
+        const timer = setTimeout(() => {
+          off();
+          reject(new Error(`${key} did not reach the awaited state within ${timeoutMs} ms (it is ${byKey(key)?.detail ?? 'unknown'})`));
+        }, timeoutMs);
+        const off = runtime.subscribe((c) => {
+          if (c.key !== key) return;
+          const s = byKey(key);
+          if (s !== undefined && until(s)) {
+            clearTimeout(timer);
+            off();
+            resolve(s);
+          }
+        });
+      });
+    },
+    subscribe(listener) {
+      return runtime.subscribe((c) => {
+        const s = byKey(c.key);
+        if (s !== undefined) listener(s, c);
+      });
+    },
+    history: (user, name = '') => history(store, serverKey(user, name)),
+    replayCheck: () => store.loadServers().map((row) => checkReplay(machine, store, row.key, row.snapshot)),
+    health() {
+      const r = reflector.health();
+      return {
+        healthy: r.healthy && runtime.failed === undefined,
+        reflector: r,
+        servers: runtime.list().length,
+        timers: runtime.timerCount,
+        overdueTimers: runtime.overdueTimers(),
+        pendingEffects: runtime.pendingEffects,
+        orphans: store.orphans().length,
+      };
+    },
+    async close() {
+      abort.abort();
+      await Promise.allSettled(runnables);
+      runtime.close();
+      if (typeof options.db === 'string') db.close();
+    },
+  };
+  return sk;
+}
