@@ -85,7 +85,8 @@ export class ManualClock implements SimClock {
 export class TimerSet {
   private readonly handles = new Set<unknown>();
 
-  constructor(private readonly clock: SimClock) {}
+  /** `onError` hears of a callback that threw; a simulator bug must not crash the process hosting it. */
+  constructor(private readonly clock: SimClock, private readonly onError: (err: unknown) => void = () => undefined) {}
 
   after(ms: number, fn: () => void): () => void {
     let handle: unknown = undefined;
@@ -95,7 +96,11 @@ export class TimerSet {
     };
     handle = this.clock.setTimeout(() => {
       this.handles.delete(handle);
-      fn();
+      try {
+        fn();
+      } catch (err) {
+        this.onError(err);
+      }
     }, ms);
     this.handles.add(handle);
     return cancel;

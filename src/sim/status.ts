@@ -80,7 +80,7 @@ export function methodNotAllowed(method: string): ApiError {
 }
 
 export function tooLarge(limit: number): ApiError {
-  return new ApiError(statusObject(413, 'RequestEntityTooLarge', `the request body is larger than ${limit} bytes`));
+  return new ApiError(statusObject(413, 'RequestEntityTooLarge', `the request body is larger than ${limit} bytes`), { Connection: 'close' });
 }
 
 export function unsupportedMediaType(type: string): ApiError {

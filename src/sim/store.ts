@@ -134,14 +134,19 @@ export class ClusterStore {
     return stored;
   }
 
-  /** remove deletes the object; the DELETED change carries its last state at the deletion's version. */
-  remove(resource: Resource, namespace: string, name: string): KubeObject {
+  /**
+   * remove deletes the object; the DELETED change carries its last state at the deletion's version,
+   * after `edit` (which may stamp deletion metadata on that last state).
+   */
+  remove(resource: Resource, namespace: string, name: string, edit?: (last: KubeObject) => void): KubeObject {
     const objects = this.objects[resource];
     const key = keyOf(namespace, name);
     const previous = objects.get(key);
     if (previous === undefined) throw notFound(resource, name);
     objects.delete(key);
-    const stored = this.stamp(structuredClone(previous));
+    const last = structuredClone(previous);
+    edit?.(last);
+    const stored = this.stamp(last);
     this.commit({ rv: this.rv, resource, type: 'DELETED', object: stored, previous });
     return stored;
   }

@@ -128,8 +128,3 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
-
-/** rfc3339Micro keeps sub-second precision for timestamps where order matters to a reader. */
-export function rfc3339Micro(ms: number): string {
-  return new Date(ms).toISOString().replace(/Z$/, '000Z');
-}

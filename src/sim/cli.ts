@@ -1,0 +1,81 @@
+import type { Simulator } from './simulator.js';
+import { startSimulator } from './simulator.js';
+
+export const SIM_USAGE = `usage: sim [--port N] [--namespace NS] [--seed S]
+  --port N        port on 127.0.0.1 (0 or absent: any free port)
+  --namespace NS  namespace to create besides "default"
+  --seed S        seed for uids and every fault decision (a non-negative integer)`;
+
+export interface SimArgs {
+  port: number;
+  namespace: string;
+  seed: number;
+  help: boolean;
+}
+
+/** SimUsageError is a bad command line; its message names the flag and ends with the usage. */
+export class SimUsageError extends Error {
+  constructor(problem: string) {
+    super(`${problem}\n${SIM_USAGE}`);
+    this.name = 'SimUsageError';
+  }
+}
+
+function integerFlag(flag: string, value: string | undefined, max: number): number {
+  if (value === undefined || value.startsWith('--')) throw new SimUsageError(`${flag} needs a value`);
+  if (!/^[0-9]+$/.test(value) || Number(value) > max) throw new SimUsageError(`${flag} must be an integer from 0 to ${max}, got "${value}"`);
+  return Number(value);
+}
+
+/** parseSimArgs reads `--flag value` and `--flag=value` forms; anything unknown is an error, not ignored. */
+export function parseSimArgs(argv: readonly string[]): SimArgs {
+  const args: SimArgs = { port: 0, namespace: 'default', seed: 1, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string | undefined => inline ?? argv[++i];
+    switch (flag) {
+      case '--port':
+        args.port = integerFlag('--port', value(), 65535);
+        break;
+      case '--seed':
+        args.seed = integerFlag('--seed', value(), 2 ** 32 - 1);
+        break;
+      case '--namespace': {
+        const ns = value();
+        if (ns === undefined || ns.startsWith('--')) throw new SimUsageError('--namespace needs a value');
+        if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63) throw new SimUsageError(`--namespace must be a DNS-1123 label, got "${ns}"`);
+        args.namespace = ns;
+        break;
+      }
+      case '--help':
+      case '-h':
+        args.help = true;
+        break;
+      default:
+        throw new SimUsageError(`unknown argument: ${arg}`);
+    }
+  }
+  return args;
+}
+
+export interface SimCliIo {
+  out: (line: string) => void;
+}
+
+/**
+ * runSimCli starts the simulator from command-line flags and prints its URL; it resolves to the
+ * running simulator (or undefined after --help) and throws SimUsageError on bad flags.
+ */
+export async function runSimCli(argv: string[], io: SimCliIo = { out: (line) => void process.stdout.write(`${line}\n`) }): Promise<Simulator | undefined> {
+  const args = parseSimArgs(argv);
+  if (args.help) {
+    io.out(SIM_USAGE);
+    return undefined;
+  }
+  const sim = await startSimulator({ port: args.port, namespace: args.namespace, seed: args.seed });
+  io.out(`simulated Kubernetes API server listening on ${sim.url} (namespace ${sim.namespace}, seed ${sim.seed})`);
+  return sim;
+}

@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/sim/index.js';
+import { parseSimArgs, runSimCli, SimUsageError } from '../../src/sim/index.js';
+import { coreApi } from './sim-helpers.js';
+
+describe('simulator command line', () => {
+  let sim: Simulator | undefined;
+  afterEach(async () => {
+    await sim?.close();
+    sim = undefined;
+  });
+
+  it('parses --port, --namespace and --seed in both spellings', () => {
+    expect(parseSimArgs(['--port', '0', '--namespace', 'hub', '--seed=9'])).toEqual({ port: 0, namespace: 'hub', seed: 9, help: false });
+    expect(parseSimArgs([])).toEqual({ port: 0, namespace: 'default', seed: 1, help: false });
+  });
+
+  it('rejects unknown flags, missing values and bad numbers with a usage error', () => {
+    expect(() => parseSimArgs(['--verbose'])).toThrow(SimUsageError);
+    expect(() => parseSimArgs(['--port'])).toThrow(/--port needs a value/);
+    expect(() => parseSimArgs(['--port', '70000'])).toThrow(/--port must be an integer from 0 to 65535/);
+    expect(() => parseSimArgs(['--seed', '-3'])).toThrow(/--seed/);
+    expect(() => parseSimArgs(['--namespace', 'Not_Valid'])).toThrow(/DNS-1123/);
+    expect(() => parseSimArgs(['--namespace', '--port'])).toThrow(/usage: sim/);
+  });
+
+  it('starts the simulator, prints its URL and serves the namespace it was given', async () => {
+    const lines: string[] = [];
+    sim = await runSimCli(['--namespace', 'hub', '--seed', '5'], { out: (l) => lines.push(l) });
+    expect(sim).toBeDefined();
+    if (sim === undefined) return;
+    expect(lines).toEqual([`simulated Kubernetes API server listening on ${sim.url} (namespace hub, seed 5)`]);
+    const list = await coreApi(sim.url).listNamespacedPod({ namespace: 'hub' });
+    expect(list.items).toEqual([]);
+  });
+
+  it('prints the usage for --help and starts nothing', async () => {
+    const lines: string[] = [];
+    expect(await runSimCli(['--help'], { out: (l) => lines.push(l) })).toBeUndefined();
+    expect(lines.join('\n')).toMatch(/^usage: sim/);
+  });
+});
