@@ -5,7 +5,7 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-export type TimerHandle = { readonly id: number } | ReturnType<typeof setTimeout>;
+export type TimerHandle = unknown;
 
 /** systemClock reads the wall clock and uses Node's timers (unref'd: timers never keep a process alive). */
 export const systemClock: Clock = {
@@ -44,40 +44,48 @@ export class ManualClock implements Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.nextId++;
     this.scheduled.set(id, { id, dueAt: this.current + Math.max(0, ms), fn });
-    return { id };
+    return id;
   }
 
   clearTimeout(handle: TimerHandle): void {
-    if (typeof handle === 'object' && handle !== null && 'id' in handle && typeof handle.id === 'number') {
-      this.scheduled.delete(handle.id);
-    }
+    if (typeof handle === 'number') this.scheduled.delete(handle);
   }
 
-  /** pending is how many callbacks wait for time to move. */
-  get pending(): number {
+  /** pending is how many callbacks wait for time to move; a test can check nothing was left behind. */
+  pending(): number {
     return this.scheduled.size;
   }
 
-  /** nextDueAt is when the earliest callback fires, if any. */
-  nextDueAt(): number | undefined {
-    let best: Scheduled | undefined;
-    for (const s of this.scheduled.values()) if (best === undefined || s.dueAt < best.dueAt || (s.dueAt === best.dueAt && s.id < best.id)) best = s;
-    return best?.dueAt;
+  /**
+   * advance moves time forward by `ms`, firing each due callback at its own time, in (due, creation)
+   * order. With `settle`, it awaits it after each callback so chained work can run; without, all of
+   * it happens before advance returns.
+   */
+  advance(ms: number): void;
+  advance(ms: number, settle: () => Promise<void>): Promise<void>;
+  advance(ms: number, settle?: () => Promise<void>): void | Promise<void> {
+    const target = this.current + Math.max(0, ms);
+    if (settle === undefined) {
+      for (let due = this.takeDue(target); due !== undefined; due = this.takeDue(target)) due.fn();
+      this.current = target;
+      return;
+    }
+    return (async () => {
+      for (let due = this.takeDue(target); due !== undefined; due = this.takeDue(target)) {
+        due.fn();
+        await settle();
+      }
+      this.current = target;
+      await settle();
+    })();
   }
 
-  /** advance moves time forward by `ms`, firing each due callback at its time and settling after each. */
-  async advance(ms: number, settle: () => Promise<void> = async () => undefined): Promise<void> {
-    const target = this.current + ms;
-    for (;;) {
-      const due = this.earliestDue(target);
-      if (due === undefined) break;
-      this.scheduled.delete(due.id);
-      this.current = Math.max(this.current, due.dueAt);
-      due.fn();
-      await settle();
-    }
-    this.current = target;
-    await settle();
+  private takeDue(limit: number): Scheduled | undefined {
+    const due = this.earliestDue(limit);
+    if (due === undefined) return undefined;
+    this.scheduled.delete(due.id);
+    this.current = Math.max(this.current, due.dueAt);
+    return due;
   }
 
   private earliestDue(limit: number): Scheduled | undefined {

@@ -67,7 +67,7 @@ export class Live {
   }
 
   /** settled waits until the server is stable and agrees with the cluster, within the bound. */
-  async settled(user: string, name = '', within = LIVE_BOUND + 2_000): Promise<ServerStatus> {
+  async settled(user: string, name = '', within = LIVE_BOUND): Promise<ServerStatus> {
     const deadline = Date.now() + within;
     for (;;) {
       const s = this.sk.get(user, name);
