@@ -53,9 +53,10 @@ function rvNumber(rv: string | undefined): bigint | undefined {
  */
 export function isNewer(known: PodFact | null, next: PodFact): boolean {
   if (known === null) return true;
+  if (!known.exists && !next.exists) return false; // gone is gone: a later list saying so again adds nothing
   const a = rvNumber(known.resourceVersion);
   const b = rvNumber(next.resourceVersion);
-  if (!next.exists && next.resourceVersion === undefined) return known.exists; // a fresh read's 404
+  if (!next.exists && next.resourceVersion === undefined) return true; // a fresh read's 404 of a known pod
   if (a !== undefined && b !== undefined) return b > a;
   if (next.exists !== known.exists) return true;
   return next.resourceVersion !== known.resourceVersion;

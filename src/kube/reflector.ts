@@ -70,6 +70,8 @@ class WatchEnded extends Error {
  */
 export class Reflector {
   readonly cache = new Map<string, CachedPod>();
+  /** stats count what the watches brought: applied events, bookmarks, and events skipped as malformed. */
+  readonly stats = { events: 0, bookmarks: 0, skipped: 0 };
   private readonly health$: Actor<typeof reflectorMachine>;
   private readonly o: Required<Omit<ReflectorOptions, 'logger'>> & { logger?: Logger | undefined };
   private syncedWaiters: Array<() => void> = [];
@@ -230,6 +232,7 @@ export class Reflector {
           else if (next !== undefined) latest = next;
         } catch (err) {
           // A malformed object is logged and skipped; the watch goes on.
+          this.stats.skipped++;
           this.o.logger?.warn({ err: (err as Error).message, type }, 'skipped a watch event');
         }
       };
@@ -265,11 +268,13 @@ export class Reflector {
     const meta = (obj as { metadata?: { resourceVersion?: unknown; name?: unknown } } | null)?.metadata;
     const rv = typeof meta?.resourceVersion === 'string' ? meta.resourceVersion : undefined;
     if (type === 'BOOKMARK') {
+      this.stats.bookmarks++;
       this.tell({ type: 'watch.event', at: this.o.clock.now() });
       return rv;
     }
     if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') throw new Error(`unknown watch event type ${type.slice(0, 40)}`);
     const cached = this.toCached(obj as V1Pod);
+    this.stats.events++;
     this.tell({ type: 'watch.event', at: this.o.clock.now() });
     if (cached === undefined) return rv; // not ours: not even looked at further
     if (type === 'DELETED') {

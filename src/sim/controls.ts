@@ -20,6 +20,8 @@ export interface FaultControl {
   cutWatches(options?: { clean?: boolean }): number;
   stallWatches(options?: { forMs?: number; includeNew?: boolean }): number;
   expireWatches(): number;
+  /** injectWatchLines writes raw lines into every open watch (for fuzzing the client side). */
+  injectWatchLines(lines: readonly string[]): number;
   refuseConnections(forMs?: number): Promise<void>;
   acceptConnections(): Promise<void>;
   isRefusing(): boolean;
@@ -72,6 +74,7 @@ export function faultControl(faults: FaultInjector, schedule: FaultSchedule, see
     cutWatches: (o) => faults.cutWatches(o),
     stallWatches: (o) => faults.stallWatches(o),
     expireWatches: () => faults.expireWatches(),
+    injectWatchLines: (lines) => faults.injectWatchLines(lines),
     refuseConnections: (ms) => faults.refuseConnections(ms),
     acceptConnections: () => faults.acceptConnections(),
     isRefusing: () => faults.isRefusing(),

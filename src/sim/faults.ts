@@ -12,7 +12,7 @@ export const API_VERBS: readonly Verb[] = ['get', 'list', 'watch', 'create', 'de
 
 /** FaultRecord is one fault that struck, for a chaos run's report and for determinism checks. */
 export interface FaultRecord {
-  readonly kind: 'drop' | 'fail' | 'failNext' | 'slow' | 'cut' | 'stall' | 'expire' | 'refuse' | 'accept';
+  readonly kind: 'drop' | 'fail' | 'failNext' | 'slow' | 'cut' | 'stall' | 'expire' | 'refuse' | 'accept' | 'inject';
   /** For per-call faults: the index of the call (or event) among those drawn for this kind. */
   readonly n?: number;
   readonly verb?: Verb;
@@ -107,6 +107,16 @@ export class FaultInjector {
     const count = this.deps.watches.each((w) => w.stall());
     if (options.includeNew ?? true) this.stallNewUntil = options.forMs === undefined ? Number.POSITIVE_INFINITY : this.deps.now() + options.forMs;
     this.note({ kind: 'stall', count });
+    return count;
+  }
+
+  /**
+   * injectWatchLines writes raw lines (malformed JSON, wrong types, foreign or enormous objects) into
+   * every open watch, as a broken proxy or API server might; it returns how many watches got them.
+   */
+  injectWatchLines(lines: readonly string[]): number {
+    const count = this.deps.watches.each((w) => w.inject(lines));
+    this.note({ kind: 'inject', count });
     return count;
   }
 

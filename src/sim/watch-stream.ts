@@ -118,6 +118,12 @@ export class WatchStream {
     this.release();
   }
 
+  /** inject writes raw text lines into the stream, whatever they hold; fuzzing uses it. */
+  inject(lines: readonly string[]): void {
+    if (this.ended || this.stalled || this.res.destroyed) return;
+    for (const line of lines) this.res.write(`${line.replace(/\n/g, ' ')}\n`);
+  }
+
   /** expire sends the 410 ERROR event a compacted watch cache sends, then ends the stream. */
   expire(status: object): void {
     if (this.ended || this.stalled) return;

@@ -30,6 +30,10 @@ describe('isNewer', () => {
     expect(isNewer(pod('10'), { exists: false, resourceVersion: '11' })).toBe(true);
   });
 
+  it('takes an absence after an absence as nothing new, whatever its resourceVersion', () => {
+    expect(isNewer({ exists: false, resourceVersion: '5' }, { exists: false, resourceVersion: '9' })).toBe(false);
+  });
+
   it('takes a fresh read that found nothing only when a pod was known', () => {
     expect(isNewer(pod('10'), { exists: false })).toBe(true);
     expect(isNewer({ exists: false, resourceVersion: '3' }, { exists: false })).toBe(false);
