@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'bench/results/', 'test-artifacts/'] },
+  { ignores: ['node_modules/', 'dist/', 'bench/results/', 'test-artifacts/', '.scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -35,5 +35,15 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // The dashboard's page script runs in the browser.
+    files: ['src/hub/dashboard/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'sessionStorage', 'setInterval', 'setTimeout', 'TextDecoder', 'AbortController', 'Date', 'JSON', 'Map', 'Set'].map((g) => [g, 'readonly']),
+      ),
+    },
   },
 );

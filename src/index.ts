@@ -17,3 +17,6 @@ export type { OpenOptions, Durability } from './store/database.js';
 export { openDatabase, DatabaseRefusedError, APPLICATION_ID } from './store/database.js';
 export type { EventStore, StepRecord, ServerRow, EventRow, OrphanRow } from './store/event-store.js';
 export { SqliteEventStore } from './store/event-store.js';
+export type { Spawnkeeper, SpawnkeeperConfig, SpawnkeeperOptions, SpawnkeeperHealth, ServerStatus, TopState } from './spawnkeeper.js';
+export { createSpawnkeeper, kubeConfigFor, DEFAULT_CONFIG } from './spawnkeeper.js';
+export * from './hub/index.js';

@@ -1,0 +1,83 @@
+import type { HubContext } from './context.js';
+import { findUser, userName } from './context.js';
+import { HttpError, isoTime, readJson, sendJson } from './http.js';
+import type { Handler } from './router.js';
+import { UnknownScopeError, allowedToGrant, parseScopes } from './scopes.js';
+import type { TokenModel } from './tokens.js';
+
+function tokenJson(t: TokenModel): Record<string, unknown> {
+  return { id: t.id, kind: t.kind, user: t.user, scopes: t.scopes, note: t.note, prefix: t.prefix, created: isoTime(t.created), expires_at: isoTime(t.expiresAt), last_activity: null };
+}
+
+function tokenId(raw: string | undefined): number {
+  const m = /^a?(\d{1,15})$/.exec(raw ?? '');
+  if (m === null) throw new HttpError(404, `No such token: ${(raw ?? '').slice(0, 40)}`);
+  return Number(m[1]);
+}
+
+/**
+ * createToken is `POST /users/{name}/tokens` with `{"scopes": [...], "note": "…", "expires_in": s}`:
+ * 201 with the token, shown this once; the requester can never grant more than it holds.
+ * Without scopes the token gets `self`: the user's own user, servers and tokens.
+ */
+export function createToken(hub: HubContext): Handler {
+  return async (ctx) => {
+    const name = userName(ctx.params['name']);
+    const caller = hub.auth.require(ctx.req, 'tokens', { user: name });
+    const body = await readJson(ctx.req, hub.config.maxBodyBytes);
+    findUser(hub, name);
+    const rawScopes = body['scopes'] ?? ['self'];
+    if (!Array.isArray(rawScopes)) throw new HttpError(400, '"scopes" must be a list of scope names');
+    let scopes: string[];
+    try {
+      scopes = parseScopes(rawScopes);
+    } catch (err) {
+      if (err instanceof UnknownScopeError) throw new HttpError(400, err.message);
+      throw err;
+    }
+    const refused = scopes.filter((s) => !allowedToGrant(caller.grants, s, name));
+    if (refused.length > 0) throw new HttpError(403, `Not assigning requested scopes ${refused.join(', ')}: the requester does not hold them`);
+    const note = body['note'] ?? '';
+    if (typeof note !== 'string' || note.length > 1000) throw new HttpError(400, '"note" must be a string of at most 1000 characters');
+    const expires = body['expires_in'];
+    if (expires !== undefined && expires !== null && !(typeof expires === 'number' && Number.isFinite(expires) && expires > 0)) {
+      throw new HttpError(400, '"expires_in" must be a positive number of seconds');
+    }
+    const { token, model } = hub.tokens.mint({ owner: name, scopes, note, ...(typeof expires === 'number' ? { expiresInSeconds: expires } : {}) });
+    hub.logger.info({ user: name, tokenId: model.id, scopes }, 'token created');
+    sendJson(ctx.req, ctx.res, 201, { ...tokenJson(model), token });
+  };
+}
+
+/** listTokens is `GET /users/{name}/tokens`: `{"api_tokens": [...]}`, never the secrets. */
+export function listTokens(hub: HubContext): Handler {
+  return (ctx) => {
+    const name = userName(ctx.params['name']);
+    hub.auth.require(ctx.req, 'read:tokens', { user: name });
+    findUser(hub, name);
+    sendJson(ctx.req, ctx.res, 200, { api_tokens: hub.tokens.list(name).map(tokenJson) });
+  };
+}
+
+/** getToken is `GET /users/{name}/tokens/{id}`. */
+export function getToken(hub: HubContext): Handler {
+  return (ctx) => {
+    const name = userName(ctx.params['name']);
+    hub.auth.require(ctx.req, 'read:tokens', { user: name });
+    findUser(hub, name);
+    const t = hub.tokens.get(name, tokenId(ctx.params['id']));
+    if (t === undefined) throw new HttpError(404, `No such token: ${String(ctx.params['id']).slice(0, 40)}`);
+    sendJson(ctx.req, ctx.res, 200, tokenJson(t));
+  };
+}
+
+/** revokeToken is `DELETE /users/{name}/tokens/{id}`: 204, or 404 for an unknown id. */
+export function revokeToken(hub: HubContext): Handler {
+  return (ctx) => {
+    const name = userName(ctx.params['name']);
+    hub.auth.require(ctx.req, 'tokens', { user: name });
+    findUser(hub, name);
+    if (!hub.tokens.revoke(name, tokenId(ctx.params['id']))) throw new HttpError(404, `No such token: ${String(ctx.params['id']).slice(0, 40)}`);
+    sendJson(ctx.req, ctx.res, 204, undefined);
+  };
+}

@@ -1,0 +1,130 @@
+import { parseServerKey } from '../kube/names.js';
+import type { HubContext } from './context.js';
+import { findUser, userName, waitUntil } from './context.js';
+import { HttpError, readJson, sendJson } from './http.js';
+import { isActive, userModel } from './models.js';
+import type { Handler, RequestContext } from './router.js';
+import type { UserRecord } from './users.js';
+
+const PAGINATION = 'application/jupyterhub-pagination+json';
+const STATE_FILTERS = ['ready', 'active', 'inactive'] as const;
+
+function flag(query: URLSearchParams, name: string): boolean {
+  const v = query.get(name);
+  return v !== null && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+function pageArg(query: URLSearchParams, name: string): number | undefined {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return undefined;
+  if (!/^\d{1,9}$/.test(raw)) throw new HttpError(400, 'Invalid argument type, offset and limit must be integers');
+  return Number(raw);
+}
+
+/** matchesState is JupyterHub's `state` filter: `ready` (a server ready), `active` (one pending or ready), `inactive` (none). */
+function matchesState(hub: HubContext, user: UserRecord, state: (typeof STATE_FILTERS)[number]): boolean {
+  const statuses = hub.index.keysOf(user.name).map((k) => hub.sk.get(user.name, parseServerKey(k).name));
+  if (state === 'ready') return statuses.some((s) => s?.ready === true);
+  const active = statuses.some(isActive);
+  return state === 'active' ? active : !active;
+}
+
+/**
+ * listUsers is `GET /users`: the users the token may list, filtered by `state`, cut by `offset` and
+ * `limit`, and wrapped in `{items, _pagination}` when the client accepts JupyterHub's paginated form.
+ */
+export function listUsers(hub: HubContext): Handler {
+  return (ctx) => {
+    const caller = hub.auth.require(ctx.req, 'list:users');
+    const state = ctx.query.get('state');
+    if (state !== null && !(STATE_FILTERS as readonly string[]).includes(state)) {
+      throw new HttpError(400, `Unrecognized state filter: ${JSON.stringify(state.slice(0, 40))}; use one of ${STATE_FILTERS.join(', ')}`);
+    }
+    const offset = pageArg(ctx.query, 'offset') ?? 0;
+    const requested = pageArg(ctx.query, 'limit');
+    const limit = Math.min(requested === undefined || requested === 0 ? hub.config.apiPageDefaultLimit : requested, hub.config.apiPageMaxLimit);
+    const all = hub.users
+      .list()
+      .filter((u) => caller.grants.has('list:users', { user: u.name }))
+      .filter((u) => state === null || matchesState(hub, u, state as (typeof STATE_FILTERS)[number]));
+    const includeStopped = flag(ctx.query, 'include_stopped_servers');
+    const items = all.slice(offset, offset + limit).map((u) => userModel(hub, u, caller.grants, includeStopped));
+    if (!(ctx.req.headers.accept ?? '').includes(PAGINATION)) return sendJson(ctx.req, ctx.res, 200, items);
+    const nextOffset = offset + limit;
+    let next: Record<string, unknown> | null = null;
+    if (nextOffset < all.length) {
+      const q = new URLSearchParams(ctx.query);
+      q.set('offset', String(nextOffset));
+      q.set('limit', String(limit));
+      next = { offset: nextOffset, limit, url: `http://${ctx.req.headers.host ?? 'localhost'}/hub/api/users?${q.toString()}` };
+    }
+    sendJson(ctx.req, ctx.res, 200, { items, _pagination: { offset, limit, total: all.length, next } });
+  };
+}
+
+/** getUser is `GET /users/{name}`. */
+export function getUser(hub: HubContext): Handler {
+  return (ctx) => {
+    const name = userName(ctx.params['name']);
+    const caller = hub.auth.require(ctx.req, ['read:users', 'read:users:name', 'read:servers', 'admin:users'], { user: name });
+    const user = findUser(hub, name);
+    sendJson(ctx.req, ctx.res, 200, userModel(hub, user, caller.grants, flag(ctx.query, 'include_stopped_servers')));
+  };
+}
+
+function adminFlag(body: Record<string, unknown>): boolean {
+  const admin = body['admin'] ?? false;
+  if (typeof admin !== 'boolean') throw new HttpError(400, '"admin" must be true or false');
+  return admin;
+}
+
+/** createUser is `POST /users/{name}`: 201, or 409 when the user exists. */
+export function createUser(hub: HubContext): Handler {
+  return async (ctx) => {
+    const name = userName(ctx.params['name']);
+    const caller = hub.auth.require(ctx.req, 'admin:users', { user: name });
+    const admin = adminFlag(await readJson(ctx.req, hub.config.maxBodyBytes));
+    const user = hub.users.create(name, admin, hub.clock.now());
+    if (user === undefined) throw new HttpError(409, `User ${name} already exists`);
+    hub.logger.info({ user: name, admin }, 'user created');
+    sendJson(ctx.req, ctx.res, 201, userModel(hub, user, caller.grants));
+  };
+}
+
+/** createUsers is `POST /users` with `{"usernames": [...], "admin": bool}`: existing names are skipped, all existing is 409. */
+export function createUsers(hub: HubContext): Handler {
+  return async (ctx) => {
+    const caller = hub.auth.require(ctx.req, 'admin:users');
+    const body = await readJson(ctx.req, hub.config.maxBodyBytes);
+    const names = body['usernames'];
+    if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string')) throw new HttpError(400, '"usernames" must be a non-empty list of names');
+    const admin = adminFlag(body);
+    const valid = (names as string[]).map((n) => userName(n));
+    const created = valid.map((n) => hub.users.create(n, admin, hub.clock.now())).filter((u): u is UserRecord => u !== undefined);
+    if (created.length === 0) throw new HttpError(409, `All ${valid.length} users already exist`);
+    sendJson(ctx.req, ctx.res, 201, created.map((u) => userModel(hub, u, caller.grants)));
+  };
+}
+
+/**
+ * deleteUser is `DELETE /users/{name}`: 204 when the user had no active server or they all stopped
+ * within slow_stop_timeout; otherwise 202 (JupyterHub answers 400 while a server stops) and the user
+ * is removed by the RecordKeeper once its servers are stopped. Server histories stay in the event log.
+ */
+export function deleteUser(hub: HubContext): Handler {
+  return async (ctx: RequestContext) => {
+    const name = userName(ctx.params['name']);
+    const caller = hub.auth.require(ctx.req, ['delete:users', 'admin:users'], { user: name });
+    const user = findUser(hub, name);
+    if (caller.owner === name) throw new HttpError(400, 'Cannot delete yourself!');
+    const active = hub.index.keysOf(name).filter((k) => isActive(hub.sk.get(name, parseServerKey(k).name)));
+    hub.users.markDeleting(user.id);
+    await Promise.all(active.map((k) => hub.sk.stop(name, parseServerKey(k).name)));
+    hub.logger.info({ user: name, stopping: active.length }, 'user deletion requested');
+    const stopped = (s: { state: string }) => s.state === 'stopped' || s.state === 'failed';
+    await Promise.all(active.map((k) => waitUntil(hub, name, parseServerKey(k).name, stopped, hub.config.slowStopTimeout * 1000)));
+    hub.records.tryRemoveUser(name);
+    const left = hub.users.get(name);
+    sendJson(ctx.req, ctx.res, left === undefined ? 204 : 202, left === undefined ? undefined : userModel(hub, left, caller.grants));
+  };
+}

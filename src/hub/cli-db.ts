@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs';
+import type { Database } from 'better-sqlite3';
+import { MACHINE_VERSION, configureServerMachine } from '../../machines/server.machine.js';
+import { parseServerKey, serverKey } from '../kube/names.js';
+import { checkReplay, history } from '../runtime/replay.js';
+import { openDatabase } from '../store/database.js';
+import { SqliteEventStore } from '../store/event-store.js';
+import type { CliIo } from './cli-io.js';
+import { ConfigError, parseArgs, resolveConfig } from './config.js';
+import { ADMIN_SCOPES, UnknownScopeError, parseScopes } from './scopes.js';
+import type { HubConfig } from './settings.js';
+import { TokenStore } from './tokens.js';
+import { UserStore } from './users.js';
+
+/** HISTORY_USAGE explains the timeline an operator reads when a server misbehaved. */
+export const HISTORY_USAGE = `usage: spawnkeeper history USER[/SERVER] [--db PATH] [--config FILE] [--json]
+  Prints a server's event timeline from the database: time, event, state before → after, summary.
+  USER alone is the default server; USER/SERVER a named one.`;
+
+/** REPLAY_USAGE explains the determinism check CI and operators run on a database. */
+export const REPLAY_USAGE = `usage: spawnkeeper replay --check [--db PATH] [--config FILE]
+  Folds every server's event log from the start and compares the result with its stored snapshot,
+  byte for byte. Exits 1 if any server differs.`;
+
+/** TOKEN_USAGE explains the offline way to a token when the admin token is lost. */
+export const TOKEN_USAGE = `usage: spawnkeeper token (USER | --admin) [--scopes S1,S2] [--note TEXT] [--db PATH] [--config FILE]
+  Mints an API token straight into the database and prints it once (for a lost admin token, or
+  tokens for services). USER's token defaults to the scope "self"; --admin mints one with every scope.`;
+
+/** openExisting opens the configured database, refusing to create one where none is. */
+function openExisting(config: HubConfig): Database {
+  if (config.db !== ':memory:' && !existsSync(config.db)) throw new ConfigError(`no database at ${config.db} (give --db PATH)`);
+  return openDatabase(config.db);
+}
+
+function configFrom(argv: readonly string[], io: CliIo, extra: Record<string, boolean>) {
+  const args = parseArgs(argv, extra);
+  return { args, config: resolveConfig({ args, env: io.env }) };
+}
+
+/** historyCommand prints one server's timeline; exit 1 when it has none. */
+export function historyCommand(argv: readonly string[], io: CliIo): number {
+  const { args, config } = configFrom(argv, io, { '--json': false });
+  if (args.help) {
+    io.out(HISTORY_USAGE);
+    return 0;
+  }
+  const [target, ...rest] = args.positionals;
+  if (target === undefined || rest.length > 0) throw new ConfigError(`give one USER or USER/SERVER\n${HISTORY_USAGE}`);
+  const slash = target.indexOf('/');
+  let key: string;
+  try {
+    key = slash === -1 ? serverKey(target, '') : serverKey(target.slice(0, slash), target.slice(slash + 1));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const db = openExisting(config);
+  try {
+    const entries = history(new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), key);
+    if (args.options.has('--json')) io.out(JSON.stringify(entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() }))));
+    else for (const e of entries) io.out(`${new Date(e.at).toISOString()}  ${e.type.padEnd(14)}  ${e.from} → ${e.to}${e.summary === e.type ? '' : `  (${e.summary})`}`);
+    if (entries.length === 0) {
+      io.err(`no history for ${key}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+/** replayCommand checks every server's log against its snapshot; exit 1 on any difference. */
+export function replayCommand(argv: readonly string[], io: CliIo): number {
+  const { args, config } = configFrom(argv, io, { '--check': false });
+  if (args.help) {
+    io.out(REPLAY_USAGE);
+    return 0;
+  }
+  if (!args.options.has('--check') || args.positionals.length > 0) throw new ConfigError(`replay needs --check\n${REPLAY_USAGE}`);
+  const db = openExisting(config);
+  try {
+    const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
+    const machine = configureServerMachine(config.spawnkeeper.delays ?? {});
+    let differ = 0;
+    const rows = store.loadServers();
+    for (const row of rows) {
+      const check = checkReplay(machine, store, row.key, row.snapshot);
+      if (check.ok) continue;
+      differ++;
+      io.out(`DIFF ${row.key} (${check.events} events)\n  stored:   ${check.stored.slice(0, 400)}\n  replayed: ${check.replayed.slice(0, 400)}`);
+    }
+    io.out(`${rows.length} server${rows.length === 1 ? '' : 's'} replayed, ${differ} differ${differ === 0 ? ': every snapshot matches its log' : ''}`);
+    return differ === 0 ? 0 : 1;
+  } finally {
+    db.close();
+  }
+}
+
+/** tokenCommand mints a token offline and prints it once. */
+export function tokenCommand(argv: readonly string[], io: CliIo): number {
+  const { args, config } = configFrom(argv, io, { '--admin': false, '--scopes': true, '--note': true });
+  if (args.help) {
+    io.out(TOKEN_USAGE);
+    return 0;
+  }
+  const admin = args.options.has('--admin');
+  const [user, ...rest] = args.positionals;
+  if (rest.length > 0 || (user === undefined) === !admin) throw new ConfigError(`give USER or --admin\n${TOKEN_USAGE}`);
+  let scopes: string[];
+  try {
+    scopes = admin ? [...ADMIN_SCOPES] : parseScopes((args.options.get('--scopes') ?? 'self').split(',').filter((s) => s !== ''));
+  } catch (err) {
+    if (err instanceof UnknownScopeError) throw new ConfigError(err.message);
+    throw err;
+  }
+  const db = openExisting(config);
+  try {
+    if (user !== undefined) {
+      parseServerKey(`${user}/`);
+      if (new UserStore(db).get(user) === undefined) throw new ConfigError(`no user ${user} (create it with POST /hub/api/users/${user})`);
+    }
+    const { token } = new TokenStore(db).mint({ owner: user ?? null, scopes, note: args.options.get('--note') ?? 'minted with spawnkeeper token' });
+    io.out(token);
+    return 0;
+  } finally {
+    db.close();
+  }
+}

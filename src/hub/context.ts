@@ -1,0 +1,98 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { InvalidNameError, serverKey, validateServerName, validateUserName } from '../kube/names.js';
+import type { Clock } from '../runtime/clock.js';
+import type { ServerStatus, Spawnkeeper } from '../spawnkeeper.js';
+import type { Authenticator } from './auth.js';
+import type { HealthMonitor } from './health.js';
+import { HttpError } from './http.js';
+import type { SpawnLimiter } from './limits.js';
+import type { HubMetrics } from './metrics.js';
+import type { RecordKeeper } from './records.js';
+import type { ServerIndex } from './server-index.js';
+import type { HubConfig } from './settings.js';
+import type { TokenStore } from './tokens.js';
+import type { UserRecord, UserStore } from './users.js';
+
+/** HubContext is everything a handler may use; hub.ts builds it once, the handlers only read it. */
+export interface HubContext {
+  readonly sk: Spawnkeeper;
+  readonly users: UserStore;
+  readonly tokens: TokenStore;
+  readonly auth: Authenticator;
+  readonly index: ServerIndex;
+  readonly records: RecordKeeper;
+  readonly limiter: SpawnLimiter;
+  readonly metrics: HubMetrics;
+  readonly health: HealthMonitor;
+  readonly config: HubConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly cluster: KubeConfig;
+  /** shutdown aborts when the hub closes: waits end early and progress streams end. */
+  readonly shutdown: AbortSignal;
+  readonly version: string;
+}
+
+/** userName validates a user name from the path: 400 for a bad one. */
+export function userName(raw: string | undefined): string {
+  try {
+    return validateUserName(raw ?? '');
+  } catch (err) {
+    if (err instanceof InvalidNameError) throw new HttpError(400, err.message);
+    throw err;
+  }
+}
+
+/** serverName validates a server name from the path: 400 for a bad one. */
+export function serverName(raw: string | undefined): string {
+  try {
+    return validateServerName(raw ?? '');
+  } catch (err) {
+    if (err instanceof InvalidNameError) throw new HttpError(400, err.message);
+    throw err;
+  }
+}
+
+/** findUser is the user of a path, or 404 as JupyterHub answers for an unknown one. */
+export function findUser(hub: HubContext, name: string): UserRecord {
+  const user = hub.users.get(name);
+  if (user === undefined) throw new HttpError(404, `No such user: ${name.slice(0, 255)}`);
+  return user;
+}
+
+/**
+ * waitUntil waits at most `ms` for a server's status to satisfy `until`, ending early at shutdown;
+ * it tells whether it did. Its timer is the injected clock's, so it never holds the process open.
+ */
+export function waitUntil(hub: HubContext, user: string, name: string, until: (s: ServerStatus) => boolean, ms: number): Promise<boolean> {
+  const now = hub.sk.get(user, name);
+  if (now !== undefined && until(now)) return Promise.resolve(true);
+  if (ms <= 0 || hub.shutdown.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      off();
+      hub.clock.clearTimeout(timer);
+      hub.shutdown.removeEventListener('abort', onAbort);
+      resolve(ok);
+    };
+    const onAbort = () => finish(false);
+    const off = hub.index.watch(serverKey(user, name), (s) => {
+      if (until(s)) finish(true);
+    });
+    const timer = hub.clock.setTimeout(() => finish(false), ms);
+    hub.shutdown.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** spawnFailure is why a spawn failed, while its pod is being cleaned up or after; null if it did not fail. */
+export function spawnFailure(hub: HubContext, user: string, name: string): string | null {
+  const view = hub.sk.runtime.get(serverKey(user, name));
+  if (view === undefined) return null;
+  if (view.state.startsWith('stop_pending')) return view.snapshot.context.failure;
+  if (view.state === 'failed') return view.snapshot.context.reason ?? 'unknown reason';
+  return null;
+}

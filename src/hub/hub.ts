@@ -1,0 +1,206 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Database } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import type { Clock } from '../runtime/clock.js';
+import { systemClock } from '../runtime/clock.js';
+import { RuntimeFailedError } from '../runtime/runtime.js';
+import type { Spawnkeeper } from '../spawnkeeper.js';
+import { recordActivity } from './api-activity.js';
+import { health, info, metrics, version } from './api-hub.js';
+import { startServer, stopServer } from './api-servers.js';
+import { createToken, getToken, listTokens, revokeToken } from './api-tokens.js';
+import { createUser, createUsers, deleteUser, getUser, listUsers } from './api-users.js';
+import { Authenticator } from './auth.js';
+import type { HubContext } from './context.js';
+import type { HealthReport } from './health.js';
+import { HealthMonitor } from './health.js';
+import { HttpError, sendError } from './http.js';
+import { SpawnLimiter } from './limits.js';
+import { HubMetrics } from './metrics.js';
+import { progress } from './progress.js';
+import { RecordKeeper } from './records.js';
+import { Router } from './router.js';
+import { ServerIndex } from './server-index.js';
+import type { HubConfig } from './settings.js';
+import { DEFAULT_HUB_CONFIG } from './settings.js';
+import { TokenStore } from './tokens.js';
+import { UserStore } from './users.js';
+
+/** VERSION is spawnkeeper's own version, from package.json. */
+export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** HubOptions take an engine the caller made, so an embedder keeps control of its database and cluster. */
+export interface HubOptions {
+  /** sk: the engine, already created over `db`. */
+  sk: Spawnkeeper;
+  /** db: the same database the engine uses; the hub keeps users and tokens in it (migration 002). */
+  db: Database;
+  /** cluster: used to watch the pods' Kubernetes Events for progress streams. */
+  cluster: KubeConfig;
+  config?: Partial<HubConfig>;
+  logger?: Logger;
+  clock?: Clock;
+  /** onUnhealthyExit is called when exit_on_unhealthy is set and the hub stayed unhealthy that long. */
+  onUnhealthyExit?: (reason: string) => void;
+  /** extend adds routes of an embedder's own (a dashboard, say) to the hub's router, with the handlers' context. */
+  extend?: (router: Router, context: HubContext) => void;
+}
+
+/** Hub is the HTTP face of a Spawnkeeper: JupyterHub's REST API, progress, metrics and health. */
+export interface Hub {
+  readonly server: Server;
+  readonly users: UserStore;
+  readonly tokens: TokenStore;
+  readonly metrics: HubMetrics;
+  /** listen starts serving and resolves to the base URL (`http://127.0.0.1:8081`). */
+  listen(port?: number, host?: string): Promise<string>;
+  health(): HealthReport;
+  /** close stops accepting, ends waits and progress streams, lets open requests finish; the engine and database stay open. */
+  close(): Promise<void>;
+}
+
+/** createHub builds the hub over an engine; it serves once `listen` is called. */
+export function createHub(options: HubOptions): Hub {
+  const config: HubConfig = { ...DEFAULT_HUB_CONFIG, ...options.config };
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const { sk } = options;
+  const users = new UserStore(options.db);
+  const tokens = new TokenStore(options.db, () => clock.now());
+  const index = new ServerIndex(sk, logger);
+  const records = new RecordKeeper(users, index, logger);
+  const shutdown = new AbortController();
+  const health = new HealthMonitor(sk, {
+    clock,
+    exitAfterMs: config.exitOnUnhealthy * 1000,
+    onExit: options.onUnhealthyExit ?? (() => undefined),
+    logger,
+  });
+  const hub: HubContext = {
+    sk,
+    users,
+    tokens,
+    auth: new Authenticator(tokens),
+    index,
+    records,
+    limiter: new SpawnLimiter(index, config),
+    metrics: new HubMetrics({ sk, index, totalUsers: () => users.count() }),
+    health,
+    config,
+    clock,
+    logger,
+    cluster: options.cluster,
+    shutdown: shutdown.signal,
+    version: VERSION,
+  };
+  const router = routes(hub);
+  options.extend?.(router, hub);
+  records.sweep();
+  health.start();
+
+  const server = createServer({ requestTimeout: 60_000 }, (req, res) => void handle(hub, router, req, res));
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    server,
+    users,
+    tokens,
+    metrics: hub.metrics,
+    health: () => health.check(),
+    listen(port = config.port, host = config.host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const addr = server.address() as AddressInfo;
+          resolve(`http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`);
+        });
+      });
+    },
+    close() {
+      closed ??= (async () => {
+        shutdown.abort();
+        const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), 5_000);
+        force.unref();
+        if (server.listening) await done;
+        clearTimeout(force);
+        health.close();
+        records.close();
+        hub.metrics.close();
+        index.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** routes is the hub's whole URL space in one table. */
+function routes(hub: HubContext): Router {
+  const api = '/hub/api';
+  return new Router()
+    .add('GET', api, version(hub))
+    .add('GET', `${api}/info`, info(hub))
+    .add('GET', `${api}/health`, health(hub))
+    .add('GET', '/hub/health', health(hub))
+    .add('GET', '/hub/metrics', metrics(hub))
+    .add('GET', `${api}/metrics`, metrics(hub))
+    .add('GET', `${api}/users`, listUsers(hub))
+    .add('POST', `${api}/users`, createUsers(hub))
+    .add('GET', `${api}/users/:name`, getUser(hub))
+    .add('POST', `${api}/users/:name`, createUser(hub))
+    .add('DELETE', `${api}/users/:name`, deleteUser(hub))
+    .add('POST', `${api}/users/:name/activity`, recordActivity(hub))
+    .add('POST', `${api}/users/:name/server`, startServer(hub))
+    .add('DELETE', `${api}/users/:name/server`, stopServer(hub))
+    .add('GET', `${api}/users/:name/server/progress`, progress(hub))
+    .add('POST', `${api}/users/:name/servers/:server`, startServer(hub))
+    .add('DELETE', `${api}/users/:name/servers/:server`, stopServer(hub))
+    .add('GET', `${api}/users/:name/servers/:server/progress`, progress(hub))
+    .add('GET', `${api}/users/:name/tokens`, listTokens(hub))
+    .add('POST', `${api}/users/:name/tokens`, createToken(hub))
+    .add('GET', `${api}/users/:name/tokens/:id`, getToken(hub))
+    .add('DELETE', `${api}/users/:name/tokens/:id`, revokeToken(hub));
+}
+
+/** handle runs one request: route, handler, and an error answer that is never a 5xx for bad input. */
+async function handle(hub: HubContext, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const began = process.hrtime.bigint();
+  const method = req.method ?? 'GET';
+  const raw = req.url ?? '/';
+  const q = raw.indexOf('?');
+  const path = q === -1 ? raw : raw.slice(0, q);
+  let handler = 'unmatched';
+  res.once('close', () => {
+    const seconds = Number(process.hrtime.bigint() - began) / 1e9;
+    hub.metrics.requestDuration.observe({ method, handler, code: String(res.statusCode) }, seconds);
+    const quiet = handler.endsWith('/health') || handler.endsWith('/metrics');
+    hub.logger[quiet ? 'debug' : 'info']({ method, path: path.slice(0, 300), status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+  });
+  try {
+    if (hub.shutdown.aborted) throw new HttpError(503, 'The hub is shutting down', { Connection: 'close' });
+    if (!path.startsWith('/')) throw new HttpError(400, 'The request path must start with /');
+    const match = router.match(method, path);
+    handler = match.name;
+    await match.handler({ req, res, params: match.params, query: new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)) });
+  } catch (err) {
+    sendError(req, res, asHttpError(hub, err));
+  }
+}
+
+function asHttpError(hub: HubContext, err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof RuntimeFailedError) return new HttpError(503, 'The hub cannot record commands: its database failed. See /hub/health.');
+  if (err instanceof Error && err.message === 'runtime closed') return new HttpError(503, 'The hub is shutting down', { Connection: 'close' });
+  hub.logger.error({ err }, 'request failed');
+  return new HttpError(500, 'Unhandled error');
+}

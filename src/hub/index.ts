@@ -1,0 +1,15 @@
+// The hub's public names: embed the HTTP API in a process of your own, or run it as `spawnkeeper serve`.
+export type { Hub, HubOptions } from './hub.js';
+export { createHub, VERSION } from './hub.js';
+export type { RunningHub, StartOptions } from './serve.js';
+export { startHub } from './serve.js';
+export type { HubConfig, SimSettings, Setting } from './settings.js';
+export { DEFAULT_HUB_CONFIG, SETTINGS } from './settings.js';
+export { ConfigError, parseArgs, resolveConfig } from './config.js';
+export type { HealthReport } from './health.js';
+export { createLogger, REDACT_PATHS } from './log.js';
+export { main, run } from './cli.js';
+export { SCOPE_TREE, ADMIN_SCOPES, Grants } from './scopes.js';
+export type { TokenModel } from './tokens.js';
+export { TokenStore, hashToken } from './tokens.js';
+export { JUPYTERHUB_API_VERSION } from './api-hub.js';

@@ -1,0 +1,118 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Database } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { Clock } from '../runtime/clock.js';
+import type { Simulator } from '../sim/index.js';
+import { startSimulator } from '../sim/index.js';
+import type { Spawnkeeper } from '../spawnkeeper.js';
+import { createSpawnkeeper, kubeConfigFor } from '../spawnkeeper.js';
+import { openDatabase } from '../store/database.js';
+import { ConfigError } from './config.js';
+import type { Hub } from './hub.js';
+import { registerDashboard } from './dashboard.js';
+import { createHub } from './hub.js';
+import type { HubConfig } from './settings.js';
+import { DEFAULT_HUB_CONFIG } from './settings.js';
+
+/** RunningHub is a whole hub process's worth of parts, with one `close` that takes them down in order. */
+export interface RunningHub {
+  readonly url: string;
+  readonly hub: Hub;
+  readonly sk: Spawnkeeper;
+  readonly db: Database;
+  readonly cluster: KubeConfig;
+  /** sim: the embedded simulator, when no real cluster was configured. */
+  readonly sim: Simulator | undefined;
+  /** generatedToken: the admin token generated at this start (the first without a configured one), to print once. */
+  readonly generatedToken: string | undefined;
+  close(): Promise<void>;
+}
+
+/** StartOptions are the process-level parts the caller owns: the logger, the clock, the exit. */
+export interface StartOptions {
+  logger: Logger;
+  clock?: Clock;
+  onUnhealthyExit?: (reason: string) => void;
+}
+
+/** clusterFor loads the configured cluster, or starts the embedded simulator when none is named. */
+async function clusterFor(config: HubConfig): Promise<{ cluster: KubeConfig; sim: Simulator | undefined }> {
+  const cluster = new KubeConfig();
+  try {
+    if (config.kubeconfig !== '') {
+      cluster.loadFromFile(config.kubeconfig);
+      return { cluster, sim: undefined };
+    }
+    if (config.inCluster) {
+      cluster.loadFromCluster();
+      return { cluster, sim: undefined };
+    }
+  } catch (err) {
+    throw new ConfigError(`cannot load the cluster configuration: ${(err as Error).message}`);
+  }
+  const sim = await startSimulator({ port: 0, namespace: config.namespace, seed: config.sim.seed ?? 1, kubelet: config.sim.kubelet ?? {} });
+  return { cluster: kubeConfigFor(sim.url, config.namespace), sim };
+}
+
+/**
+ * startHub is the one wiring point of a hub process: database (its folder created), cluster or
+ * embedded simulator, engine, admin token, HTTP server. Parts are closed in reverse order, also when
+ * a later one fails to start.
+ */
+export async function startHub(partial: Partial<HubConfig>, options: StartOptions): Promise<RunningHub> {
+  const config: HubConfig = { ...DEFAULT_HUB_CONFIG, ...partial };
+  const { logger } = options;
+  const undo: Array<() => Promise<void> | void> = [];
+  const unwind = async () => {
+    for (const step of undo.splice(0).reverse()) await step();
+  };
+  try {
+    if (config.db !== ':memory:') mkdirSync(dirname(config.db), { recursive: true });
+    const db = openDatabase(config.db, { durability: config.spawnkeeper.durability ?? 'full' });
+    undo.push(() => {
+      db.close();
+    });
+    const { cluster, sim } = await clusterFor(config);
+    if (sim !== undefined) undo.push(() => sim.close());
+    let sk: Spawnkeeper;
+    try {
+      sk = await createSpawnkeeper({
+        db,
+        cluster,
+        logger,
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+        config: {
+          ...config.spawnkeeper,
+          namespace: config.namespace,
+          instance: config.instance,
+          reflector: { unhealthyAfterMs: config.unhealthyAfter * 1000, ...config.spawnkeeper.reflector },
+        },
+      });
+    } catch (err) {
+      if (err instanceof Error && /delay|must be/.test(err.message)) throw new ConfigError(err.message);
+      throw err;
+    }
+    undo.push(() => sk.close());
+    const hub = createHub({ sk, db, cluster, config, logger, extend: registerDashboard, ...(options.clock === undefined ? {} : { clock: options.clock }), ...(options.onUnhealthyExit === undefined ? {} : { onUnhealthyExit: options.onUnhealthyExit }) });
+    undo.push(() => hub.close());
+    const { generated } = hub.tokens.ensureAdmin(config.adminToken);
+    const url = await hub.listen(config.port, config.host);
+    logger.info({ url, db: config.db, cluster: sim === undefined ? 'configured' : sim.url, namespace: config.namespace }, 'hub serving');
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      hub,
+      sk,
+      db,
+      cluster,
+      sim,
+      generatedToken: generated,
+      close: () => (closing ??= unwind()),
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}

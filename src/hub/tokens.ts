@@ -1,0 +1,133 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Database, Statement } from 'better-sqlite3';
+import { ADMIN_SCOPES, Grants } from './scopes.js';
+
+/** TokenModel is a token as the API shows it: never the secret, only a prefix to recognise it by. */
+export interface TokenModel {
+  readonly id: string;
+  readonly kind: 'api_token';
+  readonly user: string | null;
+  readonly scopes: string[];
+  readonly note: string;
+  readonly prefix: string;
+  readonly created: number;
+  readonly expiresAt: number | null;
+  readonly source: string;
+}
+
+/** Caller is who a request is from: the token's owner and its grants. */
+export interface Caller {
+  readonly tokenId: number;
+  readonly owner: string | null;
+  readonly grants: Grants;
+}
+
+interface Row {
+  id: number;
+  prefix: string;
+  owner: string | null;
+  source: string;
+  scopes: string;
+  note: string;
+  created: number;
+  expires_at: number | null;
+}
+
+/** hashToken is how a token is stored: its sha256, so a copy of the database grants nothing. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** newToken is 32 random bytes in hex, as unguessable as JupyterHub's. */
+export function newToken(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/**
+ * TokenStore keeps API tokens hashed in SQLite and answers "who is this?"; the secret is returned
+ * once, when minted, and stored nowhere.
+ */
+export class TokenStore {
+  private readonly byHash: Statement<[string], Row>;
+  private readonly insert: Statement<[string, string, string | null, string, string, string, number, number | null]>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.byHash = db.prepare('SELECT id, prefix, owner, source, scopes, note, created, expires_at FROM tokens WHERE hash = ?');
+    this.insert = db.prepare('INSERT INTO tokens (hash, prefix, owner, source, scopes, note, created, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  }
+
+  /** authenticate finds the caller of a token, or undefined for an unknown or expired one. */
+  authenticate(token: string): Caller | undefined {
+    const row = this.byHash.get(hashToken(token));
+    if (row === undefined) return undefined;
+    if (row.expires_at !== null && row.expires_at <= this.now()) return undefined;
+    return { tokenId: row.id, owner: row.owner, grants: new Grants(JSON.parse(row.scopes) as string[], row.owner) };
+  }
+
+  /** mint stores a new token and returns it with its secret; the secret is not kept. */
+  mint(options: { owner: string | null; scopes: readonly string[]; note?: string; expiresInSeconds?: number; source?: string; token?: string }): { token: string; model: TokenModel } {
+    const token = options.token ?? newToken();
+    const created = this.now();
+    const expires = options.expiresInSeconds === undefined ? null : created + options.expiresInSeconds * 1000;
+    const info = this.insert.run(hashToken(token), token.slice(0, 4), options.owner, options.source ?? 'api', JSON.stringify(options.scopes), options.note ?? '', created, expires);
+    const id = Number(info.lastInsertRowid);
+    return { token, model: this.model({ id, prefix: token.slice(0, 4), owner: options.owner, source: options.source ?? 'api', scopes: JSON.stringify(options.scopes), note: options.note ?? '', created, expires_at: expires }) };
+  }
+
+  /**
+   * ensureAdmin makes the configured admin token valid (replacing an earlier configured one), or,
+   * when none is configured and no generated one exists, generates one and returns it to print once.
+   */
+  ensureAdmin(configured: string): { generated: string | undefined; hasGenerated: boolean } {
+    return this.db.transaction(() => {
+      this.db.prepare("DELETE FROM tokens WHERE source = 'env'").run();
+      if (configured !== '') {
+        this.db.prepare('DELETE FROM tokens WHERE hash = ?').run(hashToken(configured));
+        this.mint({ owner: null, scopes: ADMIN_SCOPES, note: 'admin token from configuration', source: 'env', token: configured });
+        return { generated: undefined, hasGenerated: this.hasGenerated() };
+      }
+      if (this.hasGenerated()) return { generated: undefined, hasGenerated: true };
+      const { token } = this.mint({ owner: null, scopes: ADMIN_SCOPES, note: 'admin token generated at first start', source: 'generated' });
+      return { generated: token, hasGenerated: true };
+    })();
+  }
+
+  list(owner: string): TokenModel[] {
+    const rows = this.db.prepare('SELECT id, prefix, owner, source, scopes, note, created, expires_at FROM tokens WHERE owner = ? ORDER BY id').all(owner) as Row[];
+    return rows.map((r) => this.model(r));
+  }
+
+  get(owner: string, id: number): TokenModel | undefined {
+    const row = this.db.prepare('SELECT id, prefix, owner, source, scopes, note, created, expires_at FROM tokens WHERE owner = ? AND id = ?').get(owner, id) as Row | undefined;
+    return row === undefined ? undefined : this.model(row);
+  }
+
+  revoke(owner: string, id: number): boolean {
+    return this.db.prepare('DELETE FROM tokens WHERE owner = ? AND id = ?').run(owner, id).changes > 0;
+  }
+
+  revokeAll(owner: string): void {
+    this.db.prepare('DELETE FROM tokens WHERE owner = ?').run(owner);
+  }
+
+  private hasGenerated(): boolean {
+    return this.db.prepare("SELECT 1 FROM tokens WHERE source = 'generated' LIMIT 1").get() !== undefined;
+  }
+
+  private model(r: Row): TokenModel {
+    return {
+      id: `a${r.id}`,
+      kind: 'api_token',
+      user: r.owner,
+      scopes: JSON.parse(r.scopes) as string[],
+      note: r.note,
+      prefix: r.prefix,
+      created: r.created,
+      expiresAt: r.expires_at,
+      source: r.source,
+    };
+  }
+}

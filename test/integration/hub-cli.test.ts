@@ -1,0 +1,185 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/hub/cli.js';
+import { tempDir } from '../support/harness.js';
+import { FAST_KUBELET, TEST_ENGINE } from './hub-helpers.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = `${ROOT}bin/spawnkeeper.mjs`;
+const TSX = `${ROOT}node_modules/tsx/dist/cli.mjs`;
+const TOKEN = 'cli-admin-token-abcdef0123';
+
+interface Child {
+  readonly proc: ChildProcess;
+  readonly out: () => string;
+  readonly err: () => string;
+  readonly exited: Promise<number | null>;
+  line(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
+}
+
+function start(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Child {
+  const proc = spawn(process.execPath, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, SPAWNKEEPER_LOG_FORMAT: 'json', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  proc.stderr?.on('data', (c: Buffer) => (err += c.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return {
+    proc,
+    out: () => out,
+    err: () => err,
+    exited,
+    line: async (pattern, ms = 20_000) => {
+      const until = Date.now() + ms;
+      for (;;) {
+        const m = out.match(pattern);
+        if (m !== null) return m;
+        if (Date.now() > until || proc.exitCode !== null) throw new Error(`no line ${pattern} in:\n${out}\n${err}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+  };
+}
+
+/** inProcess runs a command through the CLI's own entry with a captured terminal: no process start-up cost. */
+async function inProcess(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(args, { out: (l) => (out += `${l}\n`), err: (l) => (err += `${l}\n`), env });
+  return { code, out, err };
+}
+
+async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  const child = start([BIN, ...args], { env });
+  const code = await child.exited;
+  await new Promise((r) => setImmediate(r));
+  return { code, out: child.out(), err: child.err() };
+}
+
+describe('spawnkeeper CLI', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let configFile: string;
+  beforeAll(() => {
+    tmp = tempDir('spawnkeeper-cli-');
+    configFile = `${tmp.dir}/hub.json`;
+    writeFileSync(configFile, JSON.stringify({ sim: { kubelet: FAST_KUBELET }, spawnkeeper: TEST_ENGINE, log_level: 'warn' }));
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('serves the API within seconds as `npm start` does, with the default database path, and exits cleanly on SIGTERM', async () => {
+    const child = start([TSX, `${ROOT}src/hub/main.ts`], { cwd: tmp.dir, env: { SPAWNKEEPER_PORT: '0', SPAWNKEEPER_CONFIG: configFile } });
+    try {
+      const [, url] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)\/hub\/api/);
+      const [, token] = await child.line(/admin token \(generated; shown only this once, keep it\): ([0-9a-f]{64})/);
+      const res = await fetch(`${url}/hub/api/users`, { headers: { Authorization: `token ${token}` } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual([]);
+      expect(existsSync(`${tmp.dir}/data/spawnkeeper.db`)).toBe(true);
+      child.proc.kill('SIGTERM');
+      expect(await child.exited).toBe(0);
+    } finally {
+      child.proc.kill('SIGKILL');
+    }
+  });
+
+  it('runs flows on `serve`, reports them with `status`, and keeps servers across a restart', async () => {
+    const db = `${tmp.dir}/flows.db`;
+    const env = { SPAWNKEEPER_ADMIN_TOKEN: TOKEN, SPAWNKEEPER_CONFIG: configFile };
+    const serve = (): Child => start([BIN, 'serve', '--port', '0', '--db', db], { env });
+    let child = serve();
+    try {
+      const [, url] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)/);
+      expect(child.out()).toContain('admin token: the value of SPAWNKEEPER_ADMIN_TOKEN');
+      expect(child.out()).not.toContain(TOKEN);
+      const call = (method: string, path: string) => fetch(`${url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } });
+      expect((await call('POST', '/users/cli')).status).toBe(201);
+      expect((await call('POST', '/users/cli/server')).status).toBe(201);
+      expect((await call('DELETE', '/users/cli/server')).status).toBe(204);
+      expect((await call('POST', '/users/cli/servers/kept')).status).toBe(201);
+      const status = await inProcess(['status', '--url', url ?? '', '--token', TOKEN]);
+      expect(status.code).toBe(0);
+      expect(status.out).toMatch(/hub http:\/\/127\.0\.0\.1:\d+: ok/);
+      expect(status.out).toMatch(/cli\s+kept\s+running\s+yes/);
+      child.proc.kill('SIGTERM');
+      expect(await child.exited).toBe(0);
+      child = serve();
+      const [, url2] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)/);
+      const user = (await (await fetch(`${url2}/hub/api/users/cli`, { headers: { Authorization: `token ${TOKEN}` } })).json()) as { servers: Record<string, unknown> };
+      expect(Object.keys(user.servers)).toEqual(['kept']);
+      child.proc.kill('SIGINT');
+      expect(await child.exited).toBe(0);
+    } finally {
+      child.proc.kill('SIGKILL');
+    }
+
+    const history = await inProcess(['history', 'cli', '--db', db]);
+    expect(history.code).toBe(0);
+    expect(history.out).toMatch(/server\.start\s+stopped → spawn_pending/);
+    expect(history.out).toMatch(/server\.stop\s+running → stop_pending/);
+    const named = await inProcess(['history', 'cli/kept', '--db', db, '--json']);
+    expect(named.code).toBe(0);
+    expect((JSON.parse(named.out) as Array<{ type: string }>)[0]?.type).toBe('server.start');
+    expect((await inProcess(['history', 'nobody', '--db', db])).code).toBe(1);
+
+    const replay = await run(['replay', '--check', '--db', db]);
+    expect(replay.code).toBe(0);
+    expect(replay.out).toMatch(/2 servers replayed, 0 differ/);
+    const sqlite = new BetterSqlite3(db);
+    sqlite.prepare("UPDATE servers SET snapshot = replace(snapshot, '\"startQueued\":false', '\"startQueued\":true') WHERE key = 'cli/'").run();
+    sqlite.close();
+    const tampered = await inProcess(['replay', '--check', '--db', db]);
+    expect(tampered.code).toBe(1);
+    expect(tampered.out).toContain('DIFF cli/');
+
+    const minted = await inProcess(['token', 'cli', '--scopes', 'read:users!user', '--db', db]);
+    expect(minted.code).toBe(0);
+    expect(minted.out.trim()).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('exits 2 with a clear message on bad configuration', async () => {
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [['serve', '--port', 'abc'], {}, /--port must be a non-negative number, got "abc"/],
+      [['serve', '--port', '70000'], {}, /--port must be a port from 0 to 65535/],
+      [['serve', '--no-such-flag'], {}, /unknown option --no-such-flag/],
+      [['serve'], { SPAWNKEEPER_SLOW_SPAWN_TIMEOUT: 'soon' }, /SPAWNKEEPER_SLOW_SPAWN_TIMEOUT must be a non-negative number/],
+      [['serve', '--config', `${tmp.dir}/missing.json`], {}, /cannot read the config file/],
+      [['serve', '--kubeconfig', 'k', '--in-cluster'], {}, /either kubeconfig or in_cluster/],
+      [['replay'], {}, /replay needs --check/],
+      [['history'], {}, /give one USER or USER\/SERVER/],
+      [['history', 'bad name'], {}, /invalid user name/],
+      [['frobnicate'], {}, /unknown command frobnicate/],
+    ];
+    writeFileSync(`${tmp.dir}/bad.json`, '{"port": "eighty"}');
+    cases.push([['serve', '--config', `${tmp.dir}/bad.json`], {}, /"port" in .*bad\.json must be a port/]);
+    writeFileSync(`${tmp.dir}/unknown.json`, '{"prot": 80}');
+    cases.push([['serve', '--config', `${tmp.dir}/unknown.json`], {}, /unknown setting "prot"/]);
+    for (const [args, env, message] of cases) {
+      const r = await inProcess(args, env);
+      expect(`${args.join(' ')}: ${r.code}`).toBe(`${args.join(' ')}: 2`);
+      expect(r.err).toMatch(message);
+    }
+    // The same through a real process, for its exit code.
+    const child = await run(['serve', '--port', 'abc']);
+    expect(child.code).toBe(2);
+    expect(child.err).toContain('--port must be a non-negative number');
+  });
+
+  it('prints help for every command', async () => {
+    for (const command of ['serve', 'sim', 'status', 'history', 'replay', 'token']) {
+      const r = await inProcess([command, '--help']);
+      expect(`${command} ${r.code}`).toBe(`${command} 0`);
+      expect(r.out).toMatch(/usage: (spawnkeeper|sim)/);
+    }
+    const top = await run(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.out).toContain('serve     run the hub');
+  });
+});
