@@ -1,3 +1,5 @@
+import { reflectorMachine } from '../../machines/reflector.machine.js';
+import { serverMachine } from '../../machines/server.machine.js';
 import { InvalidNameError } from '../kube/names.js';
 import { SimUsageError, runSimCli } from '../sim/index.js';
 import { DatabaseRefusedError } from '../store/database.js';
@@ -6,7 +8,10 @@ import type { CliIo } from './cli-io.js';
 import { processIo } from './cli-io.js';
 import { STATUS_USAGE, statusCommand } from './cli-status.js';
 import { ConfigError, configHelp, parseArgs, resolveConfig } from './config.js';
+import type { ExportFormat } from './export-machine.js';
+import { exportMachine } from './export-machine.js';
 import { VERSION } from './hub.js';
+import { attachInspector } from './inspector.js';
 import { createLogger } from './log.js';
 import type { RunningHub } from './serve.js';
 import { startHub } from './serve.js';
@@ -19,10 +24,18 @@ export const USAGE = `usage: spawnkeeper COMMAND [options]   (spawnkeeper COMMAN
   status    ask a running hub for its health and servers
   history   print a server's event timeline from the database
   replay    --check: fold every event log and compare it with the stored snapshots
-  token     mint an API token into the database`;
+  token     mint an API token into the database
+  export-machine  print a machine for the Stately editor, as JSON or as a Mermaid diagram`;
+
+export const EXPORT_USAGE = `usage: spawnkeeper export-machine [--format stately|json|mermaid] [server|reflector]
+  stately (the default): createMachine({...}) code that the Stately editor imports;
+  json: the normalised definition; mermaid: a state diagram for docs.`;
 
 /** SERVE_USAGE is generated from the settings table, so the help cannot drift from the parser. */
-export const SERVE_USAGE = `usage: spawnkeeper serve [--config FILE] [options]
+export const SERVE_USAGE = `usage: spawnkeeper serve [--config FILE] [--inspect [WS-URL]] [options]
+  --inspect streams every server's registration, events and snapshots to the Stately inspector;
+  with no URL it starts @statelyai/inspect's local relay on port 8080 (listening on every
+  interface) and prints the page to open.
   Settings come from defaults, then the JSON file (--config or $SPAWNKEEPER_CONFIG, snake_case
   keys), then SPAWNKEEPER_* variables, then flags; each wins over the one before. Durations are seconds.
 ${configHelp()}`;
@@ -43,12 +56,15 @@ function banner(io: CliIo, running: RunningHub, config: HubConfig): void {
 
 /** serveCommand runs the hub until SIGTERM or SIGINT (exit 0) or prolonged unhealth (exit 1). */
 async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, { '--inspect': false });
   if (args.help) {
     io.out(SERVE_USAGE);
     return 0;
   }
+  let inspect = args.options.get('--inspect');
+  if (inspect === 'true' && /^wss?:\/\//.test(args.positionals[0] ?? '')) inspect = args.positionals.shift();
   if (args.positionals.length > 0) throw new ConfigError(`unexpected argument ${args.positionals[0] ?? ''}`);
+  if (inspect !== undefined && inspect !== 'true' && !/^wss?:\/\/\S+$/.test(inspect)) throw new ConfigError(`--inspect takes a ws:// or wss:// URL, not ${JSON.stringify(inspect)}`);
   const config = resolveConfig({ args, env: io.env });
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   let exitCode = 0;
@@ -62,6 +78,7 @@ async function serveCommand(argv: readonly string[], io: CliIo): Promise<number>
     },
   });
   banner(io, running, config);
+  const inspection = inspect === undefined ? undefined : await startInspection(running, inspect, io);
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down: no new requests; servers keep running and are picked up at the next start');
     stop();
@@ -73,11 +90,55 @@ async function serveCommand(argv: readonly string[], io: CliIo): Promise<number>
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    inspection?.();
     await running.close();
     logger.info('stopped');
     logger.flush();
   }
   return exitCode;
+}
+
+/** startInspection connects the Stately inspector (or its local relay) and returns how to stop it. */
+async function startInspection(running: RunningHub, target: string, io: CliIo): Promise<() => void> {
+  const { createWebSocketInspector } = await import('@statelyai/inspect');
+  let url = target;
+  let relay: { stop(): void } | undefined;
+  if (target === 'true') {
+    const { createInspectorServer } = await import('@statelyai/inspect/server');
+    relay = createInspectorServer({ port: 8080, autoOpen: false });
+    url = 'ws://127.0.0.1:8080';
+    io.out('  inspector: open http://127.0.0.1:8080 in a browser (the Stately inspector page loads from stately.ai)');
+  } else {
+    io.out(`  inspector: streaming to ${url}`);
+  }
+  const inspector = createWebSocketInspector({ url });
+  const detach = attachInspector(running.sk, inspector);
+  return () => {
+    detach();
+    inspector.stop();
+    relay?.stop();
+  };
+}
+
+/** exportCommand prints a machine in one of the export formats. */
+function exportCommand(argv: readonly string[], io: CliIo): number {
+  let format: ExportFormat = 'stately';
+  let which = 'server';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--help' || arg === '-h') {
+      io.out(EXPORT_USAGE);
+      return 0;
+    }
+    const value = arg === '--format' ? argv[++i] : arg.startsWith('--format=') ? arg.slice('--format='.length) : undefined;
+    if (value !== undefined) {
+      if (value !== 'stately' && value !== 'json' && value !== 'mermaid') throw new ConfigError(`--format is stately, json or mermaid, not ${JSON.stringify(value)}`);
+      format = value;
+    } else if (arg === 'server' || arg === 'reflector') which = arg;
+    else throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}\n${EXPORT_USAGE}`);
+  }
+  io.out(exportMachine(which === 'server' ? serverMachine : reflectorMachine, format).trimEnd());
+  return 0;
 }
 
 /** simCommand runs the simulator until SIGTERM or SIGINT. */
@@ -118,8 +179,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
         return replayCommand(args, io);
       case 'token':
         return tokenCommand(args, io);
+      case 'export-machine':
+        return exportCommand(args, io);
       case 'help':
-        io.out([USAGE, SERVE_USAGE, STATUS_USAGE, HISTORY_USAGE, REPLAY_USAGE, TOKEN_USAGE].join('\n\n'));
+        io.out([USAGE, SERVE_USAGE, STATUS_USAGE, HISTORY_USAGE, REPLAY_USAGE, TOKEN_USAGE, EXPORT_USAGE].join('\n\n'));
         return 0;
       default:
         io.err(`unknown command ${command}\n${USAGE}`);

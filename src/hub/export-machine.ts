@@ -31,9 +31,14 @@ function plain(value: unknown): unknown {
   return value;
 }
 
+/** machineConfig is a machine's definition as plain JSON data, every state, event and guard by name. */
+export function machineConfig(machine: AnyStateMachine): Record<string, unknown> {
+  return plain(machine.config) as Record<string, unknown>;
+}
+
 /** statelyCode is code the Stately editor imports: `createMachine({...})` with every state, event and guard by name. */
 export function statelyCode(machine: AnyStateMachine): string {
-  return `createMachine(${JSON.stringify(plain(machine.config), null, 2)})\n`;
+  return `createMachine(${JSON.stringify(machineConfig(machine), null, 2)})\n`;
 }
 
 /** machineJson is the normalised definition (delays folded into `xstate.after.*` events). */

@@ -3,7 +3,7 @@ import { serverMachine } from '../../machines/server.machine.js';
 import type { ServerSnapshot } from '../runtime/step.js';
 import { initialSnapshot } from '../runtime/step.js';
 import type { Spawnkeeper } from '../spawnkeeper.js';
-import { statelyCode } from './export-machine.js';
+import { machineConfig } from './export-machine.js';
 
 /**
  * The runtime steps machines with the pure transition(), not live actors, so nothing reaches the
@@ -11,9 +11,19 @@ import { statelyCode } from './export-machine.js';
  * definition), every committed event and every snapshot through the inspector's manual calls.
  */
 
+/** InspectedRef stands in for a live actor: the runtime steps snapshots, so there is none to pass. */
+export interface InspectedRef {
+  readonly sessionId: string;
+  readonly id: string;
+  readonly logic: { config: object };
+  send(event: AnyEventObject): void;
+  getSnapshot(): unknown;
+}
+
 /** InspectionSink is what we need of @statelyai/inspect's inspector: its three manual calls. */
 export interface InspectionSink {
-  actor(actor: string, snapshot?: object, info?: { definition?: string }): void;
+  /** actor registers an actor; the inspector reads the definition from `logic.config` of the ref it is given. */
+  actor(actor: InspectedRef, snapshot?: object): void;
   event(actor: string, event: AnyEventObject): void;
   snapshot(actor: string, snapshot: object, info?: { event?: AnyEventObject }): void;
 }
@@ -38,11 +48,8 @@ function inspected(snapshot: ServerSnapshot) {
   return { status: snapshot.status, value: snapshot.value, context: sanitize(snapshot.context) };
 }
 
-/** definition is the server machine as the inspector shows it (the same text `export-machine --format stately` prints). */
-const definition = (() => {
-  const code = statelyCode(serverMachine);
-  return code.slice('createMachine('.length, code.lastIndexOf(')'));
-})();
+/** logic is the server machine as the inspector draws it: the definition `export-machine` prints. */
+const logic = { config: machineConfig(serverMachine) };
 
 /** attachInspector registers every server and forwards each committed step; it returns a detach function. */
 export function attachInspector(sk: Spawnkeeper, inspector: InspectionSink): () => void {
@@ -50,7 +57,8 @@ export function attachInspector(sk: Spawnkeeper, inspector: InspectionSink): () 
   const register = (key: string, snapshot: ServerSnapshot) => {
     if (registered.has(key)) return;
     registered.add(key);
-    inspector.actor(actorId(key), inspected(snapshot), { definition });
+    const ref: InspectedRef = { sessionId: actorId(key), id: actorId(key), logic, send: () => undefined, getSnapshot: () => sk.runtime.get(key)?.snapshot };
+    inspector.actor(ref, inspected(snapshot));
   };
   for (const view of sk.runtime.list()) register(view.key, view.snapshot);
   const off = sk.runtime.subscribe((step) => {

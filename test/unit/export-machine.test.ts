@@ -3,6 +3,7 @@ import type { AnyStateMachine } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { reflectorMachine } from '../../machines/reflector.machine.js';
 import { serverMachine } from '../../machines/server.machine.js';
+import { main } from '../../src/hub/cli.js';
 import { exportMachine, structure } from '../../src/hub/export-machine.js';
 
 /** evaluate runs exported `createMachine({...})` code the way the Stately editor's import does. */
@@ -32,5 +33,18 @@ describe('export-machine', () => {
     for (const s of ['stopped (stable)', 'running (stable)', 'failed (stable)', 'timed_out', 'giving_up']) expect(diagram).toContain(s);
     expect(diagram).toContain('after startTimeout');
     expect((diagram.match(/\{/g) ?? []).length).toBe((diagram.match(/^\s*\}$/gm) ?? []).length);
+  });
+
+  it('spawnkeeper export-machine --format stately prints code that evaluates to serverMachine, and refuses a bad format', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), env: {} };
+    expect(await main(['export-machine', '--format', 'stately', 'server'], io)).toBe(0);
+    expect(structure(evaluate(out.join('\n')))).toEqual(structure(serverMachine));
+    out.length = 0;
+    expect(await main(['export-machine', '--format=mermaid', 'reflector'], io)).toBe(0);
+    expect(out.join('\n')).toContain('stateDiagram-v2');
+    expect(await main(['export-machine', '--format', 'svg'], io)).toBe(2);
+    expect(err.join('\n')).toMatch(/stately, json or mermaid/);
   });
 });
