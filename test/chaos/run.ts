@@ -1,0 +1,171 @@
+// The chaos runner: `npm run chaos -- --seed S --duration D --users N [--kills K]`.
+// The real hub runs as a child process on the simulator; a seeded schedule breaks the simulator and
+// SIGKILLs the hub while a workload drives the REST API; then the faults stop and every guarantee
+// of DESIGN.md is checked. The same seed gives the same fault and kill schedule.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configureServerMachine } from '../../machines/server.machine.js';
+import type { ServerDelays } from '../../machines/server.machine.js';
+import { analyzeLiveness } from '../../src/runtime/liveness.js';
+import { startSimulator } from '../../src/sim/index.js';
+import { check } from './checks.js';
+import { HubProcess } from './hub-process.js';
+import { Workload, mulberry32 } from './workload.js';
+
+export interface ChaosOptions {
+  seed: number;
+  durationMs: number;
+  users: number;
+  /** kills: how many SIGKILLs to spread over the run (default: one every ~1.7 s). */
+  kills?: number;
+  workers?: number;
+}
+
+/** CHAOS_DELAYS: the machine's delays for chaos runs, short so a run settles in seconds. */
+export const CHAOS_DELAYS: ServerDelays = {
+  startTimeout: 8_000,
+  stopTimeout: 6_000,
+  stopRetryInterval: 2_000,
+  pollInterval: 500,
+  requestTimeout: 1_500,
+  failFastGrace: 1_000,
+  retryBackoff: 200,
+  retryBackoffMax: 1_500,
+};
+const RESYNC_MS = 3_000;
+const SWEEP_MS = 1_000;
+
+function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (m === null) throw new Error(`invalid duration ${JSON.stringify(text)}: use e.g. 90s, 10m or 500ms`);
+  const n = Number(m[1]);
+  return Math.round(n * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']);
+}
+
+export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
+  const o: ChaosOptions = { seed: 1, durationMs: 60_000, users: 20 };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    i++;
+    if (flag === '--seed') o.seed = Number(value);
+    else if (flag === '--duration') o.durationMs = parseDuration(value);
+    else if (flag === '--users') o.users = Number(value);
+    else if (flag === '--kills') o.kills = Number(value);
+    else if (flag === '--workers') o.workers = Number(value);
+    else throw new Error(`unknown option ${flag}; usage: npm run chaos -- [--seed S] [--duration 60s] [--users 20] [--kills K] [--workers W]`);
+  }
+  for (const [k, v] of Object.entries(o)) if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} must be a non-negative number`);
+  return o;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** killTimes spreads `n` kills over `durationMs` by the seed: the same seed, the same moments. */
+export function killTimes(seed: number, durationMs: number, n: number): number[] {
+  const random = mulberry32(seed ^ 0x6b696c6c);
+  const times = Array.from({ length: n }, () => random() * durationMs * 0.95);
+  return times.sort((a, b) => a - b);
+}
+
+export async function runChaos(o: ChaosOptions): Promise<boolean> {
+  const dir = mkdtempSync(join(tmpdir(), 'spawnkeeper-chaos-'));
+  const sim = await startSimulator({ seed: o.seed, kubelet: { scheduleMs: 30, createMs: 50, readyMs: 150, stopMs: 50 } });
+  const kubeconfig = join(dir, 'kubeconfig.json');
+  writeFileSync(kubeconfig, JSON.stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'sim',
+    clusters: [{ name: 'sim', cluster: { server: sim.url, 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'sim', user: {} }],
+    contexts: [{ name: 'sim', context: { cluster: 'sim', user: 'sim', namespace: 'default' } }],
+  }));
+  const config = join(dir, 'hub.json');
+  writeFileSync(config, JSON.stringify({
+    slow_spawn_timeout: 0.2, slow_stop_timeout: 0.2, concurrent_spawn_limit: 0, unhealthy_after: 5,
+    spawnkeeper: { delays: CHAOS_DELAYS, durability: 'full', reflector: { resyncMs: RESYNC_MS, silenceMs: 4_000, watchTimeoutSeconds: 20, backoffMaxMs: 1_000 }, sweeper: { intervalMs: SWEEP_MS, graceMs: 5_000 } },
+  }));
+  const token = `chaos-admin-${o.seed}-${Date.now()}`;
+  const hub = new HubProcess({ port: await freePort(), db: join(dir, 'hub.db'), kubeconfig, config, token, logFile: join(dir, 'hub.log') });
+  const bound = analyzeLiveness(configureServerMachine(CHAOS_DELAYS)).bound + RESYNC_MS + 2 * SWEEP_MS;
+  const command = `npm run chaos -- --seed ${o.seed} --duration ${Math.round(o.durationMs / 1000)}s --users ${o.users}${o.kills === undefined ? '' : ` --kills ${o.kills}`}`;
+  console.log(`chaos: seed ${o.seed}, ${o.durationMs / 1000} s, ${o.users} users; files in ${dir}`);
+  let ok = false;
+  try {
+    await hub.start();
+    const workload = new Workload(() => hub.url, token, o.users, mulberry32(o.seed));
+    await workload.createUsers();
+    const began = Date.now();
+    const until = began + o.durationMs;
+    const plan = sim.faults.runSchedule({ durationMs: o.durationMs, meanGapMs: 2_500, meanEpisodeMs: 1_500, slowDelayMs: 2_000 });
+    const failures = sim.kubelet.addRule({ fraction: 0.15, mode: { kind: 'imagePull' } });
+    const stuck = sim.kubelet.addRule({ fraction: 0.1, mode: { kind: 'stuckTerminating', forMs: 8_000 } });
+    const crashes = sim.kubelet.addRule({ fraction: 0.05, mode: { kind: 'oomKilled', afterMs: 1_500 } });
+    const kills = killTimes(o.seed, o.durationMs, o.kills ?? Math.round(o.durationMs / 1_700));
+    const killer = (async () => {
+      for (const at of kills) {
+        const wait = began + at - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        await hub.kill();
+        await hub.start();
+      }
+    })();
+    await Promise.all([workload.run(until, o.workers ?? 6), killer]);
+    // The faults stop; the hub keeps running; everything must settle within the bound.
+    sim.faults.stopSchedule();
+    await sim.faults.clear();
+    failures();
+    stuck();
+    crashes();
+    for (const p of sim.pods()) if (p.metadata.deletionTimestamp !== undefined) sim.kubelet.releaseFinalizers(p.metadata.name);
+    if (!hub.running) await hub.start();
+    const report = await check({ hub, sim, token, db: join(dir, 'hub.db'), ledger: workload.ledger, bound, users: workload.userNames });
+    const acked = workload.ledger.filter((e) => e.status >= 200 && e.status < 300).length;
+    const faults = new Map<string, number>();
+    for (const f of sim.faults.log()) faults.set(f.kind, (faults.get(f.kind) ?? 0) + 1);
+    console.log(
+      [
+        `chaos summary (seed ${o.seed}):`,
+        `  operations ${workload.ledger.length}, acknowledged ${acked}, unanswered ${workload.ledger.filter((e) => e.status === 0).length}, 5xx ${workload.ledger.filter((e) => e.status >= 500).length}`,
+        `  faults ${[...faults].map(([k, n]) => `${k} ${n}`).join(', ')} (${plan.length} episodes planned)`,
+        `  SIGKILLs ${hub.kills}, hub starts ${hub.starts} (median ${median(hub.startMs)} ms to serve)`,
+        `  servers ${report.servers}, events ${report.events}, max time pending ${(report.maxPendingMs / 1000).toFixed(1)} s, settled ${(report.settleMs / 1000).toFixed(1)} s after the faults stopped (bound ${(bound / 1000).toFixed(1)} s)`,
+      ].join('\n'),
+    );
+    for (const p of report.problems) console.log(`  PROBLEM: ${p}`);
+    ok = report.problems.length === 0;
+    const code = await hub.stop();
+    if (code !== 0) {
+      console.log(`  PROBLEM: the hub exited with ${code} on SIGTERM`);
+      ok = false;
+    }
+  } catch (err) {
+    console.log(`  PROBLEM: ${(err as Error).stack ?? String(err)}`);
+  } finally {
+    await hub.kill();
+    hub.close();
+    await sim.close();
+  }
+  console.log(ok ? `chaos: seed ${o.seed} passed` : `chaos: seed ${o.seed} FAILED; reproduce with: ${command}`);
+  return ok;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const options = parseChaosArgs(process.argv.slice(2));
+  process.exitCode = (await runChaos(options)) ? 0 : 1;
+}
