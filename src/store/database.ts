@@ -13,7 +13,7 @@ export type Durability = 'full' | 'normal';
 export interface OpenOptions {
   /** durability: `full` fsyncs every commit (the default); `normal` may lose the last commits on power loss, never on a crash. */
   durability?: Durability;
-  /** verify: `quick` runs SQLite's quick_check at open (default), `full` its integrity_check. */
+  /** verify: `full` runs SQLite's integrity_check at open (the default: it also checks every index against its table), `quick` its quick_check. */
   verify?: 'quick' | 'full' | 'none';
   now?: number;
 }
@@ -45,7 +45,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database 
     throw new DatabaseRefusedError(path, 'corrupt', `SQLite cannot open it (${(err as Error).message})`);
   }
   try {
-    checkContents(db, path, options.verify ?? 'quick');
+    checkContents(db, path, options.verify ?? 'full');
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('busy_timeout = 5000');
@@ -115,4 +115,38 @@ function checkContents(db: Database, path: string, verify: 'quick' | 'full' | 'n
       `it was written by a newer spawnkeeper (schema version ${version}; this one knows up to ${known}); upgrade spawnkeeper`,
     );
   }
+  if (tables > 0) {
+    // integrity_check reads the schema's SQL as plain text: a flipped byte there (a renamed column)
+    // passes it. The schema must be exactly what our migrations wrote up to the file's version.
+    const actual = schemaOf(db);
+    const expected = expectedSchema(version);
+    const wrong = expected.find((row, i) => actual[i] !== row) ?? (actual.length !== expected.length ? 'the list of tables' : undefined);
+    if (wrong !== undefined) throw new DatabaseRefusedError(path, 'corrupt', `the file is damaged: its schema is not the one spawnkeeper wrote (${wrong.slice(0, 120)})`);
+    const names = new Map(loadMigrations().map((m) => [m.version, m.name]));
+    for (const row of db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as Array<{ version: number; name: string }>) {
+      if (names.get(row.version) !== row.name) throw new DatabaseRefusedError(path, 'corrupt', `the file is damaged: migration ${row.version} is recorded as ${JSON.stringify(row.name)}`);
+    }
+  }
+}
+
+function schemaOf(db: Database): string[] {
+  return (db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all() as object[]).map((r) => JSON.stringify(r));
+}
+
+const expectedSchemas = new Map<number, string[]>();
+
+/** expectedSchema is the schema our migrations produce up to `version`, built once in memory. */
+function expectedSchema(version: number): string[] {
+  let schema = expectedSchemas.get(version);
+  if (schema === undefined) {
+    const mem = new BetterSqlite3(':memory:');
+    try {
+      migrate(mem, loadMigrations().slice(0, version), 0);
+      schema = schemaOf(mem);
+    } finally {
+      mem.close();
+    }
+    expectedSchemas.set(version, schema);
+  }
+  return schema;
 }

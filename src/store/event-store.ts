@@ -1,4 +1,6 @@
+import { crc32 } from 'node:zlib';
 import type { Database, Statement } from 'better-sqlite3';
+import { DatabaseRefusedError } from './database.js';
 import type { EffectRequest, OrphanRecord, TimerChange } from '../runtime/step.js';
 
 export interface ServerRow {
@@ -98,20 +100,20 @@ export class SqliteEventStore implements EventStore {
   ) {
     this.machineVersion = options.machineVersion;
     this.insertServer = db.prepare(
-      'INSERT INTO servers (key, snapshot, state, seq, since, machine_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO servers (key, snapshot, state, seq, since, machine_version, created_at, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.updateServer = db.prepare('UPDATE servers SET snapshot = ?, state = ?, seq = ?, since = ?, machine_version = ? WHERE sid = ?');
+    this.updateServer = db.prepare('UPDATE servers SET snapshot = ?, state = ?, seq = ?, since = ?, machine_version = ?, crc = ? WHERE sid = ?');
     this.insertEvent = db.prepare(
-      'INSERT INTO events (sid, seq, ts, type, payload, state_before, state_after) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO events (sid, seq, ts, type, payload, state_before, state_after, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.upsertTimer = db.prepare(
-      'INSERT INTO timers (sid, id, due_at, event) VALUES (?, ?, ?, ?) ON CONFLICT (sid, id) DO UPDATE SET due_at = excluded.due_at, event = excluded.event',
+      'INSERT INTO timers (sid, id, due_at, event, crc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid, id) DO UPDATE SET due_at = excluded.due_at, event = excluded.event, crc = excluded.crc',
     );
     this.deleteTimer = db.prepare('DELETE FROM timers WHERE sid = ? AND id = ?');
-    this.insertOutbox = db.prepare('INSERT INTO outbox (sid, kind, params, created_at) VALUES (?, ?, ?, ?)');
+    this.insertOutbox = db.prepare('INSERT INTO outbox (sid, kind, params, created_at, crc) VALUES (?, ?, ?, ?, ?)');
     this.deleteOutbox = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.upsertOrphan = db.prepare(
-      'INSERT INTO orphans (sid, uid, reason, recorded_at) VALUES (?, ?, ?, ?) ON CONFLICT (sid, uid) DO UPDATE SET reason = excluded.reason',
+      'INSERT INTO orphans (sid, uid, reason, recorded_at, crc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid, uid) DO UPDATE SET reason = excluded.reason, recorded_at = excluded.recorded_at, crc = excluded.crc',
     );
     this.commitTx = db.transaction((records: StepRecord[]) => {
       const created = new Map<string, number>();
@@ -120,15 +122,18 @@ export class SqliteEventStore implements EventStore {
   }
 
   loadServers(): ServerRow[] {
-    return this.db.prepare('SELECT sid, key, snapshot, state, seq, since FROM servers ORDER BY sid').all() as ServerRow[];
+    const rows = this.read(() => this.db.prepare('SELECT sid, key, snapshot, state, seq, since, crc FROM servers ORDER BY sid').all() as Array<ServerRow & Checked>);
+    return rows.map((r) => this.verified(r, serverSum(r.key, r.snapshot, r.state, r.seq, r.since), `the row of server ${r.key}`));
   }
 
   loadTimers(): TimerRow[] {
-    return this.db.prepare('SELECT sid, id, due_at AS dueAt, event FROM timers ORDER BY due_at, sid').all() as TimerRow[];
+    const rows = this.read(() => this.db.prepare('SELECT sid, id, due_at AS dueAt, event, crc FROM timers ORDER BY due_at, sid').all() as Array<TimerRow & Checked>);
+    return rows.map((r) => this.verified(r, timerSum(r.sid, r.id, r.dueAt, r.event), `timer ${r.id} of server #${r.sid}`));
   }
 
   loadOutbox(): OutboxRow[] {
-    return this.db.prepare('SELECT id, sid, kind, params FROM outbox ORDER BY id').all() as OutboxRow[];
+    const rows = this.read(() => this.db.prepare('SELECT id, sid, kind, params, crc FROM outbox ORDER BY id').all() as Array<OutboxRow & Checked>);
+    return rows.map((r) => this.verified(r, outboxSum(r.sid, r.kind, r.params), `effect #${r.id} of server #${r.sid}`));
   }
 
   commit(records: StepRecord[]): void {
@@ -136,20 +141,54 @@ export class SqliteEventStore implements EventStore {
   }
 
   events(key: string): EventRow[] {
-    return this.db
-      .prepare(
-        `SELECT e.seq, e.ts, e.type, e.payload, e.state_before AS stateBefore, e.state_after AS stateAfter
-         FROM events e JOIN servers s ON s.sid = e.sid WHERE s.key = ? ORDER BY e.seq`,
-      )
-      .all(key) as EventRow[];
+    const rows = this.read(
+      () =>
+        this.db
+          .prepare(
+            `SELECT e.sid, e.seq, e.ts, e.type, e.payload, e.state_before AS stateBefore, e.state_after AS stateAfter, e.crc
+             FROM events e JOIN servers s ON s.sid = e.sid WHERE s.key = ? ORDER BY e.seq`,
+          )
+          .all(key) as Array<EventRow & Checked & { sid: number }>,
+    );
+    return rows.map((r) => {
+      const { sid: _sid, ...row } = this.verified(r, eventSum(r.sid, r.seq, r.ts, r.type, r.payload, r.stateBefore, r.stateAfter), `event ${r.seq} of ${key}`);
+      return row;
+    });
+  }
+
+  /** read turns SQLite's own corruption errors into a refusal that says so. */
+  private read<T>(query: () => T): T {
+    try {
+      return query();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code)) {
+        throw new DatabaseRefusedError(this.db.name, 'corrupt', `the file is damaged (${(err as Error).message})`);
+      }
+      throw err;
+    }
+  }
+
+  /** verified strips a row's checksum after checking it; a mismatch refuses the database. */
+  private verified<T extends Checked>(row: T, sum: number, what: string): Omit<T, 'crc'> {
+    const { crc, ...rest } = row;
+    if (crc !== null && crc !== sum) throw new DatabaseRefusedError(this.db.name, 'corrupt', `${what} is damaged (its checksum does not match)`);
+    return rest;
   }
 
   orphans(): OrphanRow[] {
-    return this.db
-      .prepare(
-        'SELECT o.sid, s.key, o.uid, o.reason, o.recorded_at AS recordedAt FROM orphans o JOIN servers s ON s.sid = o.sid ORDER BY o.recorded_at',
-      )
-      .all() as OrphanRow[];
+    const rows = this.read(
+      () =>
+        this.db
+          .prepare('SELECT o.sid, s.key, o.uid, o.reason, o.recorded_at AS recordedAt, o.crc FROM orphans o LEFT JOIN servers s ON s.sid = o.sid ORDER BY o.recorded_at')
+          .all() as Array<OrphanRow & Checked>,
+    );
+    return rows.map((r) => {
+      const row = this.verified(r, orphanSum(r.sid, r.uid, r.reason, r.recordedAt), `the orphan record of server #${r.sid}`);
+      // Every orphan belongs to a server: one that points nowhere was damaged, and would be forgotten.
+      if (row.key === null) throw new DatabaseRefusedError(this.db.name, 'corrupt', `the orphan record ${r.uid} points at no server`);
+      return row;
+    });
   }
 
   removeOrphan(sid: number, uid: string): void {
@@ -159,25 +198,45 @@ export class SqliteEventStore implements EventStore {
   private write(r: StepRecord, created: Map<string, number>): void {
     let sid = r.sid ?? created.get(r.key);
     if (sid === undefined) {
-      sid = Number(this.insertServer.run(r.key, r.snapshot, r.stateAfter, r.seq, r.since, this.machineVersion, r.ts).lastInsertRowid);
+      const crc = serverSum(r.key, r.snapshot, r.stateAfter, r.seq, r.since);
+      sid = Number(this.insertServer.run(r.key, r.snapshot, r.stateAfter, r.seq, r.since, this.machineVersion, r.ts, crc).lastInsertRowid);
       created.set(r.key, sid);
       r.sid = sid;
     } else {
       r.sid = sid;
-      this.updateServer.run(r.snapshot, r.stateAfter, r.seq, r.since, this.machineVersion, sid);
+      this.updateServer.run(r.snapshot, r.stateAfter, r.seq, r.since, this.machineVersion, serverSum(r.key, r.snapshot, r.stateAfter, r.seq, r.since), sid);
     }
-    this.insertEvent.run(sid, r.seq, r.ts, r.type, r.payload, r.stateBefore, r.stateAfter);
+    this.insertEvent.run(sid, r.seq, r.ts, r.type, r.payload, r.stateBefore, r.stateAfter, eventSum(sid, r.seq, r.ts, r.type, r.payload, r.stateBefore, r.stateAfter));
     if (r.firedTimer !== undefined) this.deleteTimer.run(sid, r.firedTimer);
     for (const change of r.timers) {
-      if ('arm' in change) this.upsertTimer.run(sid, change.arm.id, r.ts + change.arm.delay, JSON.stringify(change.arm.event));
+      if ('arm' in change) {
+        const event = JSON.stringify(change.arm.event);
+        const dueAt = r.ts + change.arm.delay;
+        this.upsertTimer.run(sid, change.arm.id, dueAt, event, timerSum(sid, change.arm.id, dueAt, event));
+      }
       else this.deleteTimer.run(sid, change.cancel);
     }
     if (r.doneEffect !== undefined) this.deleteOutbox.run(r.doneEffect);
     const ids: number[] = [];
     for (const effect of r.effects) {
-      ids.push(Number(this.insertOutbox.run(sid, effect.kind, JSON.stringify(effect.params), r.ts).lastInsertRowid));
+      const params = JSON.stringify(effect.params);
+      ids.push(Number(this.insertOutbox.run(sid, effect.kind, params, r.ts, outboxSum(sid, effect.kind, params)).lastInsertRowid));
     }
     r.outboxIds = ids;
-    for (const orphan of r.orphans) this.upsertOrphan.run(sid, orphan.uid ?? '', orphan.reason, r.ts);
+    for (const orphan of r.orphans) this.upsertOrphan.run(sid, orphan.uid ?? '', orphan.reason, r.ts, orphanSum(sid, orphan.uid ?? '', orphan.reason, r.ts));
   }
 }
+
+interface Checked {
+  readonly crc: number | null;
+}
+
+/** The row checksums: CRC-32 over every field a row's meaning rests on, NUL-separated. */
+const sum = (...fields: Array<string | number>): number =>
+  // A flipped type byte can turn TEXT into a BLOB with the same bytes: only strings and numbers count.
+  fields.every((f) => typeof f === 'string' || typeof f === 'number') ? crc32(fields.join('\0')) : -1;
+const serverSum = (key: string, snapshot: string, state: string, seq: number, since: number) => sum(key, snapshot, state, seq, since);
+const eventSum = (sid: number, seq: number, ts: number, type: string, payload: string, before: string, after: string) => sum(sid, seq, ts, type, payload, before, after);
+const timerSum = (sid: number, id: string, dueAt: number, event: string) => sum(sid, id, dueAt, event);
+const outboxSum = (sid: number, kind: string, params: string) => sum(sid, kind, params);
+const orphanSum = (sid: number, uid: string, reason: string, recordedAt: number) => sum(sid, uid, reason, recordedAt);
