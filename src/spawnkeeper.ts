@@ -75,7 +75,7 @@ export interface ServerStatus {
   readonly since: number;
   readonly reason: string | null;
   readonly startQueued: boolean;
-  /** deadline: when the current pending state's own timeout fires (ms since the epoch), or null. */
+  /** deadline: when the current pending state's own timeout (start or stop) fires, in ms since the epoch, or null. */
   readonly deadline: number | null;
   readonly podName: string;
   readonly seq: number;
@@ -160,12 +160,20 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     ...config.sweeper,
   });
   const abort = new AbortController();
-  const runnables = [reflector.start(abort.signal), reflector.synced().then(() => sweeper.start(abort.signal))];
+  // The sweeper decides nothing before the first list; a close before that must not wait for one.
+  const synced = new Promise<boolean>((resolve) => {
+    reflector.synced().then(() => resolve(true), () => resolve(false));
+    abort.signal.addEventListener('abort', () => resolve(false), { once: true });
+  });
+  const runnables = [reflector.start(abort.signal), synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined))];
 
   const status = (view: ServerView): ServerStatus => {
     const { user, name } = parseServerKey(view.key);
     const state = view.state.split('.')[0] as TopState;
-    const deadlines = runtime.deadlines(view.key).map((d) => d.dueAt);
+    // The deadline people care about is the pending state's own (start or stop timeout), not the next poll.
+    const timers = runtime.deadlines(view.key);
+    const own = timers.filter((d) => d.id.endsWith(`.server.${view.state.split('.')[0] ?? ''}`));
+    const deadlines = (own.length > 0 ? own : timers).map((d) => d.dueAt);
     return {
       key: view.key,
       user,

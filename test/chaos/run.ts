@@ -81,7 +81,8 @@ function freePort(): Promise<number> {
 /** killTimes spreads `n` kills over `durationMs` by the seed: the same seed, the same moments. */
 export function killTimes(seed: number, durationMs: number, n: number): number[] {
   const random = mulberry32(seed ^ 0x6b696c6c);
-  const times = Array.from({ length: n }, () => random() * durationMs * 0.95);
+  // Kills fall in the first 70%: the rest of the run keeps its faults without a fresh hub to hide behind.
+  const times = Array.from({ length: n }, () => random() * durationMs * 0.7);
   return times.sort((a, b) => a - b);
 }
 
@@ -116,6 +117,8 @@ export async function runChaos(o: ChaosOptions): Promise<boolean> {
     const failures = sim.kubelet.addRule({ fraction: 0.15, mode: { kind: 'imagePull' } });
     const stuck = sim.kubelet.addRule({ fraction: 0.1, mode: { kind: 'stuckTerminating', forMs: 8_000 } });
     const crashes = sim.kubelet.addRule({ fraction: 0.05, mode: { kind: 'oomKilled', afterMs: 1_500 } });
+    // Pods that stay Pending with no error at all (a node that never pulls): only a start timeout ends those.
+    const neverReady = sim.kubelet.addRule({ fraction: 0.05, mode: { kind: 'slow', readyMs: 3_600_000 } });
     const kills = killTimes(o.seed, o.durationMs, o.kills ?? Math.round(o.durationMs / 1_700));
     const killer = (async () => {
       for (const at of kills) {
@@ -132,6 +135,7 @@ export async function runChaos(o: ChaosOptions): Promise<boolean> {
     failures();
     stuck();
     crashes();
+    neverReady();
     for (const p of sim.pods()) if (p.metadata.deletionTimestamp !== undefined) sim.kubelet.releaseFinalizers(p.metadata.name);
     if (!hub.running) await hub.start();
     const report = await check({ hub, sim, token, db: join(dir, 'hub.db'), ledger: workload.ledger, bound, users: workload.userNames });

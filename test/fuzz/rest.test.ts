@@ -92,7 +92,7 @@ function send(url: URL, r: Req): Promise<Answer> {
       // A body always goes with its Content-Length: without it Node sends DELETE and GET bodies unframed,
       // the hub would read them as a second, malformed request and its 400 would answer for both.
       const headers = r.body === undefined ? r.headers : { ...r.headers, 'Content-Length': String(r.body.length) };
-      req = request({ host: url.hostname, port: url.port, method: r.method, path: r.path, headers, timeout: 10_000 }, (res) => {
+      req = request({ host: url.hostname, port: url.port, method: r.method, path: r.path, headers, timeout: 60_000 }, (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text = (text + d.toString()).slice(0, 400)));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
@@ -166,7 +166,7 @@ describe('fuzz: REST API', () => {
       // Still serving: a real start and stop go through.
       await hub.call('POST', '/hub/api/users/fz-after');
       expect([201, 202]).toContain((await hub.call('POST', '/hub/api/users/fz-after/server')).status);
-      await hub.running.sk.waitFor('fz-after', '', (s) => s.state === 'running', 10_000);
+      await hub.running.sk.waitFor('fz-after', '', (s) => s.state === 'running', 60_000);
       expect((await hub.call('GET', '/hub/health', { token: null })).status).toBe(200);
     } finally {
       await hub.close();
