@@ -1,3 +1,7 @@
+import type { Random } from '../../src/sim/prng.js';
+
+export { mulberry32 } from '../../src/sim/prng.js';
+
 /**
  * The chaos workload: users starting, stopping, restarting and deleting their servers through the
  * REST API, and an idle culler that lists ready servers and stops the idle ones, as JupyterHub's
@@ -10,20 +14,6 @@ export interface LedgerEntry {
   readonly status: number; // 0: no answer (connection refused, reset, timed out)
   readonly sentAt: number;
   readonly doneAt: number;
-}
-
-export type Random = () => number;
-
-/** mulberry32 is a small seeded generator: the same seed gives the same workload choices. */
-export function mulberry32(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class Workload {

@@ -4,6 +4,7 @@ import { writeSync } from 'node:fs';
 import { MACHINE_VERSION, configureServerMachine } from '../../machines/server.machine.js';
 import type { ServerEvent } from '../../machines/server.machine.js';
 import { systemClock } from '../../src/runtime/clock.js';
+import { mulberry32 } from '../../src/sim/prng.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteEventStore } from '../../src/store/event-store.js';
@@ -12,14 +13,7 @@ import { ModelCluster } from './model-cluster.js';
 
 const [path, seedArg] = process.argv.slice(2);
 if (path === undefined) throw new Error('usage: crash-child DB [SEED]');
-let seed = Number(seedArg ?? 1) >>> 0;
-const random = (): number => {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = mulberry32(Number(seedArg ?? 1));
 
 const db = openDatabase(path);
 const machine = configureServerMachine({ ...TEST_DELAYS, pollInterval: 20, requestTimeout: 50, stopRetryInterval: 200, stopTimeout: 500, startTimeout: 800 });
