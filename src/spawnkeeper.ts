@@ -246,7 +246,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       return {
         healthy: r.healthy && runtime.failed === undefined,
         reflector: r,
-        servers: runtime.list().length,
+        servers: runtime.size,
         timers: runtime.timerCount,
         overdueTimers: runtime.overdueTimers(),
         pendingEffects: runtime.pendingEffects,

@@ -1,5 +1,5 @@
-import { initialTransition, transition } from 'xstate';
-import type { SnapshotFrom } from 'xstate';
+import { createActor, initialTransition } from 'xstate';
+import type { ActorScope, SnapshotFrom } from 'xstate';
 import type { ServerMachine, ServerEvent, EffectParams, EffectAction } from '../../machines/server.machine.js';
 import { EFFECT_ACTIONS } from '../../machines/server.machine.js';
 
@@ -39,9 +39,23 @@ export interface StepResult {
 
 const effectKinds: ReadonlySet<string> = new Set(EFFECT_ACTIONS);
 
-/** persist is the one serialisation of a snapshot, shared by the runtime, replay and the tests. */
+/**
+ * persist is the one serialisation of a snapshot, shared by the runtime, replay and the tests. It
+ * is byte for byte `JSON.stringify(machine.getPersistedSnapshot(snapshot))`: for the snapshots this
+ * machine has (active, no children, no history, context of plain data) it writes the same keys in
+ * the same order without xstate's copy of the whole snapshot; anything else takes xstate's path.
+ */
 export function persist(machine: ServerMachine, snapshot: ServerSnapshot): string {
+  const { status, value, context, children, historyValue, output, error } = snapshot as ServerSnapshot & { output?: unknown; error?: unknown };
+  if (status === 'active' && output === undefined && error === undefined && isEmpty(children) && isEmpty(historyValue)) {
+    return JSON.stringify({ status, value, historyValue: {}, context, children: {} });
+  }
   return JSON.stringify(machine.getPersistedSnapshot(snapshot));
+}
+
+function isEmpty(record: object | undefined): boolean {
+  for (const _ in record) return false;
+  return true;
 }
 
 /** restore rebuilds a snapshot from its stored form, on the configured machine. */
@@ -70,16 +84,59 @@ export function initialSnapshot(machine: ServerMachine): ServerSnapshot {
   return initialTransition(machine)[0];
 }
 
+type Scope = ActorScope<ServerSnapshot, ServerEvent>;
+type ExecutableAction = { type: string; params?: unknown };
+
+const scopes = new WeakMap<ServerMachine, Scope>();
+
 /**
- * step applies one event with XState's pure transition() and sorts the returned actions into
+ * scopeOf is the one inert actor scope a machine is stepped with. XState's `transition()` builds a
+ * fresh actor (and its system) on every call, which was most of its cost; the scope is inert (it
+ * defers, spawns and emits nothing), and the machine has no invoked or spawned children to register
+ * in its system, so reusing it changes no snapshot and no action.
+ */
+function scopeOf(machine: ServerMachine): Scope {
+  let scope = scopes.get(machine);
+  if (scope === undefined) {
+    const self = createActor(machine);
+    scope = {
+      self,
+      system: self.system,
+      id: '',
+      sessionId: '',
+      defer: () => undefined,
+      emit: () => undefined,
+      logger: () => undefined,
+      stopChild: () => undefined,
+      actionExecutor: () => undefined,
+    } as unknown as Scope;
+    scopes.set(machine, scope);
+  }
+  return scope;
+}
+
+/**
+ * pureTransition is XState's `transition(machine, snapshot, event)` on a reused inert scope: the
+ * next snapshot and the actions it returned as data, none executed. It is not re-entrant, and
+ * needs not be: a step never calls back into another step.
+ */
+export function pureTransition(machine: ServerMachine, snapshot: ServerSnapshot, event: ServerEvent): [ServerSnapshot, ExecutableAction[]] {
+  const scope = scopeOf(machine);
+  const actions: ExecutableAction[] = [];
+  scope.actionExecutor = (action) => void actions.push(action);
+  return [machine.transition(snapshot, event, scope), actions];
+}
+
+/**
+ * step applies one event with XState's pure transition and sorts the returned actions into
  * durable timers, effects and orphan records. It performs no I/O and reads no clock.
  */
 export function step(machine: ServerMachine, snapshot: ServerSnapshot, event: ServerEvent | { type: string }, before?: string): StepResult {
-  const [next, actions] = transition(machine, snapshot, event as ServerEvent);
+  const [next, actions] = pureTransition(machine, snapshot, event as ServerEvent);
   const timers: TimerChange[] = [];
   const effects: EffectRequest[] = [];
   const orphans: OrphanRecord[] = [];
-  for (const action of actions as ReadonlyArray<{ type: string; params?: unknown }>) {
+  for (const action of actions) {
     const params = action.params as Record<string, unknown> | undefined;
     if (action.type === 'xstate.raise' && params !== undefined && typeof params['delay'] === 'number') {
       timers.push({

@@ -6,6 +6,8 @@ interface Entry {
   readonly dueAt: number;
   readonly token: number;
   readonly event: { type: string };
+  /** queued: the entry is still in the heap (cancelling it leaves a stale heap entry behind). */
+  queued: boolean;
 }
 
 export type DueHandler = (key: string, id: string, token: number, event: { type: string }) => void;
@@ -14,10 +16,15 @@ export type DueHandler = (key: string, id: string, token: number, event: { type:
  * TimerTable holds the armed durable timers in memory (the rows live in SQLite) and wakes the
  * runtime when the earliest is due, through the injected clock. A firing carries a token so a
  * timer that was cancelled or re-armed meanwhile is recognised as stale and dropped.
+ * Cancelling leaves the entry in the heap; most timers are cancelled long before they are due
+ * (a 300 s start timeout ends when the pod is ready), so the heap is rebuilt from the armed
+ * entries whenever stale ones outnumber them, or it would grow with the event rate.
  */
 export class TimerTable {
   private readonly armed = new Map<string, Map<string, Entry>>();
   private heap: Entry[] = [];
+  private count = 0;
+  private stale = 0;
   private nextToken = 1;
   private wake: { at: number; handle: TimerHandle } | undefined;
   private closed = false;
@@ -28,9 +35,7 @@ export class TimerTable {
   ) {}
 
   get size(): number {
-    let n = 0;
-    for (const m of this.armed.values()) n += m.size;
-    return n;
+    return this.count;
   }
 
   /** overdue counts armed timers whose time has passed (they fire at once; a high count means lag). */
@@ -46,19 +51,27 @@ export class TimerTable {
   }
 
   arm(key: string, id: string, dueAt: number, event: { type: string }): void {
-    const entry: Entry = { key, id, dueAt, token: this.nextToken++, event };
+    const entry: Entry = { key, id, dueAt, token: this.nextToken++, event, queued: false };
     let timers = this.armed.get(key);
     if (timers === undefined) this.armed.set(key, (timers = new Map()));
+    const replaced = timers.get(id);
+    if (replaced === undefined) this.count++;
+    else if (replaced.queued) this.stale++;
     timers.set(id, entry);
     this.push(entry);
+    this.compactIfStale();
     this.schedule();
   }
 
   cancel(key: string, id: string): void {
     const timers = this.armed.get(key);
-    if (timers === undefined) return;
+    const entry = timers?.get(id);
+    if (timers === undefined || entry === undefined) return;
     timers.delete(id);
+    this.count--;
+    if (entry.queued) this.stale++;
     if (timers.size === 0) this.armed.delete(key);
+    this.compactIfStale();
   }
 
   isArmed(key: string, id: string, token: number): boolean {
@@ -99,12 +112,23 @@ export class TimerTable {
       const head = this.heap[0] as Entry;
       if (this.armed.get(head.key)?.get(head.id)?.token === head.token) return head;
       this.pop();
+      this.stale--;
     }
     return undefined;
   }
 
+  /** compactIfStale rebuilds the heap from the armed entries once stale entries are the majority. */
+  private compactIfStale(): void {
+    if (this.stale < 1024 || this.stale < this.count) return;
+    // A fired entry awaiting its event's step is armed but no longer queued: it must not come back.
+    this.heap = this.heap.filter((entry) => this.armed.get(entry.key)?.get(entry.id) === entry);
+    this.stale = 0;
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
   private push(entry: Entry): void {
     const heap = this.heap;
+    entry.queued = true;
     heap.push(entry);
     let i = heap.length - 1;
     while (i > 0) {
@@ -117,10 +141,17 @@ export class TimerTable {
 
   private pop(): void {
     const heap = this.heap;
+    const head = heap[0];
+    if (head !== undefined) head.queued = false;
     const last = heap.pop();
     if (last === undefined || heap.length === 0) return;
     heap[0] = last;
-    let i = 0;
+    this.siftDown(0);
+  }
+
+  private siftDown(from: number): void {
+    const heap = this.heap;
+    let i = from;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;

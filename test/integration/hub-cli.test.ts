@@ -134,6 +134,11 @@ describe('spawnkeeper CLI', () => {
     expect(replay.out).toMatch(/2 servers replayed, 0 differ/);
     const sqlite = new BetterSqlite3(db);
     sqlite.prepare("UPDATE servers SET snapshot = replace(snapshot, '\"startQueued\":false', '\"startQueued\":true') WHERE key = 'cli/'").run();
+    const damaged = await inProcess(['replay', '--check', '--db', db]);
+    expect(damaged.code).toBe(1); // the row checksum no longer matches: refused as damaged
+    expect(damaged.err).toMatch(/damaged/);
+    // A row without a checksum (written before migration 003) is trusted; replay still finds the difference.
+    sqlite.prepare("UPDATE servers SET crc = NULL WHERE key = 'cli/'").run();
     sqlite.close();
     const tampered = await inProcess(['replay', '--check', '--db', db]);
     expect(tampered.code).toBe(1);
