@@ -47,4 +47,10 @@ describe('export-machine', () => {
     expect(await main(['export-machine', '--format', 'svg'], io)).toBe(2);
     expect(err.join('\n')).toMatch(/stately, json or mermaid/);
   });
+
+  it('the README embeds the diagram as export-machine draws it today', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(exportMachine(serverMachine, 'mermaid').trimEnd());
+  });
 });
