@@ -4,7 +4,7 @@ import { ManualClock } from '../src/runtime/clock.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { openDatabase } from '../src/store/database.js';
 import { SqliteEventStore } from '../src/store/event-store.js';
-import { InstantCluster, drained, keysFor } from './support.js';
+import { InstantCluster, drained, keysFor, lifecycle } from './support.js';
 
 /** HistoryFile describes a database built by buildHistory. */
 export interface HistoryFile {
@@ -28,15 +28,7 @@ export async function buildHistory(path: string, servers: number, now = Date.now
   const runtime = new Runtime({ store: new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), machine: configureServerMachine(), pods: cluster, clock: new ManualClock(now) });
   runtime.start();
   const keys = keysFor(servers);
-  for (let cycle = 0; cycle < 2; cycle++) {
-    await Promise.all(keys.map((k) => runtime.send(k, { type: 'server.start' })));
-    await drained(runtime);
-    await Promise.all(keys.map((k) => runtime.observe(k, cluster.progress(k, 'running'))));
-    await Promise.all(keys.map((k) => runtime.observe(k, cluster.progress(k, 'ready'))));
-    await Promise.all(keys.map((k) => runtime.send(k, { type: 'server.stop' })));
-    await drained(runtime);
-    await Promise.all(keys.map((k) => runtime.observe(k, cluster.remove(k))));
-  }
+  for (let cycle = 0; cycle < 2; cycle++) await lifecycle(runtime, cluster, keys);
   const answered = keys.filter((_, i) => i % 10 !== 9);
   const held = keys.filter((_, i) => i % 10 === 9);
   await Promise.all(answered.map((k) => runtime.send(k, { type: 'server.start' })));

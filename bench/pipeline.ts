@@ -12,7 +12,7 @@ import type { BenchOptions, Scenario } from './scenario.js';
 import { repeat } from './scenario.js';
 import { metric, median } from './stats.js';
 import type { ScenarioResult } from './stats.js';
-import { BatchRecorder, InstantCluster, benchDir, drained, keysFor } from './support.js';
+import { BatchRecorder, InstantCluster, benchDir, keysFor, lifecycle } from './support.js';
 import type { BenchDir } from './support.js';
 
 /** LoggedEvent is an events-table row as the runtime wrote it, replayed by both baselines. */
@@ -34,20 +34,6 @@ interface PipelineRun {
   readonly snapshots: Map<number, string>;
 }
 
-/**
- * lifecycle drives every server through start → created → running → ready → stop → deleting →
- * gone: two commands, two effect answers from the in-process cluster and three watch observations,
- * so every step touches the snapshot and most touch durable timers and the outbox.
- */
-async function lifecycle(runtime: Runtime, cluster: InstantCluster, keys: readonly string[]): Promise<void> {
-  await Promise.all(keys.map((k) => runtime.send(k, { type: 'server.start' })));
-  await drained(runtime);
-  await Promise.all(keys.map((k) => runtime.observe(k, cluster.progress(k, 'running'))));
-  await Promise.all(keys.map((k) => runtime.observe(k, cluster.progress(k, 'ready'))));
-  await Promise.all(keys.map((k) => runtime.send(k, { type: 'server.stop' })));
-  await drained(runtime);
-  await Promise.all(keys.map((k) => runtime.observe(k, cluster.remove(k))));
-}
 
 async function runPipeline(dir: BenchDir, machine: ServerMachine, servers: number, cycles: number): Promise<PipelineRun> {
   const db = openDatabase(dir.file('runtime.db'), { durability: 'full' });

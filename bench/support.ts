@@ -135,3 +135,18 @@ export function gc(): boolean {
   collect();
   return true;
 }
+
+/**
+ * lifecycle drives every server through start → created → running → ready → stop → deleting →
+ * gone: two commands, two effect answers from the in-process cluster and three watch observations,
+ * so every step touches the snapshot and most touch durable timers and the outbox.
+ */
+export async function lifecycle(runtime: Runtime, cluster: InstantCluster, keys: readonly string[]): Promise<void> {
+  await Promise.all(keys.map((k) => runtime.send(k, { type: 'server.start' })));
+  await drained(runtime);
+  await Promise.all(keys.map((k) => runtime.observe(k, cluster.progress(k, 'running'))));
+  await Promise.all(keys.map((k) => runtime.observe(k, cluster.progress(k, 'ready'))));
+  await Promise.all(keys.map((k) => runtime.send(k, { type: 'server.stop' })));
+  await drained(runtime);
+  await Promise.all(keys.map((k) => runtime.observe(k, cluster.remove(k))));
+}
