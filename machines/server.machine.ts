@@ -1,16 +1,22 @@
 import { assign, setup } from 'xstate';
 import type { PodFact } from './pod-fact.js';
-import { failureOf, hasExited, isNewer, isRunning } from './pod-fact.js';
+import { answerRelation, failureOf, hasExited, isRunning, isUnready, relation, remember } from './pod-fact.js';
 
 /**
  * MACHINE_VERSION is stored with every snapshot; bump it whenever a change to this definition
- * changes what replaying an existing history produces.
+ * changes what replaying an existing history produces, and register an upgrade in upgrades.ts.
  */
-export const MACHINE_VERSION = 1;
+export const MACHINE_VERSION = 2;
 
 export interface ServerContext {
   /** pod is the newest accepted fact about the server's pod; null until one is known. */
   pod: PodFact | null;
+  /**
+   * certain: `pod` came from an answer to a call the machine awaited, or from an observation that
+   * could be ordered after the one before. Only a certain fact ends a spawn or a running server;
+   * an uncertain one is first verified by reading the pod.
+   */
+  certain: boolean;
   /** awaiting is the ref of the effect whose answer the current state waits for. */
   awaiting: string | null;
   nextRef: number;
@@ -36,7 +42,8 @@ export type PodOp = 'create' | 'read' | 'delete';
 export type ServerEvent =
   | { type: 'server.start' }
   | { type: 'server.stop' }
-  | { type: 'pod.observed'; pod: PodFact }
+  /** authoritative: from a relist that starts a new cluster epoch (or of opaque versions): noted even if it looks older. */
+  | { type: 'pod.observed'; pod: PodFact; authoritative?: boolean }
   | { type: 'pod.result'; ref: string; op: PodOp; pod: PodFact }
   | { type: 'pod.result'; ref: string; op: PodOp; error: EffectError };
 
@@ -66,6 +73,8 @@ export interface ServerDelays {
   retryBackoff: number;
   /** retryBackoffMax caps retryBackoff. */
   retryBackoffMax: number;
+  /** unreadyTimeout: a running server whose pod is not ready this long is stopped and ends failed (the node controller's eviction horizon). */
+  unreadyTimeout: number;
 }
 
 /** DEFAULT_DELAYS are the documented defaults, in milliseconds. */
@@ -78,28 +87,49 @@ export const DEFAULT_DELAYS: Readonly<ServerDelays> = {
   failFastGrace: 30_000,
   retryBackoff: 1_000,
   retryBackoffMax: 30_000,
+  unreadyTimeout: 300_000,
 };
 
 type ResultEvent = Extract<ServerEvent, { type: 'pod.result' }>;
-
-/** factIn returns the fact an event carries, if any. */
-function factIn(event: ServerEvent): PodFact | undefined {
-  return 'pod' in event ? event.pod : undefined;
-}
-
-/** podAfter is the fact the context will hold once `event` is noted: guards decide on it. */
-function podAfter(context: ServerContext, event: ServerEvent): PodFact | null {
-  const next = factIn(event);
-  return next !== undefined && isNewer(context.pod, next) ? next : context.pod;
-}
 
 function answered(context: ServerContext, event: ServerEvent): event is ResultEvent {
   return event.type === 'pod.result' && event.ref === context.awaiting;
 }
 
+/**
+ * noted is what the context holds once `event` is taken in: an awaited answer replaces the known
+ * fact unless it is provably older; an observation is taken when it is newer or cannot be ordered
+ * (then as uncertain); a late answer to a call no longer awaited is ignored, since what it says may
+ * be older than what is known.
+ */
+function noted(context: ServerContext, event: ServerEvent): { pod: PodFact | null; certain: boolean } {
+  const keep = { pod: context.pod, certain: context.certain };
+  if (answered(context, event)) {
+    if (!('pod' in event) || answerRelation(context.pod, event.pod) === 'stale') return keep;
+    return { pod: remember(context.pod, event.pod), certain: true };
+  }
+  if (event.type !== 'pod.observed') return keep;
+  let rel = relation(context.pod, event.pod);
+  if (rel === 'stale' && event.authoritative === true && context.pod !== null && !sameKind(context.pod, event.pod)) rel = 'unordered';
+  if (rel === 'stale') return keep;
+  return { pod: remember(context.pod, event.pod), certain: rel === 'newer' };
+}
+
+function podAfter(context: ServerContext, event: ServerEvent): PodFact | null {
+  return noted(context, event).pod;
+}
+
+/** sameKind: two facts lead to the same decisions (an authoritative relist that agrees adds nothing). */
+function sameKind(a: PodFact, b: PodFact): boolean {
+  if (!a.exists || !b.exists) return a.exists === b.exists;
+  return a.uid === b.uid && a.phase === b.phase && a.ready === b.ready && a.deleting === b.deleting && a.reason === b.reason;
+}
+
 const absent = (pod: PodFact | null): boolean => pod !== null && !pod.exists;
 const lingering = (pod: PodFact | null): boolean => pod !== null && pod.exists && !pod.deleting;
 const terminating = (pod: PodFact | null): boolean => pod !== null && pod.exists && pod.deleting;
+/** ending: a fact that, if true, ends a spawn or a running server (gone, terminating, failed, exited). */
+const ending = (pod: PodFact | null): boolean => absent(pod) || terminating(pod) || failureOf(pod) !== undefined || hasExited(pod);
 
 /** The machine itself; `configureServerMachine` gives it configured delays. */
 export const serverMachine = setup({
@@ -115,7 +145,7 @@ export const serverMachine = setup({
     deletePod: (_, _params: EffectParams) => undefined,
     /** recordOrphan hands a pod the machine gave up on to the sweeper, inside the same commit. */
     recordOrphan: (_, _params: { uid: string | null; reason: string }) => undefined,
-    notePod: assign({ pod: ({ context, event }) => podAfter(context, event) }),
+    notePod: assign(({ context, event }) => noted(context, event)),
     reserveRef: assign(({ context }) => ({
       nextRef: context.nextRef + 1,
       awaiting: String(context.nextRef + 1),
@@ -123,6 +153,10 @@ export const serverMachine = setup({
     forget: assign({ awaiting: null }),
     nextAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     lingerReason: assign({ reason: 'a pod was found while the server was not running' }),
+    vanishedWhileRunning: assign({ reason: 'pod vanished while running' }),
+    failedWhileRunning: assign({ failure: ({ context }) => failureOf(context.pod) ?? null }),
+    exitedWhileRunning: assign({ reason: 'the server exited' }),
+    deletedWhileRunning: assign({ reason: 'pod deleted while running' }),
   },
   guards: {
     answered: ({ context, event }) => answered(context, event),
@@ -133,17 +167,18 @@ export const serverMachine = setup({
     answeredPresent: ({ context, event }) => answered(context, event) && podAfter(context, event)?.exists === true,
     answeredRunning: ({ context, event }) => answered(context, event) && isRunning(podAfter(context, event)),
     answeredAbsent: ({ context, event }) => answered(context, event) && absent(podAfter(context, event)),
-    podRunning: ({ context }) => isRunning(context.pod),
-    podFailed: ({ context }) => failureOf(context.pod) !== undefined,
-    podExited: ({ context }) => hasExited(context.pod),
-    podRecovered: ({ context }) => failureOf(context.pod) === undefined,
     answeredFailed: ({ context, event }) => answered(context, event) && failureOf(podAfter(context, event)) !== undefined,
-    podAbsent: ({ context }) => absent(context.pod),
-    podTerminating: ({ context }) => terminating(context.pod),
-    newLingering: ({ context, event }) =>
-      factIn(event) !== undefined && podAfter(context, event) !== context.pod && lingering(podAfter(context, event)),
-    newTerminating: ({ context, event }) =>
-      factIn(event) !== undefined && podAfter(context, event) !== context.pod && terminating(podAfter(context, event)),
+    podRunning: ({ context }) => isRunning(context.pod),
+    podFailed: ({ context }) => context.certain && failureOf(context.pod) !== undefined,
+    podExited: ({ context }) => context.certain && hasExited(context.pod),
+    podRecovered: ({ context }) => failureOf(context.pod) === undefined,
+    podAbsent: ({ context }) => context.certain && absent(context.pod),
+    podTerminating: ({ context }) => context.certain && terminating(context.pod),
+    podUnready: ({ context }) => isUnready(context.pod),
+    /** doubtful: the known fact would end the server but is not certain: read the pod before deciding. */
+    doubtful: ({ context }) => !context.certain && ending(context.pod),
+    newLingering: ({ context, event }) => podAfter(context, event) !== context.pod && lingering(podAfter(context, event)),
+    newTerminating: ({ context, event }) => podAfter(context, event) !== context.pod && terminating(podAfter(context, event)),
     startQueued: ({ context }) => context.startQueued,
     failing: ({ context }) => context.failure !== null,
   },
@@ -154,6 +189,7 @@ export const serverMachine = setup({
     pollInterval: DEFAULT_DELAYS.pollInterval,
     requestTimeout: DEFAULT_DELAYS.requestTimeout,
     failFastGrace: DEFAULT_DELAYS.failFastGrace,
+    unreadyTimeout: DEFAULT_DELAYS.unreadyTimeout,
     retryBackoff: ({ context }) =>
       Math.min(DEFAULT_DELAYS.retryBackoffMax, DEFAULT_DELAYS.retryBackoff * 2 ** Math.min(context.attempt, 20)),
   },
@@ -162,6 +198,7 @@ export const serverMachine = setup({
   initial: 'stopped',
   context: {
     pod: null,
+    certain: false,
     awaiting: null,
     nextRef: 0,
     startQueued: false,
@@ -180,7 +217,6 @@ export const serverMachine = setup({
       on: {
         'server.start': { target: 'spawn_pending' },
         'pod.observed': lingeringPod(),
-        'pod.result': lingeringPod(),
       },
     },
 
@@ -233,6 +269,7 @@ export const serverMachine = setup({
           entry: 'forget',
           always: [
             { guard: 'podRunning', target: '#server.running' },
+            { guard: 'doubtful', target: 'polling' },
             { guard: 'podFailed', target: 'failing' },
             { guard: 'podExited', target: '#server.stop_pending', actions: assign({ failure: 'the server exited before it became ready' }) },
             { guard: 'podAbsent', target: '#server.stop_pending', actions: assign({ failure: 'pod vanished during spawn' }) },
@@ -293,17 +330,42 @@ export const serverMachine = setup({
     },
 
     running: {
-      tags: ['stable'],
       entry: assign({ reason: null, awaiting: null }),
       on: {
         'server.stop': { target: 'stop_pending', actions: assign({ reason: 'stop requested' }) },
       },
-      always: [
-        { guard: 'podAbsent', target: 'stopped', actions: assign({ reason: 'pod vanished while running' }) },
-        { guard: 'podFailed', target: 'stop_pending', actions: assign({ failure: ({ context }) => failureOf(context.pod) ?? null }) },
-        { guard: 'podExited', target: 'stop_pending', actions: assign({ reason: 'the server exited' }) },
-        { guard: 'podTerminating', target: 'stop_pending', actions: assign({ reason: 'pod deleted while running' }) },
-      ],
+      initial: 'ready',
+      states: {
+        ready: {
+          tags: ['stable', 'ready'],
+          always: endOfRunning('unready'),
+        },
+        unready: {
+          // Ready is what running means: a pod that stops being ready (NotReady, phase Unknown, a node
+          // lost) or a doubtful fact is read until it is ready again, or stopped once this runs out.
+          after: {
+            unreadyTimeout: {
+              target: '#server.stop_pending',
+              actions: assign({ failure: ({ context }) => `the pod was not ready for too long${podDetail(context.pod)}` }),
+            },
+          },
+          initial: 'polling',
+          states: {
+            polling: {
+              entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+              after: { requestTimeout: 'waiting' },
+              on: {
+                'pod.result': [{ guard: 'answered', target: 'waiting', actions: 'notePod' }, { actions: 'notePod' }],
+              },
+            },
+            waiting: {
+              entry: 'forget',
+              always: [{ guard: 'podRunning', target: '#server.running.ready' }, ...endOfRunning('polling')],
+              after: { pollInterval: 'polling' },
+            },
+          },
+        },
+      },
     },
 
     stop_pending: {
@@ -332,7 +394,10 @@ export const serverMachine = setup({
             },
             waiting: {
               entry: 'forget',
-              always: { guard: 'podAbsent', target: '#server.stop_pending.done' },
+              always: [
+                { guard: 'podAbsent', target: '#server.stop_pending.done' },
+                { guard: 'doubtful', target: 'polling' },
+              ],
               after: { pollInterval: 'polling' },
             },
             polling: {
@@ -386,11 +451,31 @@ export const serverMachine = setup({
         'server.start': { target: 'spawn_pending' },
         'server.stop': { target: 'stopped', actions: assign({ failure: null }) },
         'pod.observed': lingeringPod(),
-        'pod.result': lingeringPod(),
       },
     },
   },
 });
+
+/**
+ * endOfRunning: what a running server does with the fact it knows: a certain end stops it (or, gone,
+ * settles it stopped); a doubtful one or a pod that does not serve goes to `unsure` to be read.
+ */
+function endOfRunning(unsure: string) {
+  return [
+    { guard: 'doubtful' as const, target: unsure },
+    { guard: 'podAbsent' as const, target: '#server.stopped', actions: 'vanishedWhileRunning' as const },
+    { guard: 'podFailed' as const, target: '#server.stop_pending', actions: 'failedWhileRunning' as const },
+    { guard: 'podExited' as const, target: '#server.stop_pending', actions: 'exitedWhileRunning' as const },
+    { guard: 'podTerminating' as const, target: '#server.stop_pending', actions: 'deletedWhileRunning' as const },
+    { guard: 'podUnready' as const, target: unsure },
+  ];
+}
+
+/** podDetail names what a pod that does not serve shows, for the failure reason. */
+function podDetail(pod: PodFact | null): string {
+  if (pod === null || !pod.exists) return '';
+  return ` (phase ${pod.phase}${pod.reason === undefined ? '' : `, ${pod.reason}`})`;
+}
 
 function ref(context: ServerContext): string {
   return context.awaiting ?? String(context.nextRef);
@@ -436,6 +521,7 @@ export function configureServerMachine(delays: Partial<ServerDelays> = {}): Serv
       pollInterval: d.pollInterval,
       requestTimeout: d.requestTimeout,
       failFastGrace: d.failFastGrace,
+      unreadyTimeout: d.unreadyTimeout,
       retryBackoff: ({ context }) => Math.min(d.retryBackoffMax, d.retryBackoff * 2 ** Math.min(context.attempt, 20)),
     },
   });

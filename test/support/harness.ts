@@ -26,6 +26,7 @@ export const TEST_DELAYS: ServerDelays = {
   failFastGrace: 5_000,
   retryBackoff: 500,
   retryBackoffMax: 4_000,
+  unreadyTimeout: 30_000,
 };
 
 /**

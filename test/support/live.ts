@@ -18,6 +18,7 @@ export const LIVE_DELAYS: ServerDelays = {
   failFastGrace: 600,
   retryBackoff: 100,
   retryBackoffMax: 800,
+  unreadyTimeout: 4_000,
 };
 
 export const LIVE_CONFIG: Partial<SpawnkeeperConfig> = {
