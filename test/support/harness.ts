@@ -44,10 +44,10 @@ export class Harness {
   constructor(
     readonly path: string,
     delays: ServerDelays = TEST_DELAYS,
-    cluster?: ModelCluster,
+    cluster?: ModelCluster | ((clock: ManualClock) => ModelCluster),
   ) {
     this.machine = configureServerMachine(delays);
-    this.cluster = cluster ?? new ModelCluster(this.clock);
+    this.cluster = typeof cluster === 'function' ? cluster(this.clock) : (cluster ?? new ModelCluster(this.clock));
     this.open();
   }
 

@@ -45,17 +45,29 @@ export class ModelCluster implements PodClient {
   readonly pods = new Map<string, ModelPod>();
   readonly changes: ModelChange[] = [];
   faults: ModelFaults = ModelCluster.noFaults();
-  private rv = 100;
+  private rv: number;
   private uids = 0;
   private readonly graceMs: number;
+  /** opaque: resourceVersions are not integers (an API server not backed by etcd); their order is hidden. */
+  readonly opaque: boolean;
   calls = 0;
 
   constructor(
     private readonly clock: Clock,
-    options: { graceMs?: number; readyDelayMs?: number } = {},
+    options: { graceMs?: number; readyDelayMs?: number; startRv?: number; opaque?: boolean; uidPrefix?: string } = {},
   ) {
     this.graceMs = options.graceMs ?? 2_000;
     this.faults.readyDelayMs = options.readyDelayMs ?? 3_000;
+    this.rv = options.startRv ?? 100;
+    this.opaque = options.opaque ?? false;
+    this.uidPrefix = options.uidPrefix ?? 'uid';
+  }
+
+  private readonly uidPrefix: string;
+
+  /** version is how the API writes resourceVersion n: an integer, or an opaque token that hides the order. */
+  private version(n: number): string {
+    return this.opaque ? `v${((n * 2_654_435_761) >>> 0).toString(36)}` : String(n);
   }
 
   static noFaults(): ModelFaults {
@@ -71,16 +83,16 @@ export class ModelCluster implements PodClient {
   }
 
   get resourceVersion(): string {
-    return String(this.rv);
+    return this.version(this.rv);
   }
 
   fact(key: string): PodFact {
     const pod = this.pods.get(key);
-    if (pod === undefined) return { exists: false, resourceVersion: String(this.rv) };
+    if (pod === undefined) return { exists: false, resourceVersion: this.version(this.rv) };
     return {
       exists: true,
       uid: pod.uid,
-      resourceVersion: String(pod.rv),
+      resourceVersion: this.version(pod.rv),
       phase: pod.phase,
       ready: pod.ready,
       deleting: pod.deleting,
@@ -99,7 +111,7 @@ export class ModelCluster implements PodClient {
     const existing = this.pods.get(key);
     if (existing?.deleting === true) throw new PodApiError(`pod for ${key} is still terminating`, { code: 409, reason: 'AlreadyExists' });
     if (existing === undefined) {
-      this.pods.set(key, { uid: `uid-${++this.uids}`, rv: 0, phase: 'Pending', ready: false, deleting: false });
+      this.pods.set(key, { uid: `${this.uidPrefix}-${++this.uids}`, rv: 0, phase: 'Pending', ready: false, deleting: false });
       this.changed(key);
       this.clock.setTimeout(() => this.kubelet(key), this.faults.readyDelayMs);
     }
@@ -120,9 +132,49 @@ export class ModelCluster implements PodClient {
     this.enter();
     const pod = this.pods.get(key);
     if (pod !== undefined) this.terminate(key, options.force ? 0 : this.graceMs);
-    const answer: PodFact = this.pods.has(key) ? this.fact(key) : { exists: false };
+    // As the API server does, an immediate deletion answers the pod as deleted, at the deletion's
+    // revision: the same resourceVersion its watch's DELETED event carries.
+    const answer: PodFact = this.pods.has(key) ? this.fact(key) : pod === undefined ? { exists: false } : this.deletedAnswer(pod);
     await this.latency(signal);
     return answer;
+  }
+
+  private deletedAnswer(pod: ModelPod): PodFact {
+    return { exists: true, uid: pod.uid, resourceVersion: this.version(this.rv), phase: pod.phase, ready: false, deleting: true, reason: pod.reason, exitCode: pod.exitCode };
+  }
+
+  /** recreate deletes a server's pod and creates another under the same name with a new uid (kubectl replace, a controller). */
+  recreate(key: string, options: { ready?: boolean } = {}): void {
+    const old = this.pods.get(key);
+    if (old !== undefined) this.remove(key);
+    this.pods.set(key, { uid: `${this.uidPrefix}-${++this.uids}`, rv: 0, phase: options.ready === false ? 'Pending' : 'Running', ready: options.ready !== false, deleting: false });
+    this.changed(key);
+  }
+
+  /** unready makes a running pod lose readiness (a failing probe), or its node (phase Unknown). */
+  unready(key: string, how: 'notReady' | 'nodeLost'): void {
+    const pod = this.pods.get(key);
+    if (pod === undefined || pod.deleting || (pod.phase !== 'Running' && pod.phase !== 'Unknown')) return;
+    Object.assign(pod, { ready: false, phase: how === 'nodeLost' ? 'Unknown' : 'Running' });
+    this.changed(key);
+  }
+
+  /** recover makes an unready running pod ready again (the probe passes, the node returns). */
+  recover(key: string): void {
+    const pod = this.pods.get(key);
+    if (pod === undefined || pod.deleting || (pod.phase !== 'Running' && pod.phase !== 'Unknown')) return;
+    Object.assign(pod, { ready: true, phase: 'Running' });
+    this.changed(key);
+  }
+
+  /**
+   * regress starts a new cluster epoch: the resourceVersion counter goes back (etcd restored from a
+   * snapshot without a revision bump, or a rebuilt cluster); with `lose`, pods are lost with it.
+   */
+  regress(to: number, options: { lose?: boolean } = {}): void {
+    if (options.lose === true) this.pods.clear();
+    this.rv = Math.min(this.rv, to);
+    for (const pod of this.pods.values()) pod.rv = Math.min(pod.rv, this.rv);
   }
 
   /** vanish deletes a pod behind the hub's back (kubectl, eviction). */
@@ -179,9 +231,10 @@ export class ModelCluster implements PodClient {
   }
 
   private remove(key: string): void {
+    const pod = this.pods.get(key);
     this.pods.delete(key);
     this.rv++;
-    this.changes.push({ key, fact: { exists: false, resourceVersion: String(this.rv) } });
+    this.changes.push({ key, fact: { exists: false, uid: pod?.uid, resourceVersion: this.version(this.rv) } });
   }
 
   private changed(key: string): void {
