@@ -360,7 +360,7 @@ export const serverMachine = setup({
             },
             waiting: {
               entry: 'forget',
-              always: [{ guard: 'podRunning', target: '#server.running.ready' }, ...endOfRunning('polling')],
+              always: [{ guard: 'podRunning', target: '#server.running.ready' }, ...endOfRunning('polling').slice(0, -1)],
               after: { pollInterval: 'polling' },
             },
           },
@@ -458,7 +458,8 @@ export const serverMachine = setup({
 
 /**
  * endOfRunning: what a running server does with the fact it knows: a certain end stops it (or, gone,
- * settles it stopped); a doubtful one or a pod that does not serve goes to `unsure` to be read.
+ * settles it stopped); a doubtful one, or (last, which `unready.waiting` leaves out: it reads on its
+ * poll) a pod that does not serve, goes to `unsure` to be read.
  */
 function endOfRunning(unsure: string) {
   return [

@@ -172,7 +172,8 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     const state = view.state.split('.')[0] as TopState;
     // The deadline people care about is the pending state's own (start or stop timeout), not the next poll.
     const timers = runtime.deadlines(view.key);
-    const own = timers.filter((d) => d.id.endsWith(`.server.${view.state.split('.')[0] ?? ''}`));
+    const pendingNode = view.state.startsWith('running.unready') ? 'running.unready' : state;
+    const own = timers.filter((d) => d.id.endsWith(`.server.${pendingNode}`));
     const deadlines = (own.length > 0 ? own : timers).map((d) => d.dueAt);
     return {
       key: view.key,
@@ -181,7 +182,8 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       state,
       detail: view.state,
       pending: state === 'spawn_pending' ? 'spawn' : state === 'stop_pending' ? 'stop' : null,
-      ready: state === 'running',
+      // A running server whose pod stopped being ready (running.unready) is running, but not ready.
+      ready: view.snapshot.hasTag('ready'),
       stable: view.snapshot.hasTag('stable'),
       since: view.since,
       reason: view.snapshot.context.reason,
