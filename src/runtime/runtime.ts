@@ -194,9 +194,10 @@ export class Runtime {
    * observe reports a pod fact for a server; facts about servers the runtime does not know are
    * dropped (the orphan sweeper finds such pods), and facts that change nothing are not logged.
    */
-  observe(key: string, pod: PodFact): Promise<ServerView | undefined> {
+  observe(key: string, pod: PodFact, authoritative = false): Promise<ServerView | undefined> {
     if (!this.servers.has(key)) return Promise.resolve(undefined);
-    return new Promise((resolve, reject) => this.enqueue({ key, event: { type: 'pod.observed', pod }, source: 'observation', resolve, reject }));
+    const event: ServerEvent = authoritative ? { type: 'pod.observed', pod, authoritative } : { type: 'pod.observed', pod };
+    return new Promise((resolve, reject) => this.enqueue({ key, event, source: 'observation', resolve, reject }));
   }
 
   get(key: string): ServerView | undefined {

@@ -34,6 +34,11 @@ export interface ModelFaults {
   failOnStart: Map<string, string>;
   /** readyDelayMs: how long the kubelet takes from create to ready. */
   readyDelayMs: number;
+  /**
+   * lateMs: creates and deletes take effect this late, answered only then; a caller that gave up
+   * meanwhile (its signal aborted) is told at once, but the call still lands (a late call).
+   */
+  lateMs: number;
 }
 
 /**
@@ -71,7 +76,7 @@ export class ModelCluster implements PodClient {
   }
 
   static noFaults(): ModelFaults {
-    return { down: false, latencyMs: 0, failNext: 0, stuck: new Set(), stuckForever: new Set(), failOnStart: new Map(), readyDelayMs: 3_000 };
+    return { down: false, latencyMs: 0, failNext: 0, stuck: new Set(), stuckForever: new Set(), failOnStart: new Map(), readyDelayMs: 3_000, lateMs: 0 };
   }
 
   /** clear ends every fault; pods held by a finalizer finish terminating. */
@@ -80,6 +85,13 @@ export class ModelCluster implements PodClient {
     const stuck = [...this.faults.stuck].filter((key) => !stuckForever.has(key));
     this.faults = { ...ModelCluster.noFaults(), readyDelayMs, stuckForever };
     for (const key of stuck) if (this.pods.get(key)?.deleting) this.remove(key);
+    // Readiness flaps and lost nodes are faults too: a well cluster's running pods are ready.
+    for (const key of this.pods.keys()) this.recover(key);
+  }
+
+  /** counter is the cluster's revision counter, whatever resourceVersions look like. */
+  get counter(): number {
+    return this.rv;
   }
 
   get resourceVersion(): string {
@@ -108,6 +120,10 @@ export class ModelCluster implements PodClient {
 
   async create(key: string, signal: AbortSignal): Promise<PodFact> {
     this.enter();
+    return this.late(signal, () => this.createNow(key, signal));
+  }
+
+  private async createNow(key: string, signal: AbortSignal): Promise<PodFact> {
     const existing = this.pods.get(key);
     if (existing?.deleting === true) throw new PodApiError(`pod for ${key} is still terminating`, { code: 409, reason: 'AlreadyExists' });
     if (existing === undefined) {
@@ -130,6 +146,10 @@ export class ModelCluster implements PodClient {
 
   async delete(key: string, options: { force: boolean }, signal: AbortSignal): Promise<PodFact> {
     this.enter();
+    return this.late(signal, () => this.deleteNow(key, options, signal));
+  }
+
+  private async deleteNow(key: string, options: { force: boolean }, signal: AbortSignal): Promise<PodFact> {
     const pod = this.pods.get(key);
     if (pod !== undefined) this.terminate(key, options.force ? 0 : this.graceMs);
     // As the API server does, an immediate deletion answers the pod as deleted, at the deletion's
@@ -162,7 +182,7 @@ export class ModelCluster implements PodClient {
   /** recover makes an unready running pod ready again (the probe passes, the node returns). */
   recover(key: string): void {
     const pod = this.pods.get(key);
-    if (pod === undefined || pod.deleting || (pod.phase !== 'Running' && pod.phase !== 'Unknown')) return;
+    if (pod === undefined || pod.deleting || (pod.phase !== 'Running' && pod.phase !== 'Unknown') || pod.ready) return;
     Object.assign(pod, { ready: true, phase: 'Running' });
     this.changed(key);
   }
@@ -251,6 +271,16 @@ export class ModelCluster implements PodClient {
       this.faults.failNext--;
       throw new PodApiError('Internal Server Error', { code: 500, reason: 'InternalError' });
     }
+  }
+
+  /** late holds a write back for `lateMs`; an abort answers the caller at once, and the write still lands after. */
+  private late(signal: AbortSignal, write: () => Promise<PodFact>): Promise<PodFact> {
+    const ms = this.faults.lateMs;
+    if (ms <= 0) return write();
+    return new Promise((resolve, reject) => {
+      this.clock.setTimeout(() => write().then(resolve, reject), ms);
+      signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+    });
   }
 
   private latency(signal: AbortSignal): Promise<void> {
