@@ -278,7 +278,7 @@ export class ModelCluster implements PodClient {
     const ms = this.faults.lateMs;
     if (ms <= 0) return write();
     return new Promise((resolve, reject) => {
-      this.clock.setTimeout(() => write().then(resolve, reject), ms);
+      this.clock.setTimeout(() => void write().then(resolve, reject), ms);
       signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
     });
   }
