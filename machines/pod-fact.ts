@@ -62,7 +62,7 @@ export type Relation = 'newer' | 'stale' | 'unordered';
 /**
  * progress ranks what only moves forward in one pod's life: Pending before Running (or Unknown,
  * which may return to Running), then Succeeded or Failed; and a pod once terminating never stops
- * terminating. A higher rank is newer whatever the resourceVersions say.
+ * terminating. It orders facts about one pod whose versions are opaque.
  */
 function progress(pod: PresentPod): number {
   const phase = pod.phase === 'Pending' ? 0 : pod.phase === 'Succeeded' || pod.phase === 'Failed' ? 2 : 1;
@@ -70,28 +70,30 @@ function progress(pod: PresentPod): number {
 }
 
 /**
- * relation orders an observation against the known fact by pod identity first: facts about one uid
- * are ordered by progress, then by resourceVersion as integers (within one uid, so within one
- * cluster epoch as far as that pod is concerned); a deletion is final for its uid; an absence from
- * a list is newer than a presence only at or after that presence's version (the same version is the
- * deletion's own revision). Facts about different uids are never compared by resourceVersion.
+ * relation orders an observation against the known fact by pod identity first. Facts about one
+ * uid are ordered by resourceVersion as integers (a pod's versions only grow; a deletion's event
+ * carries the deletion's revision, so an absence of that uid at the same version is newer); opaque
+ * versions of one uid are ordered by the pod's progress, else left unordered. An absence from a
+ * list is newer than a presence only at or after that presence's version. Facts about different
+ * uids are never compared by resourceVersion.
  */
 export function relation(known: PodFact | null, next: PodFact): Relation {
   if (known === null) return 'newer';
   if (!next.exists) {
     if (!known.exists) return 'stale'; // gone is gone: a later list saying so again adds nothing
-    if (next.uid !== undefined) return next.uid === known.uid ? 'newer' : 'stale';
+    if (next.uid !== undefined && next.uid !== known.uid) return 'stale'; // another pod's deletion says nothing of ours
     const a = rvNumber(known.resourceVersion);
     const b = rvNumber(next.resourceVersion);
-    return a !== undefined && b !== undefined && b >= a ? 'newer' : 'unordered';
+    if (a !== undefined && b !== undefined) return b >= a ? 'newer' : next.uid === undefined ? 'unordered' : 'stale';
+    return next.uid !== undefined ? 'newer' : 'unordered'; // a deletion is final for its uid
   }
   if (!known.exists) return known.uid !== undefined && known.uid === next.uid ? 'stale' : 'unordered';
   if (next.uid !== known.uid) return 'unordered';
-  const ahead = progress(next) - progress(known);
-  if (ahead !== 0) return ahead > 0 ? 'newer' : 'stale';
   const a = rvNumber(known.resourceVersion);
   const b = rvNumber(next.resourceVersion);
   if (a !== undefined && b !== undefined) return b > a ? 'newer' : 'stale';
+  const ahead = progress(next) - progress(known);
+  if (ahead !== 0) return ahead > 0 ? 'newer' : 'stale';
   return next.resourceVersion === known.resourceVersion ? 'stale' : 'unordered';
 }
 

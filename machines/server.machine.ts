@@ -12,11 +12,13 @@ export interface ServerContext {
   /** pod is the newest accepted fact about the server's pod; null until one is known. */
   pod: PodFact | null;
   /**
-   * certain: `pod` came from an answer to a call the machine awaited, or from an observation that
-   * could be ordered after the one before. Only a certain fact ends a spawn or a running server;
-   * an uncertain one is first verified by reading the pod.
+   * certain: `pod` came from an answer to a call the machine awaited or from an observation ordered
+   * after it, and nothing unordered was heard since. Nothing is decided while it is false: the pod
+   * is read first.
    */
   certain: boolean;
+  /** gone is the uid of the last pod known deleted: facts about it are old news, whatever their version. */
+  gone: string | null;
   /** awaiting is the ref of the effect whose answer the current state waits for. */
   awaiting: string | null;
   nextRef: number;
@@ -98,25 +100,44 @@ function answered(context: ServerContext, event: ServerEvent): event is ResultEv
 
 /**
  * noted is what the context holds once `event` is taken in: an awaited answer replaces the known
- * fact unless it is provably older; an observation is taken when it is newer or cannot be ordered
- * (then as uncertain); a late answer to a call no longer awaited is ignored, since what it says may
- * be older than what is known.
+ * fact unless it is provably older; an ordered newer observation replaces it; an observation that
+ * cannot be ordered leaves it (or, from an authoritative relist, replaces it) but makes it
+ * uncertain, so the state reads the pod before deciding anything; a late answer to a call no
+ * longer awaited is ignored, since what it says may be older than what is known.
  */
-function noted(context: ServerContext, event: ServerEvent): { pod: PodFact | null; certain: boolean } {
-  const keep = { pod: context.pod, certain: context.certain };
+function noted(context: ServerContext, event: ServerEvent): Pick<ServerContext, 'pod' | 'certain' | 'gone'> {
+  const keep = { pod: context.pod, certain: context.certain, gone: context.gone };
+  let next: PodFact;
+  let certain: boolean;
   if (answered(context, event)) {
     if (!('pod' in event) || answerRelation(context.pod, event.pod) === 'stale') return keep;
-    return { pod: remember(context.pod, event.pod), certain: true };
+    next = event.pod;
+    certain = true;
+  } else if (event.type === 'pod.observed') {
+    if (event.pod.exists && event.pod.uid === context.gone) return keep;
+    let rel = relation(context.pod, event.pod);
+    if (rel === 'stale' && event.authoritative === true && context.pod !== null && !sameKind(context.pod, event.pod)) rel = 'unordered';
+    if (rel === 'stale') return keep;
+    if (rel === 'unordered' && event.authoritative !== true) return { ...keep, certain: false };
+    next = event.pod;
+    certain = rel === 'newer';
+  } else {
+    return keep;
   }
-  if (event.type !== 'pod.observed') return keep;
-  let rel = relation(context.pod, event.pod);
-  if (rel === 'stale' && event.authoritative === true && context.pod !== null && !sameKind(context.pod, event.pod)) rel = 'unordered';
-  if (rel === 'stale') return keep;
-  return { pod: remember(context.pod, event.pod), certain: rel === 'newer' };
+  const pod = remember(context.pod, next);
+  const gone = !pod.exists && pod.uid !== undefined ? pod.uid : context.gone;
+  return { pod, certain, gone };
 }
 
 function podAfter(context: ServerContext, event: ServerEvent): PodFact | null {
   return noted(context, event).pod;
+}
+
+/** heardOfPod: an observation of a pod that is news (newer, or not ordered with what is known). */
+function heardOfPod(context: ServerContext, event: ServerEvent): boolean {
+  if (event.type !== 'pod.observed' || !event.pod.exists || event.pod.uid === context.gone) return false;
+  const rel = relation(context.pod, event.pod);
+  return rel === 'newer' || rel === 'unordered';
 }
 
 /** sameKind: two facts lead to the same decisions (an authoritative relist that agrees adds nothing). */
@@ -128,8 +149,6 @@ function sameKind(a: PodFact, b: PodFact): boolean {
 const absent = (pod: PodFact | null): boolean => pod !== null && !pod.exists;
 const lingering = (pod: PodFact | null): boolean => pod !== null && pod.exists && !pod.deleting;
 const terminating = (pod: PodFact | null): boolean => pod !== null && pod.exists && pod.deleting;
-/** ending: a fact that, if true, ends a spawn or a running server (gone, terminating, failed, exited). */
-const ending = (pod: PodFact | null): boolean => absent(pod) || terminating(pod) || failureOf(pod) !== undefined || hasExited(pod);
 
 /** The machine itself; `configureServerMachine` gives it configured delays. */
 export const serverMachine = setup({
@@ -175,10 +194,10 @@ export const serverMachine = setup({
     podAbsent: ({ context }) => context.certain && absent(context.pod),
     podTerminating: ({ context }) => context.certain && terminating(context.pod),
     podUnready: ({ context }) => isUnready(context.pod),
-    /** doubtful: the known fact would end the server but is not certain: read the pod before deciding. */
-    doubtful: ({ context }) => !context.certain && ending(context.pod),
-    newLingering: ({ context, event }) => podAfter(context, event) !== context.pod && lingering(podAfter(context, event)),
-    newTerminating: ({ context, event }) => podAfter(context, event) !== context.pod && terminating(podAfter(context, event)),
+    /** doubtful: something heard could not be ordered with the known fact: read the pod before deciding. */
+    doubtful: ({ context }) => !context.certain,
+    newLingering: ({ context, event }) => heardOfPod(context, event) && lingering(event.type === 'pod.observed' ? event.pod : null),
+    newTerminating: ({ context, event }) => heardOfPod(context, event) && terminating(event.type === 'pod.observed' ? event.pod : null),
     startQueued: ({ context }) => context.startQueued,
     failing: ({ context }) => context.failure !== null,
   },
@@ -198,7 +217,8 @@ export const serverMachine = setup({
   initial: 'stopped',
   context: {
     pod: null,
-    certain: false,
+    certain: true,
+    gone: null,
     awaiting: null,
     nextRef: 0,
     startQueued: false,
@@ -268,8 +288,8 @@ export const serverMachine = setup({
         waiting: {
           entry: 'forget',
           always: [
-            { guard: 'podRunning', target: '#server.running' },
             { guard: 'doubtful', target: 'polling' },
+            { guard: 'podRunning', target: '#server.running' },
             { guard: 'podFailed', target: 'failing' },
             { guard: 'podExited', target: '#server.stop_pending', actions: assign({ failure: 'the server exited before it became ready' }) },
             { guard: 'podAbsent', target: '#server.stop_pending', actions: assign({ failure: 'pod vanished during spawn' }) },
@@ -360,7 +380,7 @@ export const serverMachine = setup({
             },
             waiting: {
               entry: 'forget',
-              always: [{ guard: 'podRunning', target: '#server.running.ready' }, ...endOfRunning('polling').slice(0, -1)],
+              always: [endOfRunning('polling')[0], { guard: 'podRunning', target: '#server.running.ready' }, ...endOfRunning('polling').slice(1, -1)],
               after: { pollInterval: 'polling' },
             },
           },
@@ -395,8 +415,8 @@ export const serverMachine = setup({
             waiting: {
               entry: 'forget',
               always: [
-                { guard: 'podAbsent', target: '#server.stop_pending.done' },
                 { guard: 'doubtful', target: 'polling' },
+                { guard: 'podAbsent', target: '#server.stop_pending.done' },
               ],
               after: { pollInterval: 'polling' },
             },

@@ -18,13 +18,15 @@ export type Upgrade = (snapshot: PersistedSnapshot) => PersistedSnapshot;
 /** UPGRADES[n] carries a snapshot written by version n to version n + 1. */
 export const UPGRADES: Readonly<Record<number, Upgrade>> = {
   // 1 → 2: running became `running.ready` (beside the new `running.unready`), and the context
-  // learned whether its pod fact is certain; every fact version 1 kept was ordered, so certain.
+  // learned whether its pod fact is certain (every fact version 1 kept was ordered: certain) and
+  // which uid is known deleted (the one its absence names, if any).
   1: (s) => {
     const { pod, ...rest } = s.context;
+    const gone = typeof pod === 'object' && pod !== null && (pod as { exists?: unknown }).exists === false ? ((pod as { uid?: string }).uid ?? null) : null;
     return {
       ...s,
       value: s.value === 'running' ? { running: 'ready' } : s.value,
-      context: { pod, certain: true, ...rest },
+      context: { pod, certain: true, gone, ...rest },
     };
   },
 };

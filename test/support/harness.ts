@@ -84,8 +84,10 @@ export class Harness {
     }
   }
 
-  advance(ms: number): Promise<void> {
-    return this.clock.advance(ms, () => this.settle());
+  /** advance lets what needs no time finish first, then moves time, settling after every timer. */
+  async advance(ms: number): Promise<void> {
+    await this.settle();
+    await this.clock.advance(ms, () => this.settle());
   }
 
   close(): void {

@@ -29,15 +29,16 @@ describe('relation', () => {
     expect(relation(pod('10'), pod('11', { uid: 'other' }))).toBe('unordered');
   });
 
-  it('takes progress of one pod as newer whatever its resourceVersion says', () => {
-    expect(relation(pod('10', { phase: 'Pending', ready: false }), pod('5'))).toBe('newer');
-    expect(relation(pod('10'), pod('5', { deleting: true, ready: false }))).toBe('newer');
-    expect(relation(pod('5', { deleting: true, ready: false }), pod('10'))).toBe('stale');
+  it('orders opaque versions of one pod by its progress, which only moves forward', () => {
+    expect(relation(pod('b', { phase: 'Pending', ready: false }), pod('a'))).toBe('newer');
+    expect(relation(pod('b'), pod('a', { deleting: true, ready: false }))).toBe('newer');
+    expect(relation(pod('a', { deleting: true, ready: false }), pod('b'))).toBe('stale');
   });
 
-  it('accepts a deletion of the known uid at any resourceVersion, the deletion revision included', () => {
+  it('accepts a deletion of the known uid at its own revision or later, and any deletion of it when versions are opaque', () => {
     expect(relation(pod('10'), { exists: false, uid: 'u1', resourceVersion: '10' })).toBe('newer');
-    expect(relation(pod('10'), { exists: false, uid: 'u1', resourceVersion: '3' })).toBe('newer');
+    expect(relation(pod('10'), { exists: false, uid: 'u1', resourceVersion: '3' })).toBe('stale');
+    expect(relation(pod('a'), { exists: false, uid: 'u1', resourceVersion: 'b' })).toBe('newer');
     expect(relation(pod('10'), { exists: false, uid: 'other', resourceVersion: '11' })).toBe('stale');
   });
 
@@ -73,7 +74,7 @@ describe('answerRelation', () => {
 
   it('refuses an answer that is provably older news about the same pod', () => {
     expect(answerRelation(pod('10'), pod('9'))).toBe('stale');
-    expect(answerRelation(pod('10', { deleting: true, ready: false }), pod('12'))).toBe('stale');
+    expect(answerRelation(pod('a', { deleting: true, ready: false }), pod('b'))).toBe('stale');
   });
 });
 
