@@ -127,6 +127,40 @@ describe('user deletion and server starts', () => {
     expect(orphans).toEqual([]);
   });
 
+  it('never leaves a server of a deleted user when starts of default and named servers, stops and repeated deletes race', async () => {
+    hub = await startTestHub({ allowNamedServers: true, slowSpawnTimeout: 1, slowStopTimeout: 1 });
+    const h = hub;
+    const users = Array.from({ length: 48 }, (_, i) => `mix${String(i).padStart(2, '0')}`);
+    expect((await h.call('POST', `${api}/users`, { body: { usernames: users } })).status).toBe(201);
+    const orphans = watchOrphans(h);
+    type Op = 'start' | 'startLab' | 'stop' | 'delete';
+    const plans: Op[][] = [
+      ['start', 'startLab', 'delete'],
+      ['delete', 'startLab', 'start'],
+      ['start', 'stop', 'delete'],
+      ['start', 'delete', 'start'],
+      ['startLab', 'delete', 'delete'],
+      ['stop', 'start', 'delete', 'startLab'],
+    ];
+    const request = (u: string, op: Op) => ({
+      method: op === 'start' || op === 'startLab' ? 'POST' : 'DELETE',
+      path: `${api}/users/${u}${op === 'delete' ? '' : op === 'startLab' ? '/servers/lab' : '/server'}`,
+    });
+    // Half the users already run a server when the race begins.
+    await Promise.all(users.filter((_, i) => i % 2 === 0).map((u) => h.call('POST', `${api}/users/${u}/server`)));
+    const statuses = (await Promise.all(users.map((u, i) => together(h.url, (plans[i % plans.length] ?? []).map((op) => request(u, op)))))).flat();
+    expect(statuses.filter((s) => ![201, 202, 204, 400, 404].includes(s))).toEqual([]);
+
+    await waitFor('every user removed', async () => {
+      const left = await Promise.all(users.map(async (u) => (await h.call('GET', `${api}/users/${u}`)).status));
+      return left.every((s) => s === 404) ? true : undefined;
+    }, 30_000);
+    // A timeout here is not the verdict: the assertion after it names what is left.
+    await waitFor('every server of a removed user stopped and its pod gone', () => (serversOfGoneUsers(h).length === 0 ? true : undefined), 30_000).catch(() => undefined);
+    expect(serversOfGoneUsers(h)).toEqual([]);
+    expect(orphans).toEqual([]);
+  });
+
   describe('across a restart', () => {
     let sim: Simulator | undefined;
     let tmp: ReturnType<typeof tempDir> | undefined;
