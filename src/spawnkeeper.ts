@@ -5,7 +5,7 @@ import type { ServerDelays } from '../machines/server.machine.js';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
 import { DEFAULT_TEMPLATE } from './kube/manifest.js';
 import type { PodTemplate } from './kube/manifest.js';
-import { legacyPodName, parseServerKey, podName, serverKey, validatePodNamePrefix } from './kube/names.js';
+import { parseServerKey, podNameCandidates, serverKey, validatePodNamePrefix } from './kube/names.js';
 import { KubePodClient } from './kube/pod-client.js';
 import { Reflector } from './kube/reflector.js';
 import type { ReflectorHealth } from './kube/reflector.js';
@@ -168,12 +168,12 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   });
   const runnables = [reflector.start(abort.signal), synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined))];
 
+  const podNames = new Map<string, readonly [string, ...string[]]>();
   /** actualPodName is the name of the server's pod as listed: a pod made under the earlier naming scheme keeps its name. */
   const actualPodName = (key: string): string => {
-    const current = podName(key, template.podNamePrefix);
-    if (reflector.cache.get(current)?.key === key) return current;
-    const legacy = legacyPodName(key, template.podNamePrefix);
-    return reflector.cache.get(legacy)?.key === key ? legacy : current;
+    let names = podNames.get(key);
+    if (names === undefined) podNames.set(key, (names = podNameCandidates(key, template.podNamePrefix)));
+    return names.find((n) => reflector.cache.get(n)?.key === key) ?? names[0];
   };
   const status = (view: ServerView): ServerStatus => {
     const { user, name } = parseServerKey(view.key);

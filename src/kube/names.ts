@@ -128,7 +128,7 @@ export function legacyPodName(key: string, prefix = 'jupyter'): string {
 }
 
 /** podNameCandidates are the names a server's pod may have: the current one first, then the earlier scheme's if it differs. */
-export function podNameCandidates(key: string, prefix = 'jupyter'): string[] {
+export function podNameCandidates(key: string, prefix = 'jupyter'): readonly [string, ...string[]] {
   const current = podName(key, prefix);
   const legacy = legacyPodName(key, prefix);
   return legacy === current ? [current] : [current, legacy];
