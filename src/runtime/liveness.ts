@@ -2,7 +2,7 @@ import type { AnyStateNode } from 'xstate';
 import type { PodFact } from '../../machines/pod-fact.js';
 import type { ServerEvent, ServerMachine } from '../../machines/server.machine.js';
 import type { ServerSnapshot } from './step.js';
-import { initialSnapshot, stateName, step } from './step.js';
+import { fold, initialSnapshot, stateName } from './step.js';
 
 /**
  * The liveness proof, by exhaustion: explore every abstract situation the server machine can reach,
@@ -81,7 +81,7 @@ function apply(machine: ServerMachine, s: Situation, event: ServerEvent | { type
     now = Math.max(now, timers.get(firing)?.dueAt ?? now);
     timers.delete(firing);
   }
-  const result = step(machine, s.snapshot, event);
+  const result = fold(machine, s.snapshot, event);
   let order = Math.max(0, ...[...timers.values()].map((t) => t.order)) + 1;
   for (const change of result.timers) {
     if ('arm' in change) timers.set(change.arm.id, { event: change.arm.event, delay: change.arm.delay, dueAt: now + change.arm.delay, order: order++ });
@@ -176,7 +176,8 @@ function signature(s: Situation): string {
  * push a deadline back for ever, and is reported.
  */
 class SettleSearch {
-  private readonly memo = new Map<string, { ms: number; path: string[] }>();
+  /** memo holds each situation's longest time to stable and the situation that path goes on to. */
+  private readonly memo = new Map<string, { ms: number; state: string; next: string | undefined }>();
   private readonly onStack = new Map<string, number>();
   problem: string | undefined;
   nodes = 0;
@@ -186,23 +187,39 @@ class SettleSearch {
     private readonly limit = 400_000,
   ) {}
 
-  longest(s: Situation, elapsed: number, depth = 0): { ms: number; path: string[] } {
-    if (s.snapshot.hasTag('stable')) return { ms: 0, path: [stateName(s.snapshot)] };
+  /** path follows the memo from a situation's signature to a stable state: the states on the way. */
+  path(sig: string): string[] {
+    const out: string[] = [];
+    for (let at: string | undefined = sig, n = 0; at !== undefined && n < 100_000; n++) {
+      const m = this.memo.get(at);
+      if (m === undefined) break;
+      out.push(m.state);
+      at = m.next;
+    }
+    return out;
+  }
+
+  longest(s: Situation, elapsed: number, depth = 0): { ms: number; sig: string } {
     const sig = signature(s);
+    if (s.snapshot.hasTag('stable')) {
+      this.memo.set(sig, { ms: 0, state: stateName(s.snapshot), next: undefined });
+      return { ms: 0, sig };
+    }
     const known = this.memo.get(sig);
-    if (known !== undefined) return known;
+    if (known !== undefined) return { ms: known.ms, sig };
     const entered = this.onStack.get(sig);
     if (entered !== undefined) {
       // Back to the same situation with the same time left on every timer: free if no time passed.
       if (elapsed > entered) this.problem ??= `an observation or answer pushes a deadline back for ever: ${stateName(s.snapshot)} comes round again after time passed`;
-      return { ms: Number.NEGATIVE_INFINITY, path: [] };
+      return { ms: Number.NEGATIVE_INFINITY, sig };
     }
     if (++this.nodes > this.limit || depth > 5_000) {
       this.problem ??= `the settle search passed ${this.limit} situations without closing (last ${stateName(s.snapshot)})`;
-      return { ms: Number.POSITIVE_INFINITY, path: [stateName(s.snapshot)] };
+      return { ms: Number.POSITIVE_INFINITY, sig };
     }
     this.onStack.set(sig, elapsed);
-    let best = { ms: Number.NEGATIVE_INFINITY, path: [] as string[] };
+    let best = Number.NEGATIVE_INFINITY;
+    let bestNext: string | undefined;
     const edges = adversary(s);
     if (edges.every((e) => e.firing === undefined) && s.snapshot.context.awaiting === null) {
       this.problem ??= `${stateName(s.snapshot)} waits with no timer armed`;
@@ -211,12 +228,15 @@ class SettleSearch {
       const next = apply(this.machine, s, edge.event, edge.firing);
       const cost = next.now - s.now;
       const r = this.longest(next, elapsed + cost, depth + 1);
-      if (r.ms + cost > best.ms) best = { ms: r.ms + cost, path: [stateName(s.snapshot), ...r.path] };
+      if (r.ms + cost > best) {
+        best = r.ms + cost;
+        bestNext = r.sig;
+      }
       if (this.problem !== undefined) break;
     }
     this.onStack.delete(sig);
-    this.memo.set(sig, best);
-    return best;
+    this.memo.set(sig, { ms: best, state: stateName(s.snapshot), next: bestNext });
+    return { ms: best, sig };
   }
 }
 
@@ -281,7 +301,7 @@ export function analyzeLiveness(machine: ServerMachine): LivenessReport {
     if (search.problem !== undefined) problems.push(search.problem);
     else if (r.ms > bound) {
       bound = r.ms;
-      worst = r.path.filter((p, i, all) => i === 0 || all[i - 1] !== p);
+      worst = search.path(r.sig).filter((p, i, all) => i === 0 || all[i - 1] !== p);
     }
   }
   return { bound, worst, situations: situations.length, problems };

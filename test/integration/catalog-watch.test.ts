@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LIVE_BOUND, Live, eventually } from '../support/live.js';
+import { Live, eventually, liveBound } from '../support/live.js';
 
 // Failure catalog (shared/research/jupyterhub-kubespawner.md §3): the watch and list scenarios.
 let live: Live | undefined;
@@ -17,7 +17,7 @@ describe('failure catalog: watch and list', () => {
     await live.sk.start('ann');
     const s = await live.settled('ann');
     expect(s.state).toBe('running');
-    expect(Date.now() - t0).toBeLessThan(LIVE_BOUND);
+    expect(Date.now() - t0).toBeLessThan(liveBound());
     await eventually('the silent watch to be cut', () => live!.sk.health().reflector.restarts > restartsBefore);
     expect(live.sk.health().reflector.lastError).toMatch(/silent/);
   });
