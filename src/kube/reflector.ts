@@ -14,8 +14,8 @@ import { statusOf } from './pod-client.js';
 
 /** PodSink is where observations go: the runtime, in production. */
 export interface PodSink {
-  /** observe reports a fact; `authoritative` marks a relist whose versions cannot be ordered with what came before. */
-  observe(key: string, fact: PodFact, authoritative?: boolean): Promise<unknown>;
+  /** observe reports a fact; `listedAt` is the version of the list it came from (none for a watch event). */
+  observe(key: string, fact: PodFact, listedAt?: string): Promise<unknown>;
   keys(): Iterable<string>;
 }
 
@@ -193,16 +193,14 @@ export class Reflector {
       this.cache.set(name, c);
       byKey.set(c.key, c);
     }
-    const epoch = this.versions.listed(listRv);
-    if (epoch === 'regressed') {
+    if (this.versions.listed(listRv) === 'regressed') {
       this.stats.regressions++;
-      this.o.logger?.warn({ resourceVersion: listRv, highest: this.versions.highestSeen }, 'the cluster\'s resourceVersion went back (etcd restored or a rebuilt cluster): a new epoch, this list is authoritative');
+      this.o.logger?.warn({ resourceVersion: listRv, highest: this.versions.highestSeen }, 'the cluster\'s resourceVersion went back (etcd restored or a rebuilt cluster): a new epoch; servers read their pods before deciding');
     }
-    const authoritative = epoch !== 'ordered';
     const reports: Array<Promise<unknown>> = [];
-    for (const c of byKey.values()) reports.push(this.report(c.key, c.fact, authoritative));
+    for (const c of byKey.values()) reports.push(this.report(c.key, c.fact, listRv));
     for (const key of this.o.sink.keys()) {
-      if (!byKey.has(key)) reports.push(this.report(key, { exists: false, resourceVersion: listRv }, authoritative));
+      if (!byKey.has(key)) reports.push(this.report(key, { exists: false, resourceVersion: listRv }, listRv));
     }
     await Promise.all(reports);
     this.tell({ type: 'list.done', at: this.o.clock.now() });
@@ -309,18 +307,18 @@ export class Reflector {
     return { key, name: String(pod.metadata?.name), fact: podFact(pod), createdAt: Number.isFinite(created) ? created : this.o.clock.now() };
   }
 
-  private report(key: string, fact: PodFact, authoritative = false): Promise<unknown> {
-    return this.o.sink.observe(key, fact, authoritative).catch((err: unknown) => {
+  private report(key: string, fact: PodFact, listedAt?: string): Promise<unknown> {
+    return this.o.sink.observe(key, fact, listedAt).catch((err: unknown) => {
       this.o.logger?.error({ err, server: key }, 'could not apply an observation');
     });
   }
 }
 
 /**
- * VersionEpochs follows the cluster's resourceVersions to tell whether a list can be ordered with
- * what came before it. Integer versions only grow within one cluster epoch; a list below the
- * highest version seen means the cluster went back (an etcd restore, a rebuilt cluster): a new
- * epoch, whose list is authoritative. Opaque versions are never ordered: each relist is authoritative.
+ * VersionEpochs follows the cluster's resourceVersions to notice a new cluster epoch: integer
+ * versions only grow within one, so a list below the highest version seen means the cluster went
+ * back (an etcd restore, a rebuilt cluster). It is logged and counted; the servers need no word of
+ * it, since a list's facts carry the list's version and each server orders them against its own.
  */
 export class VersionEpochs {
   private highest: bigint | undefined;

@@ -194,9 +194,9 @@ export class Runtime {
    * observe reports a pod fact for a server; facts about servers the runtime does not know are
    * dropped (the orphan sweeper finds such pods), and facts that change nothing are not logged.
    */
-  observe(key: string, pod: PodFact, authoritative = false): Promise<ServerView | undefined> {
+  observe(key: string, pod: PodFact, listedAt?: string): Promise<ServerView | undefined> {
     if (!this.servers.has(key)) return Promise.resolve(undefined);
-    const event: ServerEvent = authoritative ? { type: 'pod.observed', pod, authoritative } : { type: 'pod.observed', pod };
+    const event: ServerEvent = listedAt === undefined ? { type: 'pod.observed', pod } : { type: 'pod.observed', pod, listedAt };
     return new Promise((resolve, reject) => this.enqueue({ key, event, source: 'observation', resolve, reject }));
   }
 

@@ -56,6 +56,7 @@ export class Live {
   }
 
   static async start(options: { sim?: SimulatorOptions; config?: Partial<SpawnkeeperConfig>; waitForSync?: boolean } = {}): Promise<Live> {
+    liveBound(); // the analysis runs for seconds on this thread: before the hub runs, never while it does
     const sim = await startSimulator({ kubelet: { scheduleMs: 20, createMs: 20, readyMs: 60, stopMs: 30 }, ...options.sim });
     const live = new Live(sim, { ...LIVE_CONFIG, ...options.config });
     await live.open(options.waitForSync ?? true);
