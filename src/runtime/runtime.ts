@@ -7,8 +7,8 @@ import type { Clock } from './clock.js';
 import { EffectRunner } from './effects.js';
 import type { PodClient } from './pod-client.js';
 import type { ServerSnapshot, StepResult } from './step.js';
-import { initialSnapshot, persist, restore, step } from './step.js';
-import { TimerTable } from './timers.js';
+import { initialSnapshot, longestFixedDelay, persist, restore, step } from './step.js';
+import { rearmWait, TimerTable } from './timers.js';
 
 export interface RuntimeOptions {
   store: EventStore;
@@ -132,18 +132,24 @@ export class Runtime {
     });
   }
 
-  /** start restores every server, re-arms its timers (overdue ones fire at once) and re-runs unfinished effects. */
+  /**
+   * start restores every server, re-arms its timers and re-runs unfinished effects. A timer waits
+   * what its wall-clock due time says is left, at most its own delay (the wall clock may have stepped
+   * back while the hub was down) and at least nothing: overdue timers fire at once.
+   */
   start(): void {
-    const { store } = this.options;
+    const { store, clock, machine } = this.options;
     for (const row of store.loadServers()) {
       // Snapshots are resolved when a server's next event comes, not here: restart time and memory stay flat in idle servers.
       const server: Server = { sid: row.sid, key: row.key, persisted: row.snapshot, snapshot: undefined, state: row.state, seq: row.seq, since: row.since };
       this.servers.set(row.key, server);
       this.bySid.set(row.sid, server);
     }
+    const [now, mono, legacyBound] = [clock.now(), clock.monotonic(), longestFixedDelay(machine)];
     for (const t of store.loadTimers()) {
       const server = this.bySid.get(t.sid);
-      if (server !== undefined) this.timers.arm(server.key, t.id, t.dueAt, JSON.parse(t.event) as { type: string });
+      if (server === undefined) continue;
+      this.timers.arm(server.key, t.id, mono + rearmWait(t.dueAt - now, t.delay ?? legacyBound), JSON.parse(t.event) as { type: string });
     }
     for (const o of store.loadOutbox()) {
       const server = this.bySid.get(o.sid);
@@ -208,7 +214,7 @@ export class Runtime {
   }
 
   overdueTimers(): number {
-    return this.timers.overdue(this.options.clock.now());
+    return this.timers.overdue();
   }
 
   get pendingEffects(): number {
@@ -254,10 +260,11 @@ export class Runtime {
       setImmediate(() => this.flush());
     }
     const now = this.options.clock.now();
+    const mono = this.options.clock.monotonic();
     const records: Array<{ record: StepRecord; item: Item; result: StepResult; server: Server; before: string }> = [];
     const answered: Item[] = [];
     for (const item of batch) {
-      const done = this.apply(item, now);
+      const done = this.apply(item, now, mono);
       if (done === undefined) answered.push(item);
       else records.push({ ...done, item });
     }
@@ -300,7 +307,7 @@ export class Runtime {
    * apply folds one item into its server in memory and returns the row to commit, or undefined
    * when the item changes nothing (a stale timer, a duplicate observation).
    */
-  private apply(item: Item, now: number): { record: StepRecord; result: StepResult; server: Server; before: string } | undefined {
+  private apply(item: Item, now: number, mono: number): { record: StepRecord; result: StepResult; server: Server; before: string } | undefined {
     const { machine } = this.options;
     if (item.timer !== undefined && !this.timers.isArmed(item.key, item.timer.id, item.timer.token)) {
       this.stats.staleTimers++;
@@ -323,7 +330,7 @@ export class Runtime {
     server.state = result.state;
     if (item.timer !== undefined) this.timers.cancel(item.key, item.timer.id);
     for (const change of result.timers) {
-      if ('arm' in change) this.timers.arm(item.key, change.arm.id, now + change.arm.delay, change.arm.event);
+      if ('arm' in change) this.timers.arm(item.key, change.arm.id, mono + change.arm.delay, change.arm.event);
       else this.timers.cancel(item.key, change.cancel);
     }
     const record: StepRecord = {

@@ -154,3 +154,14 @@ export function step(machine: ServerMachine, snapshot: ServerSnapshot, event: Se
   const changed = before === undefined || persisted !== before || actions.length > 0;
   return { snapshot: next, persisted, state: stateName(next), changed, timers, effects, orphans };
 }
+
+/**
+ * longestFixedDelay is the longest delay a machine names as a number: the bound for a stored timer
+ * whose own delay was not recorded. A delay computed from context (a backoff) is not counted; firing
+ * such a timer early is safe, as every timeout of the machine verifies before it decides.
+ */
+export function longestFixedDelay(machine: ServerMachine): number {
+  let longest = 0;
+  for (const delay of Object.values(machine.implementations.delays ?? {})) if (typeof delay === 'number') longest = Math.max(longest, delay);
+  return longest;
+}
