@@ -20,7 +20,11 @@ export interface SweeperOptions {
   logger?: Logger | undefined;
   /** intervalMs between sweeps (default 60 s). */
   intervalMs?: number;
-  /** graceMs: a pod of ours with no server is left alone this long after its creation (default 5 min). */
+  /**
+   * graceMs: a pod of ours with no server is left alone this long after the reflector first saw it
+   * (default 5 min). It is measured on the monotonic clock, not from the pod's creationTimestamp: that
+   * is the API server's wall clock, and neither its skew nor a step of ours may shorten the grace.
+   */
   graceMs?: number;
 }
 
@@ -72,9 +76,9 @@ export class OrphanSweeper {
         this.o.logger?.warn({ err, server: orphan.key }, 'could not delete an orphan pod');
       }
     }
-    const now = this.o.clock.now();
+    const now = this.o.clock.monotonic();
     for (const pod of [...this.o.ourPods()]) {
-      if (this.o.stateOf(pod.key) !== undefined || now - pod.createdAt < (this.o.graceMs ?? 300_000)) continue;
+      if (this.o.stateOf(pod.key) !== undefined || now - pod.seenAt < (this.o.graceMs ?? 300_000)) continue;
       report.orphans++;
       try {
         if ((await this.o.pods.deleteExact(pod.key, pod.fact.uid)) === 'deleting') report.deleted++;
