@@ -1,5 +1,5 @@
-import { ApiException } from '@kubernetes/client-node';
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { ApiException, Observable } from '@kubernetes/client-node';
+import type { ConfigurationOptions, CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { PodFact } from '../../machines/pod-fact.js';
 import type { PodClient } from '../runtime/pod-client.js';
 import { PodApiError } from '../runtime/pod-client.js';
@@ -20,6 +20,8 @@ export interface KubePodClientOptions {
  * KubePodClient runs the machine's effects on a real API server through client-node. Every call is
  * idempotent and touches only pods that carry our labels for this server: a 409 on create adopts our
  * pod, a 404 on delete is success, and a pod of the same name that is not ours reads as absent.
+ * Every HTTP request carries the call's AbortSignal, so a call that timed out ends its request
+ * instead of landing later; and a delete names the uid it read, so a late one cannot remove a newer pod.
  */
 export class KubePodClient implements PodClient {
   constructor(
@@ -31,14 +33,14 @@ export class KubePodClient implements PodClient {
     return podName(key, this.options.template.podNamePrefix);
   }
 
-  async create(key: string): Promise<PodFact> {
+  async create(key: string, signal?: AbortSignal): Promise<PodFact> {
     const { namespace, instance, template } = this.options;
     try {
-      return podFact(await this.api.createNamespacedPod({ namespace, body: podManifest(key, instance, template) }));
+      return podFact(await this.api.createNamespacedPod({ namespace, body: podManifest(key, instance, template) }, withSignal(signal)));
     } catch (err) {
       if (statusOf(err) !== 409) throw toPodApiError(err, 'create');
     }
-    const existing = await this.get(key);
+    const existing = await this.get(key, signal);
     if (existing === undefined) throw new PodApiError(`pod ${this.name(key)} vanished while being adopted`, { code: 409, reason: 'Conflict' });
     if (ownerKey(existing, instance) !== key) {
       throw new PodApiError(`pod ${this.name(key)} exists and is not spawnkeeper's; it is left alone`, { code: 409, reason: 'Foreign' });
@@ -48,29 +50,22 @@ export class KubePodClient implements PodClient {
     return fact;
   }
 
-  async read(key: string): Promise<PodFact> {
-    const pod = await this.get(key);
+  async read(key: string, signal?: AbortSignal): Promise<PodFact> {
+    const pod = await this.get(key, signal);
     return pod === undefined || ownerKey(pod, this.options.instance) !== key ? { exists: false } : podFact(pod);
   }
 
-  async delete(key: string, options: { force: boolean }): Promise<PodFact> {
-    const { namespace, instance, deleteGraceSeconds } = this.options;
-    const pod = await this.get(key);
+  async delete(key: string, options: { force: boolean }, signal?: AbortSignal): Promise<PodFact> {
+    const { instance, deleteGraceSeconds } = this.options;
+    const pod = await this.get(key, signal);
     if (pod === undefined || ownerKey(pod, instance) !== key) return { exists: false };
-    const uid = pod.metadata?.uid;
     try {
-      const answer = await this.api.deleteNamespacedPod({
-        name: this.name(key),
-        namespace,
-        gracePeriodSeconds: options.force ? 0 : deleteGraceSeconds,
-        // The uid precondition: never delete a pod that replaced the one we read.
-        body: { preconditions: { uid } },
-      });
-      return isPod(answer) ? podFact(answer) : this.read(key);
+      const answer = await this.deleteRead(key, pod, options.force ? 0 : deleteGraceSeconds, signal);
+      return isPod(answer) ? podFact(answer) : this.read(key, signal);
     } catch (err) {
       const code = statusOf(err);
       if (code === 404) return { exists: false };
-      if (code === 409) return this.read(key);
+      if (code === 409) return this.read(key, signal);
       throw toPodApiError(err, 'delete');
     }
   }
@@ -79,35 +74,66 @@ export class KubePodClient implements PodClient {
    * deleteExact deletes the pod of `key` only if it is ours and, when `uid` is given, that very pod
    * (the sweeper's call: a newer pod of the same server is never touched). Grace 0: it was tried gently.
    */
-  async deleteExact(key: string, uid: string | null): Promise<'gone' | 'deleting' | 'replaced'> {
-    const { namespace, instance } = this.options;
-    const pod = await this.get(key);
+  async deleteExact(key: string, uid: string | null, signal?: AbortSignal): Promise<'gone' | 'deleting' | 'replaced'> {
+    const { instance } = this.options;
+    const pod = await this.get(key, signal);
     if (pod === undefined || ownerKey(pod, instance) !== key) return 'gone';
     if (uid !== null && pod.metadata?.uid !== uid) return 'replaced';
     try {
-      await this.api.deleteNamespacedPod({
-        name: this.name(key),
-        namespace,
-        gracePeriodSeconds: 0,
-        body: { preconditions: { uid: pod.metadata?.uid } },
-      });
+      await this.deleteRead(key, pod, 0, signal);
     } catch (err) {
       const code = statusOf(err);
       if (code === 404) return 'gone';
       if (code === 409) return 'replaced';
       throw toPodApiError(err, 'delete');
     }
-    return (await this.get(key)) === undefined ? 'gone' : 'deleting';
+    return (await this.get(key, signal)) === undefined ? 'gone' : 'deleting';
   }
 
-  private async get(key: string): Promise<V1Pod | undefined> {
+  /**
+   * deleteRead deletes exactly the pod that was read, by its uid (a precondition the API server checks:
+   * a pod that replaced it under the same name answers 409 and is left alone). Every delete goes here.
+   */
+  private deleteRead(key: string, pod: V1Pod, gracePeriodSeconds: number, signal: AbortSignal | undefined): Promise<V1Pod> {
+    const uid = pod.metadata?.uid;
+    if (uid === undefined || uid === '') throw new PodApiError(`pod ${this.name(key)} has no uid; it is not deleted blind`, { reason: 'NoUid' });
+    return this.api.deleteNamespacedPod(
+      { name: this.name(key), namespace: this.options.namespace, gracePeriodSeconds, body: { preconditions: { uid } } },
+      withSignal(signal),
+    );
+  }
+
+  private async get(key: string, signal?: AbortSignal): Promise<V1Pod | undefined> {
     try {
-      return await this.api.readNamespacedPod({ name: this.name(key), namespace: this.options.namespace });
+      return await this.api.readNamespacedPod({ name: this.name(key), namespace: this.options.namespace }, withSignal(signal));
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw toPodApiError(err, 'read');
     }
   }
+}
+
+/**
+ * withSignal gives one client-node call the AbortSignal its request must carry. client-node 1.4 takes
+ * no signal argument, but each call accepts configuration options, and its request context has
+ * `setSignal`: a middleware appended for this call sets it before the request is sent, and the fetch
+ * underneath aborts the HTTP request (and the wait for its answer) when the signal fires.
+ */
+export function withSignal(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
+  if (signal === undefined) return undefined;
+  signal.throwIfAborted();
+  return {
+    middleware: [
+      {
+        pre: (context) => {
+          context.setSignal(signal);
+          return new Observable(Promise.resolve(context));
+        },
+        post: (response) => new Observable(Promise.resolve(response)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
 }
 
 function isPod(v: unknown): v is V1Pod {

@@ -100,6 +100,7 @@ export class ManualClock implements Clock {
       return;
     }
     return (async () => {
+      await settle(); // as an event loop does, let what is already under way finish before any timer fires
       for (let due = this.takeDue(target); due !== undefined; due = this.takeDue(target)) {
         due.fn();
         await settle();

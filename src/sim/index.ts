@@ -5,6 +5,7 @@
 export { startSimulator } from './simulator.js';
 export type { Simulator, SimulatorOptions } from './simulator.js';
 export type { ClusterControl, FaultControl, KubeletControl } from './controls.js';
+export type { RequestStats } from './requests.js';
 export { runSimCli, parseSimArgs, SimUsageError, SIM_USAGE } from './cli.js';
 export type { SimArgs, SimCliIo } from './cli.js';
 export { ManualClock, realClock } from './clock.js';
