@@ -9,6 +9,7 @@ import { ManualClock } from '../../src/runtime/clock.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteEventStore } from '../../src/store/event-store.js';
+import type { PodClient } from '../../src/runtime/pod-client.js';
 import { ModelCluster } from './model-cluster.js';
 
 /** tempDir makes a folder for one test's database files and a function to remove it. */
@@ -37,6 +38,8 @@ export class Harness {
   readonly clock = new ManualClock();
   readonly cluster: ModelCluster;
   readonly machine: ServerMachine;
+  /** pods is what the runtime calls: the model cluster, unless a test puts something in front of it (taken at the next open). */
+  pods: PodClient;
   db!: Database;
   store!: SqliteEventStore;
   runtime!: Runtime;
@@ -48,6 +51,7 @@ export class Harness {
   ) {
     this.machine = configureServerMachine(delays);
     this.cluster = cluster ?? new ModelCluster(this.clock);
+    this.pods = this.cluster;
     this.open();
   }
 
@@ -57,7 +61,7 @@ export class Harness {
     this.runtime = new Runtime({
       store: this.store,
       machine: this.machine,
-      pods: this.cluster,
+      pods: this.pods,
       clock: this.clock,
       effectTimeoutMs: 2_500,
     });

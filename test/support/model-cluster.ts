@@ -216,3 +216,46 @@ export class ModelCluster implements PodClient {
     });
   }
 }
+
+/**
+ * LateCalls is the model cluster as an API server that takes calls late: with `lateMs` > 0, a create
+ * or delete takes effect `lateMs` after it was made, whether or not its caller gave up meanwhile (the
+ * request had reached the server), while the call itself honours its AbortSignal: it fails at the
+ * abort, as a client whose request timed out sees it. With `lateMs` 0 every call goes straight through.
+ */
+export class LateCalls implements PodClient {
+  lateMs = 0;
+  /** landedLate counts calls that took effect after their caller had given up. */
+  landedLate = 0;
+
+  constructor(
+    readonly cluster: ModelCluster,
+    private readonly clock: Clock,
+  ) {}
+
+  create(key: string, signal: AbortSignal): Promise<PodFact> {
+    return this.late(signal, (never) => this.cluster.create(key, never));
+  }
+
+  read(key: string, signal: AbortSignal): Promise<PodFact> {
+    return this.cluster.read(key, signal);
+  }
+
+  delete(key: string, options: { force: boolean }, signal: AbortSignal): Promise<PodFact> {
+    return this.late(signal, (never) => this.cluster.delete(key, options, never));
+  }
+
+  private late(signal: AbortSignal, call: (never: AbortSignal) => Promise<PodFact>): Promise<PodFact> {
+    if (this.lateMs <= 0) return call(signal);
+    signal.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.clock.setTimeout(() => {
+        if (signal.aborted) this.landedLate++;
+        signal.removeEventListener('abort', onAbort);
+        call(new AbortController().signal).then(resolve, reject); // after an abort, settling again changes nothing
+      }, this.lateMs);
+    });
+  }
+}
