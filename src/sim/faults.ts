@@ -57,7 +57,7 @@ export class FaultInjector {
 
   constructor(
     seed: number,
-    private readonly deps: { watches: WatchRegistry; listener: ListenerControl; timers: TimerSet; now: () => number; maxRecords?: number },
+    private readonly deps: { watches: WatchRegistry; listener: ListenerControl; timers: TimerSet; monotonic: () => number; maxRecords?: number },
   ) {
     this.streams = { drop: streamFor(seed, 'fault/drop'), fail: streamFor(seed, 'fault/fail'), slow: streamFor(seed, 'fault/slow') };
   }
@@ -105,7 +105,7 @@ export class FaultInjector {
    */
   stallWatches(options: { forMs?: number; includeNew?: boolean } = {}): number {
     const count = this.deps.watches.each((w) => w.stall());
-    if (options.includeNew ?? true) this.stallNewUntil = options.forMs === undefined ? Number.POSITIVE_INFINITY : this.deps.now() + options.forMs;
+    if (options.includeNew ?? true) this.stallNewUntil = options.forMs === undefined ? Number.POSITIVE_INFINITY : this.deps.monotonic() + options.forMs;
     this.note({ kind: 'stall', count });
     return count;
   }
@@ -210,7 +210,7 @@ export class FaultInjector {
 
   /** stallsNewWatch tells whether a watch opening now is to be stalled from the start. */
   stallsNewWatch(): boolean {
-    return this.stallNewUntil !== undefined && this.deps.now() < this.stallNewUntil;
+    return this.stallNewUntil !== undefined && this.deps.monotonic() < this.stallNewUntil;
   }
 
   private note(record: FaultRecord): void {

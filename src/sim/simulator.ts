@@ -103,11 +103,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const watches = new WatchRegistry();
   const server = createServer();
   const listener = new Listener(server);
-  const faults = new FaultInjector(seed, { watches, listener, timers, now: () => clock.now() });
+  const faults = new FaultInjector(seed, { watches, listener, timers, monotonic: () => clock.monotonic() });
   const requests = new RequestLedger();
   const schedule = new FaultSchedule(faults, timers);
   const ctx: RouteContext = {
-    store, registry, watches, faults, timers, namespaces, startedAt, now: () => clock.now(),
+    store, registry, watches, faults, timers, namespaces, startedAt, monotonic: () => clock.monotonic(),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     defaultWatchTimeoutMs: options.defaultWatchTimeoutMs ?? 30 * 60_000,
