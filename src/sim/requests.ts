@@ -7,8 +7,8 @@ export interface RequestStats {
   open(verbs?: readonly Verb[]): number;
   /** recordPeak records from now on the most calls of these verbs open at once; the returned function reads it. */
   recordPeak(verbs: readonly Verb[]): () => number;
-  /** dropped counts calls given up because their client had gone while they waited on a slow fault. */
-  dropped(): number;
+  /** abandoned counts delayed calls whose client had gone when their delay ended (dropped or run, as the fault said). */
+  abandoned(): number;
 }
 
 /**
@@ -18,7 +18,7 @@ export interface RequestStats {
 export class RequestLedger implements RequestStats {
   private readonly counts = new Map<Verb, number>();
   private readonly peaks: Array<{ verbs: readonly Verb[]; peak: number }> = [];
-  private droppedCount = 0;
+  private abandonedCount = 0;
 
   /** track counts one call of `verb` until its response closes. */
   track(verb: Verb, res: ServerResponse): void {
@@ -27,8 +27,8 @@ export class RequestLedger implements RequestStats {
     res.once('close', () => this.counts.set(verb, (this.counts.get(verb) ?? 1) - 1));
   }
 
-  drop(): void {
-    this.droppedCount++;
+  abandon(): void {
+    this.abandonedCount++;
   }
 
   open(verbs?: readonly Verb[]): number {
@@ -43,8 +43,8 @@ export class RequestLedger implements RequestStats {
     return () => entry.peak;
   }
 
-  dropped(): number {
-    return this.droppedCount;
+  abandoned(): number {
+    return this.abandonedCount;
   }
 }
 

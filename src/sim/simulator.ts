@@ -8,7 +8,7 @@ import { EventRecorder } from './event-recorder.js';
 import { FailureRules } from './failure-modes.js';
 import { FaultSchedule } from './fault-schedule.js';
 import { FaultInjector } from './faults.js';
-import { sendError } from './http-util.js';
+import { replayable, sendError } from './http-util.js';
 import type { KubeletDelays } from './kubelet.js';
 import { DEFAULT_KUBELET_DELAYS } from './kubelet.js';
 import { Kubelet } from './kubelet-disruptions.js';
@@ -148,23 +148,30 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 }
 
+const WRITES: ReadonlySet<string> = new Set(['create', 'delete', 'patch']);
+
 /**
- * handle resolves the route, lets the fault injector delay or fail the call, then runs it. A call
- * whose client gave up while it was delayed is dropped, never run: the API server drops a request
- * waiting in its queue once the request's context is cancelled.
+ * handle resolves the route, lets the fault injector delay or fail the call, then runs it. When the
+ * client of a delayed call gave up meanwhile, a read is not run, and a write lands anyway or is
+ * dropped as the fault says (an API server had accepted it, or still held it in its queue).
  */
 async function handle(ctx: RouteContext, requests: RequestLedger, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://simulator.invalid');
   const route = resolve(ctx, req.method ?? 'GET', url.pathname, url.searchParams);
+  let request = req;
   if (route.verb !== 'health') {
     requests.track(route.verb, res);
     const fault = ctx.faults.onRequest(route.verb);
-    if (fault.delayMs > 0) await new Promise<void>((done) => ctx.timers.after(fault.delayMs, done));
-    if (fault.delayMs > 0 && clientGone(res)) {
-      requests.drop();
-      return;
+    if (fault.delayMs > 0) {
+      const write = WRITES.has(route.verb);
+      if (write && fault.abandoned === 'run') request = await replayable(req, ctx.maxBodyBytes);
+      await new Promise<void>((done) => ctx.timers.after(fault.delayMs, done));
+      if (clientGone(res)) {
+        requests.abandon();
+        if (!write || fault.abandoned !== 'run') return;
+      }
     }
     if (fault.status !== undefined) throw injected(fault.status);
   }
-  await route.run(req, res, url.searchParams);
+  await route.run(request, res, url.searchParams);
 }

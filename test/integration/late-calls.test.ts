@@ -27,18 +27,21 @@ function podClient(s: Simulator): KubePodClient {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('late calls', () => {
-  it('a create that timed out is aborted on the wire and does not land later', async () => {
-    sim = await startSimulator({ kubelet: { scheduleMs: 20, createMs: 20, readyMs: 60, stopMs: 30 } });
-    sim.faults.slowCalls({ fraction: 1, delayMs: 1_500, verbs: ['create'] });
-    const pods = podClient(sim);
-    const began = Date.now();
-    await expect(pods.create('ada/', AbortSignal.timeout(200))).rejects.toThrow();
-    expect(Date.now() - began).toBeLessThan(1_000); // the call ended at its timeout, not with the answer
-    await eventually('the simulator to see the request go', () => sim!.requests.open(['create']) === 0, 1_000);
-    await sleep(1_800); // past the moment the slow create would have been handled
-    expect(sim.pods()).toEqual([]);
-    expect(sim.requests.dropped()).toBe(1);
-  });
+  for (const abandoned of ['drop', 'run'] as const) {
+    const fate = abandoned === 'drop' ? 'one the API server still held never lands' : 'one it had accepted lands late, once';
+    it(`a create that timed out is aborted on the wire: ${fate}`, async () => {
+      sim = await startSimulator({ kubelet: { scheduleMs: 20, createMs: 20, readyMs: 60, stopMs: 30 } });
+      sim.faults.slowCalls({ fraction: 1, delayMs: 1_500, verbs: ['create'], abandoned });
+      const pods = podClient(sim);
+      const began = Date.now();
+      await expect(pods.create('ada/', AbortSignal.timeout(200))).rejects.toThrow();
+      expect(Date.now() - began).toBeLessThan(1_000); // the call ended at its timeout, not with the answer
+      await eventually('the simulator to see the request go', () => sim!.requests.open(['create']) === 0, 1_000);
+      await sleep(1_800); // past the moment the slow create is handled
+      expect(sim.requests.abandoned()).toBe(1);
+      expect(sim.pods().map((p) => p.metadata.name)).toEqual(abandoned === 'drop' ? [] : [pods.name('ada/')]);
+    });
+  }
 
   it('pod calls in flight never exceed effectConcurrency under an API too slow to answer, while their servers hear of the timeouts', async () => {
     live = await Live.start({ config: { effectConcurrency: 4 } }); // requestTimeout 600 ms
