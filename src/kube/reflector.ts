@@ -46,6 +46,8 @@ export interface CachedPod {
   readonly name: string;
   readonly fact: PodFact & { exists: true };
   readonly createdAt: number;
+  /** seenAt is when this reflector first saw this pod (same uid), on the monotonic clock: the sweeper's grace runs from it. */
+  readonly seenAt: number;
 }
 
 export interface ReflectorHealth {
@@ -82,6 +84,8 @@ export class Reflector {
   private readonly health$: Actor<typeof reflectorMachine>;
   private readonly o: Required<Omit<ReflectorOptions, 'logger'>> & { logger?: Logger | undefined };
   private syncedWaiters: Array<() => void> = [];
+  /** lastSuccessMono is when the last success was told to the health machine, on the monotonic clock. */
+  private lastSuccessMono: number | undefined;
 
   constructor(options: ReflectorOptions) {
     this.o = {
@@ -110,7 +114,7 @@ export class Reflector {
       healthy: s.hasTag('healthy'),
       synced: s.context.synced,
       lastSuccessAt: s.context.lastSuccessAt,
-      sinceLastSuccessMs: s.context.lastSuccessAt === 0 ? Infinity : this.o.clock.now() - s.context.lastSuccessAt,
+      sinceLastSuccessMs: this.lastSuccessMono === undefined ? Infinity : this.o.clock.monotonic() - this.lastSuccessMono,
       restarts: s.context.restarts,
       lastError: s.context.lastError,
     };
@@ -125,13 +129,14 @@ export class Reflector {
   /** start runs until `signal` aborts; it never returns because of an error. */
   async start(signal: AbortSignal): Promise<void> {
     let rv: string | undefined;
+    // Resync times are monotonic: a wall-clock step neither skips a resync nor brings one early.
     let nextResyncAt = 0;
     let failures = 0;
     while (!signal.aborted) {
       try {
-        if (rv === undefined || this.o.clock.now() >= nextResyncAt) {
+        if (rv === undefined || this.o.clock.monotonic() >= nextResyncAt) {
           rv = await this.list(signal);
-          nextResyncAt = this.o.clock.now() + this.o.resyncMs;
+          nextResyncAt = this.o.clock.monotonic() + this.o.resyncMs;
         }
         failures = 0;
         rv = await this.watch(rv, nextResyncAt, signal);
@@ -164,7 +169,9 @@ export class Reflector {
   }
 
   private tell(event: ReflectorEvent): void {
+    const before = this.health$.getSnapshot().context.lastSuccessAt;
     this.health$.send(event);
+    if (this.health$.getSnapshot().context.lastSuccessAt !== before) this.lastSuccessMono = this.o.clock.monotonic();
     if (event.type === 'list.done') {
       for (const resolve of this.syncedWaiters.splice(0)) resolve();
     }
@@ -230,7 +237,7 @@ export class Reflector {
         if (silence !== undefined) clock.clearTimeout(silence);
         silence = clock.setTimeout(() => finish(new Error(`watch silent for ${silenceMs} ms`)), silenceMs);
       };
-      const resync = clock.setTimeout(() => finish(new WatchEnded('resync')), Math.max(0, resyncAt - clock.now()));
+      const resync = clock.setTimeout(() => finish(new WatchEnded('resync')), Math.max(0, resyncAt - clock.monotonic()));
       const onAbort = () => finish(new Error('aborted'));
       signal.addEventListener('abort', onAbort);
       arm();
@@ -303,8 +310,12 @@ export class Reflector {
   private toCached(pod: V1Pod): CachedPod | undefined {
     const key = ownerKey(pod, this.o.instance);
     if (key === undefined) return undefined;
+    const name = String(pod.metadata?.name);
+    const fact = podFact(pod);
     const created = Date.parse(String(pod.metadata?.creationTimestamp ?? ''));
-    return { key, name: String(pod.metadata?.name), fact: podFact(pod), createdAt: Number.isFinite(created) ? created : this.o.clock.now() };
+    const known = this.cache.get(name);
+    const seenAt = known !== undefined && known.fact.uid === fact.uid ? known.seenAt : this.o.clock.monotonic();
+    return { key, name, fact, createdAt: Number.isFinite(created) ? created : this.o.clock.now(), seenAt };
   }
 
   private report(key: string, fact: PodFact, listedAt?: string): Promise<unknown> {

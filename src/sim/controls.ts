@@ -1,6 +1,6 @@
 import type { FaultEpisode, FaultSchedule, FaultScheduleOptions } from './fault-schedule.js';
 import { planFaults } from './fault-schedule.js';
-import type { FaultInjector, FaultRecord, Verb } from './faults.js';
+import type { Abandoned, FaultInjector, FaultRecord, Verb } from './faults.js';
 import type { FailureMode, FailureRule, FailureRules } from './failure-modes.js';
 import type { KubeletDelays } from './kubelet.js';
 import type { Kubelet } from './kubelet-disruptions.js';
@@ -16,7 +16,7 @@ export interface FaultControl {
   delayWatchEvents(ms: number): void;
   failCalls(options: { fraction: number; status?: number; verbs?: readonly Verb[] }): void;
   failNext(count: number, options?: { status?: number; verbs?: readonly Verb[] }): void;
-  slowCalls(options: { fraction: number; delayMs: number; verbs?: readonly Verb[] }): void;
+  slowCalls(options: { fraction: number; delayMs: number; verbs?: readonly Verb[]; abandoned?: Abandoned }): void;
   cutWatches(options?: { clean?: boolean }): number;
   stallWatches(options?: { forMs?: number; includeNew?: boolean }): number;
   expireWatches(): number;

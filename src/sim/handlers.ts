@@ -21,7 +21,8 @@ export interface HandlerContext {
   maxBodyBytes: number;
   bookmarkIntervalMs: number;
   defaultWatchTimeoutMs: number;
-  now: () => number;
+  /** monotonic is the clock's monotonic reading: waits (delayed watch events) are measured on it. */
+  monotonic: () => number;
 }
 
 const PATCH_TYPES = ['application/merge-patch+json', 'application/strategic-merge-patch+json'];
@@ -44,7 +45,7 @@ export function collection(ctx: HandlerContext, resource: Resource, namespace: s
         ...(rv === undefined ? {} : { resourceVersion: rv }),
       },
       {
-        store: ctx.store, timers: ctx.timers, bookmarkIntervalMs: ctx.bookmarkIntervalMs, now: ctx.now,
+        store: ctx.store, timers: ctx.timers, bookmarkIntervalMs: ctx.bookmarkIntervalMs, monotonic: ctx.monotonic,
         shouldDrop: () => ctx.faults.shouldDrop(), eventDelayMs: () => ctx.faults.watchEventDelayMs(),
       },
       (s) => ctx.watches.remove(s),

@@ -5,6 +5,7 @@
 export { startSimulator } from './simulator.js';
 export type { Simulator, SimulatorOptions } from './simulator.js';
 export type { ClusterControl, FaultControl, KubeletControl } from './controls.js';
+export type { RequestStats } from './requests.js';
 export { runSimCli, parseSimArgs, SimUsageError, SIM_USAGE } from './cli.js';
 export type { SimArgs, SimCliIo } from './cli.js';
 export { ManualClock, realClock } from './clock.js';
@@ -16,7 +17,7 @@ export type { FailureMode, FailureRule, PodMatcher } from './failure-modes.js';
 export { ALL_SCHEDULED_FAULTS, planFaults } from './fault-schedule.js';
 export type { FaultEpisode, FaultScheduleOptions, ScheduledFaultKind } from './fault-schedule.js';
 export { API_VERBS } from './faults.js';
-export type { FaultRecord, Verb } from './faults.js';
+export type { Abandoned, FaultRecord, Verb } from './faults.js';
 export { LOOPBACK } from './listener.js';
 export type { KubeStatus } from './status.js';
 export type { ContainerStatus, KubeEvent, Pod, PodCondition, PodStatus } from './types.js';

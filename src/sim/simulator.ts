@@ -8,7 +8,7 @@ import { EventRecorder } from './event-recorder.js';
 import { FailureRules } from './failure-modes.js';
 import { FaultSchedule } from './fault-schedule.js';
 import { FaultInjector } from './faults.js';
-import { sendError } from './http-util.js';
+import { replayable, sendError } from './http-util.js';
 import type { KubeletDelays } from './kubelet.js';
 import { DEFAULT_KUBELET_DELAYS } from './kubelet.js';
 import { Kubelet } from './kubelet-disruptions.js';
@@ -17,6 +17,8 @@ import { NodePool } from './node-pool.js';
 import { PodRegistry } from './pod-registry.js';
 import { alnum, streamFor, uuid } from './prng.js';
 import type { RouteContext } from './routes.js';
+import type { RequestStats } from './requests.js';
+import { clientGone, RequestLedger } from './requests.js';
 import { resolve } from './routes.js';
 import { injected } from './status.js';
 import { ClusterStore } from './store.js';
@@ -64,6 +66,8 @@ export interface Simulator {
   readonly faults: FaultControl;
   readonly kubelet: KubeletControl;
   readonly cluster: ClusterControl;
+  /** requests counts the API calls being handled, by verb. */
+  readonly requests: RequestStats;
   /** pods returns copies of the current pods, of one namespace or all. */
   pods(namespace?: string): Pod[];
   /** events returns copies of the current Event objects, of one namespace or all. */
@@ -99,17 +103,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const watches = new WatchRegistry();
   const server = createServer();
   const listener = new Listener(server);
-  const faults = new FaultInjector(seed, { watches, listener, timers, now: () => clock.now() });
+  const faults = new FaultInjector(seed, { watches, listener, timers, monotonic: () => clock.monotonic() });
+  const requests = new RequestLedger();
   const schedule = new FaultSchedule(faults, timers);
   const ctx: RouteContext = {
-    store, registry, watches, faults, timers, namespaces, startedAt, now: () => clock.now(),
+    store, registry, watches, faults, timers, namespaces, startedAt, monotonic: () => clock.monotonic(),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     defaultWatchTimeoutMs: options.defaultWatchTimeoutMs ?? 30 * 60_000,
     serverAddress: () => `${LOOPBACK}:${listener.port()}`,
   };
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    handle(ctx, req, res).catch((err: unknown) => sendError(res, err));
+    handle(ctx, requests, req, res).catch((err: unknown) => sendError(res, err));
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -128,6 +133,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     faults: faultControl(faults, schedule, seed),
     kubelet: kubeletControl(kubelet, rules, nodes, delays, namespace),
     cluster: clusterControl(store, registry, watches, namespaces, namespace),
+    requests,
     pods: (ns) => copy(store.list('pods', ns) as Pod[]),
     events: (ns) => copy(store.list('events', ns) as KubeEvent[]),
     close: () => {
@@ -142,14 +148,30 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 }
 
-/** handle resolves the route, lets the fault injector delay or fail the call, then runs it. */
-async function handle(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+const WRITES: ReadonlySet<string> = new Set(['create', 'delete', 'patch']);
+
+/**
+ * handle resolves the route, lets the fault injector delay or fail the call, then runs it. When the
+ * client of a delayed call gave up meanwhile, a read is not run, and a write lands anyway or is
+ * dropped as the fault says (an API server had accepted it, or still held it in its queue).
+ */
+async function handle(ctx: RouteContext, requests: RequestLedger, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://simulator.invalid');
   const route = resolve(ctx, req.method ?? 'GET', url.pathname, url.searchParams);
+  let request = req;
   if (route.verb !== 'health') {
+    requests.track(route.verb, res);
     const fault = ctx.faults.onRequest(route.verb);
-    if (fault.delayMs > 0) await new Promise<void>((done) => ctx.timers.after(fault.delayMs, done));
+    if (fault.delayMs > 0) {
+      const write = WRITES.has(route.verb);
+      if (write && fault.abandoned === 'run') request = await replayable(req, ctx.maxBodyBytes);
+      await new Promise<void>((done) => ctx.timers.after(fault.delayMs, done));
+      if (clientGone(res)) {
+        requests.abandon();
+        if (!write || fault.abandoned !== 'run') return;
+      }
+    }
     if (fault.status !== undefined) throw injected(fault.status);
   }
-  await route.run(req, res, url.searchParams);
+  await route.run(request, res, url.searchParams);
 }

@@ -20,7 +20,8 @@ export interface WatchDeps {
   store: ClusterStore;
   timers: TimerSet;
   bookmarkIntervalMs: number;
-  now: () => number;
+  /** monotonic is the clock's monotonic reading, for the delayed-events fault. */
+  monotonic: () => number;
   /** shouldDrop is asked once per event; true loses it silently (a fault). */
   shouldDrop: () => boolean;
   /** eventDelayMs is how long each event is held back before it is sent (a fault); order is kept. */
@@ -164,7 +165,7 @@ export class WatchStream {
       this.write(type, object);
       return;
     }
-    const now = this.deps.now();
+    const now = this.deps.monotonic();
     const last = this.delayed[this.delayed.length - 1];
     this.delayed.push({ due: Math.max(now + Math.max(0, delay), last?.due ?? now), type, object });
     if (this.cancelDrain === undefined) this.armDrain();
@@ -174,9 +175,9 @@ export class WatchStream {
   private armDrain(): void {
     const head = this.delayed[0];
     if (head === undefined) return;
-    this.cancelDrain = this.deps.timers.after(head.due - this.deps.now(), () => {
+    this.cancelDrain = this.deps.timers.after(head.due - this.deps.monotonic(), () => {
       this.cancelDrain = undefined;
-      const now = this.deps.now();
+      const now = this.deps.monotonic();
       for (let next = this.delayed[0]; next !== undefined && next.due <= now; next = this.delayed[0]) {
         this.delayed.shift();
         this.write(next.type, next.object);
