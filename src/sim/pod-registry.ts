@@ -1,8 +1,7 @@
-import type { SimClock } from './clock.js';
 import { mergePatch } from './merge-patch.js';
+import type { ObjectRegistryOptions } from './object-registry.js';
 import { newPod } from './pod-validation.js';
 import { alreadyExists, badRequest, conflict, invalid, notFound } from './status.js';
-import type { ClusterStore } from './store.js';
 import type { Pod } from './types.js';
 import { rfc3339 } from './types.js';
 
@@ -11,12 +10,7 @@ export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
-export interface PodRegistryOptions {
-  store: ClusterStore;
-  clock: SimClock;
-  namespaces: Set<string>;
-  uid: () => string;
-  suffix: () => string;
+export interface PodRegistryOptions extends ObjectRegistryOptions {
   /** admit may amend a valid new pod before it is stored, as an admission webhook would. */
   admit?: (pod: Pod) => void;
 }
