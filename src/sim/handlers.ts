@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TimerSet } from './clock.js';
 import type { FaultInjector } from './faults.js';
+import { isPatchType } from './merge-patch.js';
 import { mediaType, parseJson, readBody, sendJson } from './http-util.js';
 import type { Collection, KindTable } from './kinds.js';
 import { awaitVersion, listObjects } from './list.js';
@@ -28,8 +29,6 @@ export interface HandlerContext {
   defaultWatchTimeoutMs: number;
   now: () => number;
 }
-
-const PATCH_TYPES = ['application/merge-patch+json', 'application/strategic-merge-patch+json'];
 
 /**
  * The handlers serve collections (list or watch) and single pods (read, create, patch, delete);
@@ -91,9 +90,9 @@ export function getObject(ctx: HandlerContext, kind: Collection, namespace: stri
 
 export async function patchPod(ctx: HandlerContext, namespace: string, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const type = mediaType(req);
-  if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(type);
+  if (!isPatchType(type)) throw unsupportedMediaType(type);
   const body = parseJson(await readBody(req, ctx.maxBodyBytes));
-  sendJson(res, 200, ctx.registry.patch(namespace, name, body));
+  sendJson(res, 200, ctx.registry.patch(namespace, name, body, type));
 }
 
 /** deletePod deletes a pod gracefully, by the DeleteOptions of the request. */

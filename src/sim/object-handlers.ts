@@ -3,14 +3,13 @@ import type { HandlerContext } from './handlers.js';
 import { readDeleteOptions } from './handlers.js';
 import { mediaType, parseJson, readBody, sendJson } from './http-util.js';
 import type { KindSpec } from './kinds.js';
+import { isPatchType } from './merge-patch.js';
 import { unsupportedMediaType } from './status.js';
 
 /**
  * The object handlers serve the kinds of the kinds table; like the pod handlers they only turn
  * HTTP into calls of the object registry, where the rules live.
  */
-
-const PATCH_TYPES = ['application/merge-patch+json', 'application/strategic-merge-patch+json'];
 
 async function jsonBody(ctx: HandlerContext, req: IncomingMessage, accepted: readonly string[]): Promise<unknown> {
   const type = mediaType(req);
@@ -28,10 +27,12 @@ export async function replaceObject(ctx: HandlerContext, kind: KindSpec, namespa
   sendJson(res, 200, ctx.objects.replace(kind, namespace, name, body));
 }
 
-/** patchObject takes merge patches; a strategic merge patch is applied as a merge patch (lists are replaced whole). */
+/** patchObject takes JSON patches and merge patches; a strategic merge patch is applied as a merge patch (lists are replaced whole). */
 export async function patchObject(ctx: HandlerContext, kind: KindSpec, namespace: string, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await jsonBody(ctx, req, PATCH_TYPES);
-  sendJson(res, 200, ctx.objects.patch(kind, namespace, name, body));
+  const type = mediaType(req);
+  if (!isPatchType(type)) throw unsupportedMediaType(type);
+  const body = parseJson(await readBody(req, ctx.maxBodyBytes));
+  sendJson(res, 200, ctx.objects.patch(kind, namespace, name, body, type));
 }
 
 export async function deleteObject(ctx: HandlerContext, kind: KindSpec, namespace: string, name: string, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {

@@ -1,7 +1,8 @@
 import type { SimClock } from './clock.js';
 import type { KindContext, KindSpec } from './kinds.js';
 import { apiVersionOf } from './kinds.js';
-import { mergePatch } from './merge-patch.js';
+import type { PatchType } from './merge-patch.js';
+import { applyPatch } from './merge-patch.js';
 import type { Cause } from './object-meta.js';
 import { checkEnvelope, isRecord, newObjectMeta, revisedObjectMeta, sameJson } from './object-meta.js';
 import type { DeleteOptions } from './pod-registry.js';
@@ -75,11 +76,11 @@ export class ObjectRegistry {
     return this.settleIfReleased(kind, stored);
   }
 
-  /** patch applies a JSON merge patch to the stored object and stores the result as a replacement would. */
-  patch(kind: KindSpec, namespace: string, name: string, body: unknown): KubeObject {
-    if (!isRecord(body)) throw badRequest('the patch must be a JSON object');
+  /** patch applies a JSON or merge patch to the stored object and stores the result as a replacement would. */
+  patch(kind: KindSpec, namespace: string, name: string, body: unknown, type: PatchType = 'application/merge-patch+json'): KubeObject {
+    if (type !== 'application/json-patch+json' && !isRecord(body)) throw badRequest('the patch must be a JSON object');
     const previous = this.get(kind, namespace, name);
-    return this.replace(kind, namespace, name, mergePatch(previous, body));
+    return this.replace(kind, namespace, name, applyPatch(type, previous, body));
   }
 
   /**

@@ -1,4 +1,5 @@
-import { mergePatch } from './merge-patch.js';
+import type { PatchType } from './merge-patch.js';
+import { applyPatch } from './merge-patch.js';
 import type { ObjectRegistryOptions } from './object-registry.js';
 import { newPod } from './pod-validation.js';
 import { alreadyExists, badRequest, conflict, invalid, notFound } from './status.js';
@@ -112,12 +113,12 @@ export class PodRegistry {
   }
 
   /**
-   * patch applies a merge patch a client sent; pods let clients change only labels, annotations and
+   * patch applies a JSON or merge patch a client sent; pods let clients change only labels, annotations and
    * finalizers this way, and a resourceVersion in the patch must match (optimistic concurrency).
    */
-  patch(namespace: string, name: string, body: unknown): Pod {
+  patch(namespace: string, name: string, body: unknown, type: PatchType = 'application/merge-patch+json'): Pod {
     const pod = this.get(namespace, name);
-    const patched = mergePatch(pod, body) as Pod;
+    const patched = applyPatch(type, pod, body) as Pod;
     if (typeof patched !== 'object' || patched === null || typeof patched.metadata !== 'object' || patched.metadata === null) {
       throw badRequest('the patch does not produce an object with metadata');
     }

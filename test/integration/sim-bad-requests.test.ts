@@ -68,7 +68,7 @@ describe('simulated API server: bad requests get Status errors, never a crash', 
   });
 
   it('answers an unsupported patch or body media type with 415', async () => {
-    expectStatus(await raw(`${sim.url}${PODS}/x`, 'PATCH', '[]', { 'Content-Type': 'application/json-patch+json' }), 415, 'UnsupportedMediaType');
+    expectStatus(await raw(`${sim.url}${PODS}/x`, 'PATCH', '{}', { 'Content-Type': 'application/apply-patch+yaml' }), 415, 'UnsupportedMediaType');
     expectStatus(await raw(sim.url + PODS, 'POST', 'kind: Pod', { 'Content-Type': 'application/yaml' }), 415, 'UnsupportedMediaType');
   });
 
