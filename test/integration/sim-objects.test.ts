@@ -1,9 +1,8 @@
 import type { V1PersistentVolumeClaim, V1Secret, V1Service } from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { KindSpec, Simulator, SimulatorOptions } from '../../src/sim/index.js';
-import { startSimulator } from '../../src/sim/index.js';
-import { coreApi, raw, recordWatch, statusOf, waitFor } from './sim-helpers.js';
+import { describe, expect, it } from 'vitest';
+import type { KindSpec } from '../../src/sim/index.js';
+import { coreApi, raw, recordWatch, simulatorPerTest, statusOf, waitFor } from './sim-helpers.js';
 
 const NS = 'default';
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -17,15 +16,7 @@ function service(name: string, extra: Partial<V1Service['spec']> = {}): V1Servic
 }
 
 describe('simulated API server: Secrets, PersistentVolumeClaims and Services', () => {
-  let sim: Simulator | undefined;
-  const start = async (options: SimulatorOptions = {}): Promise<Simulator> => {
-    sim = await startSimulator({ seed: 16, ...options });
-    return sim;
-  };
-  afterEach(async () => {
-    await sim?.close();
-    sim = undefined;
-  });
+  const start = simulatorPerTest({ seed: 16 });
 
   it('creates, reads, lists by selector and deletes a Secret; stringData is folded into base64 data', async () => {
     const api = coreApi((await start()).url);

@@ -1,7 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Simulator, SimulatorOptions } from '../../src/sim/index.js';
-import { ManualClock, startSimulator } from '../../src/sim/index.js';
-import { coreApi, podBody, raw, recordWatch, statusOf, waitFor } from './sim-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/sim/index.js';
+import { coreApi, podBody, raw, recordWatch, simulatorPerTest, statusOf, waitFor } from './sim-helpers.js';
 
 const PODS = '/api/v1/namespaces/default/pods';
 const idle = { scheduleMs: 60_000 };
@@ -28,15 +27,7 @@ async function firstLines(url: string, n: number): Promise<{ status: number; lin
 }
 
 describe('simulated API server: the wire as kube-apiserver speaks it', () => {
-  let sim: Simulator | undefined;
-  const start = async (options: SimulatorOptions = {}): Promise<Simulator> => {
-    sim = await startSimulator({ seed: 15, kubelet: idle, ...options });
-    return sim;
-  };
-  afterEach(async () => {
-    await sim?.close();
-    sim = undefined;
-  });
+  const start = simulatorPerTest({ seed: 15, kubelet: idle });
 
   it('reads boolean parameters as the API server does: only absent, 0 and false in any letter case are false', async () => {
     const s = await start();
