@@ -14,6 +14,12 @@ export interface Change {
 
 export type ChangeListener = (change: Change) => void;
 
+/** StoreSnapshot is a backup of the store: the objects (never mutated in place, so shared safely) and the version. */
+export interface StoreSnapshot {
+  readonly rv: number;
+  readonly objects: ReadonlyMap<Resource, ReadonlyMap<string, KubeObject>>;
+}
+
 export interface StoreOptions {
   /** How many changes the history keeps; a watch from an older version gets 410 Expired. */
   historyLimit: number;
@@ -156,6 +162,24 @@ export class ClusterStore {
     return () => {
       this.listeners.delete(listener);
     };
+  }
+
+  /** snapshot copies every object and the current version, as an etcd backup does. */
+  snapshot(): StoreSnapshot {
+    return { rv: this.rv, objects: new Map([...this.objects].map(([resource, objects]) => [resource, new Map(objects)])) };
+  }
+
+  /**
+   * restore puts a snapshot back, as an etcd restore does: objects and the version counter go back
+   * to the backup's (so versions clients saw are reused for other writes) and the history is gone.
+   * Listeners hear nothing: an API server in front of a restored etcd is restarted, not notified.
+   */
+  restore(snapshot: StoreSnapshot): void {
+    this.objects.clear();
+    for (const [resource, objects] of snapshot.objects) this.objects.set(resource, new Map(objects));
+    this.rv = snapshot.rv;
+    this.history = [];
+    this.compacted = snapshot.rv;
   }
 
   /** compact forgets all history, so any watch from an earlier version gets 410 (etcd compaction). */
