@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 
 /**
  * The system tests drive programs nobody here wrote: Debian's Chromium, kubectl and Python client.
- * Each is found the same way by the preflight and by the tests: an environment variable first,
- * then where Debian installs it.
+ * Each is found the same way by the preflight and by the tests: the program an environment variable
+ * names (and only it, when set), else where Debian installs it.
  */
 
 export interface Tool {
@@ -37,7 +37,10 @@ function runs(program: string, args: string[]): boolean {
 export const CHROMIUM: Tool = {
   name: 'Chromium (headless browser for the dashboard test)',
   debianPackage: 'chromium',
-  find: () => [process.env['CHROMIUM'], '/usr/bin/chromium'].find((p): p is string => p !== undefined && p !== '' && existsSync(p)),
+  find: () => {
+    const candidate = process.env['CHROMIUM'] || '/usr/bin/chromium';
+    return existsSync(candidate) ? candidate : undefined;
+  },
 };
 
 /** KUBECTL: the KUBECTL variable, else the kubectl on PATH (Debian's kubernetes-client installs /usr/bin/kubectl). */
@@ -55,7 +58,8 @@ export const PYTHON_KUBERNETES: Tool = {
   name: 'the Python Kubernetes client',
   debianPackage: 'python3-kubernetes',
   find: () => {
-    const candidates = [process.env['PYTHON'], '/usr/bin/python3', onPath('python3')].filter((p): p is string => p !== undefined && p !== '');
+    const named = process.env['PYTHON'];
+    const candidates = named ? [named] : ['/usr/bin/python3', onPath('python3')].filter((p): p is string => p !== undefined);
     return candidates.find((p) => runs(p, ['-c', 'import kubernetes.client, kubernetes.watch']));
   },
 };
