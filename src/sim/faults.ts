@@ -5,14 +5,22 @@ import { expired } from './status.js';
 import type { WatchRegistry } from './watch-stream.js';
 
 /** Verb is how the fault rules name an API call. */
-export type Verb = 'get' | 'list' | 'watch' | 'create' | 'delete' | 'patch' | 'discovery';
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete' | 'patch' | 'discovery';
 
-/** API_VERBS are the verbs a fault applies to when it names none: every pod and event call, not discovery. */
-export const API_VERBS: readonly Verb[] = ['get', 'list', 'watch', 'create', 'delete', 'patch'];
+/** API_VERBS are the verbs a fault applies to when it names none: every object call, not discovery. */
+export const API_VERBS: readonly Verb[] = ['get', 'list', 'watch', 'create', 'update', 'delete', 'patch'];
 
-/** FaultRecord is one fault that struck, for a chaos run's report and for determinism checks. */
+/**
+ * FaultRecord is one entry of the injection log: a fault that struck (a dropped event, a failed or
+ * slowed call, cut or stalled watches) or a control call that set one up (`control`, with its
+ * words in `detail`); `at` is the simulator's clock, so a run can be read back in order.
+ */
 export interface FaultRecord {
-  readonly kind: 'drop' | 'fail' | 'failNext' | 'slow' | 'cut' | 'stall' | 'expire' | 'refuse' | 'accept' | 'inject';
+  /** When, on the simulator's clock, as an RFC 3339 time with milliseconds. */
+  readonly at: string;
+  readonly kind: 'drop' | 'fail' | 'failNext' | 'slow' | 'cut' | 'stall' | 'expire' | 'refuse' | 'accept' | 'inject' | 'control';
+  /** For `control`: the call and its arguments, e.g. `failCalls fraction=0.3 status=503`. */
+  readonly detail?: string;
   /** For per-call faults: the index of the call (or event) among those drawn for this kind. */
   readonly n?: number;
   readonly verb?: Verb;
@@ -66,7 +74,7 @@ export class FaultInjector {
 
   constructor(
     seed: number,
-    private readonly deps: { watches: WatchRegistry; listener: ListenerControl; timers: TimerSet; monotonic: () => number; maxRecords?: number },
+    private readonly deps: { watches: WatchRegistry; listener: ListenerControl; timers: TimerSet; monotonic: () => number; now: () => number; maxRecords?: number },
   ) {
     this.streams = { drop: streamFor(seed, 'fault/drop'), fail: streamFor(seed, 'fault/fail'), slow: streamFor(seed, 'fault/slow') };
   }
@@ -147,11 +155,12 @@ export class FaultInjector {
   async refuseConnections(forMs?: number): Promise<void> {
     this.cancelReopen?.();
     this.cancelReopen = undefined;
-    this.note({ kind: 'refuse' });
+    this.note({ kind: 'refuse', ...(forMs === undefined ? {} : { detail: `for ${forMs} ms` }) });
     await this.deps.listener.close();
     if (forMs !== undefined) {
       this.cancelReopen = this.deps.timers.after(forMs, () => {
         this.cancelReopen = undefined;
+        this.note({ kind: 'accept', detail: `after ${forMs} ms` });
         this.deps.listener.reopen().catch(() => undefined);
       });
     }
@@ -226,8 +235,9 @@ export class FaultInjector {
     return this.stallNewUntil !== undefined && this.deps.monotonic() < this.stallNewUntil;
   }
 
-  private note(record: FaultRecord): void {
-    this.records.push(record);
+  /** note appends to the injection log; the controls use it to log each call that sets a fault up. */
+  note(record: Omit<FaultRecord, 'at'>): void {
+    this.records.push({ at: new Date(this.deps.now()).toISOString(), ...record });
     const max = this.deps.maxRecords ?? 10_000;
     if (this.records.length > max) this.records.splice(0, this.records.length - max);
   }
