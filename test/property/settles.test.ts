@@ -34,7 +34,7 @@ type Step =
   | { kind: 'stale'; at: number }
   | { kind: 'resync' }
   | { kind: 'advance'; ms: number }
-  | { kind: 'crash' }
+  | { kind: 'crash'; wallMs: number }
   | { kind: 'apiDown'; down: boolean }
   | { kind: 'latency'; ms: number }
   | { kind: 'failNext'; n: number }
@@ -46,7 +46,8 @@ type Step =
   | { kind: 'replaceInNewEpoch'; server: number; back: number; ready: boolean }
   | { kind: 'unready'; server: number; how: 'notReady' | 'nodeLost' }
   | { kind: 'recover'; server: number }
-  | { kind: 'late'; ms: number };
+  | { kind: 'late'; ms: number }
+  | { kind: 'wallStep'; ms: number };
 
 const server = fc.integer({ min: 0, max: SERVERS.length - 1 });
 const index = fc.nat({ max: 50 });
@@ -56,7 +57,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('stale' as const), at: index }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'resync' as const }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 100, max: 30_000 }) }) },
-  { weight: 2, arbitrary: fc.constant({ kind: 'crash' as const }) },
+  // A kill -9; the wall clock may step while the hub is down.
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), wallMs: fc.constantFrom(0, 0, 600_000, -600_000, 7_200_000, -7_200_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('apiDown' as const), down: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('latency' as const), ms: fc.constantFrom(0, 1_000, 5_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('failNext' as const), n: fc.integer({ min: 1, max: 4 }) }) },
@@ -77,6 +79,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('unready' as const), server, how: fc.constantFrom('notReady' as const, 'nodeLost' as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('recover' as const), server }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('late' as const), ms: fc.constantFrom(0, 4_000, 20_000) }) },
+  // The wall clock stepped (NTP, a VM resumed) forward or back by up to two hours, while running or between a crash and the restart.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('wallStep' as const), ms: fc.integer({ min: -7_200_000, max: 7_200_000 }) }) },
 );
 
 function pull(w: World): void {
@@ -135,7 +139,9 @@ async function run(w: World, s: Step): Promise<void> {
       await h.advance(s.ms);
       break;
     case 'crash':
-      h.reopen();
+      h.crash();
+      h.clock.stepWall(s.wallMs);
+      h.open();
       await h.settle();
       break;
     case 'apiDown':
@@ -183,6 +189,9 @@ async function run(w: World, s: Step): Promise<void> {
       break;
     case 'late':
       h.cluster.faults.lateMs = s.ms;
+      break;
+    case 'wallStep':
+      h.clock.stepWall(s.ms);
       break;
   }
   await h.settle();
@@ -248,7 +257,7 @@ function check(w: World): void {
 }
 
 describe('property', () => {
-  it('every server settles in a stable state that agrees with the cluster, does what it was last asked, replays exactly and keeps every acknowledged command, under any faults, epochs, pod replacements, readiness flaps, late calls and crashes', async () => {
+  it('every server settles in a stable state that agrees with the cluster, does what it was last asked, replays exactly and keeps every acknowledged command, under any faults, epochs, pod replacements, readiness flaps, late calls, wall-clock steps and crashes', async () => {
     const probe = new Harness(':memory:');
     const bound = analyzeLiveness(probe.machine).bound;
     probe.close();
