@@ -122,8 +122,9 @@ async function run(w: World, s: Step): Promise<void> {
 /** done: the server is stable, agrees with the cluster, and did what it was last asked. */
 function done(w: World, u: string): boolean {
   const s = w.live.sk.get(u);
-  if (s === undefined || !s.stable || !w.live.agrees(s)) return false;
   const last = w.last.get(u);
+  if (s === undefined) return last === undefined; // never asked, never made
+  if (!s.stable || !w.live.agrees(s)) return false;
   return last === undefined || (last === 'start' ? s.detail === 'running.ready' : s.state === 'stopped');
 }
 
