@@ -103,9 +103,14 @@ export function createHub(options: HubOptions): Hub {
   records.sweep();
   health.start();
 
-  const server = createServer({ requestTimeout: 60_000 }, (req, res) => void handle(hub, router, req, res));
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  const requestTimeout = config.requestTimeout * 1000;
+  const server = createServer(
+    // Node checks these timeouts every connectionsCheckingInterval: a fraction of the timeout, so a slow request is answered close to it.
+    { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(100, requestTimeout / 4)) },
+    (req, res) => void handle(hub, router, req, res),
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable) socket.end(`HTTP/1.1 ${clientErrorStatus(err)}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
   let closed: Promise<void> | undefined;
@@ -195,6 +200,13 @@ async function handle(hub: HubContext, router: Router, req: IncomingMessage, res
   } catch (err) {
     sendError(req, res, asHttpError(hub, err));
   }
+}
+
+/** clientErrorStatus is the status line for a request Node could not take in: 408 when it came too slowly, 431 for oversized headers, else 400. */
+function clientErrorStatus(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return '408 Request Timeout';
+  if (err.code === 'HPE_HEADER_OVERFLOW') return '431 Request Header Fields Too Large';
+  return '400 Bad Request';
 }
 
 function asHttpError(hub: HubContext, err: unknown): HttpError {

@@ -11,7 +11,7 @@ import { FAST_KUBELET, TEST_ENGINE } from './hub-helpers.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}bin/spawnkeeper.mjs`;
 const TSX = `${ROOT}node_modules/tsx/dist/cli.mjs`;
-const TOKEN = 'cli-admin-token-abcdef0123';
+const TOKEN = 'cli-admin-token-abcdef0123456789abcdef';
 
 interface Child {
   readonly proc: ChildProcess;
