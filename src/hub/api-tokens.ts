@@ -5,6 +5,7 @@ import type { Handler } from './router.js';
 import { UnknownScopeError, allowedToGrant, parseScopes } from './scopes.js';
 import { childExpiry, expiresInProblem } from './token-expiry.js';
 import type { TokenModel } from './tokens.js';
+import { parseTokenId } from './tokens.js';
 
 /** MAX_TOKEN_SCOPES bounds the scope list stored with a token, which every request with it expands. */
 export const MAX_TOKEN_SCOPES = 100;
@@ -16,9 +17,9 @@ export function tokenJson(t: TokenModel): Record<string, unknown> {
 
 /** tokenId reads a token id from a path (`a12` or `12`); anything else is 404, as JupyterHub answers. */
 export function tokenId(raw: string | undefined): number {
-  const m = /^a?(\d{1,15})$/.exec(raw ?? '');
-  if (m === null) throw new HttpError(404, `No such token: ${(raw ?? '').slice(0, 40)}`);
-  return Number(m[1]);
+  const id = parseTokenId(raw ?? '');
+  if (id === undefined) throw new HttpError(404, `No such token: ${(raw ?? '').slice(0, 40)}`);
+  return id;
 }
 
 /**

@@ -45,11 +45,13 @@ function banner(io: CliIo, running: RunningHub, config: HubConfig): void {
   io.out(`  cluster:  ${running.sim === undefined ? (config.inCluster ? 'in-cluster service account' : `kubeconfig ${config.kubeconfig}`) : `embedded simulator at ${running.sim.url}`} (namespace ${config.namespace})`);
   io.out(`  database: ${config.db}`);
   if (running.generatedToken !== undefined) {
-    io.out(`  admin token (generated; shown only this once, keep it): ${running.generatedToken}`);
+    // Never onto the log stream: stdout may be collected. A terminal shows it; a file keeps it.
+    if (io.tty === true) io.out(`  admin token (generated; shown only this once, keep it): ${running.generatedToken}`);
+    io.out(running.adminTokenFile === undefined ? '  admin token: generated, not shown (no terminal, no database folder): set SPAWNKEEPER_ADMIN_TOKEN' : `  admin token: generated, written to ${running.adminTokenFile} (mode 0600)`);
   } else if (config.adminToken !== '') {
     io.out('  admin token: the value of SPAWNKEEPER_ADMIN_TOKEN');
   } else {
-    io.out('  admin token: the one printed at the first start (lost it? `spawnkeeper token --admin --db ...`)');
+    io.out('  admin token: the one generated at the first start (lost it? `spawnkeeper token --admin --db ...`)');
   }
   io.out(`  try:      curl -H "Authorization: token $TOKEN" ${running.url}/hub/api/users`);
 }

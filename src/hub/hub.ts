@@ -11,6 +11,7 @@ import { systemClock } from '../runtime/clock.js';
 import { RuntimeFailedError } from '../runtime/runtime.js';
 import type { Spawnkeeper } from '../spawnkeeper.js';
 import { recordActivity } from './api-activity.js';
+import { createAdminToken, listAllTokens, revokeAnyToken } from './api-admin-tokens.js';
 import { health, info, metrics, version } from './api-hub.js';
 import { startServer, stopServer } from './api-servers.js';
 import { createToken, getToken, listTokens, revokeToken } from './api-tokens.js';
@@ -174,7 +175,10 @@ function routes(hub: HubContext): Router {
     .add('GET', `${api}/users/:name/tokens`, listTokens(hub))
     .add('POST', `${api}/users/:name/tokens`, createToken(hub))
     .add('GET', `${api}/users/:name/tokens/:id`, getToken(hub))
-    .add('DELETE', `${api}/users/:name/tokens/:id`, revokeToken(hub));
+    .add('DELETE', `${api}/users/:name/tokens/:id`, revokeToken(hub))
+    .add('GET', `${api}/spawnkeeper/tokens`, listAllTokens(hub))
+    .add('POST', `${api}/spawnkeeper/tokens`, createAdminToken(hub))
+    .add('DELETE', `${api}/spawnkeeper/tokens/:id`, revokeAnyToken(hub));
 }
 
 /** handle runs one request: route, handler, and an error answer that is never a 5xx for bad input. */

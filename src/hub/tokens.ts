@@ -39,6 +39,12 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+/** parseTokenId reads a token id as JupyterHub shows it (`a12`, or plain `12`); undefined when it is not one. */
+export function parseTokenId(raw: string): number | undefined {
+  const m = /^a?(\d{1,15})$/.exec(raw);
+  return m === null ? undefined : Number(m[1]);
+}
+
 /** newToken is 32 random bytes in hex, as unguessable as JupyterHub's. */
 export function newToken(): string {
   return randomBytes(32).toString('hex');

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,7 +78,12 @@ describe('spawnkeeper CLI', () => {
     const child = start([TSX, `${ROOT}src/hub/main.ts`], { cwd: tmp.dir, env: { SPAWNKEEPER_PORT: '0', SPAWNKEEPER_CONFIG: configFile } });
     try {
       const [, url] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)\/hub\/api/);
-      const [, token] = await child.line(/admin token \(generated; shown only this once, keep it\): ([0-9a-f]{64})/);
+      // stdout is a pipe here, as under a log collector: the generated token goes to a private file, never to stdout.
+      const [, file] = await child.line(/admin token: generated, written to (\S+) \(mode 0600\)/);
+      const token = readFileSync(`${tmp.dir}/${file}`, 'utf8').trim();
+      expect(token).toMatch(/^[0-9a-f]{64}$/);
+      expect(statSync(`${tmp.dir}/${file}`).mode & 0o777).toBe(0o600);
+      expect(child.out() + child.err()).not.toContain(token);
       const res = await fetch(`${url}/hub/api/users`, { headers: { Authorization: `token ${token}` } });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual([]);
@@ -147,6 +152,38 @@ describe('spawnkeeper CLI', () => {
     const minted = await inProcess(['token', 'cli', '--scopes', 'read:users!user', '--db', db]);
     expect(minted.code).toBe(0);
     expect(minted.out.trim()).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('lists every token with `token list`, revokes one by id with `token revoke`, and mints expiring admin tokens', async () => {
+    const db = `${tmp.dir}/tokens.db`;
+    const env = { SPAWNKEEPER_ADMIN_TOKEN: TOKEN, SPAWNKEEPER_CONFIG: configFile };
+    const child = start([BIN, 'serve', '--port', '0', '--db', db], { env });
+    try {
+      await child.line(/JupyterHub REST API at/);
+      child.proc.kill('SIGTERM');
+      expect(await child.exited).toBe(0);
+    } finally {
+      child.proc.kill('SIGKILL');
+    }
+    const admin = await inProcess(['token', '--admin', '--expires-in', '3600', '--note', 'for a script', '--db', db]);
+    expect(admin.code).toBe(0);
+    const secret = admin.out.trim();
+    const listed = await inProcess(['token', 'list', '--json', '--db', db]);
+    expect(listed.code).toBe(0);
+    expect(listed.out).not.toContain(secret);
+    const tokens = JSON.parse(listed.out) as Array<{ id: string; user: string | null; source: string; note: string; expiresAt: string | null }>;
+    expect(tokens.map((t) => [t.user, t.source])).toEqual([[null, 'env'], [null, 'api']]);
+    const minted = tokens.find((t) => t.note === 'for a script');
+    expect(Date.parse(minted?.expiresAt ?? '') - Date.now()).toBeGreaterThan(3_500_000);
+    expect((await inProcess(['token', 'list', '--db', db])).out).toMatch(/^a\d+\t\(admin\)\tenv\t/m);
+    expect((await inProcess(['token', 'revoke', minted?.id ?? '', '--db', db])).out.trim()).toBe(`revoked ${minted?.id ?? ''}`);
+    expect((await inProcess(['token', 'revoke', minted?.id ?? '', '--db', db])).code).toBe(1);
+    expect(JSON.parse((await inProcess(['token', 'list', '--json', '--db', db])).out)).toHaveLength(1);
+    for (const bad of [['--expires-in', '0'], ['--expires-in', '1.5'], ['--expires-in', 'soon']]) {
+      const r = await inProcess(['token', '--admin', ...bad, '--db', db]);
+      expect(`${bad.join(' ')} ${r.code}`).toBe(`${bad.join(' ')} 2`);
+    }
+    expect((await inProcess(['token', 'revoke', 'x1', '--db', db])).code).toBe(2);
   });
 
   it('exits 2 with a clear message on bad configuration', async () => {
