@@ -1,10 +1,9 @@
 import { isHubAdmin } from './admin.js';
-import { tokenId, tokenJson } from './api-tokens.js';
+import { noteAndExpiry, tokenId, tokenJson } from './api-tokens.js';
 import type { HubContext } from './context.js';
 import { HttpError, readJson, sendJson } from './http.js';
 import type { Handler, RequestContext } from './router.js';
 import { ADMIN_SCOPES } from './scopes.js';
-import { childExpiry, expiresInProblem } from './token-expiry.js';
 import type { Caller } from './tokens.js';
 
 /**
@@ -32,12 +31,7 @@ export function createAdminToken(hub: HubContext): Handler {
   return async (ctx) => {
     const caller = requireAdmin(hub, ctx);
     const body = await readJson(ctx.req, hub.config.maxBodyBytes);
-    const note = body['note'] ?? 'admin token minted through the API';
-    if (typeof note !== 'string' || note.length > 1000) throw new HttpError(400, '"note" must be a string of at most 1000 characters');
-    const expires = body['expires_in'];
-    const problem = expiresInProblem(expires);
-    if (problem !== undefined) throw new HttpError(400, problem);
-    const expiresAt = childExpiry(typeof expires === 'number' ? expires : undefined, caller.expiresAt, hub.clock.now());
+    const { note, expiresAt } = noteAndExpiry(body, caller, hub.clock.now(), 'admin token minted through the API');
     const { token, model } = hub.tokens.mint({ owner: null, scopes: ADMIN_SCOPES, note, expiresAt });
     hub.logger.info({ tokenId: model.id, by: caller.tokenId, expiresAt }, 'admin token created');
     sendJson(ctx.req, ctx.res, 201, { ...tokenJson(model), source: model.source, token });

@@ -4,7 +4,7 @@ import { HttpError, isoTime, readJson, sendJson } from './http.js';
 import type { Handler } from './router.js';
 import { UnknownScopeError, allowedToGrant, parseScopes } from './scopes.js';
 import { childExpiry, expiresInProblem } from './token-expiry.js';
-import type { TokenModel } from './tokens.js';
+import type { Caller, TokenModel } from './tokens.js';
 import { parseTokenId } from './tokens.js';
 
 /** MAX_TOKEN_SCOPES bounds the scope list stored with a token, which every request with it expands. */
@@ -20,6 +20,19 @@ export function tokenId(raw: string | undefined): number {
   const id = parseTokenId(raw ?? '');
   if (id === undefined) throw new HttpError(404, `No such token: ${(raw ?? '').slice(0, 40)}`);
   return id;
+}
+
+/**
+ * noteAndExpiry reads a new token's `note` and `expires_in` (400 for bad ones) and returns when it
+ * expires: as asked, but never after the token of the caller that mints it.
+ */
+export function noteAndExpiry(body: Record<string, unknown>, caller: Caller, now: number, defaultNote: string): { note: string; expiresAt: number | null } {
+  const note = body['note'] ?? defaultNote;
+  if (typeof note !== 'string' || note.length > 1000) throw new HttpError(400, '"note" must be a string of at most 1000 characters');
+  const expires = body['expires_in'];
+  const problem = expiresInProblem(expires);
+  if (problem !== undefined) throw new HttpError(400, problem);
+  return { note, expiresAt: childExpiry(typeof expires === 'number' ? expires : undefined, caller.expiresAt, now) };
 }
 
 /**
@@ -46,12 +59,7 @@ export function createToken(hub: HubContext): Handler {
     }
     const refused = scopes.filter((s) => !allowedToGrant(caller.grants, s, name));
     if (refused.length > 0) throw new HttpError(403, `Not assigning requested scopes ${refused.join(', ')}: the requester does not hold them`);
-    const note = body['note'] ?? '';
-    if (typeof note !== 'string' || note.length > 1000) throw new HttpError(400, '"note" must be a string of at most 1000 characters');
-    const expires = body['expires_in'];
-    const problem = expiresInProblem(expires);
-    if (problem !== undefined) throw new HttpError(400, problem);
-    const expiresAt = childExpiry(typeof expires === 'number' ? expires : undefined, caller.expiresAt, hub.clock.now());
+    const { note, expiresAt } = noteAndExpiry(body, caller, hub.clock.now(), '');
     const { token, model } = hub.tokens.mint({ owner: name, scopes, note, expiresAt });
     hub.logger.info({ user: name, tokenId: model.id, scopes }, 'token created');
     sendJson(ctx.req, ctx.res, 201, { ...tokenJson(model), token });
