@@ -6,6 +6,7 @@ import type { HubContext } from './context.js';
 import { serverName, userName } from './context.js';
 import { HttpError, sendJson } from './http.js';
 import type { Handler, Router } from './router.js';
+import { guardStream } from './stream-guard.js';
 import type { Caller } from './tokens.js';
 
 /**
@@ -109,6 +110,7 @@ function stream(hub: HubContext): Handler {
     const caller = hub.auth.require(ctx.req, [...READ]);
     const { res } = ctx;
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    if (ctx.req.method === 'HEAD') return void res.end();
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     // clock lets the page count time in state and deadlines on the hub's clock, not the browser's.
     const tick = () => {
@@ -129,10 +131,12 @@ function stream(hub: HubContext): Handler {
       if (ended) return;
       ended = true;
       off();
+      unguard();
       clearInterval(beat);
       hub.shutdown.removeEventListener('abort', end);
       res.end();
     };
+    const unguard = guardStream(hub, ctx.req, (c) => READ.some((scope) => c.grants.has(scope)), end);
     hub.shutdown.addEventListener('abort', end);
     res.once('close', end);
   };

@@ -23,6 +23,7 @@ import { HealthMonitor } from './health.js';
 import { HttpError, sendError } from './http.js';
 import { SpawnLimiter } from './limits.js';
 import { HubMetrics } from './metrics.js';
+import { PodEventFeed } from './pod-event-feed.js';
 import { progress } from './progress.js';
 import { RecordKeeper } from './records.js';
 import { Router } from './router.js';
@@ -96,6 +97,7 @@ export function createHub(options: HubOptions): Hub {
     clock,
     logger,
     cluster: options.cluster,
+    podEvents: new PodEventFeed({ kc: options.cluster, namespace: sk.config.namespace, logger }),
     shutdown: shutdown.signal,
     version: VERSION,
   };
@@ -141,6 +143,7 @@ export function createHub(options: HubOptions): Hub {
         if (server.listening) await done;
         clearTimeout(force);
         health.close();
+        hub.podEvents.close();
         records.close();
         hub.metrics.close();
         index.close();
