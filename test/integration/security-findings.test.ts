@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { WebSocket } from 'ws';
@@ -19,6 +21,7 @@ import { ADMIN, FAST_KUBELET, TEST_ENGINE, sinkLogger, startTestHub, waitFor } f
 
 type Json = Record<string, unknown>;
 const api = '/hub/api';
+const BIN = fileURLToPath(new URL('../../bin/spawnkeeper.mjs', import.meta.url));
 
 /** raw sends exactly the given path and body bytes (fetch would normalise `..` and encodings). */
 function raw(url: string, method: string, path: string, options: { token?: string | null; body?: string; timeoutMs?: number } = {}): Promise<{ status: number; text: string }> {
@@ -260,21 +263,36 @@ describe('security review findings', () => {
   });
 
   it('finding 10: the inspector relay listens on 127.0.0.1, refuses other origins and viewers without its key, and a taken port leaves the hub serving', async () => {
-    const { startInspection } = await import('../../src/hub/inspection.js');
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const taken = (blocker.address() as AddressInfo).port;
+    const tmp = tempDir('spawnkeeper-sec-');
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--db', `${tmp.dir}/hub.db`, '--inspect', '--inspect-port', String(taken)], {
+      env: { ...process.env, SPAWNKEEPER_ADMIN_TOKEN: ADMIN, SPAWNKEEPER_LOG_LEVEL: 'warn', SPAWNKEEPER_LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const url = await waitFor('the hub and the inspector report', () => {
+        if (child.exitCode !== null) throw new Error(`the hub exited ${child.exitCode}:\n${out}`);
+        const m = /JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        return m !== null && out.includes('inspector:') ? m[1] : undefined;
+      }, 20_000);
+      expect(out).toMatch(new RegExp(`inspector: cannot listen on 127\\.0\\.0\\.1:${taken} .*the hub goes on without it`));
+      expect((await fetch(`${url}/hub/health`)).status).toBe(200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      blocker.close();
+      tmp.cleanup();
+    }
+    const { startInspection } = await import('../../src/hub/inspection.js');
     const lines: string[] = [];
     const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), env: {} };
-    try {
-      const failed = await startInspection(hub.running.sk, { port: taken }, io);
-      expect(lines.join('\n')).toMatch(new RegExp(`inspector: cannot listen on 127\\.0\\.0\\.1:${taken}.*the hub goes on without it`));
-      failed.stop();
-      expect((await hub.call('GET', '/hub/health', { token: null })).status).toBe(200);
-    } finally {
-      blocker.close();
-    }
-    lines.length = 0;
     const relay = await startInspection(hub.running.sk, { port: 0 }, io);
     try {
       expect(relay.address?.address).toBe('127.0.0.1');
