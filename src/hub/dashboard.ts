@@ -87,6 +87,12 @@ function unfiltered(caller: Caller): boolean {
   return READ.some((scope) => caller.grants.unfiltered(scope));
 }
 
+/** reflectorHealth is the reflector's health for this caller: the cluster's error text only for `read:hub`, as on /hub/health. */
+function reflectorHealth(hub: HubContext, caller: Caller) {
+  const r = hub.sk.health().reflector;
+  return caller.grants.has('read:hub') ? r : { ...r, lastError: r.lastError === null ? null : 'hidden: needs read:hub' };
+}
+
 function asset(name: string): Handler {
   const spec = FILES[name];
   if (spec === undefined) throw new Error(`no dashboard asset ${name}`);
@@ -115,7 +121,7 @@ function stream(hub: HubContext): Handler {
     // clock lets the page count time in state and deadlines on the hub's clock, not the browser's.
     const tick = () => {
       send('clock', { now: hub.clock.now() });
-      send('health', hub.sk.health().reflector);
+      send('health', reflectorHealth(hub, caller));
     };
     tick();
     send('servers', hub.sk.list().filter((s) => visible(caller, s)).map((s) => view(hub, s)));
@@ -155,7 +161,7 @@ export function registerDashboard(router: Router, hub: HubContext): void {
     const health = hub.sk.health();
     sendJson(ctx.req, ctx.res, 200, {
       servers: hub.sk.list().filter((s) => visible(caller, s)).map((s) => view(hub, s)),
-      health: unfiltered(caller) ? health : { reflector: health.reflector },
+      health: unfiltered(caller) && caller.grants.has('read:hub') ? health : { reflector: reflectorHealth(hub, caller) },
       now: hub.clock.now(),
     });
   });

@@ -372,6 +372,13 @@ describe('security review findings', () => {
       expect(detailed.status).toBe(503);
       expect(detailed.json).toMatchObject({ status: 'unhealthy', reason: expect.stringContaining('pod reflector') });
       expect(detailed.text).toContain('last error');
+      // A user's dashboard view says the reflector is unhealthy, without the cluster's error text either.
+      expect((await sick.call('POST', `${api}/users/dora`)).status).toBe(201);
+      const own = ((await sick.call('POST', `${api}/users/dora/tokens`, { body: {} })).json as { token: string }).token;
+      const view = await sick.call('GET', `${api}/spawnkeeper/servers`, { token: own });
+      expect(view.status).toBe(200);
+      expect(view.json).toMatchObject({ health: { reflector: { healthy: false } } });
+      expect(view.text).not.toContain(lastError);
     } finally {
       await sick.running.sim!.faults.acceptConnections();
       await sick.close();
