@@ -102,7 +102,7 @@ describe('spawnkeeper CLI', () => {
     let child = serve();
     try {
       const [, url] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)/);
-      expect(child.out()).toContain('admin token: the value of SPAWNKEEPER_ADMIN_TOKEN');
+      await child.line(/admin token: the value of SPAWNKEEPER_ADMIN_TOKEN/); // waited for, not assumed to have arrived with the URL
       expect(child.out()).not.toContain(TOKEN);
       const call = (method: string, path: string) => fetch(`${url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } });
       expect((await call('POST', '/users/cli')).status).toBe(201);
