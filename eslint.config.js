@@ -33,6 +33,16 @@ export default tseslint.config(
     },
   },
   {
+    // Layers: the store sits below the runtime and the simulator is a cluster, not part of the hub;
+    // what they share with the runtime (the clock, step records) lives below both, in src/core.
+    files: ['src/store/**/*.ts', 'src/sim/**/*.ts', 'src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/runtime/*', '**/hub/*', '**/kube/*'], message: 'src/store, src/sim and src/core sit below the runtime, the kube side and the hub: move what is shared into src/core.' }],
+      }],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -1,6 +1,6 @@
 import { copyFileSync } from 'node:fs';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
-import { ManualClock } from '../src/runtime/clock.js';
+import { ManualClock } from '../src/core/clock.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { openDatabase } from '../src/store/database.js';
 import { SqliteEventStore } from '../src/store/event-store.js';

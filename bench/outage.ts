@@ -1,7 +1,7 @@
 // Scenario 6: settle after an outage: N servers mid-start/stop while the API refuses connections for 60 s of simulated time.
 import { performance } from 'node:perf_hooks';
 import { ownerKey } from '../src/kube/pod-mapper.js';
-import { ManualClock } from '../src/runtime/clock.js';
+import { ManualClock } from '../src/core/clock.js';
 import { startSimulator } from '../src/sim/index.js';
 import type { Simulator } from '../src/sim/index.js';
 import type { Spawnkeeper } from '../src/spawnkeeper.js';

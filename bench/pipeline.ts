@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { initialTransition, transition } from 'xstate';
 import type { ServerMachine } from '../machines/server.machine.js';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
-import { ManualClock } from '../src/runtime/clock.js';
+import { ManualClock } from '../src/core/clock.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { persist } from '../src/runtime/step.js';
 import { openDatabase } from '../src/store/database.js';

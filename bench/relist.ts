@@ -5,7 +5,7 @@ import type { PodFact } from '../machines/pod-fact.js';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
 import { DEFAULT_TEMPLATE, podManifest } from '../src/kube/manifest.js';
 import { Reflector } from '../src/kube/reflector.js';
-import { ManualClock } from '../src/runtime/clock.js';
+import { ManualClock } from '../src/core/clock.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { startSimulator } from '../src/sim/index.js';
 import type { Simulator } from '../src/sim/index.js';

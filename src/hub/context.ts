@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { InvalidNameError, serverKey, validateServerName, validateUserName } from '../kube/names.js';
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { ServerStatus, Spawnkeeper } from '../spawnkeeper.js';
 import type { Authenticator } from './auth.js';
 import type { HealthMonitor } from './health.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { Spawnkeeper, SpawnkeeperHealth } from '../spawnkeeper.js';
 
 /** HealthReport is the body of /hub/health: healthy or not, why, and the numbers behind it. */

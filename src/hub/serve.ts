@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { Simulator } from '../sim/index.js';
 import { startSimulator } from '../sim/index.js';
 import type { Spawnkeeper } from '../spawnkeeper.js';

@@ -7,7 +7,7 @@ import type { PodFact } from '../../machines/pod-fact.js';
 import { rvNumber } from '../../machines/pod-fact.js';
 import { reflectorMachine } from '../../machines/reflector.machine.js';
 import type { ReflectorEvent } from '../../machines/reflector.machine.js';
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../core/clock.js';
 import { selector } from './manifest.js';
 import { ownerKey, podFact } from './pod-mapper.js';
 import { statusOf } from './pod-client.js';

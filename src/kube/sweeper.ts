@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { EventStore } from '../store/event-store.js';
 import type { CachedPod } from './reflector.js';
 import { sleep } from './reflector.js';

@@ -1,6 +1,6 @@
 import type { PodFact } from '../../machines/pod-fact.js';
 import type { EffectError, EffectParams, PodOp, ServerEvent } from '../../machines/server.machine.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/clock.js';
 import type { PodClient } from './pod-client.js';
 import { PodApiError } from './pod-client.js';
 

@@ -5,7 +5,7 @@ import type { EffectParams, ServerEvent, ServerMachine } from '../../machines/se
 import { MACHINE_VERSION } from '../../machines/server.machine.js';
 import { upgrade } from '../../machines/upgrades.js';
 import type { EventStore, ServerRow, StepRecord } from '../store/event-store.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/clock.js';
 import { EffectRunner } from './effects.js';
 import type { PodClient } from './pod-client.js';
 import type { ServerSnapshot, StepResult } from './step.js';

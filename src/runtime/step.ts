@@ -2,28 +2,11 @@ import { createActor, initialTransition } from 'xstate';
 import type { ActorScope, SnapshotFrom } from 'xstate';
 import type { ServerMachine, ServerEvent, EffectParams, EffectAction } from '../../machines/server.machine.js';
 import { EFFECT_ACTIONS } from '../../machines/server.machine.js';
+import type { EffectRequest, OrphanRecord, TimerChange } from '../core/step-records.js';
+
+export type { EffectRequest, OrphanRecord, TimerArm, TimerChange } from '../core/step-records.js';
 
 export type ServerSnapshot = SnapshotFrom<ServerMachine>;
-
-/** TimerArm is a delayed event the step asked for: the runtime stores it with its due time. */
-export interface TimerArm {
-  readonly id: string;
-  readonly event: { type: string };
-  readonly delay: number;
-}
-
-export interface EffectRequest {
-  readonly kind: EffectAction;
-  readonly params: EffectParams;
-}
-
-export interface OrphanRecord {
-  readonly uid: string | null;
-  readonly reason: string;
-}
-
-/** TimerChange is one arm or cancel, kept in the order the machine produced them. */
-export type TimerChange = { readonly arm: TimerArm } | { readonly cancel: string };
 
 /** StepResult is everything one event did to one server, as data: nothing has happened yet. */
 export interface StepResult {

@@ -1,11 +1,11 @@
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../core/clock.js';
 
 /**
  * SimClock is the only source of time for the simulator, so tests and chaos runs can drive every
  * delay (kubelet stages, watch timeouts, fault periods, slow answers): the runtime's Clock, shared.
  */
 export type SimClock = Clock;
-export { ManualClock, systemClock as realClock } from '../runtime/clock.js';
+export { ManualClock, systemClock as realClock } from '../core/clock.js';
 
 /**
  * TimerSet remembers the handles it armed, so closing the simulator cancels every pending delay

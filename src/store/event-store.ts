@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import type { Database, Statement } from 'better-sqlite3';
 import { DatabaseRefusedError } from './database.js';
-import type { EffectRequest, OrphanRecord, TimerChange } from '../runtime/step.js';
+import type { EffectRequest, OrphanRecord, TimerChange } from '../core/step-records.js';
 
 export interface ServerRow {
   readonly sid: number;

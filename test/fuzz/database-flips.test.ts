@@ -3,7 +3,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MACHINE_VERSION, configureServerMachine } from '../../machines/server.machine.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { checkReplay } from '../../src/runtime/replay.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { DatabaseRefusedError, openDatabase } from '../../src/store/database.js';

@@ -5,7 +5,7 @@ import type { Database } from 'better-sqlite3';
 import { afterEach, beforeEach } from 'vitest';
 import type { ServerDelays, ServerMachine } from '../../machines/server.machine.js';
 import { MACHINE_VERSION, configureServerMachine } from '../../machines/server.machine.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteEventStore } from '../../src/store/event-store.js';

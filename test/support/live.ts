@@ -1,7 +1,7 @@
 import type { ServerDelays } from '../../machines/server.machine.js';
 import { configureServerMachine } from '../../machines/server.machine.js';
 import { ownerKey } from '../../src/kube/pod-mapper.js';
-import type { Clock } from '../../src/runtime/clock.js';
+import type { Clock } from '../../src/core/clock.js';
 import { analyzeLiveness } from '../../src/runtime/liveness.js';
 import { startSimulator } from '../../src/sim/index.js';
 import type { Simulator, SimulatorOptions } from '../../src/sim/index.js';

@@ -1,5 +1,5 @@
 import type { PodFact } from '../../machines/pod-fact.js';
-import type { Clock } from '../../src/runtime/clock.js';
+import type { Clock } from '../../src/core/clock.js';
 import type { PodClient } from '../../src/runtime/pod-client.js';
 import { PodApiError } from '../../src/runtime/pod-client.js';
 

@@ -1,5 +1,5 @@
-import type { Clock } from '../../src/runtime/clock.js';
-import { systemClock } from '../../src/runtime/clock.js';
+import type { Clock } from '../../src/core/clock.js';
+import { systemClock } from '../../src/core/clock.js';
 
 /**
  * SteppedClock is real time whose wall clock a test can step, forward or back, as NTP or an

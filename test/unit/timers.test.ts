@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { TimerTable } from '../../src/runtime/timers.js';
 
 interface Fired {
