@@ -1,12 +1,35 @@
 import type { HubContext } from './context.js';
-import { findUser, userName } from './context.js';
+import { findUser, userName, userTarget } from './context.js';
 import { HttpError, isoTime, readJson, sendJson } from './http.js';
 import type { Handler } from './router.js';
 import { UnknownScopeError, allowedToGrant, parseScopes } from './scopes.js';
 import type { TokenModel } from './tokens.js';
 
+/**
+ * tokenJson is JupyterHub 5's token model: `user` or `service` for the owner, `roles` always empty,
+ * no session; `prefix` (the first characters, to recognise a token by) is spawnkeeper's own.
+ */
 function tokenJson(t: TokenModel): Record<string, unknown> {
-  return { id: t.id, kind: t.kind, user: t.user, scopes: t.scopes, note: t.note, prefix: t.prefix, created: isoTime(t.created), expires_at: isoTime(t.expiresAt), last_activity: null };
+  const owner = t.user !== null ? { user: t.user } : t.service !== null ? { service: t.service } : {};
+  return {
+    ...owner,
+    id: t.id,
+    kind: t.kind,
+    roles: [],
+    scopes: t.scopes,
+    created: isoTime(t.created),
+    last_activity: null,
+    expires_at: isoTime(t.expiresAt),
+    note: t.note,
+    session_id: null,
+    oauth_client: 'JupyterHub',
+    prefix: t.prefix,
+  };
+}
+
+/** falsyNote: JupyterHub replaces a missing or empty note with its own. */
+function falsyNote(v: unknown): boolean {
+  return v === undefined || v === null || v === '';
 }
 
 function tokenId(raw: string | undefined): number {
@@ -18,14 +41,17 @@ function tokenId(raw: string | undefined): number {
 /**
  * createToken is `POST /users/{name}/tokens` with `{"scopes": [...], "note": "…", "expires_in": s}`:
  * 201 with the token, shown this once; the requester can never grant more than it holds.
- * Without scopes the token gets `self`: the user's own user, servers and tokens.
+ * Without scopes the token gets `self`: the user's own user, servers and tokens. An unknown user
+ * and a requester without `tokens` for the user get the same 403, as in JupyterHub.
  */
 export function createToken(hub: HubContext): Handler {
   return async (ctx) => {
     const name = userName(ctx.params['name']);
-    const caller = hub.auth.require(ctx.req, 'tokens', { user: name });
+    const caller = hub.auth.caller(ctx.req);
     const body = await readJson(ctx.req, hub.config.maxBodyBytes);
-    findUser(hub, name);
+    if (hub.users.get(name) === undefined || !caller.grants.has('tokens', userTarget(hub, name))) {
+      throw new HttpError(403, `User ${name.slice(0, 255)} not found or no permissions to generate tokens`);
+    }
     const rawScopes = body['scopes'] ?? ['self'];
     if (!Array.isArray(rawScopes)) throw new HttpError(400, '"scopes" must be a list of scope names');
     let scopes: string[];
@@ -37,7 +63,8 @@ export function createToken(hub: HubContext): Handler {
     }
     const refused = scopes.filter((s) => !allowedToGrant(caller.grants, s, name));
     if (refused.length > 0) throw new HttpError(403, `Not assigning requested scopes ${refused.join(', ')}: the requester does not hold them`);
-    const note = body['note'] ?? '';
+    const by = caller.owner === name ? '' : caller.owner !== null ? ` by user ${caller.owner}` : caller.service !== null ? ` by service ${caller.service}` : '';
+    const note = falsyNote(body['note']) ? `Requested via api${by}` : body['note'];
     if (typeof note !== 'string' || note.length > 1000) throw new HttpError(400, '"note" must be a string of at most 1000 characters');
     const expires = body['expires_in'];
     if (expires !== undefined && expires !== null && !(typeof expires === 'number' && Number.isFinite(expires) && expires > 0)) {
@@ -53,7 +80,7 @@ export function createToken(hub: HubContext): Handler {
 export function listTokens(hub: HubContext): Handler {
   return (ctx) => {
     const name = userName(ctx.params['name']);
-    hub.auth.require(ctx.req, 'read:tokens', { user: name });
+    hub.auth.require(ctx.req, 'read:tokens', userTarget(hub, name));
     findUser(hub, name);
     sendJson(ctx.req, ctx.res, 200, { api_tokens: hub.tokens.list(name).map(tokenJson) });
   };
@@ -63,7 +90,7 @@ export function listTokens(hub: HubContext): Handler {
 export function getToken(hub: HubContext): Handler {
   return (ctx) => {
     const name = userName(ctx.params['name']);
-    hub.auth.require(ctx.req, 'read:tokens', { user: name });
+    hub.auth.require(ctx.req, 'read:tokens', userTarget(hub, name));
     findUser(hub, name);
     const t = hub.tokens.get(name, tokenId(ctx.params['id']));
     if (t === undefined) throw new HttpError(404, `No such token: ${String(ctx.params['id']).slice(0, 40)}`);
@@ -75,7 +102,7 @@ export function getToken(hub: HubContext): Handler {
 export function revokeToken(hub: HubContext): Handler {
   return (ctx) => {
     const name = userName(ctx.params['name']);
-    hub.auth.require(ctx.req, 'tokens', { user: name });
+    hub.auth.require(ctx.req, 'tokens', userTarget(hub, name));
     findUser(hub, name);
     if (!hub.tokens.revoke(name, tokenId(ctx.params['id']))) throw new HttpError(404, `No such token: ${String(ctx.params['id']).slice(0, 40)}`);
     sendJson(ctx.req, ctx.res, 204, undefined);

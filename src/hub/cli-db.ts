@@ -7,7 +7,9 @@ import { openDatabase } from '../store/database.js';
 import { SqliteEventStore } from '../store/event-store.js';
 import type { CliIo } from './cli-io.js';
 import { ConfigError, parseArgs, resolveConfig } from './config.js';
-import { ADMIN_SCOPES, UnknownScopeError, parseScopes } from './scopes.js';
+import { normalizeUserName } from './context.js';
+import { ADMIN_SCOPES, Grants, UnknownScopeError, allowedToGrant, parseScopes } from './scopes.js';
+import { ServiceRegistry, parseServices } from './services.js';
 import type { HubConfig } from './settings.js';
 import { TokenStore } from './tokens.js';
 import { UserStore } from './users.js';
@@ -22,10 +24,14 @@ export const REPLAY_USAGE = `usage: spawnkeeper replay --check [--db PATH] [--co
   Folds every server's event log from the start and compares the result with its stored snapshot,
   byte for byte. Exits 1 if any server differs.`;
 
-/** TOKEN_USAGE explains the offline way to a token when the admin token is lost. */
-export const TOKEN_USAGE = `usage: spawnkeeper token (USER | --admin) [--scopes S1,S2] [--note TEXT] [--db PATH] [--config FILE]
-  Mints an API token straight into the database and prints it once (for a lost admin token, or
-  tokens for services). USER's token defaults to the scope "self"; --admin mints one with every scope.`;
+/** TOKEN_USAGE explains the offline way to a token: for a lost admin token, a service, a user, or exact scopes. */
+export const TOKEN_USAGE = `usage: spawnkeeper token (USER | --service NAME | --admin | --scopes S1,S2) [--scopes S1,S2] [--note TEXT] [--db PATH] [--config FILE]
+  Mints an API token straight into the database and prints it once. It holds exactly what is asked:
+    USER            a user's token; scopes "self" unless --scopes
+    --service NAME  a token of a service from the config file's services; its roles' scopes
+                    ("inherit") unless --scopes, which must lie within them
+    --admin         a token of the hub with every admin scope (not with --scopes)
+    --scopes S1,S2  alone: a token of the hub with exactly these scopes`;
 
 /** openExisting opens the configured database, refusing to create one where none is. */
 function openExisting(config: HubConfig): Database {
@@ -96,22 +102,47 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
   }
 }
 
-/** tokenCommand mints a token offline and prints it once. */
+/** tokenScopes reads --scopes, or the default for the kind of token; a bad scope is a ConfigError. */
+function tokenScopes(raw: string | undefined, fallback: string[]): string[] {
+  if (raw === undefined) return fallback;
+  try {
+    const scopes = parseScopes(raw.split(',').filter((s) => s !== ''));
+    if (scopes.length === 0) throw new ConfigError('--scopes needs at least one scope');
+    return scopes;
+  } catch (err) {
+    if (err instanceof UnknownScopeError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/** tokenCommand mints a token offline and prints it once; it never holds more than asked, nor more than a service's roles. */
 export function tokenCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, { '--admin': false, '--scopes': true, '--note': true });
+  const { args, config } = configFrom(argv, io, { '--admin': false, '--service': true, '--scopes': true, '--note': true });
   if (args.help) {
     io.out(TOKEN_USAGE);
     return 0;
   }
   const admin = args.options.has('--admin');
-  const [user, ...rest] = args.positionals;
-  if (rest.length > 0 || (user === undefined) === !admin) throw new ConfigError(`give USER or --admin\n${TOKEN_USAGE}`);
+  const service = args.options.get('--service');
+  const rawScopes = args.options.get('--scopes');
+  const [rawUser, ...rest] = args.positionals;
+  const user = rawUser === undefined ? undefined : normalizeUserName(rawUser);
+  const kinds = [user !== undefined, service !== undefined, admin].filter(Boolean).length;
+  if (rest.length > 0 || kinds > 1 || (kinds === 0 && rawScopes === undefined)) throw new ConfigError(`give one of USER, --service NAME, --admin or --scopes\n${TOKEN_USAGE}`);
+  if (admin && rawScopes !== undefined) throw new ConfigError('--admin mints every admin scope; for a token with fewer, give --scopes without --admin');
   let scopes: string[];
-  try {
-    scopes = admin ? [...ADMIN_SCOPES] : parseScopes((args.options.get('--scopes') ?? 'self').split(',').filter((s) => s !== ''));
-  } catch (err) {
-    if (err instanceof UnknownScopeError) throw new ConfigError(err.message);
-    throw err;
+  if (service !== undefined) {
+    const spec = new ServiceRegistry(parseServices(config.services, config.loadRoles, config.adminToken)).get(service);
+    if (spec === undefined) throw new ConfigError(`no service ${service} in the configuration's services (give --config FILE)`);
+    scopes = tokenScopes(rawScopes, ['inherit']);
+    const roles = new Grants(spec.scopes, null, spec.name);
+    const beyond = scopes.filter((s) => s !== 'inherit' && !allowedToGrant(roles, s, null, spec.name));
+    if (beyond.length > 0) throw new ConfigError(`service ${service} does not hold ${beyond.join(', ')} through its roles; give it a role with them in load_roles first`);
+  } else if (user !== undefined) {
+    scopes = tokenScopes(rawScopes, ['self']);
+  } else {
+    scopes = admin ? [...ADMIN_SCOPES] : tokenScopes(rawScopes, []);
+    if (scopes.includes('inherit') || scopes.includes('self')) throw new ConfigError('a token of the hub has no owner to inherit from: name its scopes');
   }
   const db = openExisting(config);
   try {
@@ -119,7 +150,8 @@ export function tokenCommand(argv: readonly string[], io: CliIo): number {
       parseServerKey(`${user}/`);
       if (new UserStore(db).get(user) === undefined) throw new ConfigError(`no user ${user} (create it with POST /hub/api/users/${user})`);
     }
-    const { token } = new TokenStore(db).mint({ owner: user ?? null, scopes, note: args.options.get('--note') ?? 'minted with spawnkeeper token' });
+    const note = args.options.get('--note') ?? 'minted with spawnkeeper token';
+    const { token } = new TokenStore(db).mint({ owner: user ?? null, service: service ?? null, scopes, note, source: 'cli' });
     io.out(token);
     return 0;
   } finally {
