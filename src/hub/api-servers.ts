@@ -95,9 +95,9 @@ export function stopServer(hub: HubContext): Handler {
     const known = hub.users.server(record.id, server) !== undefined || isActive(before);
     if (server !== '' && !known) throw new HttpError(404, `${user} has no server named '${server}'`);
     if (before === undefined || !isActive(before)) {
-      // Not running (never started, stopped, or failed and cleaned up): nothing to stop. A failed
-      // server is cleared by a stop command, so the next start begins afresh.
-      if (before?.state === 'failed') await hub.sk.stop(user, server);
+      // Not running: nothing to stop, 204 as JupyterHub. The command is still recorded for a server
+      // that exists (every acknowledged stop is in its history; a failed one is cleared by it).
+      if (before !== undefined) await hub.sk.stop(user, server);
       if (remove) hub.users.removeServer(record.id, server);
       return answer(hub, ctx, 204, user, server, grants);
     }
