@@ -118,11 +118,15 @@ function send(url: URL, r: Req): Promise<Answer> {
   });
 }
 
-/** fingerprint is what a rejected request must not change: users and their activity, server records, tokens, groups, commands. */
+/**
+ * fingerprint is what a rejected request must not change: users, server records, tokens, groups,
+ * commands. (Not last_activity: a spawn or stop that an earlier request began moves it when it
+ * ends, at any moment; test/integration/hub-compat.test.ts checks that refused activity writes none.)
+ */
 function fingerprint(hub: TestHub, commands: number): string {
   const db = hub.running.db;
-  const users = db.prepare('SELECT name, admin, last_activity FROM users WHERE deleting = 0 ORDER BY name').all();
-  const servers = db.prepare('SELECT u.name, s.name AS server, s.last_activity FROM user_servers s JOIN users u ON u.id = s.user_id WHERE s.remove_pending = 0 AND u.deleting = 0 ORDER BY 1, 2').all();
+  const users = db.prepare('SELECT name, admin FROM users WHERE deleting = 0 ORDER BY name').all();
+  const servers = db.prepare('SELECT u.name, s.name AS server FROM user_servers s JOIN users u ON u.id = s.user_id WHERE s.remove_pending = 0 AND u.deleting = 0 ORDER BY 1, 2').all();
   const tokens = db.prepare('SELECT hash, owner, service, scopes FROM tokens ORDER BY hash').all();
   const groups = db.prepare('SELECT g.name, g.properties, (SELECT group_concat(user_id) FROM group_members m WHERE m.group_id = g.id) AS members FROM groups g ORDER BY g.name').all();
   return JSON.stringify({ users, servers, tokens, groups, commands });
