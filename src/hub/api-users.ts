@@ -61,9 +61,10 @@ export function listUsers(hub: HubContext): Handler {
     const nameFilter = (ctx.query.get('name_filter') ?? '').toLowerCase();
     const order = sorter(ctx.query.get('sort') ?? 'id');
     const { offset, limit } = pageOf(ctx, hub.config);
+    const everyone = caller.grants.unfiltered('list:users');
     const all = hub.users
       .list()
-      .filter((u) => caller.grants.has('list:users', userTarget(hub, u.name)))
+      .filter((u) => everyone || caller.grants.has('list:users', userTarget(hub, u)))
       .filter((u) => state === null || state === '' || matchesState(hub, u, state as (typeof STATE_FILTERS)[number]))
       .filter((u) => nameFilter === '' || u.name.toLowerCase().includes(nameFilter))
       .sort(order);

@@ -68,10 +68,11 @@ export function serverName(raw: string | undefined): string {
 }
 
 /** userTarget is a user (or one of its servers) as scope checks see it: with its groups, for `!group=` filters. */
-export function userTarget(hub: HubContext, user: string, server?: string): Target {
-  const record = hub.users.get(user);
+export function userTarget(hub: HubContext, user: string | UserRecord, server?: string): Target {
+  const record = typeof user === 'string' ? hub.users.get(user) : user;
+  const name = typeof user === 'string' ? user : user.name;
   const groups = record === undefined ? [] : hub.groups.groupsOf(record.id);
-  return server === undefined ? { user, groups } : { user, server, groups };
+  return server === undefined ? { user: name, groups } : { user: name, server, groups };
 }
 
 /** findUser is the user of a path, or 404 as JupyterHub answers for an unknown one. */

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 
 /** GroupRecord is a group of users as the hub keeps it (migration 004). */
 export interface GroupRecord {
@@ -21,7 +21,12 @@ function group(r: GroupRow): GroupRecord {
 
 /** GroupStore reads and writes groups and their members; each method is one statement or transaction. */
 export class GroupStore {
-  constructor(private readonly db: Database) {}
+  private readonly ofUser: Statement<[number], { name: string }>;
+
+  constructor(private readonly db: Database) {
+    // Prepared once: every scope check of a user target asks it.
+    this.ofUser = db.prepare('SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.id');
+  }
 
   /** create adds a group with its first members, or returns undefined when the name is taken. */
   create(name: string, memberIds: readonly number[], now: number): GroupRecord | undefined {
@@ -58,7 +63,7 @@ export class GroupStore {
 
   /** groupsOf are the names of the groups a user is in, in the order the groups were created. */
   groupsOf(userId: number): string[] {
-    return (this.db.prepare('SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.id').all(userId) as Array<{ name: string }>).map((r) => r.name);
+    return this.ofUser.all(userId).map((r) => r.name);
   }
 
   /** add makes users members; ones already in stay as they are. */

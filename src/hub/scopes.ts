@@ -160,11 +160,6 @@ export class Grants {
     return this.grants.some((g) => g.scope === scope && g.kind === undefined);
   }
 
-  /** filtersOf lists the filters under which `scope` is held (`undefined` in the list: unfiltered). */
-  filtersOf(scope: string): Array<{ kind: FilterKind; value: string } | undefined> {
-    return this.grants.filter((g) => g.scope === scope).map((g) => (g.kind === undefined || g.value === undefined ? undefined : { kind: g.kind, value: g.value }));
-  }
-
   /** expanded is every scope held, with its filter, as JupyterHub lists a token's expanded scopes. */
   expanded(): string[] {
     return [...new Set(this.grants.map((g) => (g.kind === undefined ? g.scope : `${g.scope}!${g.kind}=${g.value ?? ''}`)))].sort();
