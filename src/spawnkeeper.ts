@@ -5,7 +5,7 @@ import type { ServerDelays } from '../machines/server.machine.js';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
 import { DEFAULT_TEMPLATE } from './kube/manifest.js';
 import type { PodTemplate } from './kube/manifest.js';
-import { parseServerKey, podName, serverKey } from './kube/names.js';
+import { parseServerKey, podNameCandidates, serverKey, validatePodNamePrefix } from './kube/names.js';
 import { KubePodClient } from './kube/pod-client.js';
 import { Reflector } from './kube/reflector.js';
 import type { ReflectorHealth } from './kube/reflector.js';
@@ -137,6 +137,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
   const machine = configureServerMachine(config.delays);
   const template: PodTemplate = { ...DEFAULT_TEMPLATE, ...config.template };
+  validatePodNamePrefix(template.podNamePrefix);
   const api = options.cluster.makeApiClient(CoreV1Api);
   const pods = new KubePodClient(api, { namespace: config.namespace, instance: config.instance, template, deleteGraceSeconds: config.deleteGraceSeconds });
   const runtime = new Runtime({
@@ -167,12 +168,20 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   });
   const runnables = [reflector.start(abort.signal), synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined))];
 
+  const podNames = new Map<string, readonly [string, ...string[]]>();
+  /** actualPodName is the name of the server's pod as listed: a pod made under the earlier naming scheme keeps its name. */
+  const actualPodName = (key: string): string => {
+    let names = podNames.get(key);
+    if (names === undefined) podNames.set(key, (names = podNameCandidates(key, template.podNamePrefix)));
+    return names.find((n) => reflector.cache.get(n)?.key === key) ?? names[0];
+  };
   const status = (view: ServerView): ServerStatus => {
     const { user, name } = parseServerKey(view.key);
     const state = view.state.split('.')[0] as TopState;
     // The deadline people care about is the pending state's own (start or stop timeout), not the next poll.
     const timers = runtime.deadlines(view.key);
-    const own = timers.filter((d) => d.id.endsWith(`.server.${view.state.split('.')[0] ?? ''}`));
+    const pendingNode = view.state.startsWith('running.unready') ? 'running.unready' : state;
+    const own = timers.filter((d) => d.id.endsWith(`.server.${pendingNode}`));
     const deadlines = (own.length > 0 ? own : timers).map((d) => d.dueAt);
     return {
       key: view.key,
@@ -181,13 +190,14 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       state,
       detail: view.state,
       pending: state === 'spawn_pending' ? 'spawn' : state === 'stop_pending' ? 'stop' : null,
-      ready: state === 'running',
+      // A running server whose pod stopped being ready (running.unready) is running, but not ready.
+      ready: view.snapshot.hasTag('ready'),
       stable: view.snapshot.hasTag('stable'),
       since: view.since,
       reason: view.snapshot.context.reason,
       startQueued: view.snapshot.context.startQueued,
       deadline: deadlines.length === 0 ? null : Math.min(...deadlines),
-      podName: podName(view.key, template.podNamePrefix),
+      podName: actualPodName(view.key),
       seq: view.seq,
     };
   };

@@ -6,6 +6,7 @@ import { isActive, userModel } from './models.js';
 import { acceptsPagination, pageOf, paginated } from './pagination.js';
 import type { Handler, RequestContext } from './router.js';
 import { isAdmin } from './token-scopes.js';
+import type { Caller } from './tokens.js';
 import type { UserRecord } from './users.js';
 
 const STATE_FILTERS = ['ready', 'active', 'inactive'] as const;
@@ -105,7 +106,7 @@ function checkUserBody(body: Record<string, unknown>, allowed: readonly string[]
 }
 
 /** grantsAdmin refuses `admin: true` from a caller that is no admin itself, as JupyterHub does. */
-function grantsAdmin(hub: HubContext, caller: Parameters<typeof isAdmin>[0], admin: boolean): void {
+function grantsAdmin(hub: HubContext, caller: Caller, admin: boolean): void {
   if (admin && !isAdmin(caller, hub.services, hub.users)) throw new HttpError(403, 'Only admins can grant admin permissions');
 }
 
@@ -158,6 +159,13 @@ export function createUsers(hub: HubContext): Handler {
   };
 }
 
+/** stopServersOf sends a stop to every active server of a user and resolves, once they are committed, with their names. */
+async function stopServersOf(hub: HubContext, user: string): Promise<string[]> {
+  const active = hub.index.keysOf(user).map((k) => parseServerKey(k).name).filter((n) => isActive(hub.sk.get(user, n)));
+  await Promise.all(active.map((n) => hub.sk.stop(user, n)));
+  return active;
+}
+
 /**
  * patchUser is `PATCH /users/{name}` with `{"name": new, "admin": bool, "groups": [...]}`: 200 with
  * the user model. A rename to a taken name is 400; a rename while a server is active is 400 (its
@@ -168,54 +176,79 @@ export function patchUser(hub: HubContext): Handler {
     const name = userName(ctx.params['name']);
     const caller = hub.auth.require(ctx.req, 'admin:users', userTarget(hub, name));
     const body = await readJson(ctx.req, hub.config.maxBodyBytes);
-    const user = findUser(hub, name);
-    if (Object.keys(body).length === 0) throw new HttpError(400, 'Give at least one of name, admin or groups to change');
-    checkUserBody(body, ['name', 'admin', 'groups']);
-    const newName = body['name'] === undefined ? name : userName(body['name'] as string);
-    if (newName !== name) {
-      if (hub.users.get(newName) !== undefined) throw new HttpError(400, `User ${newName} already exists, username must be unique`);
-      if (user.deleting) throw new HttpError(400, `${name} is being deleted`);
-      if (hub.index.keysOf(name).some((k) => isActive(hub.sk.get(name, parseServerKey(k).name)))) {
-        throw new HttpError(400, `Cannot rename ${name} while a server is active: stop its servers first`);
-      }
-    }
-    if (!isAdmin(caller, hub.services, hub.users)) {
-      if (user.admin) throw new HttpError(403, 'Only admins can modify other admins');
-      if (body['admin'] === true) throw new HttpError(403, 'Only admins can grant admin permissions');
-    }
-    const groupIds = (body['groups'] as string[] | undefined)?.map((g) => {
-      const group = hub.groups.get(g);
-      if (group === undefined) throw new HttpError(400, `No such group: ${g.slice(0, 255)}`);
-      return group.id;
-    });
-    if (newName !== name && !hub.users.rename(user.id, name, newName)) throw new HttpError(400, `User ${newName} already exists, username must be unique`);
-    if (typeof body['admin'] === 'boolean') hub.users.setAdmin(user.id, body['admin']);
-    if (groupIds !== undefined) hub.groups.setGroupsOf(user.id, groupIds);
-    hub.logger.info({ user: name, changes: Object.keys(body) }, 'user modified');
-    const after = findUser(hub, newName);
+    // The user's lock: a start or a deletion sees the user before or after the change, never half of it.
+    const after = await hub.userLocks.run(name, () => patch(hub, caller, name, body));
     sendJson(ctx.req, ctx.res, 200, userModel(hub, after, caller.grants));
   };
 }
 
+/** patch checks a PATCH body against the user as it is, then applies it: all of it, or nothing with a 4xx. */
+function patch(hub: HubContext, caller: Caller, name: string, body: Record<string, unknown>): UserRecord {
+  const user = findUser(hub, name);
+  if (Object.keys(body).length === 0) throw new HttpError(400, 'Give at least one of name, admin or groups to change');
+  checkUserBody(body, ['name', 'admin', 'groups']);
+  const newName = body['name'] === undefined ? name : userName(body['name'] as string);
+  if (newName !== name) {
+    if (hub.users.get(newName) !== undefined) throw new HttpError(400, `User ${newName} already exists, username must be unique`);
+    if (user.deleting) throw new HttpError(400, `${name} is being deleted`);
+    if (hub.index.keysOf(name).some((k) => isActive(hub.sk.get(name, parseServerKey(k).name)))) {
+      throw new HttpError(400, `Cannot rename ${name} while a server is active: stop its servers first`);
+    }
+  }
+  if (!isAdmin(caller, hub.services, hub.users)) {
+    if (user.admin) throw new HttpError(403, 'Only admins can modify other admins');
+    if (body['admin'] === true) throw new HttpError(403, 'Only admins can grant admin permissions');
+  }
+  const groupIds = (body['groups'] as string[] | undefined)?.map((g) => {
+    const group = hub.groups.get(g);
+    if (group === undefined) throw new HttpError(400, `No such group: ${g.slice(0, 255)}`);
+    return group.id;
+  });
+  if (newName !== name && !hub.users.rename(user.id, name, newName)) throw new HttpError(400, `User ${newName} already exists, username must be unique`);
+  if (typeof body['admin'] === 'boolean') hub.users.setAdmin(user.id, body['admin']);
+  if (groupIds !== undefined) hub.groups.setGroupsOf(user.id, groupIds);
+  hub.logger.info({ user: name, changes: Object.keys(body) }, 'user modified');
+  return findUser(hub, newName);
+}
+
 /**
- * deleteUser is `DELETE /users/{name}`: 204 when the user had no active server or they all stopped
- * within slow_stop_timeout; otherwise 202 (JupyterHub answers 400 while a server stops) and the user
- * is removed by the RecordKeeper once its servers are stopped. Server histories stay in the event log.
+ * deleteUser is `DELETE /users/{name}`: as JupyterHub does, it stops the user's servers first. 204 when
+ * none was active or they all stopped within slow_stop_timeout; otherwise 202 (JupyterHub answers 400
+ * while a server stops) and the RecordKeeper removes the user once its servers are stopped. Under the
+ * user's lock the user is marked for deletion and the stops are committed, so a start either came
+ * before (and is stopped here) or comes after (and is refused): no server of a deleted user runs.
+ * Server histories stay in the event log.
  */
 export function deleteUser(hub: HubContext): Handler {
   return async (ctx: RequestContext) => {
     const name = userName(ctx.params['name']);
     const caller = hub.auth.require(ctx.req, ['delete:users', 'admin:users'], userTarget(hub, name));
-    const user = findUser(hub, name);
-    if (caller.owner === name) throw new HttpError(400, 'Cannot delete yourself!');
-    const active = hub.index.keysOf(name).filter((k) => isActive(hub.sk.get(name, parseServerKey(k).name)));
-    hub.users.markDeleting(user.id);
-    await Promise.all(active.map((k) => hub.sk.stop(name, parseServerKey(k).name)));
+    const active = await hub.userLocks.run(name, () => {
+      const user = findUser(hub, name);
+      if (caller.owner === name) throw new HttpError(400, 'Cannot delete yourself!');
+      hub.users.markDeleting(user.id);
+      return stopServersOf(hub, name);
+    });
     hub.logger.info({ user: name, stopping: active.length }, 'user deletion requested');
     const stopped = (s: { state: string }) => s.state === 'stopped' || s.state === 'failed';
-    await Promise.all(active.map((k) => waitUntil(hub, name, parseServerKey(k).name, stopped, hub.config.slowStopTimeout * 1000)));
+    await Promise.all(active.map((n) => waitUntil(hub, name, n, stopped, hub.config.slowStopTimeout * 1000)));
     hub.records.tryRemoveUser(name);
     const left = hub.users.get(name);
     sendJson(ctx.req, ctx.res, left === undefined ? 204 : 202, left === undefined ? undefined : userModel(hub, left, caller.grants));
   };
+}
+
+/**
+ * finishDeletions runs at the hub's start: it stops the active servers of users marked for deletion
+ * (a hub that stopped between marking and stopping) and of users that no longer exist (a database
+ * from before starts and deletions took turns), so that no server of a deleted user runs.
+ */
+export function finishDeletions(hub: HubContext): void {
+  for (const s of hub.sk.list()) {
+    if (!isActive(s)) continue;
+    const user = hub.users.get(s.user);
+    if (user !== undefined && !user.deleting) continue;
+    hub.logger.warn({ server: s.key, user: user === undefined ? 'removed' : 'deleting' }, 'stopping a server whose user is deleted');
+    hub.sk.stop(s.user, s.name).catch((err: unknown) => hub.logger.error({ err, server: s.key }, 'could not stop a server of a deleted user'));
+  }
 }

@@ -16,7 +16,7 @@ import { startServer, stopServer } from './api-servers.js';
 import { createToken, getToken, listTokens, revokeToken } from './api-tokens.js';
 import { addGroupUsers, createGroup, createGroups, deleteGroup, getGroup, listGroups, removeGroupUsers, setGroupProperties } from './api-groups.js';
 import { getService, listServices } from './api-services.js';
-import { createUser, createUsers, deleteUser, getUser, listUsers, patchUser } from './api-users.js';
+import { createUser, createUsers, deleteUser, finishDeletions, getUser, listUsers, patchUser } from './api-users.js';
 import { whoami } from './api-whoami.js';
 import { Authenticator } from './auth.js';
 import type { HubContext } from './context.js';
@@ -35,6 +35,7 @@ import type { HubConfig } from './settings.js';
 import { DEFAULT_HUB_CONFIG } from './settings.js';
 import { scopeResolver } from './token-scopes.js';
 import { TokenStore } from './tokens.js';
+import { KeyedLock } from './user-locks.js';
 import { UserStore } from './users.js';
 
 /** VERSION is spawnkeeper's own version, from package.json. */
@@ -99,6 +100,7 @@ export function createHub(options: HubOptions): Hub {
     auth: new Authenticator(tokens),
     index,
     records,
+    userLocks: new KeyedLock(),
     limiter: new SpawnLimiter(index, config),
     metrics: new HubMetrics({ sk, index, totalUsers: () => users.count() }),
     health,
@@ -112,6 +114,7 @@ export function createHub(options: HubOptions): Hub {
   const router = routes(hub);
   options.extend?.(router, hub);
   records.sweep();
+  finishDeletions(hub);
   health.start();
 
   const server = createServer({ requestTimeout: 60_000 }, (req, res) => void handle(hub, router, req, res));

@@ -5,7 +5,7 @@ import type { PodClient } from '../runtime/pod-client.js';
 import { PodApiError } from '../runtime/pod-client.js';
 import type { PodTemplate } from './manifest.js';
 import { podManifest } from './manifest.js';
-import { podName } from './names.js';
+import { podName, podNameCandidates } from './names.js';
 import { ownerKey, podFact } from './pod-mapper.js';
 
 export interface KubePodClientOptions {
@@ -33,38 +33,38 @@ export class KubePodClient implements PodClient {
 
   async create(key: string): Promise<PodFact> {
     const { namespace, instance, template } = this.options;
+    // A pod made under the earlier naming scheme is this server's pod still: adopt it, never make a second one.
+    const earlier = await this.find(key, null, 1);
+    if (earlier !== undefined) return adopt(key, earlier);
     try {
       return podFact(await this.api.createNamespacedPod({ namespace, body: podManifest(key, instance, template) }));
     } catch (err) {
       if (statusOf(err) !== 409) throw toPodApiError(err, 'create');
     }
-    const existing = await this.get(key);
+    const existing = await this.getAt(this.name(key));
     if (existing === undefined) throw new PodApiError(`pod ${this.name(key)} vanished while being adopted`, { code: 409, reason: 'Conflict' });
     if (ownerKey(existing, instance) !== key) {
       throw new PodApiError(`pod ${this.name(key)} exists and is not spawnkeeper's; it is left alone`, { code: 409, reason: 'Foreign' });
     }
-    const fact = podFact(existing);
-    if (fact.deleting) throw new PodApiError(`pod ${this.name(key)} is still terminating`, { code: 409, reason: 'AlreadyExists' });
-    return fact;
+    return adopt(key, existing);
   }
 
   async read(key: string): Promise<PodFact> {
-    const pod = await this.get(key);
-    return pod === undefined || ownerKey(pod, this.options.instance) !== key ? { exists: false } : podFact(pod);
+    const pod = await this.find(key);
+    return pod === undefined ? { exists: false } : podFact(pod);
   }
 
   async delete(key: string, options: { force: boolean }): Promise<PodFact> {
-    const { namespace, instance, deleteGraceSeconds } = this.options;
-    const pod = await this.get(key);
-    if (pod === undefined || ownerKey(pod, instance) !== key) return { exists: false };
-    const uid = pod.metadata?.uid;
+    const { namespace, deleteGraceSeconds } = this.options;
+    const pod = await this.find(key);
+    if (pod === undefined) return { exists: false };
     try {
       const answer = await this.api.deleteNamespacedPod({
-        name: this.name(key),
+        name: String(pod.metadata?.name),
         namespace,
         gracePeriodSeconds: options.force ? 0 : deleteGraceSeconds,
         // The uid precondition: never delete a pod that replaced the one we read.
-        body: { preconditions: { uid } },
+        body: { preconditions: { uid: pod.metadata?.uid } },
       });
       return isPod(answer) ? podFact(answer) : this.read(key);
     } catch (err) {
@@ -80,14 +80,14 @@ export class KubePodClient implements PodClient {
    * (the sweeper's call: a newer pod of the same server is never touched). Grace 0: it was tried gently.
    */
   async deleteExact(key: string, uid: string | null): Promise<'gone' | 'deleting' | 'replaced'> {
-    const { namespace, instance } = this.options;
-    const pod = await this.get(key);
-    if (pod === undefined || ownerKey(pod, instance) !== key) return 'gone';
+    const pod = await this.find(key, uid);
+    if (pod === undefined) return 'gone';
     if (uid !== null && pod.metadata?.uid !== uid) return 'replaced';
+    const name = String(pod.metadata?.name);
     try {
       await this.api.deleteNamespacedPod({
-        name: this.name(key),
-        namespace,
+        name,
+        namespace: this.options.namespace,
         gracePeriodSeconds: 0,
         body: { preconditions: { uid: pod.metadata?.uid } },
       });
@@ -97,17 +97,40 @@ export class KubePodClient implements PodClient {
       if (code === 409) return 'replaced';
       throw toPodApiError(err, 'delete');
     }
-    return (await this.get(key)) === undefined ? 'gone' : 'deleting';
+    return (await this.getAt(name))?.metadata?.uid === pod.metadata?.uid ? 'deleting' : 'gone';
   }
 
-  private async get(key: string): Promise<V1Pod | undefined> {
+  /**
+   * find reads the pod of `key` under each name it may have (the current scheme's, then the earlier
+   * one's) and returns the first that is ours for `key`, preferring the pod with `uid` when one is given.
+   * `from` skips candidates: create asks only for earlier names, as its own call answers for the current one.
+   */
+  private async find(key: string, uid: string | null = null, from = 0): Promise<V1Pod | undefined> {
+    let fallback: V1Pod | undefined;
+    for (const name of podNameCandidates(key, this.options.template.podNamePrefix).slice(from)) {
+      const pod = await this.getAt(name);
+      if (pod === undefined || ownerKey(pod, this.options.instance) !== key) continue;
+      if (uid === null || pod.metadata?.uid === uid) return pod;
+      fallback ??= pod;
+    }
+    return fallback;
+  }
+
+  private async getAt(name: string): Promise<V1Pod | undefined> {
     try {
-      return await this.api.readNamespacedPod({ name: this.name(key), namespace: this.options.namespace });
+      return await this.api.readNamespacedPod({ name, namespace: this.options.namespace });
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw toPodApiError(err, 'read');
     }
   }
+}
+
+/** adopt takes an existing pod of ours as the result of a create, unless it is on its way out. */
+function adopt(key: string, pod: V1Pod): PodFact {
+  const fact = podFact(pod);
+  if (fact.deleting) throw new PodApiError(`pod ${String(pod.metadata?.name)} of ${key} is still terminating`, { code: 409, reason: 'AlreadyExists' });
+  return fact;
 }
 
 function isPod(v: unknown): v is V1Pod {

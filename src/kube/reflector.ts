@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createActor } from 'xstate';
 import type { Actor } from 'xstate';
 import type { PodFact } from '../../machines/pod-fact.js';
+import { rvNumber } from '../../machines/pod-fact.js';
 import { reflectorMachine } from '../../machines/reflector.machine.js';
 import type { ReflectorEvent } from '../../machines/reflector.machine.js';
 import type { Clock } from '../runtime/clock.js';
@@ -13,7 +14,8 @@ import { statusOf } from './pod-client.js';
 
 /** PodSink is where observations go: the runtime, in production. */
 export interface PodSink {
-  observe(key: string, fact: PodFact): Promise<unknown>;
+  /** observe reports a fact; `authoritative` marks a relist whose versions cannot be ordered with what came before. */
+  observe(key: string, fact: PodFact, authoritative?: boolean): Promise<unknown>;
   keys(): Iterable<string>;
 }
 
@@ -70,8 +72,13 @@ class WatchEnded extends Error {
  */
 export class Reflector {
   readonly cache = new Map<string, CachedPod>();
-  /** stats count what the watches brought: applied events, bookmarks, and events skipped as malformed. */
-  readonly stats = { events: 0, bookmarks: 0, skipped: 0 };
+  /**
+   * stats count what the watches brought: applied events, bookmarks, events skipped as malformed,
+   * and lists whose resourceVersion went back (a new cluster epoch).
+   */
+  readonly stats = { events: 0, bookmarks: 0, skipped: 0, regressions: 0 };
+  /** versions tells whether a list's facts can be ordered with what came before it. */
+  readonly versions = new VersionEpochs();
   private readonly health$: Actor<typeof reflectorMachine>;
   private readonly o: Required<Omit<ReflectorOptions, 'logger'>> & { logger?: Logger | undefined };
   private syncedWaiters: Array<() => void> = [];
@@ -186,10 +193,16 @@ export class Reflector {
       this.cache.set(name, c);
       byKey.set(c.key, c);
     }
+    const epoch = this.versions.listed(listRv);
+    if (epoch === 'regressed') {
+      this.stats.regressions++;
+      this.o.logger?.warn({ resourceVersion: listRv, highest: this.versions.highestSeen }, 'the cluster\'s resourceVersion went back (etcd restored or a rebuilt cluster): a new epoch, this list is authoritative');
+    }
+    const authoritative = epoch !== 'ordered';
     const reports: Array<Promise<unknown>> = [];
-    for (const c of byKey.values()) reports.push(this.report(c.key, c.fact));
+    for (const c of byKey.values()) reports.push(this.report(c.key, c.fact, authoritative));
     for (const key of this.o.sink.keys()) {
-      if (!byKey.has(key)) reports.push(this.report(key, { exists: false, resourceVersion: listRv }));
+      if (!byKey.has(key)) reports.push(this.report(key, { exists: false, resourceVersion: listRv }, authoritative));
     }
     await Promise.all(reports);
     this.tell({ type: 'list.done', at: this.o.clock.now() });
@@ -267,6 +280,7 @@ export class Reflector {
     }
     const meta = (obj as { metadata?: { resourceVersion?: unknown; name?: unknown } } | null)?.metadata;
     const rv = typeof meta?.resourceVersion === 'string' ? meta.resourceVersion : undefined;
+    this.versions.seen(rv);
     if (type === 'BOOKMARK') {
       this.stats.bookmarks++;
       this.tell({ type: 'watch.event', at: this.o.clock.now() });
@@ -279,7 +293,8 @@ export class Reflector {
     if (cached === undefined) return rv; // not ours: not even looked at further
     if (type === 'DELETED') {
       this.cache.delete(cached.name);
-      void this.report(cached.key, { exists: false, resourceVersion: cached.fact.resourceVersion });
+      // The DELETED object carries the deletion's revision and the uid: that pod is gone for good.
+      void this.report(cached.key, { exists: false, uid: cached.fact.uid, resourceVersion: cached.fact.resourceVersion });
     } else {
       this.cache.set(cached.name, cached);
       void this.report(cached.key, cached.fact);
@@ -294,10 +309,39 @@ export class Reflector {
     return { key, name: String(pod.metadata?.name), fact: podFact(pod), createdAt: Number.isFinite(created) ? created : this.o.clock.now() };
   }
 
-  private report(key: string, fact: PodFact): Promise<unknown> {
-    return this.o.sink.observe(key, fact).catch((err: unknown) => {
+  private report(key: string, fact: PodFact, authoritative = false): Promise<unknown> {
+    return this.o.sink.observe(key, fact, authoritative).catch((err: unknown) => {
       this.o.logger?.error({ err, server: key }, 'could not apply an observation');
     });
+  }
+}
+
+/**
+ * VersionEpochs follows the cluster's resourceVersions to tell whether a list can be ordered with
+ * what came before it. Integer versions only grow within one cluster epoch; a list below the
+ * highest version seen means the cluster went back (an etcd restore, a rebuilt cluster): a new
+ * epoch, whose list is authoritative. Opaque versions are never ordered: each relist is authoritative.
+ */
+export class VersionEpochs {
+  private highest: bigint | undefined;
+
+  get highestSeen(): string | undefined {
+    return this.highest?.toString();
+  }
+
+  /** seen notes a version from a watch event or bookmark. */
+  seen(rv: string | undefined): void {
+    const n = rvNumber(rv);
+    if (n !== undefined && (this.highest === undefined || n > this.highest)) this.highest = n;
+  }
+
+  /** listed notes a list's version and tells how its facts stand to what came before. */
+  listed(rv: string): 'ordered' | 'regressed' | 'opaque' {
+    const n = rvNumber(rv);
+    if (n === undefined) return 'opaque';
+    const regressed = this.highest !== undefined && n < this.highest;
+    if (regressed || this.highest === undefined || n > this.highest) this.highest = n;
+    return regressed ? 'regressed' : 'ordered';
   }
 }
 

@@ -2,12 +2,16 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { PodFact } from '../../machines/pod-fact.js';
 import type { EffectParams, ServerEvent, ServerMachine } from '../../machines/server.machine.js';
-import type { EventStore, StepRecord } from '../store/event-store.js';
+import { MACHINE_VERSION } from '../../machines/server.machine.js';
+import { upgrade } from '../../machines/upgrades.js';
+import type { EventStore, ServerRow, StepRecord } from '../store/event-store.js';
 import type { Clock } from './clock.js';
 import { EffectRunner } from './effects.js';
 import type { PodClient } from './pod-client.js';
 import type { ServerSnapshot, StepResult } from './step.js';
-import { initialSnapshot, persist, restore, step } from './step.js';
+import { UPGRADED } from './replay.js';
+import type { UpgradedEvent } from './replay.js';
+import { initialSnapshot, persist, restore, stateName, step } from './step.js';
 import { TimerTable } from './timers.js';
 
 export interface RuntimeOptions {
@@ -135,7 +139,7 @@ export class Runtime {
   /** start restores every server, re-arms its timers (overdue ones fire at once) and re-runs unfinished effects. */
   start(): void {
     const { store } = this.options;
-    for (const row of store.loadServers()) {
+    for (const row of this.upgraded(store.loadServers())) {
       // Snapshots are resolved when a server's next event comes, not here: restart time and memory stay flat in idle servers.
       const server: Server = { sid: row.sid, key: row.key, persisted: row.snapshot, snapshot: undefined, state: row.state, seq: row.seq, since: row.since };
       this.servers.set(row.key, server);
@@ -154,6 +158,33 @@ export class Runtime {
     this.options.logger?.info({ servers: this.servers.size, timers: this.timers.size, effects: this.effects.pending, orphans }, 'runtime restored');
   }
 
+  /**
+   * upgraded carries snapshots written by an older MACHINE_VERSION to this one, each recorded as a
+   * `machine.upgraded` event in one transaction; a version with no upgrade (or a newer one) refuses
+   * the whole start with both versions named, before anything is written.
+   */
+  private upgraded(rows: ServerRow[]): ServerRow[] {
+    const { machine, store, clock } = this.options;
+    const now = clock.now();
+    const records: StepRecord[] = [];
+    const out = rows.map((row) => {
+      if (row.machineVersion === MACHINE_VERSION) return row;
+      const snapshot = persist(machine, restore(machine, upgrade(row.snapshot, row.machineVersion, MACHINE_VERSION, `server ${row.key}`)));
+      const state = stateName(JSON.parse(snapshot) as { value: unknown });
+      const event: UpgradedEvent = { type: UPGRADED, from: row.machineVersion, to: MACHINE_VERSION, snapshot };
+      records.push({
+        sid: row.sid, key: row.key, seq: row.seq + 1, ts: now, type: UPGRADED, payload: JSON.stringify(event),
+        stateBefore: row.state, stateAfter: state, snapshot, since: row.since, timers: [], effects: [], orphans: [],
+      });
+      return { ...row, snapshot, state, seq: row.seq + 1, machineVersion: MACHINE_VERSION };
+    });
+    if (records.length > 0) {
+      store.commit(records);
+      this.options.logger?.info({ servers: records.length, to: MACHINE_VERSION }, 'upgraded snapshots to this machine version');
+    }
+    return out;
+  }
+
   /** send appends a command; it resolves once the event is durable (the API's acknowledgement). */
   send(key: string, event: ServerEvent): Promise<ServerView> {
     return new Promise((resolve, reject) => this.enqueue({ key, event, source: 'command', resolve, reject }));
@@ -163,9 +194,10 @@ export class Runtime {
    * observe reports a pod fact for a server; facts about servers the runtime does not know are
    * dropped (the orphan sweeper finds such pods), and facts that change nothing are not logged.
    */
-  observe(key: string, pod: PodFact): Promise<ServerView | undefined> {
+  observe(key: string, pod: PodFact, authoritative = false): Promise<ServerView | undefined> {
     if (!this.servers.has(key)) return Promise.resolve(undefined);
-    return new Promise((resolve, reject) => this.enqueue({ key, event: { type: 'pod.observed', pod }, source: 'observation', resolve, reject }));
+    const event: ServerEvent = authoritative ? { type: 'pod.observed', pod, authoritative } : { type: 'pod.observed', pod };
+    return new Promise((resolve, reject) => this.enqueue({ key, event, source: 'observation', resolve, reject }));
   }
 
   get(key: string): ServerView | undefined {

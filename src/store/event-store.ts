@@ -10,6 +10,8 @@ export interface ServerRow {
   readonly state: string;
   readonly seq: number;
   readonly since: number;
+  /** machineVersion is the MACHINE_VERSION that wrote the snapshot. */
+  readonly machineVersion: number;
 }
 
 export interface TimerRow {
@@ -122,7 +124,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   loadServers(): ServerRow[] {
-    const rows = this.read(() => this.db.prepare('SELECT sid, key, snapshot, state, seq, since, crc FROM servers ORDER BY sid').all() as Array<ServerRow & Checked>);
+    const rows = this.read(() => this.db.prepare('SELECT sid, key, snapshot, state, seq, since, machine_version AS machineVersion, crc FROM servers ORDER BY sid').all() as Array<ServerRow & Checked>);
     return rows.map((r) => this.verified(r, serverSum(r.key, r.snapshot, r.state, r.seq, r.since), `the row of server ${r.key}`));
   }
 

@@ -33,6 +33,7 @@ export const CHAOS_DELAYS: ServerDelays = {
   failFastGrace: 1_000,
   retryBackoff: 200,
   retryBackoffMax: 1_500,
+  unreadyTimeout: 8_000,
 };
 const RESYNC_MS = 3_000;
 const SWEEP_MS = 1_000;

@@ -4,7 +4,9 @@ import { isRunning } from '../../machines/pod-fact.js';
 import type { ServerEvent } from '../../machines/server.machine.js';
 import { analyzeLiveness } from '../../src/runtime/liveness.js';
 import { checkReplay } from '../../src/runtime/replay.js';
-import { Harness, tempDir } from '../support/harness.js';
+import { VersionEpochs } from '../../src/kube/reflector.js';
+import { Harness, TEST_DELAYS, tempDir } from '../support/harness.js';
+import { ModelCluster } from '../support/model-cluster.js';
 import type { ModelChange } from '../support/model-cluster.js';
 
 /**
@@ -23,6 +25,10 @@ interface World {
   inbox: ModelChange[];
   seen: number;
   acked: Array<{ key: string; seq: number; type: string }>;
+  /** last is each server's last acknowledged command: what progress must reach once faults stop. */
+  last: Map<string, 'server.start' | 'server.stop'>;
+  /** epochs is the reflector's own judgement of whether a list can be ordered with what came before. */
+  epochs: VersionEpochs;
 }
 
 type Step =
@@ -37,7 +43,12 @@ type Step =
   | { kind: 'failNext'; n: number }
   | { kind: 'stuck' | 'stuckForever' | 'vanish'; server: number }
   | { kind: 'podCrash' | 'failOnStart'; server: number; reason: string }
-  | { kind: 'readyDelay'; ms: number };
+  | { kind: 'readyDelay'; ms: number }
+  | { kind: 'regress'; back: number; lose: boolean }
+  | { kind: 'recreate'; server: number; ready: boolean }
+  | { kind: 'unready'; server: number; how: 'notReady' | 'nodeLost' }
+  | { kind: 'recover'; server: number }
+  | { kind: 'late'; ms: number };
 
 const server = fc.integer({ min: 0, max: SERVERS.length - 1 });
 const index = fc.nat({ max: 50 });
@@ -61,6 +72,11 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('readyDelay' as const), ms: fc.constantFrom(0, 3_000, 120_000) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('regress' as const), back: fc.integer({ min: 1, max: 200 }), lose: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('recreate' as const), server, ready: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('unready' as const), server, how: fc.constantFrom('notReady' as const, 'nodeLost' as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('recover' as const), server }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('late' as const), ms: fc.constantFrom(0, 4_000, 20_000) }) },
 );
 
 function pull(w: World): void {
@@ -68,9 +84,16 @@ function pull(w: World): void {
   while (w.seen < changes.length) w.inbox.push(changes[w.seen++] as ModelChange);
 }
 
-async function deliver(w: World, change: ModelChange | undefined): Promise<void> {
+async function deliver(w: World, change: ModelChange | undefined, authoritative = false): Promise<void> {
   if (change === undefined) return;
-  await w.h.runtime.observe(change.key, change.fact).catch(() => undefined);
+  w.epochs.seen(change.fact.resourceVersion);
+  await w.h.runtime.observe(change.key, change.fact, authoritative).catch(() => undefined);
+}
+
+/** relist delivers what a list reports, judged as the reflector judges it. */
+async function relist(w: World): Promise<void> {
+  const authoritative = w.epochs.listed(w.h.cluster.resourceVersion) !== 'ordered';
+  for (const c of w.h.cluster.list(SERVERS)) await deliver(w, c, authoritative);
 }
 
 async function command(w: World, key: string, event: ServerEvent): Promise<void> {
@@ -80,7 +103,10 @@ async function command(w: World, key: string, event: ServerEvent): Promise<void>
     () => undefined, // not acknowledged: a crash came first
   );
   await w.h.settle();
-  if (ack !== undefined) w.acked.push({ key, seq: ack.seq, type: event.type });
+  if (ack !== undefined) {
+    w.acked.push({ key, seq: ack.seq, type: event.type });
+    w.last.set(key, event.type as 'server.start' | 'server.stop');
+  }
 }
 
 async function run(w: World, s: Step): Promise<void> {
@@ -104,12 +130,13 @@ async function run(w: World, s: Step): Promise<void> {
       await deliver(w, h.cluster.changes[s.at % Math.max(1, h.cluster.changes.length)]);
       break;
     case 'resync':
-      for (const c of h.cluster.list(SERVERS)) await deliver(w, c);
+      await relist(w);
       break;
     case 'advance':
       await h.advance(s.ms);
       break;
     case 'crash':
+      w.epochs = new VersionEpochs(); // a restarted hub's reflector has seen nothing yet
       h.reopen();
       await h.settle();
       break;
@@ -140,18 +167,48 @@ async function run(w: World, s: Step): Promise<void> {
     case 'readyDelay':
       h.cluster.faults.readyDelayMs = s.ms;
       break;
+    case 'regress':
+      h.cluster.regress(Math.max(1, h.cluster.counter - s.back), { lose: s.lose });
+      break;
+    case 'recreate':
+      h.cluster.recreate(SERVERS[s.server] as string, { ready: s.ready });
+      break;
+    case 'unready':
+      h.cluster.unready(SERVERS[s.server] as string, s.how);
+      break;
+    case 'recover':
+      h.cluster.recover(SERVERS[s.server] as string);
+      break;
+    case 'late':
+      h.cluster.faults.lateMs = s.ms;
+      break;
   }
   await h.settle();
 }
 
-/** settle ends the faults, lets a healthy watch deliver everything, and runs time for the bound. */
+/**
+ * settle ends the faults, lets a healthy watch deliver everything and runs time for the bound; then
+ * each server that has not done what it was last asked is asked again (a user retrying once the
+ * attempt made under faults has ended) and time runs for the bound once more.
+ */
 async function settle(w: World, bound: number): Promise<void> {
   const { h } = w;
   h.cluster.clear();
+  h.cluster.faults.readyDelayMs = Math.min(h.cluster.faults.readyDelayMs, 3_000); // a kubelet slower than any deadline is a fault too
   pull(w);
   for (const c of w.inbox.splice(0)) await deliver(w, c);
-  for (const c of h.cluster.list(SERVERS)) await deliver(w, c);
-  await h.clock.advance(bound, async () => {
+  await relist(w);
+  await runFor(w, bound);
+  for (const [key, type] of [...w.last]) {
+    const state = h.runtime.get(key)?.state;
+    if (state !== (type === 'server.start' ? 'running.ready' : 'stopped')) await command(w, key, { type });
+  }
+  await runFor(w, bound);
+}
+
+async function runFor(w: World, ms: number): Promise<void> {
+  const { h } = w;
+  await h.clock.advance(ms, async () => {
     await h.settle();
     pull(w);
     for (const c of w.inbox.splice(0)) await deliver(w, c);
@@ -168,7 +225,12 @@ function check(w: World): void {
     if (view === undefined) continue;
     expect(view.snapshot.hasTag('stable'), `${key} is stable (it is ${view.state})`).toBe(true);
     const pod = h.cluster.fact(key);
-    if (view.state === 'running') {
+    // Progress: once the faults stop, the last command is done, not merely some stable state reached.
+    const last = w.last.get(key);
+    const held = h.cluster.faults.stuckForever.has(key);
+    if (last === 'server.start' && !held) expect(view.state, `${key}'s last command was start`).toBe('running.ready');
+    if (last === 'server.stop') expect(view.state, `${key}'s last command was stop`).toBe('stopped');
+    if (view.state.startsWith('running')) {
       expect(isRunning(pod), `${key} is running, so its pod must exist and be ready`).toBe(true);
     } else {
       const accounted = !pod.exists || orphans.has(`${key}#${pod.uid}`);
@@ -184,7 +246,7 @@ function check(w: World): void {
 }
 
 describe('property', () => {
-  it('every server settles in a stable state that agrees with the cluster, replays exactly and keeps every acknowledged command, under any faults and crashes', async () => {
+  it('every server settles in a stable state that agrees with the cluster, does what it was last asked, replays exactly and keeps every acknowledged command, under any faults, epochs, pod replacements, readiness flaps, late calls and crashes', async () => {
     const probe = new Harness(':memory:');
     const bound = analyzeLiveness(probe.machine).bound;
     probe.close();
@@ -193,8 +255,10 @@ describe('property', () => {
     let n = 0;
     try {
       await fc.assert(
-        fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 60, size: 'max' }), async (steps) => {
-          const w: World = { h: new Harness(`${tmp.dir}/run-${n++}.db`), inbox: [], seen: 0, acked: [] };
+        fc.asyncProperty(fc.boolean(), fc.array(stepArb, { minLength: 1, maxLength: 60, size: 'max' }), async (opaque, steps) => {
+          const path = `${tmp.dir}/run-${n++}.db`;
+          const h = new Harness(path, TEST_DELAYS, (clock) => new ModelCluster(clock, { opaque }));
+          const w: World = { h, inbox: [], seen: 0, acked: [], last: new Map(), epochs: new VersionEpochs() };
           try {
             for (const s of steps) await run(w, s);
             await settle(w, bound);

@@ -26,6 +26,7 @@ export const TEST_DELAYS: ServerDelays = {
   failFastGrace: 5_000,
   retryBackoff: 500,
   retryBackoffMax: 4_000,
+  unreadyTimeout: 30_000,
 };
 
 /**
@@ -43,10 +44,10 @@ export class Harness {
   constructor(
     readonly path: string,
     delays: ServerDelays = TEST_DELAYS,
-    cluster?: ModelCluster,
+    cluster?: ModelCluster | ((clock: ManualClock) => ModelCluster),
   ) {
     this.machine = configureServerMachine(delays);
-    this.cluster = cluster ?? new ModelCluster(this.clock);
+    this.cluster = typeof cluster === 'function' ? cluster(this.clock) : (cluster ?? new ModelCluster(this.clock));
     this.open();
   }
 
@@ -83,8 +84,10 @@ export class Harness {
     }
   }
 
-  advance(ms: number): Promise<void> {
-    return this.clock.advance(ms, () => this.settle());
+  /** advance lets what needs no time finish first, then moves time, settling after every timer. */
+  async advance(ms: number): Promise<void> {
+    await this.settle();
+    await this.clock.advance(ms, () => this.settle());
   }
 
   close(): void {

@@ -18,6 +18,7 @@ export const LIVE_DELAYS: ServerDelays = {
   failFastGrace: 600,
   retryBackoff: 100,
   retryBackoffMax: 800,
+  unreadyTimeout: 4_000,
 };
 
 export const LIVE_CONFIG: Partial<SpawnkeeperConfig> = {
@@ -28,8 +29,13 @@ export const LIVE_CONFIG: Partial<SpawnkeeperConfig> = {
   sweeper: { intervalMs: 300, graceMs: 1_000 },
 };
 
-/** LIVE_BOUND is the settle bound the liveness analysis computes for LIVE_DELAYS, in ms. */
-export const LIVE_BOUND = analyzeLiveness(configureServerMachine(LIVE_DELAYS)).bound;
+let bound: number | undefined;
+
+/** liveBound is the settle bound the liveness analysis computes for LIVE_DELAYS, in ms (computed once, when first needed). */
+export function liveBound(): number {
+  bound ??= analyzeLiveness(configureServerMachine(LIVE_DELAYS)).bound;
+  return bound;
+}
 
 /**
  * Live is a whole spawnkeeper on a real SQLite file talking through @kubernetes/client-node to the
@@ -67,7 +73,7 @@ export class Live {
   }
 
   /** settled waits until the server is stable and agrees with the cluster, within the bound. */
-  async settled(user: string, name = '', within = LIVE_BOUND): Promise<ServerStatus> {
+  async settled(user: string, name = '', within = liveBound()): Promise<ServerStatus> {
     const deadline = Date.now() + within;
     for (;;) {
       const s = this.sk.get(user, name);
@@ -80,7 +86,7 @@ export class Live {
   }
 
   /** until polls a condition on a server's status in real time. */
-  async until(user: string, name: string, ok: (s: ServerStatus) => boolean, within = LIVE_BOUND + 2_000): Promise<ServerStatus> {
+  async until(user: string, name: string, ok: (s: ServerStatus) => boolean, within = liveBound() + 2_000): Promise<ServerStatus> {
     return this.sk.waitFor(user, name, ok, within);
   }
 
@@ -107,7 +113,7 @@ export class Live {
 }
 
 /** eventually polls `ok` in real time until it holds, or fails after `within` ms saying what it waited for. */
-export async function eventually(what: string, ok: () => boolean, within = LIVE_BOUND): Promise<void> {
+export async function eventually(what: string, ok: () => boolean, within = liveBound()): Promise<void> {
   const deadline = Date.now() + within;
   while (!ok()) {
     if (Date.now() > deadline) throw new Error(`waited ${within} ms for ${what}`);
