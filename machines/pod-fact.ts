@@ -73,12 +73,20 @@ function progress(pod: PresentPod): number {
  * relation orders an observation against the known fact by pod identity first. Facts about one
  * uid are ordered by resourceVersion as integers (a pod's versions only grow; a deletion's event
  * carries the deletion's revision, so an absence of that uid at the same version is newer); opaque
- * versions of one uid are ordered by the pod's progress, else left unordered. An absence from a
- * list is newer than a presence only at or after that presence's version. Facts about different
- * uids are never compared by resourceVersion.
+ * versions of one uid are ordered by the pod's progress, else left unordered. A fact from a list is
+ * newer only when the list's own version is at or after the known fact's (a list absence carries
+ * the list's version). Facts about different uids are never compared by resourceVersion.
  */
-export function relation(known: PodFact | null, next: PodFact): Relation {
+export function relation(known: PodFact | null, next: PodFact, listedAt?: string): Relation {
   if (known === null) return 'newer';
+  if (listedAt !== undefined && next.exists) {
+    // A list is a consistent read at its own version: at or after the known fact's, what it shows is
+    // the pod now, whatever that pod's own version says (in a cluster that went back, it may be lower).
+    const k = rvNumber(known.resourceVersion);
+    const l = rvNumber(listedAt);
+    if (sameFact(known, next)) return 'stale';
+    if (k !== undefined && l !== undefined) return l >= k ? 'newer' : 'unordered';
+  }
   if (!next.exists) {
     if (!known.exists) return 'stale'; // gone is gone: a later list saying so again adds nothing
     if (next.uid !== undefined && next.uid !== known.uid) return 'stale'; // another pod's deletion says nothing of ours

@@ -44,8 +44,8 @@ export type PodOp = 'create' | 'read' | 'delete';
 export type ServerEvent =
   | { type: 'server.start' }
   | { type: 'server.stop' }
-  /** authoritative: from a relist that starts a new cluster epoch (or of opaque versions): noted even if it looks older. */
-  | { type: 'pod.observed'; pod: PodFact; authoritative?: boolean }
+  /** listedAt: the resourceVersion of the list the fact came from, which orders it (absent for a watch event). */
+  | { type: 'pod.observed'; pod: PodFact; listedAt?: string }
   | { type: 'pod.result'; ref: string; op: PodOp; pod: PodFact }
   | { type: 'pod.result'; ref: string; op: PodOp; error: EffectError };
 
@@ -101,9 +101,9 @@ function answered(context: ServerContext, event: ServerEvent): event is ResultEv
 /**
  * noted is what the context holds once `event` is taken in: an awaited answer replaces the known
  * fact unless it is provably older; an ordered newer observation replaces it; an observation that
- * cannot be ordered leaves it (or, from an authoritative relist, replaces it) but makes it
- * uncertain, so the state reads the pod before deciding anything; a late answer to a call no
- * longer awaited is ignored, since what it says may be older than what is known.
+ * cannot be ordered leaves it but makes it uncertain, so the state reads the pod before deciding
+ * anything; a late answer to a call no longer awaited is ignored, since what it says may be older
+ * than what is known.
  */
 function noted(context: ServerContext, event: ServerEvent): Pick<ServerContext, 'pod' | 'certain' | 'gone'> {
   const keep = { pod: context.pod, certain: context.certain, gone: context.gone };
@@ -115,10 +115,9 @@ function noted(context: ServerContext, event: ServerEvent): Pick<ServerContext, 
     certain = true;
   } else if (event.type === 'pod.observed') {
     if (event.pod.exists && event.pod.uid === context.gone) return keep;
-    let rel = relation(context.pod, event.pod);
-    if (rel === 'stale' && event.authoritative === true && context.pod !== null && !sameKind(context.pod, event.pod)) rel = 'unordered';
+    const rel = relation(context.pod, event.pod, event.listedAt);
     if (rel === 'stale') return keep;
-    if (rel === 'unordered' && event.authoritative !== true) return { ...keep, certain: false };
+    if (rel === 'unordered') return { ...keep, certain: false };
     next = event.pod;
     certain = rel === 'newer';
   } else {
@@ -140,11 +139,6 @@ function heardOfPod(context: ServerContext, event: ServerEvent): boolean {
   return rel === 'newer' || rel === 'unordered';
 }
 
-/** sameKind: two facts lead to the same decisions (an authoritative relist that agrees adds nothing). */
-function sameKind(a: PodFact, b: PodFact): boolean {
-  if (!a.exists || !b.exists) return a.exists === b.exists;
-  return a.uid === b.uid && a.phase === b.phase && a.ready === b.ready && a.deleting === b.deleting && a.reason === b.reason;
-}
 
 const absent = (pod: PodFact | null): boolean => pod !== null && !pod.exists;
 const lingering = (pod: PodFact | null): boolean => pod !== null && pod.exists && !pod.deleting;

@@ -158,6 +158,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     stateOf: (key) => runtime.get(key)?.state,
     clock,
     logger,
+    callTimeoutMs: config.delays.requestTimeout ?? 10_000,
     ...config.sweeper,
   });
   const abort = new AbortController();

@@ -32,7 +32,7 @@ function answer(hub: HubContext, ctx: RequestContext, status: number, user: stri
  */
 export function startServer(hub: HubContext): Handler {
   return async (ctx) => {
-    const began = hub.clock.now();
+    const began = hub.clock.monotonic();
     const { user, server } = names(ctx);
     const { grants } = hub.auth.require(ctx.req, 'servers', userTarget(hub, user, server));
     const options = await readJson(ctx.req, hub.config.maxBodyBytes);
@@ -53,7 +53,7 @@ export function startServer(hub: HubContext): Handler {
         try {
           release = hub.limiter.admit();
         } catch (err) {
-          if (err instanceof LimitError) hub.metrics.spawnDuration.observe({ status: 'failure', reason: err.reason }, (hub.clock.now() - began) / 1000);
+          if (err instanceof LimitError) hub.metrics.spawnDuration.observe({ status: 'failure', reason: err.reason }, (hub.clock.monotonic() - began) / 1000);
           throw err;
         }
       }

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 
-/** GroupRecord is a group of users as the hub keeps it (migration 004). */
+/** GroupRecord is a group of users as the hub keeps it (migration 005). */
 export interface GroupRecord {
   readonly id: number;
   readonly name: string;

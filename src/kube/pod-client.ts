@@ -1,5 +1,5 @@
-import { ApiException } from '@kubernetes/client-node';
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { ApiException, Observable } from '@kubernetes/client-node';
+import type { ConfigurationOptions, CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { PodFact } from '../../machines/pod-fact.js';
 import type { PodClient } from '../runtime/pod-client.js';
 import { PodApiError } from '../runtime/pod-client.js';
@@ -20,6 +20,8 @@ export interface KubePodClientOptions {
  * KubePodClient runs the machine's effects on a real API server through client-node. Every call is
  * idempotent and touches only pods that carry our labels for this server: a 409 on create adopts our
  * pod, a 404 on delete is success, and a pod of the same name that is not ours reads as absent.
+ * Every HTTP request carries the call's AbortSignal, so a call that timed out ends its request
+ * instead of landing later; and a delete names the uid it read, so a late one cannot remove a newer pod.
  */
 export class KubePodClient implements PodClient {
   constructor(
@@ -31,17 +33,17 @@ export class KubePodClient implements PodClient {
     return podName(key, this.options.template.podNamePrefix);
   }
 
-  async create(key: string): Promise<PodFact> {
+  async create(key: string, signal?: AbortSignal): Promise<PodFact> {
     const { namespace, instance, template } = this.options;
     // A pod made under the earlier naming scheme is this server's pod still: adopt it, never make a second one.
-    const earlier = await this.find(key, null, 1);
+    const earlier = await this.find(key, null, 1, signal);
     if (earlier !== undefined) return adopt(key, earlier);
     try {
-      return podFact(await this.api.createNamespacedPod({ namespace, body: podManifest(key, instance, template) }));
+      return podFact(await this.api.createNamespacedPod({ namespace, body: podManifest(key, instance, template) }, withSignal(signal)));
     } catch (err) {
       if (statusOf(err) !== 409) throw toPodApiError(err, 'create');
     }
-    const existing = await this.getAt(this.name(key));
+    const existing = await this.getAt(this.name(key), signal);
     if (existing === undefined) throw new PodApiError(`pod ${this.name(key)} vanished while being adopted`, { code: 409, reason: 'Conflict' });
     if (ownerKey(existing, instance) !== key) {
       throw new PodApiError(`pod ${this.name(key)} exists and is not spawnkeeper's; it is left alone`, { code: 409, reason: 'Foreign' });
@@ -49,28 +51,21 @@ export class KubePodClient implements PodClient {
     return adopt(key, existing);
   }
 
-  async read(key: string): Promise<PodFact> {
-    const pod = await this.find(key);
+  async read(key: string, signal?: AbortSignal): Promise<PodFact> {
+    const pod = await this.find(key, null, 0, signal);
     return pod === undefined ? { exists: false } : podFact(pod);
   }
 
-  async delete(key: string, options: { force: boolean }): Promise<PodFact> {
-    const { namespace, deleteGraceSeconds } = this.options;
-    const pod = await this.find(key);
+  async delete(key: string, options: { force: boolean }, signal?: AbortSignal): Promise<PodFact> {
+    const pod = await this.find(key, null, 0, signal);
     if (pod === undefined) return { exists: false };
     try {
-      const answer = await this.api.deleteNamespacedPod({
-        name: String(pod.metadata?.name),
-        namespace,
-        gracePeriodSeconds: options.force ? 0 : deleteGraceSeconds,
-        // The uid precondition: never delete a pod that replaced the one we read.
-        body: { preconditions: { uid: pod.metadata?.uid } },
-      });
-      return isPod(answer) ? podFact(answer) : this.read(key);
+      const answer = await this.deleteRead(key, pod, options.force ? 0 : this.options.deleteGraceSeconds, signal);
+      return isPod(answer) ? podFact(answer) : this.read(key, signal);
     } catch (err) {
       const code = statusOf(err);
       if (code === 404) return { exists: false };
-      if (code === 409) return this.read(key);
+      if (code === 409) return this.read(key, signal);
       throw toPodApiError(err, 'delete');
     }
   }
@@ -79,25 +74,32 @@ export class KubePodClient implements PodClient {
    * deleteExact deletes the pod of `key` only if it is ours and, when `uid` is given, that very pod
    * (the sweeper's call: a newer pod of the same server is never touched). Grace 0: it was tried gently.
    */
-  async deleteExact(key: string, uid: string | null): Promise<'gone' | 'deleting' | 'replaced'> {
-    const pod = await this.find(key, uid);
+  async deleteExact(key: string, uid: string | null, signal?: AbortSignal): Promise<'gone' | 'deleting' | 'replaced'> {
+    const pod = await this.find(key, uid, 0, signal);
     if (pod === undefined) return 'gone';
     if (uid !== null && pod.metadata?.uid !== uid) return 'replaced';
-    const name = String(pod.metadata?.name);
     try {
-      await this.api.deleteNamespacedPod({
-        name,
-        namespace: this.options.namespace,
-        gracePeriodSeconds: 0,
-        body: { preconditions: { uid: pod.metadata?.uid } },
-      });
+      await this.deleteRead(key, pod, 0, signal);
     } catch (err) {
       const code = statusOf(err);
       if (code === 404) return 'gone';
       if (code === 409) return 'replaced';
       throw toPodApiError(err, 'delete');
     }
-    return (await this.getAt(name))?.metadata?.uid === pod.metadata?.uid ? 'deleting' : 'gone';
+    return (await this.getAt(String(pod.metadata?.name), signal))?.metadata?.uid === pod.metadata?.uid ? 'deleting' : 'gone';
+  }
+
+  /**
+   * deleteRead deletes exactly the pod that was read, by its name and uid (a precondition the API
+   * server checks: a pod that replaced it under the same name answers 409 and is left alone). Every delete goes here.
+   */
+  private deleteRead(key: string, pod: V1Pod, gracePeriodSeconds: number, signal: AbortSignal | undefined): Promise<V1Pod> {
+    const uid = pod.metadata?.uid;
+    if (uid === undefined || uid === '') throw new PodApiError(`pod ${this.name(key)} has no uid; it is not deleted blind`, { reason: 'NoUid' });
+    return this.api.deleteNamespacedPod(
+      { name: String(pod.metadata?.name), namespace: this.options.namespace, gracePeriodSeconds, body: { preconditions: { uid } } },
+      withSignal(signal),
+    );
   }
 
   /**
@@ -105,10 +107,10 @@ export class KubePodClient implements PodClient {
    * one's) and returns the first that is ours for `key`, preferring the pod with `uid` when one is given.
    * `from` skips candidates: create asks only for earlier names, as its own call answers for the current one.
    */
-  private async find(key: string, uid: string | null = null, from = 0): Promise<V1Pod | undefined> {
+  private async find(key: string, uid: string | null = null, from = 0, signal?: AbortSignal): Promise<V1Pod | undefined> {
     let fallback: V1Pod | undefined;
     for (const name of podNameCandidates(key, this.options.template.podNamePrefix).slice(from)) {
-      const pod = await this.getAt(name);
+      const pod = await this.getAt(name, signal);
       if (pod === undefined || ownerKey(pod, this.options.instance) !== key) continue;
       if (uid === null || pod.metadata?.uid === uid) return pod;
       fallback ??= pod;
@@ -116,9 +118,9 @@ export class KubePodClient implements PodClient {
     return fallback;
   }
 
-  private async getAt(name: string): Promise<V1Pod | undefined> {
+  private async getAt(name: string, signal?: AbortSignal): Promise<V1Pod | undefined> {
     try {
-      return await this.api.readNamespacedPod({ name, namespace: this.options.namespace });
+      return await this.api.readNamespacedPod({ name, namespace: this.options.namespace }, withSignal(signal));
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw toPodApiError(err, 'read');
@@ -131,6 +133,29 @@ function adopt(key: string, pod: V1Pod): PodFact {
   const fact = podFact(pod);
   if (fact.deleting) throw new PodApiError(`pod ${String(pod.metadata?.name)} of ${key} is still terminating`, { code: 409, reason: 'AlreadyExists' });
   return fact;
+}
+
+/**
+ * withSignal gives one client-node call the AbortSignal its request must carry. client-node 1.4 takes
+ * no signal argument, but each call accepts configuration options, and its request context has
+ * `setSignal`: a middleware appended for this call sets it before the request is sent, and the fetch
+ * underneath aborts the HTTP request (and the wait for its answer) when the signal fires.
+ */
+export function withSignal(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
+  if (signal === undefined) return undefined;
+  signal.throwIfAborted();
+  return {
+    middleware: [
+      {
+        pre: (context) => {
+          context.setSignal(signal);
+          return new Observable(Promise.resolve(context));
+        },
+        post: (response) => new Observable(Promise.resolve(response)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
 }
 
 function isPod(v: unknown): v is V1Pod {

@@ -163,3 +163,14 @@ export function fold(machine: ServerMachine, snapshot: ServerSnapshot, event: Se
   }
   return { snapshot: next, state: stateName(next), timers, effects, orphans, acted: actions.length > 0 };
 }
+
+/**
+ * longestFixedDelay is the longest delay a machine names as a number: the bound for a stored timer
+ * whose own delay was not recorded. A delay computed from context (a backoff) is not counted; firing
+ * such a timer early is safe, as every timeout of the machine verifies before it decides.
+ */
+export function longestFixedDelay(machine: ServerMachine): number {
+  let longest = 0;
+  for (const delay of Object.values(machine.implementations.delays ?? {})) if (typeof delay === 'number') longest = Math.max(longest, delay);
+  return longest;
+}

@@ -18,7 +18,7 @@ export interface ObjectMeta {
   [field: string]: unknown;
 }
 
-/** KubeObject is anything the store keeps: pods and events. */
+/** KubeObject is anything the store keeps: pods, events and every kind of the kinds table. */
 export interface KubeObject {
   apiVersion: string;
   kind: string;
@@ -119,8 +119,11 @@ export interface KubeEvent extends KubeObject {
   reportingInstance: string;
 }
 
-/** Resource names the store knows; the URL segment doubles as the key. */
-export type Resource = 'pods' | 'events';
+/**
+ * Resource is a collection's URL segment (`pods`, `secrets`, `leases`), which doubles as the
+ * store's key; the kinds table says which resources the simulator serves.
+ */
+export type Resource = string;
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 

@@ -73,7 +73,7 @@ describe('the world wider than the model', () => {
     // The same database, a cluster whose counter starts far lower and that has none of the pods.
     const h = harness((clock) => new ModelCluster(clock, { startRv: 10, uidPrefix: 'new' }));
     const deliver = watcher(h);
-    for (const c of h.cluster.list(['ann/', 'bob/'])) await h.runtime.observe(c.key, c.fact);
+    for (const c of h.cluster.list(['ann/', 'bob/'])) await h.runtime.observe(c.key, c.fact, h.cluster.resourceVersion);
     await run(h, 10_000, deliver);
     expect(state(h, 'ann/')).toBe('stopped');
     await command(h, 'bob/', 'server.start');

@@ -4,7 +4,6 @@ import { isRunning } from '../../machines/pod-fact.js';
 import type { ServerEvent } from '../../machines/server.machine.js';
 import { analyzeLiveness } from '../../src/runtime/liveness.js';
 import { checkReplay } from '../../src/runtime/replay.js';
-import { VersionEpochs } from '../../src/kube/reflector.js';
 import { Harness, TEST_DELAYS, tempDir } from '../support/harness.js';
 import { ModelCluster } from '../support/model-cluster.js';
 import type { ModelChange } from '../support/model-cluster.js';
@@ -27,8 +26,6 @@ interface World {
   acked: Array<{ key: string; seq: number; type: string }>;
   /** last is each server's last acknowledged command: what progress must reach once faults stop. */
   last: Map<string, 'server.start' | 'server.stop'>;
-  /** epochs is the reflector's own judgement of whether a list can be ordered with what came before. */
-  epochs: VersionEpochs;
 }
 
 type Step =
@@ -37,7 +34,7 @@ type Step =
   | { kind: 'stale'; at: number }
   | { kind: 'resync' }
   | { kind: 'advance'; ms: number }
-  | { kind: 'crash' }
+  | { kind: 'crash'; wallMs: number }
   | { kind: 'apiDown'; down: boolean }
   | { kind: 'latency'; ms: number }
   | { kind: 'failNext'; n: number }
@@ -46,9 +43,11 @@ type Step =
   | { kind: 'readyDelay'; ms: number }
   | { kind: 'regress'; back: number; lose: boolean }
   | { kind: 'recreate'; server: number; ready: boolean }
+  | { kind: 'replaceInNewEpoch'; server: number; back: number; ready: boolean }
   | { kind: 'unready'; server: number; how: 'notReady' | 'nodeLost' }
   | { kind: 'recover'; server: number }
-  | { kind: 'late'; ms: number };
+  | { kind: 'late'; ms: number }
+  | { kind: 'wallStep'; ms: number };
 
 const server = fc.integer({ min: 0, max: SERVERS.length - 1 });
 const index = fc.nat({ max: 50 });
@@ -58,7 +57,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('stale' as const), at: index }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'resync' as const }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 100, max: 30_000 }) }) },
-  { weight: 2, arbitrary: fc.constant({ kind: 'crash' as const }) },
+  // A kill -9; the wall clock may step while the hub is down.
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), wallMs: fc.constantFrom(0, 0, 600_000, -600_000, 7_200_000, -7_200_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('apiDown' as const), down: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('latency' as const), ms: fc.constantFrom(0, 1_000, 5_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('failNext' as const), n: fc.integer({ min: 1, max: 4 }) }) },
@@ -74,9 +74,13 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('readyDelay' as const), ms: fc.constantFrom(0, 3_000, 120_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('regress' as const), back: fc.integer({ min: 1, max: 200 }), lose: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('recreate' as const), server, ready: fc.boolean() }) },
+  // etcd restored from an older snapshot, and the pod replaced there: a new uid below every version seen.
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('replaceInNewEpoch' as const), server, back: fc.integer({ min: 5, max: 200 }), ready: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('unready' as const), server, how: fc.constantFrom('notReady' as const, 'nodeLost' as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('recover' as const), server }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('late' as const), ms: fc.constantFrom(0, 4_000, 20_000) }) },
+  // The wall clock stepped (NTP, a VM resumed) forward or back by up to two hours, while running or between a crash and the restart.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('wallStep' as const), ms: fc.integer({ min: -7_200_000, max: 7_200_000 }) }) },
 );
 
 function pull(w: World): void {
@@ -84,16 +88,15 @@ function pull(w: World): void {
   while (w.seen < changes.length) w.inbox.push(changes[w.seen++] as ModelChange);
 }
 
-async function deliver(w: World, change: ModelChange | undefined, authoritative = false): Promise<void> {
+async function deliver(w: World, change: ModelChange | undefined, listedAt?: string): Promise<void> {
   if (change === undefined) return;
-  w.epochs.seen(change.fact.resourceVersion);
-  await w.h.runtime.observe(change.key, change.fact, authoritative).catch(() => undefined);
+  await w.h.runtime.observe(change.key, change.fact, listedAt).catch(() => undefined);
 }
 
-/** relist delivers what a list reports, judged as the reflector judges it. */
+/** relist delivers what a list reports, each fact with the list's version, as the reflector does. */
 async function relist(w: World): Promise<void> {
-  const authoritative = w.epochs.listed(w.h.cluster.resourceVersion) !== 'ordered';
-  for (const c of w.h.cluster.list(SERVERS)) await deliver(w, c, authoritative);
+  const listedAt = w.h.cluster.resourceVersion;
+  for (const c of w.h.cluster.list(SERVERS)) await deliver(w, c, listedAt);
 }
 
 async function command(w: World, key: string, event: ServerEvent): Promise<void> {
@@ -136,8 +139,9 @@ async function run(w: World, s: Step): Promise<void> {
       await h.advance(s.ms);
       break;
     case 'crash':
-      w.epochs = new VersionEpochs(); // a restarted hub's reflector has seen nothing yet
-      h.reopen();
+      h.crash();
+      h.clock.stepWall(s.wallMs);
+      h.open();
       await h.settle();
       break;
     case 'apiDown':
@@ -173,6 +177,10 @@ async function run(w: World, s: Step): Promise<void> {
     case 'recreate':
       h.cluster.recreate(SERVERS[s.server] as string, { ready: s.ready });
       break;
+    case 'replaceInNewEpoch':
+      h.cluster.regress(Math.max(1, h.cluster.counter - s.back));
+      h.cluster.recreate(SERVERS[s.server] as string, { ready: s.ready });
+      break;
     case 'unready':
       h.cluster.unready(SERVERS[s.server] as string, s.how);
       break;
@@ -181,6 +189,9 @@ async function run(w: World, s: Step): Promise<void> {
       break;
     case 'late':
       h.cluster.faults.lateMs = s.ms;
+      break;
+    case 'wallStep':
+      h.clock.stepWall(s.ms);
       break;
   }
   await h.settle();
@@ -246,7 +257,7 @@ function check(w: World): void {
 }
 
 describe('property', () => {
-  it('every server settles in a stable state that agrees with the cluster, does what it was last asked, replays exactly and keeps every acknowledged command, under any faults, epochs, pod replacements, readiness flaps, late calls and crashes', async () => {
+  it('every server settles in a stable state that agrees with the cluster, does what it was last asked, replays exactly and keeps every acknowledged command, under any faults, epochs, pod replacements, readiness flaps, late calls, wall-clock steps and crashes', async () => {
     const probe = new Harness(':memory:');
     const bound = analyzeLiveness(probe.machine).bound;
     probe.close();
@@ -258,7 +269,7 @@ describe('property', () => {
         fc.asyncProperty(fc.boolean(), fc.array(stepArb, { minLength: 1, maxLength: 60, size: 'max' }), async (opaque, steps) => {
           const path = `${tmp.dir}/run-${n++}.db`;
           const h = new Harness(path, TEST_DELAYS, (clock) => new ModelCluster(clock, { opaque }));
-          const w: World = { h, inbox: [], seen: 0, acked: [], last: new Map(), epochs: new VersionEpochs() };
+          const w: World = { h, inbox: [], seen: 0, acked: [], last: new Map() };
           try {
             for (const s of steps) await run(w, s);
             await settle(w, bound);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { afterEach, beforeEach } from 'vitest';
 import type { ServerDelays, ServerMachine } from '../../machines/server.machine.js';
 import { MACHINE_VERSION, configureServerMachine } from '../../machines/server.machine.js';
 import { ManualClock } from '../../src/runtime/clock.js';
@@ -84,13 +85,26 @@ export class Harness {
     }
   }
 
-  /** advance lets what needs no time finish first, then moves time, settling after every timer. */
-  async advance(ms: number): Promise<void> {
-    await this.settle();
-    await this.clock.advance(ms, () => this.settle());
+  /** advance moves time, settling before the first timer and after each (ManualClock does both). */
+  advance(ms: number): Promise<void> {
+    return this.clock.advance(ms, () => this.settle());
   }
 
   close(): void {
     this.crash();
   }
+}
+
+/** harnessPerTest gives each test of the file a fresh Harness (handed to `use`) on its own database file, closed after it. */
+export function harnessPerTest(use: (h: Harness) => void): void {
+  let current: { h: Harness; cleanup: () => void } | undefined;
+  beforeEach(() => {
+    const tmp = tempDir();
+    current = { h: new Harness(`${tmp.dir}/hub.db`), cleanup: tmp.cleanup };
+    use(current.h);
+  });
+  afterEach(() => {
+    current?.h.close();
+    current?.cleanup();
+  });
 }

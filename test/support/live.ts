@@ -1,6 +1,7 @@
 import type { ServerDelays } from '../../machines/server.machine.js';
 import { configureServerMachine } from '../../machines/server.machine.js';
 import { ownerKey } from '../../src/kube/pod-mapper.js';
+import type { Clock } from '../../src/runtime/clock.js';
 import { analyzeLiveness } from '../../src/runtime/liveness.js';
 import { startSimulator } from '../../src/sim/index.js';
 import type { Simulator, SimulatorOptions } from '../../src/sim/index.js';
@@ -49,21 +50,24 @@ export class Live {
   private constructor(
     readonly sim: Simulator,
     private readonly config: Partial<SpawnkeeperConfig>,
+    /** clock is the hub's (the simulator keeps real time); undefined: the system's. */
+    private readonly clock?: Clock,
   ) {
     const tmp = tempDir('spawnkeeper-live-');
     this.path = `${tmp.dir}/hub.db`;
     this.cleanup = tmp.cleanup;
   }
 
-  static async start(options: { sim?: SimulatorOptions; config?: Partial<SpawnkeeperConfig>; waitForSync?: boolean } = {}): Promise<Live> {
+  static async start(options: { sim?: SimulatorOptions; config?: Partial<SpawnkeeperConfig>; waitForSync?: boolean; clock?: Clock } = {}): Promise<Live> {
+    liveBound(); // the analysis runs for seconds on this thread: before the hub runs, never while it does
     const sim = await startSimulator({ kubelet: { scheduleMs: 20, createMs: 20, readyMs: 60, stopMs: 30 }, ...options.sim });
-    const live = new Live(sim, { ...LIVE_CONFIG, ...options.config });
+    const live = new Live(sim, { ...LIVE_CONFIG, ...options.config }, options.clock);
     await live.open(options.waitForSync ?? true);
     return live;
   }
 
   async open(waitForSync = true): Promise<void> {
-    this.sk = await createSpawnkeeper({ db: this.path, cluster: kubeConfigFor(this.sim.url), config: this.config });
+    this.sk = await createSpawnkeeper({ db: this.path, cluster: kubeConfigFor(this.sim.url), config: this.config, clock: this.clock });
     if (waitForSync) await this.sk.reflector.synced();
   }
 

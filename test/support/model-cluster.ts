@@ -273,12 +273,19 @@ export class ModelCluster implements PodClient {
     }
   }
 
+  /** landedLate counts writes that took effect after their caller had given up on them. */
+  landedLate = 0;
+
   /** late holds a write back for `lateMs`; an abort answers the caller at once, and the write still lands after. */
   private late(signal: AbortSignal, write: () => Promise<PodFact>): Promise<PodFact> {
     const ms = this.faults.lateMs;
     if (ms <= 0) return write();
+    signal.throwIfAborted();
     return new Promise((resolve, reject) => {
-      this.clock.setTimeout(() => void write().then(resolve, reject), ms);
+      this.clock.setTimeout(() => {
+        if (signal.aborted) this.landedLate++;
+        void write().then(resolve, reject); // after an abort, settling again changes nothing
+      }, ms);
       signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
     });
   }

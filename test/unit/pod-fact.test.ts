@@ -65,6 +65,19 @@ describe('relation', () => {
   });
 });
 
+describe('relation of a listed fact', () => {
+  it('takes what a list at or after the known version shows as the pod now, whatever the pod\'s own version', () => {
+    expect(relation(pod('10'), pod('7', { ready: false }), '12')).toBe('newer');
+    expect(relation(pod('10'), pod('10', { ready: false }), '10')).toBe('newer');
+    expect(relation(pod('10'), pod('10'), '12')).toBe('stale');
+  });
+
+  it('leaves a list older than the known version unordered: a stale list or a cluster that went back', () => {
+    expect(relation(pod('10'), pod('7', { ready: false }), '8')).toBe('unordered');
+    expect(relation(pod('10'), pod('7', { uid: 'other' }), '8')).toBe('unordered');
+  });
+});
+
 describe('answerRelation', () => {
   it('takes the answer of an awaited call as what the API says now', () => {
     expect(answerRelation(pod('10'), { exists: false })).toBe('newer');
