@@ -1,14 +1,18 @@
-import { HttpError, isoTime } from './http.js';
-
-/** ACTIVITY_MAX_AHEAD_MS is how far in the future a reported activity may lie, JupyterHub's bound (59 minutes) for clock skew. */
-export const ACTIVITY_MAX_AHEAD_MS = 59 * 60 * 1000;
+import { HttpError } from './http.js';
 
 /**
- * activityTooFarAhead tells whether an activity time lies further ahead of `now` than clock skew
- * explains. Activity only moves forward, so one such time would keep a server from ever being culled.
+ * MAX_ACTIVITY_SKEW_MS is how far ahead of the hub's clock a reported activity may be: 59 minutes,
+ * as JupyterHub allows. Activity only moves forward, so one report from the far future would make a
+ * server look busy forever: the idle culler could never stop it and no correction could lower it.
  */
-export function activityTooFarAhead(at: number, now: number): boolean {
-  return at - now > ACTIVITY_MAX_AHEAD_MS;
+export const MAX_ACTIVITY_SKEW_MS = 59 * 60 * 1000;
+
+/** boundedActivity returns an activity time (ms) when it is not too far ahead of `now`, else throws 400 with JupyterHub's wording. */
+export function boundedActivity(at: number, now: number): number {
+  if (at - now > MAX_ACTIVITY_SKEW_MS) {
+    throw new HttpError(400, `Rejecting activity from more than an hour in the future: ${new Date(at).toISOString()}`);
+  }
+  return at;
 }
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/i;
@@ -42,6 +46,5 @@ export function parseTimestamp(value: unknown): number | undefined {
 export function activityTime(value: unknown, now: number): number {
   const at = parseTimestamp(value);
   if (at === undefined) throw new HttpError(400, `Not a valid timestamp: ${JSON.stringify(value)?.slice(0, 80) ?? 'nothing'}`);
-  if (activityTooFarAhead(at, now)) throw new HttpError(400, `Rejecting activity from more than an hour in the future: ${isoTime(at) ?? ''}`);
-  return at;
+  return boundedActivity(at, now);
 }

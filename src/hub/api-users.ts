@@ -1,11 +1,11 @@
 import { parseServerKey } from '../kube/names.js';
+import { isHubAdmin } from './admin.js';
 import type { HubContext } from './context.js';
 import { findUser, userName, userTarget, waitUntil } from './context.js';
 import { HttpError, readJson, sendJson } from './http.js';
 import { isActive, userModel } from './models.js';
 import { acceptsPagination, pageOf, paginated } from './pagination.js';
 import type { Handler, RequestContext } from './router.js';
-import { isAdmin } from './token-scopes.js';
 import type { Caller } from './tokens.js';
 import type { UserRecord } from './users.js';
 
@@ -107,7 +107,7 @@ function checkUserBody(body: Record<string, unknown>, allowed: readonly string[]
 
 /** grantsAdmin refuses `admin: true` from a caller that is no admin itself, as JupyterHub does. */
 function grantsAdmin(hub: HubContext, caller: Caller, admin: boolean): void {
-  if (admin && !isAdmin(caller, hub.services, hub.users)) throw new HttpError(403, 'Only admins can grant admin permissions');
+  if (admin && !isHubAdmin(hub.users, caller)) throw new HttpError(403, 'Only admins can grant admin permissions');
 }
 
 /** createUser is `POST /users/{name}` with an optional `{"admin": bool}`: 201, or 409 when the user exists. */
@@ -130,7 +130,7 @@ export function createUser(hub: HubContext): Handler {
 /**
  * createUsers is `POST /users` with `{"usernames": [...], "admin": bool}`: names are normalized
  * (lower case); any invalid name is 400 and nothing is created; existing names are skipped; all
- * existing is 409.
+ * existing is 409. The new users are one commit, however many there are.
  */
 export function createUsers(hub: HubContext): Handler {
   return async (ctx) => {
@@ -153,8 +153,12 @@ export function createUsers(hub: HubContext): Handler {
     if (invalid.length > 0) throw new HttpError(400, `Invalid username${invalid.length === 1 ? '' : 's'}: ${invalid.slice(0, 10).join(', ')}`);
     const admin = body['admin'] === true;
     grantsAdmin(hub, caller, admin);
-    const created = [...new Set(valid)].map((n) => hub.users.create(n, admin, hub.clock.now())).filter((u): u is UserRecord => u !== undefined);
+    // The route's scope check has no user to filter on: a token whose admin:users is filtered may create only the users it names.
+    const outside = valid.filter((n) => !caller.grants.has('admin:users', userTarget(hub, n)));
+    if (outside.length > 0) throw new HttpError(403, `Action is not authorized with current scopes; requires any of [admin:users] for ${outside.slice(0, 5).join(', ')}`);
+    const created = hub.users.createMany([...new Set(valid)], admin, hub.clock.now());
     if (created.length === 0) throw new HttpError(409, `All ${names.length} users already exist`);
+    hub.logger.info({ users: created.length, admin }, 'users created');
     sendJson(ctx.req, ctx.res, 201, created.map((u) => userModel(hub, u, caller.grants)));
   };
 }
@@ -195,7 +199,7 @@ function patch(hub: HubContext, caller: Caller, name: string, body: Record<strin
       throw new HttpError(400, `Cannot rename ${name} while a server is active: stop its servers first`);
     }
   }
-  if (!isAdmin(caller, hub.services, hub.users)) {
+  if (!isHubAdmin(hub.users, caller)) {
     if (user.admin) throw new HttpError(403, 'Only admins can modify other admins');
     if (body['admin'] === true) throw new HttpError(403, 'Only admins can grant admin permissions');
   }

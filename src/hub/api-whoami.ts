@@ -1,10 +1,10 @@
+import { isHubAdmin } from './admin.js';
 import type { HubContext } from './context.js';
 import { HttpError, sendJson } from './http.js';
 import { serviceModel, userModel } from './models.js';
 import type { Handler } from './router.js';
 import { Grants } from './scopes.js';
 import { OWN_TOKENS_NAME } from './services.js';
-import { isAdmin } from './token-scopes.js';
 
 /**
  * whoami is `GET /hub/api/user`, JupyterHub's "who am I" for any valid token: the owner's user
@@ -25,7 +25,7 @@ export function whoami(hub: HubContext): Handler {
       model = userModel(hub, user, new Grants([...held, ...identify], caller.owner));
     } else {
       const name = caller.service ?? OWN_TOKENS_NAME;
-      const spec = hub.services.get(name) ?? { name, admin: isAdmin(caller, hub.services, hub.users), roles: [], url: '', info: {}, display: false };
+      const spec = hub.services.get(name) ?? { name, admin: isHubAdmin(hub.users, caller), roles: [], url: '', info: {}, display: false };
       model = serviceModel(spec, new Grants([...held, `read:services:name!service=${name}`], null, caller.service));
     }
     sendJson(ctx.req, ctx.res, 200, { ...model, token_id: `a${caller.tokenId}`, session_id: null, scopes: held });

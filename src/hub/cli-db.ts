@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { MACHINE_VERSION, configureServerMachine } from '../../machines/server.machine.js';
 import { MachineVersionError, upgrade } from '../../machines/upgrades.js';
-import { parseServerKey, serverKey } from '../kube/names.js';
+import { serverKey, validateUserName } from '../kube/names.js';
 import { checkReplay, history } from '../runtime/replay.js';
 import { openDatabase } from '../store/database.js';
 import { SqliteEventStore } from '../store/event-store.js';
@@ -12,7 +12,8 @@ import { normalizeUserName } from './context.js';
 import { ADMIN_SCOPES, Grants, UnknownScopeError, allowedToGrant, parseScopes } from './scopes.js';
 import { ServiceRegistry, parseServices } from './services.js';
 import type { HubConfig } from './settings.js';
-import { TokenStore } from './tokens.js';
+import { childExpiry, expiresInProblem } from './token-expiry.js';
+import { TokenStore, parseTokenId } from './tokens.js';
 import { UserStore } from './users.js';
 
 /** HISTORY_USAGE explains the timeline an operator reads when a server misbehaved. */
@@ -25,14 +26,19 @@ export const REPLAY_USAGE = `usage: spawnkeeper replay --check [--db PATH] [--co
   Folds every server's event log from the start and compares the result with its stored snapshot,
   byte for byte. Exits 1 if any server differs.`;
 
-/** TOKEN_USAGE explains the offline way to a token: for a lost admin token, a service, a user, or exact scopes. */
-export const TOKEN_USAGE = `usage: spawnkeeper token (USER | --service NAME | --admin | --scopes S1,S2) [--scopes S1,S2] [--note TEXT] [--db PATH] [--config FILE]
-  Mints an API token straight into the database and prints it once. It holds exactly what is asked:
+/** TOKEN_USAGE explains the offline way to tokens: mint one (for a lost admin token, a service, a user, or exact scopes), list them, revoke one. */
+export const TOKEN_USAGE = `usage: spawnkeeper token [mint] (USER | --service NAME | --admin | --scopes S1,S2) [--scopes S1,S2] [--note TEXT] [--expires-in SECONDS] [--db PATH] [--config FILE]
+       spawnkeeper token list [--json] [--db PATH] [--config FILE]
+       spawnkeeper token revoke ID [--db PATH] [--config FILE]
+  mint (the default) writes an API token straight into the database and prints it once. It holds
+  exactly what is asked:
     USER            a user's token; scopes "self" unless --scopes
     --service NAME  a token of a service from the config file's services; its roles' scopes
                     ("inherit") unless --scopes, which must lie within them
     --admin         a token of the hub with every admin scope (not with --scopes)
-    --scopes S1,S2  alone: a token of the hub with exactly these scopes`;
+    --scopes S1,S2  alone: a token of the hub with exactly these scopes
+  --expires-in makes it expire (whole seconds). list shows every token, the hub's admin tokens
+  first, never a secret; revoke deletes one by its id (a12 or 12), whoever owns it.`;
 
 /** openExisting opens the configured database, refusing to create one where none is. */
 function openExisting(config: HubConfig): Database {
@@ -119,6 +125,51 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
   }
 }
 
+/** tokenCommand mints a token offline and prints it once, lists the tokens, or revokes one. */
+export function tokenCommand(argv: readonly string[], io: CliIo): number {
+  const { args, config } = configFrom(argv, io, { '--admin': false, '--service': true, '--scopes': true, '--note': true, '--expires-in': true, '--json': false });
+  if (args.help) {
+    io.out(TOKEN_USAGE);
+    return 0;
+  }
+  const [verb, ...rest] = args.positionals;
+  if (verb === 'list' && rest.length === 0) return listTokensCommand(config, io, args.options.has('--json'));
+  if (verb === 'revoke') return revokeTokenCommand(config, io, rest);
+  return mintTokenCommand(config, io, args.options, verb === 'mint' ? rest : args.positionals);
+}
+
+function listTokensCommand(config: HubConfig, io: CliIo, json: boolean): number {
+  const db = openExisting(config);
+  try {
+    const tokens = new TokenStore(db).listAll();
+    const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+    if (json) io.out(JSON.stringify(tokens.map((t) => ({ ...t, created: when(t.created), expiresAt: t.expiresAt === null ? null : when(t.expiresAt) }))));
+    else {
+      io.out(['ID', 'OWNER', 'SOURCE', 'CREATED', 'EXPIRES', 'SCOPES', 'NOTE'].join('\t'));
+      for (const t of tokens) io.out([t.id, t.user ?? '(admin)', t.source, when(t.created), when(t.expiresAt), t.scopes.join(','), t.note].join('\t'));
+    }
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+function revokeTokenCommand(config: HubConfig, io: CliIo, ids: readonly string[]): number {
+  const id = ids.length === 1 ? parseTokenId(ids[0] ?? '') : undefined;
+  if (id === undefined) throw new ConfigError(`give one token ID (as \`token list\` shows it)\n${TOKEN_USAGE}`);
+  const db = openExisting(config);
+  try {
+    if (!new TokenStore(db).revokeId(id)) {
+      io.err(`no token a${id}`);
+      return 1;
+    }
+    io.out(`revoked a${id}`);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
 /** tokenScopes reads --scopes, or the default for the kind of token; a bad scope is a ConfigError. */
 function tokenScopes(raw: string | undefined, fallback: string[]): string[] {
   if (raw === undefined) return fallback;
@@ -132,43 +183,44 @@ function tokenScopes(raw: string | undefined, fallback: string[]): string[] {
   }
 }
 
-/** tokenCommand mints a token offline and prints it once; it never holds more than asked, nor more than a service's roles. */
-export function tokenCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, { '--admin': false, '--service': true, '--scopes': true, '--note': true });
-  if (args.help) {
-    io.out(TOKEN_USAGE);
-    return 0;
-  }
-  const admin = args.options.has('--admin');
-  const service = args.options.get('--service');
-  const rawScopes = args.options.get('--scopes');
-  const [rawUser, ...rest] = args.positionals;
-  const user = rawUser === undefined ? undefined : normalizeUserName(rawUser);
-  const kinds = [user !== undefined, service !== undefined, admin].filter(Boolean).length;
-  if (rest.length > 0 || kinds > 1 || (kinds === 0 && rawScopes === undefined)) throw new ConfigError(`give one of USER, --service NAME, --admin or --scopes\n${TOKEN_USAGE}`);
-  if (admin && rawScopes !== undefined) throw new ConfigError('--admin mints every admin scope; for a token with fewer, give --scopes without --admin');
-  let scopes: string[];
+/** mintScopes decides what a minted token holds: exactly what was asked, and never more than a service's roles. */
+function mintScopes(config: HubConfig, options: ReadonlyMap<string, string>, user: string | undefined): string[] {
+  const admin = options.has('--admin');
+  const service = options.get('--service');
+  const raw = options.get('--scopes');
+  if (admin && raw !== undefined) throw new ConfigError('--admin mints every admin scope; for a token with fewer, give --scopes without --admin');
+  if (admin) return [...ADMIN_SCOPES];
+  if (user !== undefined) return tokenScopes(raw, ['self']);
   if (service !== undefined) {
     const spec = new ServiceRegistry(parseServices(config.services, config.loadRoles, config.adminToken)).get(service);
     if (spec === undefined) throw new ConfigError(`no service ${service} in the configuration's services (give --config FILE)`);
-    scopes = tokenScopes(rawScopes, ['inherit']);
+    const scopes = tokenScopes(raw, ['inherit']);
     const roles = new Grants(spec.scopes, null, spec.name);
     const beyond = scopes.filter((s) => s !== 'inherit' && !allowedToGrant(roles, s, null, spec.name));
     if (beyond.length > 0) throw new ConfigError(`service ${service} does not hold ${beyond.join(', ')} through its roles; give it a role with them in load_roles first`);
-  } else if (user !== undefined) {
-    scopes = tokenScopes(rawScopes, ['self']);
-  } else {
-    scopes = admin ? [...ADMIN_SCOPES] : tokenScopes(rawScopes, []);
-    if (scopes.includes('inherit') || scopes.includes('self')) throw new ConfigError('a token of the hub has no owner to inherit from: name its scopes');
+    return scopes;
   }
+  const scopes = tokenScopes(raw, []);
+  if (scopes.includes('inherit') || scopes.includes('self')) throw new ConfigError('a token of the hub has no owner to inherit from: name its scopes');
+  return scopes;
+}
+
+function mintTokenCommand(config: HubConfig, io: CliIo, options: ReadonlyMap<string, string>, positionals: readonly string[]): number {
+  const service = options.get('--service');
+  const [rawUser, ...rest] = positionals;
+  const kinds = [rawUser !== undefined, service !== undefined, options.has('--admin')].filter(Boolean).length;
+  if (rest.length > 0 || kinds > 1 || (kinds === 0 && !options.has('--scopes'))) throw new ConfigError(`give one of USER, --service NAME, --admin or --scopes\n${TOKEN_USAGE}`);
+  const owner = rawUser === undefined ? null : validateUserName(normalizeUserName(rawUser));
+  const scopes = mintScopes(config, options, owner ?? undefined);
+  const rawExpiry = options.get('--expires-in');
+  const expiresIn = rawExpiry === undefined ? undefined : /^\d+$/.test(rawExpiry) ? Number(rawExpiry) : Number.NaN;
+  const problem = expiresInProblem(expiresIn);
+  if (problem !== undefined) throw new ConfigError(`--expires-in: ${problem}`);
   const db = openExisting(config);
   try {
-    if (user !== undefined) {
-      parseServerKey(`${user}/`);
-      if (new UserStore(db).get(user) === undefined) throw new ConfigError(`no user ${user} (create it with POST /hub/api/users/${user})`);
-    }
-    const note = args.options.get('--note') ?? 'minted with spawnkeeper token';
-    const { token } = new TokenStore(db).mint({ owner: user ?? null, service: service ?? null, scopes, note, source: 'cli' });
+    if (owner !== null && new UserStore(db).get(owner) === undefined) throw new ConfigError(`no user ${owner} (create it with POST /hub/api/users/${owner})`);
+    const expiresAt = childExpiry(expiresIn, null, Date.now());
+    const { token } = new TokenStore(db).mint({ owner, service: service ?? null, scopes, note: options.get('--note') ?? 'minted with spawnkeeper token', expiresAt, source: 'cli' });
     io.out(token);
     return 0;
   } finally {

@@ -24,6 +24,9 @@ export interface RoleSpec {
   readonly services: readonly string[];
 }
 
+/** MIN_SERVICE_TOKEN_LENGTH is as long as an admin token must be: a service's token may hold as much. */
+export const MIN_SERVICE_TOKEN_LENGTH = 32;
+
 /** OWN_TOKENS_NAME is how the hub's own tokens (no user, no service) identify themselves; no service may take it. */
 export const OWN_TOKENS_NAME = 'spawnkeeper';
 
@@ -92,7 +95,9 @@ function parseService(raw: unknown, i: number, roles: readonly RoleSpec[]): Serv
     if (!SERVICE_KEYS.has(key)) throw new ServiceConfigError(`service ${name}: unknown key "${key}"`);
   }
   const token = raw['api_token'];
-  if (token !== undefined && (typeof token !== 'string' || token.length < 8)) throw new ServiceConfigError(`service ${name}: api_token must be a string of at least 8 characters`);
+  if (token !== undefined && (typeof token !== 'string' || token.length < MIN_SERVICE_TOKEN_LENGTH)) {
+    throw new ServiceConfigError(`service ${name}: api_token must be a string of at least ${MIN_SERVICE_TOKEN_LENGTH} characters (try: openssl rand -hex 32)`);
+  }
   const admin = raw['admin'] ?? false;
   if (typeof admin !== 'boolean') throw new ServiceConfigError(`service ${name}: admin must be true or false`);
   const url = raw['url'] ?? '';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Owner } from './scopes.js';
 import { ADMIN_SCOPES, Grants, allowedToGrant } from './scopes.js';
 import type { ServiceRegistry } from './services.js';
-import type { Caller, ScopeResolver } from './tokens.js';
+import type { ScopeResolver } from './tokens.js';
 import type { UserStore } from './users.js';
 
 /** ownerScopes are what an owner may do, what `inherit` stands for: a user its own things (and all, if admin), a service its roles. */
@@ -37,12 +37,3 @@ export function scopeResolver(services: ServiceRegistry, users: UserStore, logge
   };
 }
 
-/**
- * isAdmin is JupyterHub's `current_user.admin` for a request: an admin user's token, an admin
- * service's, or one of the hub's own tokens holding every admin scope.
- */
-export function isAdmin(caller: Caller, services: ServiceRegistry, users: UserStore): boolean {
-  if (caller.owner !== null) return users.get(caller.owner)?.admin === true;
-  if (caller.service !== null) return services.get(caller.service)?.admin === true;
-  return ADMIN_SCOPES.every((s) => caller.grants.unfiltered(s));
-}

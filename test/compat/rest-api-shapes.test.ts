@@ -25,7 +25,7 @@ import {
  */
 
 const api = '/hub/api';
-const CULLER = 'culler-token-0123456789';
+const CULLER = 'culler-token-0123456789abcdef0123456789';
 const PAGED = { Accept: 'application/jupyterhub-pagination+json' };
 
 /** conforms asserts a reply's status and that its JSON body fits the shape (a list: each item does). */

@@ -112,10 +112,11 @@ describe('hub tokens and scopes', () => {
   });
 
   it('rejects an expired token', async () => {
-    const r = await hub.call('POST', `${api}/users/bob/tokens`, { body: { scopes: ['read:users!user'], expires_in: 0.001 } });
+    const r = await hub.call('POST', `${api}/users/bob/tokens`, { body: { scopes: ['read:users!user'], expires_in: 1 } });
     expect(r.status).toBe(201);
     const token = (r.json as { token: string; expires_at: string }).token;
-    await new Promise((done) => setTimeout(done, 20));
+    expect((await hub.call('GET', `${api}/users/bob`, { token })).status).toBe(200);
+    await new Promise((done) => setTimeout(done, 1_050));
     expect((await hub.call('GET', `${api}/users/bob`, { token })).status).toBe(401);
   });
 

@@ -10,8 +10,8 @@ import { ADMIN, FAST_KUBELET, TEST_ENGINE, sinkLogger } from './hub-helpers.js';
 
 type Json = Record<string, unknown>;
 const api = '/hub/api';
-const CULLER = 'culler-service-token-01';
-const OPS = 'ops-service-token-0123';
+const CULLER = 'culler-service-token-0123456789abcdef';
+const OPS = 'ops-service-token-0123456789abcdef';
 
 const SERVICES = [
   { name: 'culler', api_token: CULLER },
@@ -31,8 +31,8 @@ describe('services in the configuration file', () => {
       [[{ name: 'c' }], [{ name: 'r', scopes: ['servers'], users: ['alice'] }], /role r: spawnkeeper gives roles to services only/],
       [[{ name: 'c' }], [{ name: 'r', scopes: ['servers'], services: ['d'] }], /role r names service d, which is not in services/],
       [[{ name: 'c' }, { name: 'c' }], [], /two services are named c/],
-      [[{ name: 'c', api_token: 'short' }], [], /api_token must be a string of at least 8 characters/],
-      [[{ name: 'c', api_token: 'same-token-1' }, { name: 'd', api_token: 'same-token-1' }], [], /already another service's or the admin token/],
+      [[{ name: 'c', api_token: 'short' }], [], /api_token must be a string of at least 32 characters/],
+      [[{ name: 'c', api_token: 'same-token-0123456789abcdef-0123456789' }, { name: 'd', api_token: 'same-token-0123456789abcdef-0123456789' }], [], /already another service's or the admin token/],
       [[{ name: 'spawnkeeper' }], [], /service name "spawnkeeper" is reserved/],
       [[{ name: 'c', colour: 'red' }], [], /service c: unknown key "colour"/],
       [[{ name: 'c' }], [{ name: 'r', scopes: ['be:root'], services: ['c'] }], /role r: Unknown scope\(s\): be:root/],
