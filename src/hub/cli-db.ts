@@ -220,7 +220,7 @@ function mintTokenCommand(config: HubConfig, io: CliIo, options: ReadonlyMap<str
   try {
     if (owner !== null && new UserStore(db).get(owner) === undefined) throw new ConfigError(`no user ${owner} (create it with POST /hub/api/users/${owner})`);
     const expiresAt = childExpiry(expiresIn, null, Date.now());
-    const { token } = new TokenStore(db).mint({ owner, service: service ?? null, scopes, note: options.get('--note') ?? 'minted with spawnkeeper token', expiresAt, source: 'cli' });
+    const { token } = new TokenStore(db).mint({ owner, service: service ?? null, scopes, note: options.get('--note') ?? 'minted with spawnkeeper token', expiresAt });
     io.out(token);
     return 0;
   } finally {
