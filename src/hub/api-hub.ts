@@ -10,7 +10,7 @@ export function version(hub: HubContext): Handler {
   return (ctx) => sendJson(ctx.req, ctx.res, 200, { version: JUPYTERHUB_API_VERSION, spawnkeeper: hub.version });
 }
 
-/** info is `GET /hub/api/info` (scope `read:hub`): versions, the spawner, limits and the engine's health. */
+/** info is `GET /hub/api/info` (scope `read:hub`): JupyterHub's versions, executable, authenticator and spawner, then limits and the engine's health. */
 export function info(hub: HubContext): Handler {
   return (ctx) => {
     hub.auth.require(ctx.req, 'read:hub');
@@ -19,6 +19,8 @@ export function info(hub: HubContext): Handler {
       version: JUPYTERHUB_API_VERSION,
       spawnkeeper: hub.version,
       node: process.version,
+      sys_executable: process.execPath,
+      authenticator: { class: 'spawnkeeper.tokens', version: hub.version },
       spawner: { class: 'spawnkeeper', version: hub.version, namespace: hub.sk.config.namespace, instance: hub.sk.config.instance },
       cluster: c.inCluster ? 'in-cluster' : c.kubeconfig !== '' ? 'kubeconfig' : 'simulated',
       limits: { concurrent_spawn_limit: c.concurrentSpawnLimit, active_server_limit: c.activeServerLimit, named_server_limit_per_user: c.namedServerLimitPerUser },

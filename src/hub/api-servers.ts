@@ -1,11 +1,12 @@
 import type { ServerStatus } from '../spawnkeeper.js';
 import type { HubContext } from './context.js';
-import { findUser, serverName, spawnFailure, userName, waitUntil } from './context.js';
+import { findUser, serverName, spawnFailure, userName, userTarget, waitUntil } from './context.js';
 import { HttpError, readJson, sendJson } from './http.js';
 import { MAX_STORED_JSON_BYTES, jsonBytes } from './json-limits.js';
 import { LimitError } from './limits.js';
 import { isActive, logName, serverModel } from './models.js';
 import type { Handler, RequestContext } from './router.js';
+import type { Grants } from './scopes.js';
 
 /** spawnOver: the spawn this request waits for has ended, one way or the other. */
 const spawnOver = (s: ServerStatus) => s.state !== 'spawn_pending';
@@ -16,10 +17,11 @@ function names(ctx: RequestContext): { user: string; server: string } {
   return { user: userName(ctx.params['name']), server: ctx.params['server'] === undefined ? '' : serverName(ctx.params['server']) };
 }
 
-function answer(hub: HubContext, ctx: RequestContext, status: number, user: string, server: string): void {
+function answer(hub: HubContext, ctx: RequestContext, status: number, user: string, server: string, grants: Grants): void {
   const record = hub.users.get(user);
   const s = hub.sk.get(user, server);
-  const body = record === undefined ? undefined : serverModel(user, server, s, hub.users.server(record.id, server));
+  const state = { grants, target: userTarget(hub, user, server), namespace: hub.sk.config.namespace };
+  const body = record === undefined ? undefined : serverModel(user, server, s, hub.users.server(record.id, server), state);
   sendJson(ctx.req, ctx.res, status, status === 204 ? undefined : body);
 }
 
@@ -33,7 +35,7 @@ export function startServer(hub: HubContext): Handler {
   return async (ctx) => {
     const began = hub.clock.monotonic();
     const { user, server } = names(ctx);
-    hub.auth.require(ctx.req, 'servers', { user, server });
+    const { grants } = hub.auth.require(ctx.req, 'servers', userTarget(hub, user, server));
     const options = await readJson(ctx.req, hub.config.maxBodyBytes);
     if (jsonBytes(options) > MAX_STORED_JSON_BYTES) throw new HttpError(400, `user_options may be at most ${MAX_STORED_JSON_BYTES} bytes of JSON`);
     // The user's lock: a deletion sees this start committed, or this start sees the user marked for deletion.
@@ -66,36 +68,40 @@ export function startServer(hub: HubContext): Handler {
         release?.();
       }
     });
-    if (!waits) return answer(hub, ctx, 202, user, server);
+    if (!waits) return answer(hub, ctx, 202, user, server, grants);
     await waitUntil(hub, user, server, spawnOver, hub.config.slowSpawnTimeout * 1000);
-    if (hub.sk.get(user, server)?.ready === true) return answer(hub, ctx, 201, user, server);
+    if (hub.sk.get(user, server)?.ready === true) return answer(hub, ctx, 201, user, server, grants);
     const failure = spawnFailure(hub, user, server);
     if (failure !== null) throw new HttpError(500, `Spawn failed: ${failure}`);
-    answer(hub, ctx, 202, user, server);
+    answer(hub, ctx, 202, user, server, grants);
   };
 }
 
 /**
- * stopServer is `DELETE /users/{name}/server` and `/servers/{server}`: 204 when stopped within
- * slow_stop_timeout, else 202; 202 at once while a stop is pending (never JupyterHub's 400); a stop
- * during a spawn cancels it. `{"remove": true}` deletes a named server's record once it is stopped.
+ * stopServer is `DELETE /users/{name}/server` and `/servers/{server}`, as JupyterHub 5: 204 when
+ * stopped within slow_stop_timeout, else 202; 202 at once while a stop is pending; 204 for a server
+ * that is not running (nothing to do); a stop during a spawn cancels it. `{"remove": true}` deletes
+ * a named server's record once it is stopped; a named server never started is 404.
  */
 export function stopServer(hub: HubContext): Handler {
   return async (ctx) => {
     const { user, server } = names(ctx);
-    hub.auth.require(ctx.req, 'delete:servers', { user, server });
+    const { grants } = hub.auth.require(ctx.req, 'delete:servers', userTarget(hub, user, server));
     const body = await readJson(ctx.req, hub.config.maxBodyBytes);
     const remove = body['remove'] ?? false;
     if (typeof remove !== 'boolean') throw new HttpError(400, '"remove" must be true or false');
     const record = findUser(hub, user);
-    if (remove && server === '') throw new HttpError(400, 'The default server cannot be removed');
+    if (server !== '' && !hub.config.allowNamedServers) throw new HttpError(400, 'Named servers are not enabled.');
+    if (remove && server === '') throw new HttpError(400, 'Cannot delete the default server');
     const before = hub.sk.get(user, server);
     const known = hub.users.server(record.id, server) !== undefined || isActive(before);
-    if (server !== '' && !known) throw new HttpError(404, `${user} has no server named ${server}`);
-    if (before === undefined || before.state === 'stopped') {
-      if (!remove) throw new HttpError(400, `${logName(user, server)} is not running`);
-      hub.users.removeServer(record.id, server);
-      return answer(hub, ctx, 204, user, server);
+    if (server !== '' && !known) throw new HttpError(404, `${user} has no server named '${server}'`);
+    if (before === undefined || !isActive(before)) {
+      // Not running: nothing to stop, 204 as JupyterHub. The command is still recorded for a server
+      // that exists (every acknowledged stop is in its history; a failed one is cleared by it).
+      if (before !== undefined) await hub.sk.stop(user, server);
+      if (remove) hub.users.removeServer(record.id, server);
+      return answer(hub, ctx, 204, user, server, grants);
     }
     const ack = await hub.sk.stop(user, server);
     hub.logger.child({ server: `${user}/${server}` }).info({ state: ack.detail }, 'stop requested');
@@ -104,6 +110,6 @@ export function stopServer(hub: HubContext): Handler {
     const state = hub.sk.get(user, server)?.state;
     const done = over && (state === 'stopped' || state === 'failed');
     if (done && remove) hub.records.tryRemoveServer(user, server);
-    answer(hub, ctx, done ? 204 : 202, user, server);
+    answer(hub, ctx, done ? 204 : 202, user, server, grants);
   };
 }

@@ -1,5 +1,5 @@
 import type { HubContext } from './context.js';
-import { findUser, userName } from './context.js';
+import { findUser, userName, userTarget } from './context.js';
 import { HttpError, isoTime, readJson, sendJson } from './http.js';
 import type { Handler } from './router.js';
 import { UnknownScopeError, allowedToGrant, parseScopes } from './scopes.js';
@@ -10,9 +10,27 @@ import { parseTokenId } from './tokens.js';
 /** MAX_TOKEN_SCOPES bounds the scope list stored with a token, which every request with it expands. */
 export const MAX_TOKEN_SCOPES = 100;
 
-/** tokenJson is JupyterHub's token model, never with the secret. */
+/**
+ * tokenJson is JupyterHub 5's token model, never with the secret: `user` or `service` for the
+ * owner, `roles` always empty, no session; `prefix` (the first characters, to recognise a token by)
+ * is spawnkeeper's own.
+ */
 export function tokenJson(t: TokenModel): Record<string, unknown> {
-  return { id: t.id, kind: t.kind, user: t.user, scopes: t.scopes, note: t.note, prefix: t.prefix, created: isoTime(t.created), expires_at: isoTime(t.expiresAt), last_activity: null };
+  const owner = t.user !== null ? { user: t.user } : t.service !== null ? { service: t.service } : { user: null };
+  return {
+    ...owner,
+    id: t.id,
+    kind: t.kind,
+    roles: [],
+    scopes: t.scopes,
+    created: isoTime(t.created),
+    last_activity: null,
+    expires_at: isoTime(t.expiresAt),
+    note: t.note,
+    session_id: null,
+    oauth_client: 'JupyterHub',
+    prefix: t.prefix,
+  };
 }
 
 /** tokenId reads a token id from a path (`a12` or `12`); anything else is 404, as JupyterHub answers. */
@@ -27,7 +45,9 @@ export function tokenId(raw: string | undefined): number {
  * expires: as asked, but never after the token of the caller that mints it.
  */
 export function noteAndExpiry(body: Record<string, unknown>, caller: Caller, now: number, defaultNote: string): { note: string; expiresAt: number | null } {
-  const note = body['note'] ?? defaultNote;
+  // JupyterHub replaces a missing or empty note with its own.
+  const given = body['note'];
+  const note = given === undefined || given === null || given === '' ? defaultNote : given;
   if (typeof note !== 'string' || note.length > 1000) throw new HttpError(400, '"note" must be a string of at most 1000 characters');
   const expires = body['expires_in'];
   const problem = expiresInProblem(expires);
@@ -40,13 +60,16 @@ export function noteAndExpiry(body: Record<string, unknown>, caller: Caller, now
  * 201 with the token, shown this once; the requester can never grant more than it holds.
  * Without scopes the token gets `self`: the user's own user, servers and tokens. `expires_in` is
  * a whole number of seconds, and the new token expires no later than the one that asks for it.
+ * An unknown user and a requester without `tokens` for the user get the same 403, as in JupyterHub.
  */
 export function createToken(hub: HubContext): Handler {
   return async (ctx) => {
     const name = userName(ctx.params['name']);
-    const caller = hub.auth.require(ctx.req, 'tokens', { user: name });
+    const caller = hub.auth.caller(ctx.req);
     const body = await readJson(ctx.req, hub.config.maxBodyBytes);
-    findUser(hub, name);
+    if (hub.users.get(name) === undefined || !caller.grants.has('tokens', userTarget(hub, name))) {
+      throw new HttpError(403, `User ${name.slice(0, 255)} not found or no permissions to generate tokens`);
+    }
     const rawScopes = body['scopes'] ?? ['self'];
     if (!Array.isArray(rawScopes)) throw new HttpError(400, '"scopes" must be a list of scope names');
     if (rawScopes.length > MAX_TOKEN_SCOPES) throw new HttpError(400, `a token may hold at most ${MAX_TOKEN_SCOPES} scopes`);
@@ -59,7 +82,8 @@ export function createToken(hub: HubContext): Handler {
     }
     const refused = scopes.filter((s) => !allowedToGrant(caller.grants, s, name));
     if (refused.length > 0) throw new HttpError(403, `Not assigning requested scopes ${refused.join(', ')}: the requester does not hold them`);
-    const { note, expiresAt } = noteAndExpiry(body, caller, hub.clock.now(), '');
+    const by = caller.owner === name ? '' : caller.owner !== null ? ` by user ${caller.owner}` : caller.service !== null ? ` by service ${caller.service}` : '';
+    const { note, expiresAt } = noteAndExpiry(body, caller, hub.clock.now(), `Requested via api${by}`);
     const { token, model } = hub.tokens.mint({ owner: name, scopes, note, expiresAt });
     hub.logger.info({ user: name, tokenId: model.id, scopes }, 'token created');
     sendJson(ctx.req, ctx.res, 201, { ...tokenJson(model), token });
@@ -70,7 +94,7 @@ export function createToken(hub: HubContext): Handler {
 export function listTokens(hub: HubContext): Handler {
   return (ctx) => {
     const name = userName(ctx.params['name']);
-    hub.auth.require(ctx.req, 'read:tokens', { user: name });
+    hub.auth.require(ctx.req, 'read:tokens', userTarget(hub, name));
     findUser(hub, name);
     sendJson(ctx.req, ctx.res, 200, { api_tokens: hub.tokens.list(name).map(tokenJson) });
   };
@@ -80,7 +104,7 @@ export function listTokens(hub: HubContext): Handler {
 export function getToken(hub: HubContext): Handler {
   return (ctx) => {
     const name = userName(ctx.params['name']);
-    hub.auth.require(ctx.req, 'read:tokens', { user: name });
+    hub.auth.require(ctx.req, 'read:tokens', userTarget(hub, name));
     findUser(hub, name);
     const t = hub.tokens.get(name, tokenId(ctx.params['id']));
     if (t === undefined) throw new HttpError(404, `No such token: ${String(ctx.params['id']).slice(0, 40)}`);
@@ -92,7 +116,7 @@ export function getToken(hub: HubContext): Handler {
 export function revokeToken(hub: HubContext): Handler {
   return (ctx) => {
     const name = userName(ctx.params['name']);
-    hub.auth.require(ctx.req, 'tokens', { user: name });
+    hub.auth.require(ctx.req, 'tokens', userTarget(hub, name));
     findUser(hub, name);
     if (!hub.tokens.revoke(name, tokenId(ctx.params['id']))) throw new HttpError(404, `No such token: ${String(ctx.params['id']).slice(0, 40)}`);
     sendJson(ctx.req, ctx.res, 204, undefined);

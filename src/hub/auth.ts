@@ -31,11 +31,16 @@ export class Authenticator {
     return caller;
   }
 
-  /** require returns the caller when its token holds any of `scopes` for the target, else throws 403. */
+  /**
+   * require returns the caller when its token holds any of `scopes` for the target. Else, as
+   * JupyterHub: 404 when it holds one only for other users, servers or groups (so it learns nothing
+   * of what exists), 403 when it holds none.
+   */
   require(req: IncomingMessage, scopes: string | readonly string[], target?: Target): Caller {
     const caller = this.caller(req);
     const any = typeof scopes === 'string' ? [scopes] : scopes;
     if (!any.some((s) => caller.grants.has(s, target))) {
+      if (target !== undefined && any.some((s) => caller.grants.has(s))) throw new HttpError(404, 'No access to resources or resources not found');
       throw new HttpError(403, `Action is not authorized with current scopes; requires any of [${any.join(', ')}]`);
     }
     return caller;

@@ -8,7 +8,9 @@ import { openDatabase } from '../store/database.js';
 import { SqliteEventStore } from '../store/event-store.js';
 import type { CliIo } from './cli-io.js';
 import { ConfigError, parseArgs, resolveConfig } from './config.js';
-import { ADMIN_SCOPES, UnknownScopeError, parseScopes } from './scopes.js';
+import { normalizeUserName } from './context.js';
+import { ADMIN_SCOPES, Grants, UnknownScopeError, allowedToGrant, parseScopes } from './scopes.js';
+import { ServiceRegistry, parseServices } from './services.js';
 import type { HubConfig } from './settings.js';
 import { childExpiry, expiresInProblem } from './token-expiry.js';
 import { TokenStore, parseTokenId } from './tokens.js';
@@ -24,14 +26,19 @@ export const REPLAY_USAGE = `usage: spawnkeeper replay --check [--db PATH] [--co
   Folds every server's event log from the start and compares the result with its stored snapshot,
   byte for byte. Exits 1 if any server differs.`;
 
-/** TOKEN_USAGE explains the offline way to tokens: mint one when the admin token is lost, list them, revoke one. */
-export const TOKEN_USAGE = `usage: spawnkeeper token [mint] (USER | --admin) [--scopes S1,S2] [--note TEXT] [--expires-in SECONDS] [--db PATH] [--config FILE]
+/** TOKEN_USAGE explains the offline way to tokens: mint one (for a lost admin token, a service, a user, or exact scopes), list them, revoke one. */
+export const TOKEN_USAGE = `usage: spawnkeeper token [mint] (USER | --service NAME | --admin | --scopes S1,S2) [--scopes S1,S2] [--note TEXT] [--expires-in SECONDS] [--db PATH] [--config FILE]
        spawnkeeper token list [--json] [--db PATH] [--config FILE]
        spawnkeeper token revoke ID [--db PATH] [--config FILE]
-  mint (the default) writes an API token straight into the database and prints it once (for a lost
-  admin token, or tokens for services). USER's token defaults to the scope "self"; --admin mints one
-  with every scope. --expires-in makes it expire (whole seconds). list shows every token, the hub's
-  admin tokens first, never a secret; revoke deletes one by its id (a12 or 12), whoever owns it.`;
+  mint (the default) writes an API token straight into the database and prints it once. It holds
+  exactly what is asked:
+    USER            a user's token; scopes "self" unless --scopes
+    --service NAME  a token of a service from the config file's services; its roles' scopes
+                    ("inherit") unless --scopes, which must lie within them
+    --admin         a token of the hub with every admin scope (not with --scopes)
+    --scopes S1,S2  alone: a token of the hub with exactly these scopes
+  --expires-in makes it expire (whole seconds). list shows every token, the hub's admin tokens
+  first, never a secret; revoke deletes one by its id (a12 or 12), whoever owns it.`;
 
 /** openExisting opens the configured database, refusing to create one where none is. */
 function openExisting(config: HubConfig): Database {
@@ -120,7 +127,7 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
 
 /** tokenCommand mints a token offline and prints it once, lists the tokens, or revokes one. */
 export function tokenCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, { '--admin': false, '--scopes': true, '--note': true, '--expires-in': true, '--json': false });
+  const { args, config } = configFrom(argv, io, { '--admin': false, '--service': true, '--scopes': true, '--note': true, '--expires-in': true, '--json': false });
   if (args.help) {
     io.out(TOKEN_USAGE);
     return 0;
@@ -163,27 +170,57 @@ function revokeTokenCommand(config: HubConfig, io: CliIo, ids: readonly string[]
   }
 }
 
-function mintTokenCommand(config: HubConfig, io: CliIo, options: ReadonlyMap<string, string>, positionals: readonly string[]): number {
-  const admin = options.has('--admin');
-  const [user, ...rest] = positionals;
-  if (rest.length > 0 || (user === undefined) === !admin) throw new ConfigError(`give USER or --admin\n${TOKEN_USAGE}`);
-  let scopes: string[];
+/** tokenScopes reads --scopes, or the default for the kind of token; a bad scope is a ConfigError. */
+function tokenScopes(raw: string | undefined, fallback: string[]): string[] {
+  if (raw === undefined) return fallback;
   try {
-    scopes = admin ? [...ADMIN_SCOPES] : parseScopes((options.get('--scopes') ?? 'self').split(',').filter((s) => s !== ''));
+    const scopes = parseScopes(raw.split(',').filter((s) => s !== ''));
+    if (scopes.length === 0) throw new ConfigError('--scopes needs at least one scope');
+    return scopes;
   } catch (err) {
     if (err instanceof UnknownScopeError) throw new ConfigError(err.message);
     throw err;
   }
+}
+
+/** mintScopes decides what a minted token holds: exactly what was asked, and never more than a service's roles. */
+function mintScopes(config: HubConfig, options: ReadonlyMap<string, string>, user: string | undefined): string[] {
+  const admin = options.has('--admin');
+  const service = options.get('--service');
+  const raw = options.get('--scopes');
+  if (admin && raw !== undefined) throw new ConfigError('--admin mints every admin scope; for a token with fewer, give --scopes without --admin');
+  if (admin) return [...ADMIN_SCOPES];
+  if (user !== undefined) return tokenScopes(raw, ['self']);
+  if (service !== undefined) {
+    const spec = new ServiceRegistry(parseServices(config.services, config.loadRoles, config.adminToken)).get(service);
+    if (spec === undefined) throw new ConfigError(`no service ${service} in the configuration's services (give --config FILE)`);
+    const scopes = tokenScopes(raw, ['inherit']);
+    const roles = new Grants(spec.scopes, null, spec.name);
+    const beyond = scopes.filter((s) => s !== 'inherit' && !allowedToGrant(roles, s, null, spec.name));
+    if (beyond.length > 0) throw new ConfigError(`service ${service} does not hold ${beyond.join(', ')} through its roles; give it a role with them in load_roles first`);
+    return scopes;
+  }
+  const scopes = tokenScopes(raw, []);
+  if (scopes.includes('inherit') || scopes.includes('self')) throw new ConfigError('a token of the hub has no owner to inherit from: name its scopes');
+  return scopes;
+}
+
+function mintTokenCommand(config: HubConfig, io: CliIo, options: ReadonlyMap<string, string>, positionals: readonly string[]): number {
+  const service = options.get('--service');
+  const [rawUser, ...rest] = positionals;
+  const kinds = [rawUser !== undefined, service !== undefined, options.has('--admin')].filter(Boolean).length;
+  if (rest.length > 0 || kinds > 1 || (kinds === 0 && !options.has('--scopes'))) throw new ConfigError(`give one of USER, --service NAME, --admin or --scopes\n${TOKEN_USAGE}`);
+  const owner = rawUser === undefined ? null : validateUserName(normalizeUserName(rawUser));
+  const scopes = mintScopes(config, options, owner ?? undefined);
   const rawExpiry = options.get('--expires-in');
   const expiresIn = rawExpiry === undefined ? undefined : /^\d+$/.test(rawExpiry) ? Number(rawExpiry) : Number.NaN;
   const problem = expiresInProblem(expiresIn);
   if (problem !== undefined) throw new ConfigError(`--expires-in: ${problem}`);
-  const owner = user === undefined ? null : validateUserName(user);
   const db = openExisting(config);
   try {
     if (owner !== null && new UserStore(db).get(owner) === undefined) throw new ConfigError(`no user ${owner} (create it with POST /hub/api/users/${owner})`);
     const expiresAt = childExpiry(expiresIn, null, Date.now());
-    const { token } = new TokenStore(db).mint({ owner, scopes, note: options.get('--note') ?? 'minted with spawnkeeper token', expiresAt });
+    const { token } = new TokenStore(db).mint({ owner, service: service ?? null, scopes, note: options.get('--note') ?? 'minted with spawnkeeper token', expiresAt });
     io.out(token);
     return 0;
   } finally {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ServiceConfigError, parseServices } from './services.js';
 import type { HubConfig, Setting, SettingType } from './settings.js';
 import { DEFAULT_HUB_CONFIG, SETTINGS, envName, flagName, snake } from './settings.js';
 
@@ -93,6 +94,12 @@ export function resolveConfig(sources: ConfigSources): HubConfig {
     throw new ConfigError(`${envName('adminToken')} must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (try: openssl rand -hex 32)`);
   }
   if (hub.requestTimeout < 1) throw new ConfigError('request_timeout must be at least 1 second');
+  try {
+    parseServices(hub.services, hub.loadRoles, hub.adminToken);
+  } catch (err) {
+    if (err instanceof ServiceConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   return hub;
 }
 
@@ -142,6 +149,7 @@ function check(s: Setting, value: unknown, where: string): unknown {
   if (t === 'string') return typeof value === 'string' ? value : fail('a string');
   if (t === 'boolean') return typeof value === 'boolean' ? value : fail('true or false');
   if (t === 'object') return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : fail('an object');
+  if (t === 'list') return Array.isArray(value) ? value : fail('a list');
   if (t === 'port') return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535 ? value : fail('a port from 0 to 65535');
   if (t === 'count') return Number.isSafeInteger(value) && (value as number) >= 0 ? value : fail('a non-negative integer');
   if (t === 'seconds') return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 86_400 * 365 ? value : fail('a number of seconds');

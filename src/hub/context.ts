@@ -4,13 +4,16 @@ import { InvalidNameError, serverKey, validateServerName, validateUserName } fro
 import type { Clock } from '../core/clock.js';
 import type { ServerStatus, Spawnkeeper } from '../spawnkeeper.js';
 import type { Authenticator } from './auth.js';
+import type { GroupStore } from './groups.js';
 import type { HealthMonitor } from './health.js';
 import { HttpError } from './http.js';
 import type { SpawnLimiter } from './limits.js';
 import type { HubMetrics } from './metrics.js';
 import type { PodEventFeed } from './pod-event-feed.js';
 import type { RecordKeeper } from './records.js';
+import type { Target } from './scopes.js';
 import type { ServerIndex } from './server-index.js';
+import type { ServiceRegistry } from './services.js';
 import type { HubConfig } from './settings.js';
 import type { TokenStore } from './tokens.js';
 import type { KeyedLock } from './user-locks.js';
@@ -20,6 +23,8 @@ import type { UserRecord, UserStore } from './users.js';
 export interface HubContext {
   readonly sk: Spawnkeeper;
   readonly users: UserStore;
+  readonly groups: GroupStore;
+  readonly services: ServiceRegistry;
   readonly tokens: TokenStore;
   readonly auth: Authenticator;
   readonly index: ServerIndex;
@@ -40,10 +45,18 @@ export interface HubContext {
   readonly version: string;
 }
 
-/** userName validates a user name from the path: 400 for a bad one. */
+/**
+ * normalizeUserName is JupyterHub's default Authenticator.normalize_username: lower case, so
+ * `Alice` and `alice` are one user.
+ */
+export function normalizeUserName(raw: string): string {
+  return raw.toLowerCase();
+}
+
+/** userName normalizes and validates a user name from the path or a body: 400 for a bad one. */
 export function userName(raw: string | undefined): string {
   try {
-    return validateUserName(raw ?? '');
+    return validateUserName(normalizeUserName(raw ?? ''));
   } catch (err) {
     if (err instanceof InvalidNameError) throw new HttpError(400, err.message);
     throw err;
@@ -58,6 +71,14 @@ export function serverName(raw: string | undefined): string {
     if (err instanceof InvalidNameError) throw new HttpError(400, err.message);
     throw err;
   }
+}
+
+/** userTarget is a user (or one of its servers) as scope checks see it: with its groups, for `!group=` filters. */
+export function userTarget(hub: HubContext, user: string | UserRecord, server?: string): Target {
+  const record = typeof user === 'string' ? hub.users.get(user) : user;
+  const name = typeof user === 'string' ? user : user.name;
+  const groups = record === undefined ? [] : hub.groups.groupsOf(record.id);
+  return server === undefined ? { user: name, groups } : { user: name, server, groups };
 }
 
 /** findUser is the user of a path, or 404 as JupyterHub answers for an unknown one. */

@@ -69,9 +69,14 @@ function tooLarge(limit: number): HttpError {
 
 /** readJson reads an optional JSON object body: empty is `{}`, anything not an object, or nested deeper than MAX_JSON_DEPTH, is 400. */
 export async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  return (await readJsonOrNothing(req, limit)) ?? {};
+}
+
+/** readJsonOrNothing reads a JSON object body, or undefined for an empty one; anything not an object is 400. */
+export async function readJsonOrNothing(req: IncomingMessage, limit: number): Promise<Record<string, unknown> | undefined> {
   const body = await readBody(req, limit);
   const text = body.toString('utf8').trim();
-  if (text === '') return {};
+  if (text === '') return undefined;
   if (nestingExceeds(text, MAX_JSON_DEPTH)) throw new HttpError(400, `The request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
   let data: unknown;
   try {
@@ -86,14 +91,4 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<Rec
 /** isoTime is JupyterHub's timestamp format (ISO 8601 with Z), or null. */
 export function isoTime(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString().replace(/Z$/, '000Z');
-}
-
-/** parseTime accepts an ISO 8601 time with a time zone, as JupyterHub's activity API demands. */
-export function parseTime(value: unknown, field: string): number {
-  if (typeof value !== 'string' || !/(Z|[+-]\d{2}:?\d{2})$/i.test(value.trim())) {
-    throw new HttpError(400, `${field} must be an ISO 8601 timestamp with a time zone, got ${JSON.stringify(value)?.slice(0, 60) ?? 'nothing'}`);
-  }
-  const ms = Date.parse(value);
-  if (!Number.isFinite(ms)) throw new HttpError(400, `${field} is not a valid timestamp: ${JSON.stringify(value).slice(0, 60)}`);
-  return ms;
 }

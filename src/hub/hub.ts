@@ -15,9 +15,13 @@ import { createAdminToken, listAllTokens, revokeAnyToken } from './api-admin-tok
 import { health, info, metrics, version } from './api-hub.js';
 import { startServer, stopServer } from './api-servers.js';
 import { createToken, getToken, listTokens, revokeToken } from './api-tokens.js';
-import { createUser, createUsers, deleteUser, finishDeletions, getUser, listUsers } from './api-users.js';
+import { addGroupUsers, createGroup, createGroups, deleteGroup, getGroup, listGroups, removeGroupUsers, setGroupProperties } from './api-groups.js';
+import { getService, listServices } from './api-services.js';
+import { createUser, createUsers, deleteUser, finishDeletions, getUser, listUsers, patchUser } from './api-users.js';
+import { whoami } from './api-whoami.js';
 import { Authenticator } from './auth.js';
 import type { HubContext } from './context.js';
+import { GroupStore } from './groups.js';
 import type { HealthReport } from './health.js';
 import { HealthMonitor } from './health.js';
 import { HttpError, sendError } from './http.js';
@@ -28,8 +32,10 @@ import { progress } from './progress.js';
 import { RecordKeeper } from './records.js';
 import { Router } from './router.js';
 import { ServerIndex } from './server-index.js';
+import { ServiceRegistry, parseServices } from './services.js';
 import type { HubConfig } from './settings.js';
 import { DEFAULT_HUB_CONFIG } from './settings.js';
+import { scopeResolver } from './token-scopes.js';
 import { TokenStore } from './tokens.js';
 import { KeyedLock } from './user-locks.js';
 import { UserStore } from './users.js';
@@ -74,7 +80,10 @@ export function createHub(options: HubOptions): Hub {
   const logger = options.logger ?? pino({ level: 'silent' });
   const { sk } = options;
   const users = new UserStore(options.db);
-  const tokens = new TokenStore(options.db, () => clock.now());
+  const groups = new GroupStore(options.db);
+  const services = new ServiceRegistry(parseServices(config.services, config.loadRoles, config.adminToken));
+  const tokens = new TokenStore(options.db, () => clock.now(), scopeResolver(services, users, logger));
+  tokens.ensureServiceTokens(services.list().flatMap((s) => (s.apiToken === undefined ? [] : [{ service: s.name, token: s.apiToken }])));
   const index = new ServerIndex(sk, logger);
   const records = new RecordKeeper(users, index, logger);
   const shutdown = new AbortController();
@@ -87,6 +96,8 @@ export function createHub(options: HubOptions): Hub {
   const hub: HubContext = {
     sk,
     users,
+    groups,
+    services,
     tokens,
     auth: new Authenticator(tokens),
     index,
@@ -166,11 +177,13 @@ function routes(hub: HubContext): Router {
     .add('GET', '/hub/health', health(hub))
     .add('GET', '/hub/metrics', metrics(hub))
     .add('GET', `${api}/metrics`, metrics(hub))
+    .add('GET', `${api}/user`, whoami(hub))
     .add('GET', `${api}/users`, listUsers(hub))
     .add('POST', `${api}/users`, createUsers(hub))
     .add('GET', `${api}/users/:name`, getUser(hub))
     .add('POST', `${api}/users/:name`, createUser(hub))
     .add('DELETE', `${api}/users/:name`, deleteUser(hub))
+    .add('PATCH', `${api}/users/:name`, patchUser(hub))
     .add('POST', `${api}/users/:name/activity`, recordActivity(hub))
     .add('POST', `${api}/users/:name/server`, startServer(hub))
     .add('DELETE', `${api}/users/:name/server`, stopServer(hub))
@@ -182,6 +195,16 @@ function routes(hub: HubContext): Router {
     .add('POST', `${api}/users/:name/tokens`, createToken(hub))
     .add('GET', `${api}/users/:name/tokens/:id`, getToken(hub))
     .add('DELETE', `${api}/users/:name/tokens/:id`, revokeToken(hub))
+    .add('GET', `${api}/groups`, listGroups(hub))
+    .add('POST', `${api}/groups`, createGroups(hub))
+    .add('GET', `${api}/groups/:name`, getGroup(hub))
+    .add('POST', `${api}/groups/:name`, createGroup(hub))
+    .add('DELETE', `${api}/groups/:name`, deleteGroup(hub))
+    .add('POST', `${api}/groups/:name/users`, addGroupUsers(hub))
+    .add('DELETE', `${api}/groups/:name/users`, removeGroupUsers(hub))
+    .add('PUT', `${api}/groups/:name/properties`, setGroupProperties(hub))
+    .add('GET', `${api}/services`, listServices(hub))
+    .add('GET', `${api}/services/:name`, getService(hub))
     .add('GET', `${api}/spawnkeeper/tokens`, listAllTokens(hub))
     .add('POST', `${api}/spawnkeeper/tokens`, createAdminToken(hub))
     .add('DELETE', `${api}/spawnkeeper/tokens/:id`, revokeAnyToken(hub));

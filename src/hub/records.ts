@@ -6,9 +6,9 @@ import type { UserStore } from './users.js';
 const SETTLED = new Set(['stopped', 'failed']);
 
 /**
- * RecordKeeper keeps the hub's own records in step with server lifecycles: `started` times, users
- * whose DELETE waited for their servers (removed once all are stopped), and named servers whose
- * `{"remove": true}` waited for the stop. It also finishes such work left over from before a restart.
+ * RecordKeeper keeps the hub's own records in step with server lifecycles: `started` and
+ * `last_activity` times, users whose DELETE waited for their servers (removed once all are
+ * stopped), and named servers whose `{"remove": true}` waited for the stop. It also finishes such work left over from before a restart.
  */
 export class RecordKeeper {
   private readonly off: () => void;
@@ -60,9 +60,13 @@ export class RecordKeeper {
 
   private onTransition(t: Transition): void {
     const { user, name } = parseServerKey(t.status.key);
-    if (t.after === 'spawn_pending') this.users.setStarted(user, name, t.step.ts);
-    else if (SETTLED.has(t.after)) {
+    // As JupyterHub, a spawn beginning and a stop ending are activity of the server and its user.
+    if (t.after === 'spawn_pending') {
+      this.users.setStarted(user, name, t.step.ts);
+      this.users.touchLifecycle(user, name, t.step.ts);
+    } else if (SETTLED.has(t.after)) {
       this.users.setStarted(user, name, null);
+      this.users.touchLifecycle(user, name, t.step.ts);
       const record = this.users.get(user);
       if (record?.deleting === true) this.tryRemoveUser(user);
       else if (record !== undefined && this.users.server(record.id, name)?.removePending === true) this.tryRemoveServer(user, name);

@@ -29,7 +29,8 @@ export interface Match {
 
 /**
  * Router maps a method and a path template (`/hub/api/users/:name`) to a handler: an unknown path
- * is 404, a known path with another method 405 with `Allow`, and a segment that does not decode 400.
+ * is 404, a known path with another method 405 with `Allow`, OPTIONS on a known path 200 with
+ * `Allow` and no body (as JupyterHub's API answers it), and a segment that does not decode 400.
  */
 export class Router {
   private readonly routes: Route[] = [];
@@ -42,14 +43,20 @@ export class Router {
   match(method: string, pathname: string): Match {
     const segments = split(pathname);
     const allowed = new Set<string>();
+    let known: { name: string; params: Record<string, string> } | undefined;
     for (const route of this.routes) {
       const params = bind(route.pattern, segments);
       if (params === undefined) continue;
       if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { name: route.name, handler: route.handler, params };
       allowed.add(route.method);
+      known ??= { name: route.name, params };
     }
-    if (allowed.size === 0) throw new HttpError(404, `Not found: ${pathname.slice(0, 200)}`);
+    if (known === undefined) throw new HttpError(404, `Not found: ${pathname.slice(0, 200)}`);
     if (allowed.has('GET')) allowed.add('HEAD');
+    if (method === 'OPTIONS') {
+      const allow = [...allowed, 'OPTIONS'].sort().join(', ');
+      return { ...known, handler: (ctx) => void ctx.res.writeHead(200, { Allow: allow, 'Content-Length': '0', 'Cache-Control': 'no-store' }).end() };
+    }
     throw new HttpError(405, `Method ${method.slice(0, 20)} is not allowed here`, { Allow: [...allowed].sort().join(', ') });
   }
 }

@@ -35,17 +35,21 @@ export interface HubConfig {
   logFormat: 'auto' | 'json' | 'pretty';
   spawnkeeper: Partial<SpawnkeeperConfig>;
   sim: SimSettings;
+  /** services: JupyterHub's `c.JupyterHub.services` entries (checked by parseServices). */
+  services: unknown[];
+  /** loadRoles: JupyterHub's `c.JupyterHub.load_roles` entries, giving services their scopes. */
+  loadRoles: unknown[];
 }
 
 /** SettingType says how a value from the environment or a flag is parsed and checked. */
-export type SettingType = 'string' | 'port' | 'count' | 'seconds' | 'boolean' | 'object' | { oneOf: readonly string[] };
+export type SettingType = 'string' | 'port' | 'count' | 'seconds' | 'boolean' | 'object' | 'list' | { oneOf: readonly string[] };
 
 /** Setting documents one key; its file key, environment variable and flag are derived from the name. */
 export interface Setting {
   readonly key: keyof HubConfig;
   readonly type: SettingType;
   readonly doc: string;
-  /** where: `all` (file, env, flag), `secret` (file and env, never a flag: flags show in `ps`), `file` (objects). */
+  /** where: `all` (file, env, flag), `secret` (file and env, never a flag: flags show in `ps`), `file` (objects and lists). */
   readonly where: 'all' | 'secret' | 'file';
 }
 
@@ -67,7 +71,7 @@ export const DEFAULT_HUB_CONFIG: Readonly<HubConfig> = {
   allowNamedServers: true,
   maxBodyBytes: 256 * 1024,
   requestTimeout: 60,
-  apiPageDefaultLimit: 200,
+  apiPageDefaultLimit: 50,
   apiPageMaxLimit: 200,
   authenticatePrometheus: true,
   unhealthyAfter: 60,
@@ -77,6 +81,8 @@ export const DEFAULT_HUB_CONFIG: Readonly<HubConfig> = {
   logFormat: 'auto',
   spawnkeeper: {},
   sim: {},
+  services: [],
+  loadRoles: [],
 };
 
 /** SETTINGS is the one table of configuration: the parser, the help text and docs/hub.md follow it. */
@@ -97,7 +103,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'allowNamedServers', type: 'boolean', where: 'all', doc: 'allow named servers' },
   { key: 'maxBodyBytes', type: 'count', where: 'all', doc: 'largest request body; larger ones get 413' },
   { key: 'requestTimeout', type: 'seconds', where: 'all', doc: 'a request not fully received within this gets 408' },
-  { key: 'apiPageDefaultLimit', type: 'count', where: 'all', doc: 'users per page when no limit is given' },
+  { key: 'apiPageDefaultLimit', type: 'count', where: 'all', doc: 'users per page when no limit is given and the client accepts pages' },
   { key: 'apiPageMaxLimit', type: 'count', where: 'all', doc: 'largest page of users' },
   { key: 'authenticatePrometheus', type: 'boolean', where: 'all', doc: '/hub/metrics needs a token with read:metrics' },
   { key: 'unhealthyAfter', type: 'seconds', where: 'all', doc: 'the reflector is unhealthy (503) after this long without a successful list or watch' },
@@ -107,6 +113,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'logFormat', type: { oneOf: ['auto', 'json', 'pretty'] }, where: 'all', doc: 'auto: pretty on a terminal, JSON otherwise' },
   { key: 'spawnkeeper', type: 'object', where: 'file', doc: 'engine settings: delays (ms), template, reflector, sweeper, durability …' },
   { key: 'sim', type: 'object', where: 'file', doc: 'embedded simulator: seed, kubelet delays (ms)' },
+  { key: 'services', type: 'list', where: 'file', doc: "JupyterHub's services: name, api_token, admin, url, info, display" },
+  { key: 'loadRoles', type: 'list', where: 'file', doc: "JupyterHub's load_roles: name, scopes, services" },
 ];
 
 /** snake turns `slowSpawnTimeout` into `slow_spawn_timeout`, the config file's spelling. */

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
+import type { Owner } from './scopes.js';
 import { ADMIN_SCOPES, Grants } from './scopes.js';
 
 /** TokenModel is a token as the API shows it: never the secret, only a prefix to recognise it by. */
@@ -7,6 +8,7 @@ export interface TokenModel {
   readonly id: string;
   readonly kind: 'api_token';
   readonly user: string | null;
+  readonly service: string | null;
   readonly scopes: string[];
   readonly note: string;
   readonly prefix: string;
@@ -15,18 +17,28 @@ export interface TokenModel {
   readonly source: string;
 }
 
-/** Caller is who a request is from: the token's owner, its grants, and when it expires (null: never). */
+/** Caller is who a request is from: the token's owner (a user) or its service, its grants, and when it expires (null: never). */
 export interface Caller {
   readonly tokenId: number;
   readonly owner: string | null;
+  readonly service: string | null;
   readonly grants: Grants;
   readonly expiresAt: number | null;
 }
+
+/**
+ * ScopeResolver turns a token's stored scopes into the ones it holds now (resolving `inherit`, and
+ * cutting a service token to its service's roles), or undefined when its owner is gone.
+ */
+export type ScopeResolver = (owner: Owner, scopes: readonly string[]) => string[] | undefined;
+
+const COLUMNS = 'id, prefix, owner, service, source, scopes, note, created, expires_at';
 
 interface Row {
   id: number;
   prefix: string;
   owner: string | null;
+  service: string | null;
   source: string;
   scopes: string;
   note: string;
@@ -56,14 +68,15 @@ export function newToken(): string {
  */
 export class TokenStore {
   private readonly byHash: Statement<[string], Row>;
-  private readonly insert: Statement<[string, string, string | null, string, string, string, number, number | null]>;
+  private readonly insert: Statement<[string, string, string | null, string | null, string, string, string, number, number | null]>;
 
   constructor(
     private readonly db: Database,
     private readonly now: () => number = Date.now,
+    private readonly resolve: ScopeResolver = (_owner, scopes) => [...scopes],
   ) {
-    this.byHash = db.prepare('SELECT id, prefix, owner, source, scopes, note, created, expires_at FROM tokens WHERE hash = ?');
-    this.insert = db.prepare('INSERT INTO tokens (hash, prefix, owner, source, scopes, note, created, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.byHash = db.prepare(`SELECT ${COLUMNS} FROM tokens WHERE hash = ?`);
+    this.insert = db.prepare('INSERT INTO tokens (hash, prefix, owner, service, source, scopes, note, created, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
   /** authenticate finds the caller of a token, or undefined for an unknown or expired one. */
@@ -71,7 +84,10 @@ export class TokenStore {
     const row = this.byHash.get(hashToken(token));
     if (row === undefined) return undefined;
     if (row.expires_at !== null && row.expires_at <= this.now()) return undefined;
-    return { tokenId: row.id, owner: row.owner, grants: new Grants(JSON.parse(row.scopes) as string[], row.owner), expiresAt: row.expires_at };
+    const owner: Owner = row.owner !== null ? { kind: 'user', name: row.owner } : row.service !== null ? { kind: 'service', name: row.service } : null;
+    const scopes = this.resolve(owner, JSON.parse(row.scopes) as string[]);
+    if (scopes === undefined) return undefined;
+    return { tokenId: row.id, owner: row.owner, service: row.service, grants: new Grants(scopes, row.owner, row.service), expiresAt: row.expires_at };
   }
 
   /**
@@ -79,14 +95,29 @@ export class TokenStore {
    * generated here keeps a 4-character prefix to recognise it by: of a chosen one, even that much
    * could be a large part of the secret.
    */
-  mint(options: { owner: string | null; scopes: readonly string[]; note?: string; expiresAt?: number | null; source?: string; token?: string }): { token: string; model: TokenModel } {
+  mint(options: { owner: string | null; service?: string | null; scopes: readonly string[]; note?: string; expiresAt?: number | null; source?: string; token?: string }): { token: string; model: TokenModel } {
     const token = options.token ?? newToken();
     const prefix = options.token === undefined ? token.slice(0, 4) : '';
     const created = this.now();
     const expires = options.expiresAt ?? null;
-    const info = this.insert.run(hashToken(token), prefix, options.owner, options.source ?? 'api', JSON.stringify(options.scopes), options.note ?? '', created, expires);
+    const service = options.owner === null ? (options.service ?? null) : null;
+    const info = this.insert.run(hashToken(token), prefix, options.owner, service, options.source ?? 'api', JSON.stringify(options.scopes), options.note ?? '', created, expires);
     const id = Number(info.lastInsertRowid);
-    return { token, model: this.model({ id, prefix, owner: options.owner, source: options.source ?? 'api', scopes: JSON.stringify(options.scopes), note: options.note ?? '', created, expires_at: expires }) };
+    return { token, model: this.model({ id, prefix, owner: options.owner, service, source: options.source ?? 'api', scopes: JSON.stringify(options.scopes), note: options.note ?? '', created, expires_at: expires }) };
+  }
+
+  /**
+   * ensureServiceTokens makes the `api_token`s of the configured services valid, and only those: a
+   * token from an earlier configuration stops working. Each holds `inherit`, its service's scopes.
+   */
+  ensureServiceTokens(tokens: ReadonlyArray<{ service: string; token: string }>): void {
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM tokens WHERE source = 'config'").run();
+      for (const t of tokens) {
+        this.db.prepare('DELETE FROM tokens WHERE hash = ?').run(hashToken(t.token));
+        this.mint({ owner: null, service: t.service, scopes: ['inherit'], note: 'api_token from configuration', source: 'config', token: t.token });
+      }
+    })();
   }
 
   /**
@@ -97,6 +128,8 @@ export class TokenStore {
   ensureAdmin(configured: string): { generated: string | undefined; hasGenerated: boolean } {
     return this.db.transaction(() => {
       this.db.prepare("DELETE FROM tokens WHERE source = 'env'").run();
+      // A generated admin token keeps its secret across versions, and gets the admin scopes of this one.
+      this.db.prepare("UPDATE tokens SET scopes = ? WHERE source = 'generated'").run(JSON.stringify(ADMIN_SCOPES));
       if (configured !== '') {
         this.db.prepare("DELETE FROM tokens WHERE source = 'generated' OR hash = ?").run(hashToken(configured));
         this.mint({ owner: null, scopes: ADMIN_SCOPES, note: 'admin token from configuration', source: 'env', token: configured });
@@ -109,12 +142,12 @@ export class TokenStore {
   }
 
   list(owner: string): TokenModel[] {
-    const rows = this.db.prepare('SELECT id, prefix, owner, source, scopes, note, created, expires_at FROM tokens WHERE owner = ? ORDER BY id').all(owner) as Row[];
+    const rows = this.db.prepare(`SELECT ${COLUMNS} FROM tokens WHERE owner = ? ORDER BY id`).all(owner) as Row[];
     return rows.map((r) => this.model(r));
   }
 
   get(owner: string, id: number): TokenModel | undefined {
-    const row = this.db.prepare('SELECT id, prefix, owner, source, scopes, note, created, expires_at FROM tokens WHERE owner = ? AND id = ?').get(owner, id) as Row | undefined;
+    const row = this.db.prepare(`SELECT ${COLUMNS} FROM tokens WHERE owner = ? AND id = ?`).get(owner, id) as Row | undefined;
     return row === undefined ? undefined : this.model(row);
   }
 
@@ -124,7 +157,7 @@ export class TokenStore {
 
   /** listAll is every token, the hub's own admin tokens (owner null) first, never a secret. */
   listAll(): TokenModel[] {
-    const rows = this.db.prepare('SELECT id, prefix, owner, source, scopes, note, created, expires_at FROM tokens ORDER BY owner IS NOT NULL, owner, id').all() as Row[];
+    const rows = this.db.prepare(`SELECT ${COLUMNS} FROM tokens ORDER BY owner IS NOT NULL, owner, id`).all() as Row[];
     return rows.map((r) => this.model(r));
   }
 
@@ -146,6 +179,7 @@ export class TokenStore {
       id: `a${r.id}`,
       kind: 'api_token',
       user: r.owner,
+      service: r.service,
       scopes: JSON.parse(r.scopes) as string[],
       note: r.note,
       prefix: r.prefix,

@@ -86,8 +86,39 @@ export class UserStore {
     this.db.transaction(() => {
       const row = this.db.prepare('SELECT name FROM users WHERE id = ?').get(userId) as { name: string } | undefined;
       this.db.prepare('DELETE FROM user_servers WHERE user_id = ?').run(userId);
+      this.db.prepare('DELETE FROM group_members WHERE user_id = ?').run(userId);
       if (row !== undefined) this.db.prepare('DELETE FROM tokens WHERE owner = ?').run(row.name);
       this.db.prepare('DELETE FROM users WHERE id = ?').run(userId);
+    })();
+  }
+
+  /** rename gives a user a new name, its tokens with it (servers and groups follow by id); false when the name is taken. */
+  rename(userId: number, from: string, to: string): boolean {
+    return this.db.transaction(() => {
+      if (this.get(to) !== undefined) return false;
+      this.db.prepare('UPDATE users SET name = ? WHERE id = ?').run(to, userId);
+      this.db.prepare('UPDATE tokens SET owner = ? WHERE owner = ?').run(to, from);
+      return true;
+    })();
+  }
+
+  setAdmin(userId: number, admin: boolean): void {
+    this.db.prepare('UPDATE users SET admin = ? WHERE id = ?').run(admin ? 1 : 0, userId);
+  }
+
+  /** touchLifecycle moves a user's and one of its servers' last_activity to `at`, by the names the runtime knows: JupyterHub counts a spawn and a stop as activity. */
+  touchLifecycle(user: string, name: string, at: number): void {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE users SET last_activity = MAX(COALESCE(last_activity, 0), ?) WHERE name = ?').run(at, user);
+      this.db.prepare('UPDATE user_servers SET last_activity = MAX(COALESCE(last_activity, 0), ?) WHERE name = ? AND user_id = (SELECT id FROM users WHERE name = ?)').run(at, name, user);
+    })();
+  }
+
+  /** touchActivity records reported activity of a user and of its servers in one transaction; times only move forward. */
+  touchActivity(userId: number, userAt: number | undefined, servers: ReadonlyArray<{ server: string; at: number }>): void {
+    this.db.transaction(() => {
+      if (userAt !== undefined) this.touchUser(userId, userAt);
+      for (const s of servers) this.touchServer(userId, s.server, s.at);
     })();
   }
 

@@ -12,6 +12,7 @@ import { ADMIN, startTestHub } from '../integration/hub-helpers.js';
  * hub keeps, and after every request `GET /users` as admin still answers 200 with a whole list.
  */
 
+const SERVICE_TOKEN = 'fuzz-service-token-0123456789abcdef';
 const INPUTS = Number(process.env['FUZZ_REST_INPUTS'] ?? 10_000);
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20171229);
 const BATCH = 25;
@@ -27,7 +28,7 @@ interface Req {
 const ODD_SEGMENTS = ['%2E%2E', '%2E', '%ED%A0%80', 'a%ED%B0%80b', '%E2%80%AEnimda', '%E2%80%8Bfz-a', 'fz-%E2%80%8Da', '%D0%B0dmin', 'A%CC%8Asa', '%C3%85sa', '%01', '%7F', 'a%C2%A0b', '%EF%BB%BFfz-a'];
 
 const odd = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom('fz-a', 'fz-b', 'fz-c', 'named-1') },
+  { weight: 4, arbitrary: fc.constantFrom('fz-a', 'fz-b', 'fz-c', 'named-1', 'fz-g', 'FZ-A') },
   fc.constantFrom('fz-a', 'fz-b', 'fz-c', 'admin', '', '.', '..', '%2F', '%2e%2e', 'a%00b', '%ff%fe', 'x'.repeat(300), 'name with space', 'ünïcødé', '😀', 'a/b', '%', '%zz'),
   fc.constantFrom(...ODD_SEGMENTS),
   fc.string({ maxLength: 12 }).map(encodeURIComponent),
@@ -36,6 +37,11 @@ const odd = fc.oneof(
 
 const paths = fc.oneof(
   fc.constantFrom('/hub/api', '/hub/api/', '/hub/api/users', '/hub/api/info', '/hub/health', '/hub/api/health', '/hub/metrics', '/hub/api/spawnkeeper/servers', '/hub/api/spawnkeeper/machine', '/hub/dashboard', '/', '/hub', '/hub/api/users/'),
+  fc.constantFrom('/hub/api/user', '/hub/api/groups', '/hub/api/services', '/hub/api/groups/fz-g', '/hub/api/services/fz-svc'),
+  fc.tuple(odd).map(([g]) => `/hub/api/groups/${g}`),
+  fc.tuple(odd).map(([g]) => `/hub/api/groups/${g}/users`),
+  fc.tuple(odd).map(([g]) => `/hub/api/groups/${g}/properties`),
+  fc.tuple(odd).map(([s]) => `/hub/api/services/${s}`),
   fc.tuple(odd).map(([u]) => `/hub/api/users/${u}`),
   fc.tuple(odd).map(([u]) => `/hub/api/users/${u}/server`),
   fc.tuple(odd, odd).map(([u, s]) => `/hub/api/users/${u}/servers/${s}`),
@@ -51,6 +57,7 @@ const paths = fc.oneof(
 const query = fc.oneof(
   fc.constant(''),
   fc.constantFrom('?state=ready', '?state=active', '?state=inactive', '?state=nonsense', '?offset=-1', '?limit=0', '?limit=abc', '?offset=99999999999999999999', '?limit=1&offset=1', '?include_stopped_servers', '?%zz=1'),
+  fc.constantFrom('?sort=name', '?sort=-last_activity', '?sort=bogus', '?sort=', '?name_filter=fz', '?limit=+1_0', '?offset= 2', '?limit=-5&offset=-0', '?state='),
   fc.string({ maxLength: 30 }).map((s) => `?${encodeURIComponent(s)}=${encodeURIComponent(s)}`),
 );
 
@@ -63,6 +70,7 @@ const auth = fc.oneof(
   fc.constant<Record<string, string>>({}),
   { weight: 3, arbitrary: fc.constantFrom<keyof typeof TOKENS>('user', 'filtered', 'expiring', 'revoked').map((k) => ({ Authorization: `token ${TOKENS[k]}` })) },
   fc.constantFrom('token', 'token ', 'Bearer', 'Basic YWRtaW46YWRtaW4=', `token ${ADMIN}x`, `token ${ADMIN.slice(1)}`, 'token \u00e9', `tokens ${ADMIN}`).map((v) => ({ Authorization: v })),
+  { weight: 2, arbitrary: fc.constant<Record<string, string>>({ Authorization: `token ${SERVICE_TOKEN}` }) },
   fc.string({ maxLength: 40 }).filter((v) => /^[\x20-\x7e]*$/.test(v)).map((v) => ({ Authorization: `token ${v}` })),
 );
 
@@ -111,6 +119,8 @@ const body = fc.oneof(
   { weight: 6, arbitrary: numbers },
   { weight: 8, arbitrary: names },
   { weight: 1, arbitrary: large },
+  { weight: 8, arbitrary: fc.record({ name: fc.oneof(fc.constantFrom('fz-a', 'fz-b', 'FZ-New', ''), fc.anything({ maxDepth: 1 })), groups: fc.oneof(fc.constant(['fz-g']), fc.anything({ maxDepth: 1 })), users: fc.oneof(fc.constant(['fz-a', 'nobody']), fc.anything({ maxDepth: 1 })), roles: fc.anything({ maxDepth: 1 }), admin: fc.anything({ maxDepth: 1 }) }, { requiredKeys: [] }).map((v) => Buffer.from(JSON.stringify(v))) },
+  { weight: 3, arbitrary: fc.constantFrom('{"last_activity": "2020-01-01T00:00:00"}', '{"last_activity": "9999-12-31T23:59:59Z"}', '{"last_activity": "2020-02-31T00:00:00Z"}', '{"servers": {"": {"last_activity": "2020-01-01"}}}', '{"last_activity": 0}', '{"servers": []}').map((v) => Buffer.from(v)) },
   { weight: 5, arbitrary: fc.string({ maxLength: 100 }).map((s) => Buffer.from(`{${s}`)) },
   { weight: 5, arbitrary: fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)) },
   { weight: 1, arbitrary: fc.integer({ min: 1_100_000, max: 1_500_000 }).map((n) => Buffer.alloc(n, 0x61)) },
@@ -160,7 +170,7 @@ const targeted: fc.Arbitrary<Req> = fc.oneof(
 
 const randomReq: fc.Arbitrary<Req> = fc
   .record({
-    method: fc.oneof(fc.constantFrom('GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS'), fc.stringMatching(/^[A-Z]{1,8}$/)),
+    method: fc.oneof(fc.constantFrom('GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS', 'PATCH', 'PUT'), fc.stringMatching(/^[A-Z]{1,8}$/)),
     path: paths,
     query,
     headers: auth,
@@ -211,16 +221,22 @@ function send(url: URL, r: Req): Promise<Answer> {
   });
 }
 
-/** fingerprint is what a rejected request must not change: users, server records, tokens, activity, options, commands. */
+/**
+ * fingerprint is what a rejected request must not change: users, server records and their options,
+ * tokens, groups, commands. (Not last_activity: a spawn or stop that an earlier request began moves
+ * it when it ends, at any moment; test/integration/hub-compat.test.ts checks that refused activity
+ * writes none.)
+ */
 function fingerprint(hub: TestHub, commands: number): string {
   const db = hub.running.db;
-  const users = db.prepare('SELECT name, admin, last_activity FROM users WHERE deleting = 0 ORDER BY name').all();
+  const users = db.prepare('SELECT name, admin FROM users WHERE deleting = 0 ORDER BY name').all();
   const servers = db
-    .prepare('SELECT u.name, s.name AS server, s.last_activity, s.user_options FROM user_servers s JOIN users u ON u.id = s.user_id WHERE s.remove_pending = 0 AND u.deleting = 0 ORDER BY 1, 2')
+    .prepare('SELECT u.name, s.name AS server, s.user_options FROM user_servers s JOIN users u ON u.id = s.user_id WHERE s.remove_pending = 0 AND u.deleting = 0 ORDER BY 1, 2')
     .all();
   // A user being deleted loses its tokens when its servers have stopped, in the background: those are left out.
-  const tokens = db.prepare('SELECT t.hash, t.owner, t.scopes, t.expires_at FROM tokens t LEFT JOIN users u ON u.name = t.owner WHERE t.owner IS NULL OR u.deleting = 0 ORDER BY t.hash').all();
-  return JSON.stringify({ users, servers, tokens, commands });
+  const tokens = db.prepare('SELECT t.hash, t.owner, t.service, t.scopes, t.expires_at FROM tokens t LEFT JOIN users u ON u.name = t.owner WHERE t.owner IS NULL OR u.deleting = 0 ORDER BY t.hash').all();
+  const groups = db.prepare('SELECT g.name, g.properties, (SELECT group_concat(user_id) FROM group_members m WHERE m.group_id = g.id) AS members FROM groups g ORDER BY g.name').all();
+  return JSON.stringify({ users, servers, tokens, groups, commands });
 }
 
 const listAgent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -256,9 +272,16 @@ function difference(a: string, b: string): string {
 
 describe('fuzz: REST API', () => {
   it(`no request crashes the hub or gets a 5xx, a rejected one changes nothing, and GET /users answers 200 after each (${INPUTS} requests, seed ${SEED})`, async () => {
-    const hub = await startTestHub({ slowSpawnTimeout: 0.05, slowStopTimeout: 0.05, allowNamedServers: true });
+    const hub = await startTestHub({
+      slowSpawnTimeout: 0.05,
+      slowStopTimeout: 0.05,
+      allowNamedServers: true,
+      services: [{ name: 'fz-svc', api_token: SERVICE_TOKEN }],
+      loadRoles: [{ name: 'fz-role', scopes: ['list:users', 'read:users:activity', 'read:servers', 'delete:servers', 'groups'], services: ['fz-svc'] }],
+    });
     try {
       for (const u of ['fz-a', 'fz-b']) expect((await hub.call('POST', `/hub/api/users/${u}`)).status).toBe(201);
+      expect((await hub.call('POST', '/hub/api/groups/fz-g', { body: { users: ['fz-a'] } })).status).toBe(201);
       const mint = async (user: string, body: unknown) => {
         const r = await hub.call('POST', `/hub/api/users/${user}/tokens`, { body });
         expect(r.status).toBe(201);

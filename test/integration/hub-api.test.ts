@@ -63,26 +63,39 @@ describe('hub REST API: users', () => {
     expect((last.json as { _pagination: { next: unknown } })._pagination.next).toBeNull();
   });
 
-  it('refuses an unknown state filter and a non-integer offset with 400', async () => {
+  it('refuses an unknown state filter and a non-integer offset or limit with 400, and reads signed ones as JupyterHub does', async () => {
     expect((await hub.call('GET', `${api}/users?state=sleepy`)).status).toBe(400);
-    expect((await hub.call('GET', `${api}/users?offset=-1`)).status).toBe(400);
     expect((await hub.call('GET', `${api}/users?limit=ten`)).status).toBe(400);
+    expect((await hub.call('GET', `${api}/users?offset=1.5`)).status).toBe(400);
+    const paged = { Accept: 'application/jupyterhub-pagination+json' };
+    const page = (await hub.call('GET', `${api}/users?offset=-1&limit=0`, { headers: paged })).json as { _pagination: { offset: number; limit: number } };
+    expect(page._pagination).toMatchObject({ offset: 1, limit: 1 });
   });
 
-  it('records activity, moving last_activity forward only, and refuses bad times and unknown servers', async () => {
+  it('records activity, moving last_activity forward only; a time without a zone is UTC, one far ahead is refused', async () => {
     await hub.call('POST', `${api}/users/active1`);
     await hub.call('POST', `${api}/users/active1/server`);
-    const ok = await hub.call('POST', `${api}/users/active1/activity`, { body: { last_activity: '2024-01-02T03:04:05Z', servers: { '': { last_activity: '2024-01-02T03:04:05.123456Z' } } } });
+    const soon = new Date(Date.now() + 30 * 60_000);
+    soon.setUTCMilliseconds(123);
+    const ok = await hub.call('POST', `${api}/users/active1/activity`, { body: { last_activity: soon.toISOString(), servers: { '': { last_activity: soon.toISOString().replace('Z', '456+00:00') } } } });
     expect(ok.status).toBe(200);
+    expect(ok.text).toBe('');
     await hub.call('POST', `${api}/users/active1/activity`, { body: { last_activity: '2020-01-01T00:00:00Z' } });
     const user = (await hub.call('GET', `${api}/users/active1`)).json as { last_activity: string; servers: Record<string, Json> };
-    expect(user.last_activity).toBe('2024-01-02T03:04:05.123000Z');
-    expect(user.servers['']?.['last_activity']).toBe('2024-01-02T03:04:05.123000Z');
-    expect((await hub.call('POST', `${api}/users/active1/activity`, { body: { last_activity: '2030-01-02T03:04:05' } })).status).toBe(400);
+    const iso = soon.toISOString().replace('Z', '000Z');
+    expect(user.last_activity).toBe(iso);
+    expect(user.servers['']?.['last_activity']).toBe(iso);
+    const naive = soon.toISOString().slice(0, 19);
+    expect((await hub.call('POST', `${api}/users/active1/activity`, { body: { last_activity: naive } })).status).toBe(200);
+    const far = new Date(Date.now() + 61 * 60_000).toISOString();
+    const refused = await hub.call('POST', `${api}/users/active1/activity`, { body: { last_activity: far } });
+    expect(refused.status).toBe(400);
+    expect((refused.json as Json)['message']).toMatch(/^Rejecting activity from more than an hour in the future: /);
     expect((await hub.call('POST', `${api}/users/active1/activity`, { body: { last_activity: 'yesterday' } })).status).toBe(400);
     const unknown = await hub.call('POST', `${api}/users/active1/activity`, { body: { servers: { nope: { last_activity: '2030-01-01T00:00:00Z' } } } });
     expect(unknown.status).toBe(400);
     expect((unknown.json as Json)['message']).toBe("No such server 'nope' for user active1");
+    expect(((await hub.call('GET', `${api}/users/active1`)).json as Json)['last_activity']).toBe(iso);
   });
 
   it('deletes a user without servers with 204 and keeps nothing of it but server histories', async () => {
@@ -120,7 +133,7 @@ describe('hub REST API: servers', () => {
   afterAll(() => hub.close());
   const kubelet = () => hub.running.sim!.kubelet;
 
-  it('starts with 201 when ready in time, refuses a second start with 400, and stops with 204', async () => {
+  it('starts with 201 when ready in time, refuses a second start with 400, and stops with 204, also when already stopped', async () => {
     const start = await hub.call('POST', `${api}/users/sam/server`);
     expect(start.status).toBe(201);
     expect(start.json).toMatchObject({ name: '', ready: true, pending: null, stopped: false, url: '/user/sam/', progress_url: '/hub/api/users/sam/server/progress' });
@@ -129,8 +142,11 @@ describe('hub REST API: servers', () => {
     expect(again.json).toEqual({ status: 400, message: 'sam is already running' });
     expect((await hub.call('DELETE', `${api}/users/sam/server`)).status).toBe(204);
     const stopped = await hub.call('DELETE', `${api}/users/sam/server`);
-    expect(stopped.status).toBe(400);
-    expect(stopped.json).toEqual({ status: 400, message: 'sam is not running' });
+    expect(stopped.status).toBe(204);
+    expect(stopped.text).toBe('');
+    // Each acknowledged stop is in the history; the second changed nothing.
+    const top = (state: string) => state.split('.')[0];
+    expect(hub.running.sk.history('sam').filter((e) => e.type === 'server.stop').map((e) => `${top(e.from)} → ${top(e.to)}`)).toEqual(['running → stop_pending', 'stopped → stopped']);
   });
 
   it('answers 202 for a slow start and 202 again for a start while the spawn is pending', async () => {
