@@ -22,15 +22,33 @@ export const REPLAY_USAGE = `usage: spawnkeeper replay --check [--db PATH] [--co
   Folds every server's event log from the start and compares the result with its stored snapshot,
   byte for byte. Exits 1 if any server differs.`;
 
+/** EXPORT_DB_USAGE explains the dump of a database's servers and their logs, for audits and support. */
+export const EXPORT_DB_USAGE = `usage: spawnkeeper export [USER[/SERVER]] [--db PATH] [--config FILE]
+  Prints every server (or one) as a line of JSON: its state, sequence number and whole event log.
+  Like history and replay --check it opens the database read-only, so it works while a hub runs.`;
+
 /** TOKEN_USAGE explains the offline way to a token when the admin token is lost. */
 export const TOKEN_USAGE = `usage: spawnkeeper token (USER | --admin) [--scopes S1,S2] [--note TEXT] [--db PATH] [--config FILE]
   Mints an API token straight into the database and prints it once (for a lost admin token, or
   tokens for services). USER's token defaults to the scope "self"; --admin mints one with every scope.`;
 
-/** openExisting opens the configured database, refusing to create one where none is. */
-function openExisting(config: HubConfig): Database {
+/**
+ * openExisting opens the configured database, refusing to create one where none is. Reading
+ * commands open it read-only, beside a running hub; writing ones take its lock like a hub.
+ */
+function openExisting(config: HubConfig, mode: 'read' | 'write'): Database {
   if (config.db !== ':memory:' && !existsSync(config.db)) throw new ConfigError(`no database at ${config.db} (give --db PATH)`);
-  return openDatabase(config.db);
+  return openDatabase(config.db, { readonly: mode === 'read' });
+}
+
+/** targetKey reads USER or USER/SERVER as a server key. */
+function targetKey(target: string): string {
+  const slash = target.indexOf('/');
+  try {
+    return slash === -1 ? serverKey(target, '') : serverKey(target.slice(0, slash), target.slice(slash + 1));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }
 
 function configFrom(argv: readonly string[], io: CliIo, extra: Record<string, boolean>) {
@@ -47,14 +65,8 @@ export function historyCommand(argv: readonly string[], io: CliIo): number {
   }
   const [target, ...rest] = args.positionals;
   if (target === undefined || rest.length > 0) throw new ConfigError(`give one USER or USER/SERVER\n${HISTORY_USAGE}`);
-  const slash = target.indexOf('/');
-  let key: string;
-  try {
-    key = slash === -1 ? serverKey(target, '') : serverKey(target.slice(0, slash), target.slice(slash + 1));
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
-  }
-  const db = openExisting(config);
+  const key = targetKey(target);
+  const db = openExisting(config, 'read');
   try {
     const entries = history(new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), key);
     if (args.options.has('--json')) io.out(JSON.stringify(entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() }))));
@@ -77,7 +89,7 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
     return 0;
   }
   if (!args.options.has('--check') || args.positionals.length > 0) throw new ConfigError(`replay needs --check\n${REPLAY_USAGE}`);
-  const db = openExisting(config);
+  const db = openExisting(config, 'read');
   try {
     const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
     const machine = configureServerMachine(config.spawnkeeper.delays ?? {});
@@ -91,6 +103,34 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
     }
     io.out(`${rows.length} server${rows.length === 1 ? '' : 's'} replayed, ${differ} differ${differ === 0 ? ': every snapshot matches its log' : ''}`);
     return differ === 0 ? 0 : 1;
+  } finally {
+    db.close();
+  }
+}
+
+/** exportCommand prints servers with their logs as JSON lines; exit 1 when the one asked for has none. */
+export function exportDbCommand(argv: readonly string[], io: CliIo): number {
+  const { args, config } = configFrom(argv, io, {});
+  if (args.help) {
+    io.out(EXPORT_DB_USAGE);
+    return 0;
+  }
+  const [target, ...rest] = args.positionals;
+  if (rest.length > 0) throw new ConfigError(`give at most one USER or USER/SERVER\n${EXPORT_DB_USAGE}`);
+  const only = target === undefined ? undefined : targetKey(target);
+  const db = openExisting(config, 'read');
+  try {
+    const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
+    const rows = store.loadServers().filter((row) => only === undefined || row.key === only);
+    for (const row of rows) {
+      const events = store.events(row.key).map((e) => ({ seq: e.seq, at: new Date(e.ts).toISOString(), event: JSON.parse(e.payload) as unknown, from: e.stateBefore, to: e.stateAfter }));
+      io.out(JSON.stringify({ key: row.key, state: row.state, seq: row.seq, since: new Date(row.since).toISOString(), events }));
+    }
+    if (only !== undefined && rows.length === 0) {
+      io.err(`no server ${only}`);
+      return 1;
+    }
+    return 0;
   } finally {
     db.close();
   }
@@ -113,7 +153,7 @@ export function tokenCommand(argv: readonly string[], io: CliIo): number {
     if (err instanceof UnknownScopeError) throw new ConfigError(err.message);
     throw err;
   }
-  const db = openExisting(config);
+  const db = openExisting(config, 'write');
   try {
     if (user !== undefined) {
       parseServerKey(`${user}/`);
