@@ -1,6 +1,6 @@
 /**
- * The discovery documents let standard tools (kubectl, client generators) find the pod and event
- * resources; only what the simulator serves is listed, so no tool is led to a 404.
+ * The discovery documents let standard tools (kubectl, client generators) find the pod, event and
+ * lease resources; only what the simulator serves is listed, so no tool is led to a 404.
  */
 
 export function apiVersions(serverAddress: string): object {
@@ -11,8 +11,23 @@ export function apiVersions(serverAddress: string): object {
   };
 }
 
+const COORDINATION = { groupVersion: 'coordination.k8s.io/v1', version: 'v1' };
+
 export function apiGroupList(): object {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [] };
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'coordination.k8s.io', versions: [COORDINATION], preferredVersion: COORDINATION }] };
+}
+
+export function coordinationGroup(): object {
+  return { kind: 'APIGroup', apiVersion: 'v1', name: 'coordination.k8s.io', versions: [COORDINATION], preferredVersion: COORDINATION };
+}
+
+export function coordinationResources(): object {
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: 'coordination.k8s.io/v1',
+    resources: [{ name: 'leases', singularName: 'lease', namespaced: true, kind: 'Lease', verbs: ['create', 'delete', 'get', 'list', 'update', 'watch'] }],
+  };
 }
 
 export function coreResources(): object {

@@ -5,10 +5,10 @@ import { expired } from './status.js';
 import type { WatchRegistry } from './watch-stream.js';
 
 /** Verb is how the fault rules name an API call. */
-export type Verb = 'get' | 'list' | 'watch' | 'create' | 'delete' | 'patch' | 'discovery';
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete' | 'patch' | 'discovery';
 
-/** API_VERBS are the verbs a fault applies to when it names none: every pod and event call, not discovery. */
-export const API_VERBS: readonly Verb[] = ['get', 'list', 'watch', 'create', 'delete', 'patch'];
+/** API_VERBS are the verbs a fault applies to when it names none: every pod, event and lease call, not discovery. */
+export const API_VERBS: readonly Verb[] = ['get', 'list', 'watch', 'create', 'update', 'delete', 'patch'];
 
 /** FaultRecord is one fault that struck, for a chaos run's report and for determinism checks. */
 export interface FaultRecord {

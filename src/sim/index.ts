@@ -18,5 +18,6 @@ export type { FaultEpisode, FaultScheduleOptions, ScheduledFaultKind } from './f
 export { API_VERBS } from './faults.js';
 export type { FaultRecord, Verb } from './faults.js';
 export { LOOPBACK } from './listener.js';
+export type { Lease, LeaseSpec } from './leases.js';
 export type { KubeStatus } from './status.js';
 export type { ContainerStatus, KubeEvent, Pod, PodCondition, PodStatus } from './types.js';

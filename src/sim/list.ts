@@ -2,6 +2,7 @@ import type { Selector } from './selectors.js';
 import { badRequest } from './status.js';
 import type { ClusterStore } from './store.js';
 import type { KubeObject, Resource } from './types.js';
+import { RESOURCE_TYPES } from './types.js';
 
 export interface ListSpec {
   resource: Resource;
@@ -32,8 +33,6 @@ function decodeToken(text: string): ContinueToken {
   throw badRequest('continue key is not valid: the token is malformed');
 }
 
-const KINDS: Record<Resource, string> = { pods: 'PodList', events: 'EventList' };
-
 /**
  * listObjects answers a LIST: selector-filtered objects in key order, cut into pages by `limit`;
  * every page of one listing comes from the same snapshot (its continue token carries the version),
@@ -52,7 +51,8 @@ export function listObjects(store: ClusterStore, spec: ListSpec): object {
     metadata['continue'] = encodeToken({ rv, start: keyOf(last) });
     metadata['remainingItemCount'] = matching.length - page.length;
   }
-  return { kind: KINDS[spec.resource], apiVersion: 'v1', metadata, items: page.map(asItem) };
+  const type = RESOURCE_TYPES[spec.resource];
+  return { kind: `${type.kind}List`, apiVersion: type.apiVersion, metadata, items: page.map(asItem) };
 }
 
 function keyOf(obj: KubeObject): string {

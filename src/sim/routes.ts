@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { apiGroupList, apiVersions, coreResources, namespaceObject, version } from './discovery.js';
+import { apiGroupList, apiVersions, coordinationGroup, coordinationResources, coreResources, namespaceObject, version } from './discovery.js';
 import type { Verb } from './faults.js';
 import type { HandlerContext } from './handlers.js';
 import { collection, createPod, deletePod, getObject, patchPod } from './handlers.js';
 import { sendJson } from './http-util.js';
+import type { LeaseContext } from './leases.js';
+import { LEASE_GROUP, createLease, deleteLease, getLease, updateLease } from './leases.js';
 import { flag } from './query.js';
 import { badRequest, methodNotAllowed, notFound, pathNotFound } from './status.js';
 import type { Resource } from './types.js';
@@ -15,7 +17,7 @@ export interface Route {
   run(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void | Promise<void>;
 }
 
-export interface RouteContext extends HandlerContext {
+export interface RouteContext extends HandlerContext, LeaseContext {
   namespaces: Set<string>;
   serverAddress(): string;
   startedAt: number;
@@ -71,6 +73,7 @@ export function resolve(ctx: RouteContext, method: string, path: string, query: 
     return pick({ GET: { verb: 'health', run: (_req, res) => void res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok') } }, method);
   }
   if (a === 'apis' && parts.length === 1) return pick({ GET: json(apiGroupList) }, method);
+  if (a === 'apis') return leaseRoute(ctx, method, parts.slice(1), query);
   if (a !== 'api') throw pathNotFound();
   if (parts.length === 1) return pick({ GET: json(() => apiVersions(ctx.serverAddress())) }, method);
   if (b !== 'v1') throw pathNotFound();
@@ -108,5 +111,29 @@ export function resolve(ctx: RouteContext, method: string, path: string, query: 
     GET: one,
     DELETE: { verb: 'delete', run: (req, res, q) => deletePod(ctx, ns, name, req, res, q) },
     PATCH: { verb: 'patch', run: (req, res) => patchPod(ctx, ns, name, req, res) },
+  }, method);
+}
+
+/** leaseRoute serves /apis/coordination.k8s.io/v1: discovery, and Leases by namespace or across them. */
+function leaseRoute(ctx: RouteContext, method: string, parts: string[], query: URLSearchParams): Route {
+  const [group, v, c, ns, kind, name, ...extra] = parts;
+  if (group !== LEASE_GROUP) throw pathNotFound();
+  if (parts.length === 1) return pick({ GET: json(coordinationGroup) }, method);
+  if (v !== 'v1') throw pathNotFound();
+  if (parts.length === 2) return pick({ GET: json(coordinationResources) }, method);
+  if (parts.length === 3 && c === 'leases') return pick({ GET: readCollection(ctx, 'leases', undefined, query) }, method);
+  if (c === 'watch') {
+    query.set('watch', 'true');
+    return leaseRoute(ctx, method, [group, v, ...parts.slice(3)], query);
+  }
+  if (c !== 'namespaces' || ns === undefined || kind !== 'leases' || extra.length > 0) throw pathNotFound();
+  if (name === undefined) {
+    return pick({ GET: readCollection(ctx, 'leases', ns, query), POST: { verb: 'create', run: (req, res) => createLease(ctx, ns, req, res) } }, method);
+  }
+  const one: Route = flag(query, 'watch') ? oneObject(ctx, 'leases', ns, name, query) : { verb: 'get', run: (_req, res) => getLease(ctx, ns, name, res) };
+  return pick({
+    GET: one,
+    PUT: { verb: 'update', run: (req, res) => updateLease(ctx, ns, name, req, res) },
+    DELETE: { verb: 'delete', run: (_req, res) => deleteLease(ctx, ns, name, res) },
   }, method);
 }

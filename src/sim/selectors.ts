@@ -96,6 +96,7 @@ const FIELD_LABELS: Record<Resource, readonly string[]> = {
     'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath',
     'reason', 'reportingComponent', 'source', 'type',
   ],
+  leases: ['metadata.name', 'metadata.namespace'],
 };
 
 function fieldValue(object: KubeObject, path: string): string {

@@ -12,6 +12,7 @@ import { sendError } from './http-util.js';
 import type { KubeletDelays } from './kubelet.js';
 import { DEFAULT_KUBELET_DELAYS } from './kubelet.js';
 import { Kubelet } from './kubelet-disruptions.js';
+import type { Lease } from './leases.js';
 import { Listener, LOOPBACK } from './listener.js';
 import { NodePool } from './node-pool.js';
 import { PodRegistry } from './pod-registry.js';
@@ -68,6 +69,8 @@ export interface Simulator {
   pods(namespace?: string): Pod[];
   /** events returns copies of the current Event objects, of one namespace or all. */
   events(namespace?: string): KubeEvent[];
+  /** leases returns copies of the current Lease objects, of one namespace or all. */
+  leases(namespace?: string): Lease[];
   close(): Promise<void>;
 }
 
@@ -101,8 +104,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const listener = new Listener(server);
   const faults = new FaultInjector(seed, { watches, listener, timers, now: () => clock.now() });
   const schedule = new FaultSchedule(faults, timers);
+  const leaseIds = streamFor(seed, 'lease-ids');
   const ctx: RouteContext = {
-    store, registry, watches, faults, timers, namespaces, startedAt, now: () => clock.now(),
+    store, registry, watches, faults, timers, namespaces, startedAt, now: () => clock.now(), leaseUid: () => uuid(leaseIds),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     defaultWatchTimeoutMs: options.defaultWatchTimeoutMs ?? 30 * 60_000,
@@ -130,6 +134,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     cluster: clusterControl(store, registry, watches, namespaces, namespace),
     pods: (ns) => copy(store.list('pods', ns) as Pod[]),
     events: (ns) => copy(store.list('events', ns) as KubeEvent[]),
+    leases: (ns) => copy(store.list('leases', ns) as Lease[]),
     close: () => {
       closed ??= (async () => {
         schedule.stop();

@@ -36,7 +36,7 @@ export class ClusterStore {
   private rv: number;
   private compacted: number;
   private historyLimit: number;
-  private readonly objects: Record<Resource, Map<string, KubeObject>> = { pods: new Map(), events: new Map() };
+  private readonly objects: Record<Resource, Map<string, KubeObject>> = { pods: new Map(), events: new Map(), leases: new Map() };
   private history: Change[] = [];
   private readonly listeners = new Set<ChangeListener>();
   private readonly queue: Change[] = [];

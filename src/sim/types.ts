@@ -120,7 +120,14 @@ export interface KubeEvent extends KubeObject {
 }
 
 /** Resource names the store knows; the URL segment doubles as the key. */
-export type Resource = 'pods' | 'events';
+export type Resource = 'pods' | 'events' | 'leases';
+
+/** RESOURCE_TYPES: the kind and apiVersion each resource is served with (lists append `List`). */
+export const RESOURCE_TYPES: Record<Resource, { readonly kind: string; readonly apiVersion: string }> = {
+  pods: { kind: 'Pod', apiVersion: 'v1' },
+  events: { kind: 'Event', apiVersion: 'v1' },
+  leases: { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1' },
+};
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 

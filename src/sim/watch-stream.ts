@@ -4,6 +4,7 @@ import type { Selector } from './selectors.js';
 import type { ApiError } from './status.js';
 import type { Change, ClusterStore } from './store.js';
 import type { KubeObject, Resource } from './types.js';
+import { RESOURCE_TYPES } from './types.js';
 
 export interface WatchSpec {
   resource: Resource;
@@ -134,8 +135,8 @@ export class WatchStream {
   private armBookmark(): void {
     this.cancels.push(
       this.deps.timers.after(this.deps.bookmarkIntervalMs, () => {
-        const kind = this.spec.resource === 'pods' ? 'Pod' : 'Event';
-        this.write('BOOKMARK', { kind, apiVersion: 'v1', metadata: { resourceVersion: String(this.deps.store.resourceVersion()) } });
+        const { kind, apiVersion } = RESOURCE_TYPES[this.spec.resource];
+        this.write('BOOKMARK', { kind, apiVersion, metadata: { resourceVersion: String(this.deps.store.resourceVersion()) } });
         this.armBookmark();
       }),
     );
