@@ -3,6 +3,7 @@ import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { PodFact } from '../../machines/pod-fact.js';
 import type { PodClient } from '../runtime/pod-client.js';
 import { PodApiError } from '../runtime/pod-client.js';
+import type { PodFence } from './fence.js';
 import type { PodTemplate } from './manifest.js';
 import { podManifest } from './manifest.js';
 import { podName } from './names.js';
@@ -14,12 +15,15 @@ export interface KubePodClientOptions {
   template: PodTemplate;
   /** deleteGraceSeconds for a first, graceful delete (KubeSpawner's default is 1); retries use 0. */
   deleteGraceSeconds: number;
+  /** fence stamps each new pod with the Lease's transitions and keeps this hub off pods of a newer holder. */
+  fence?: PodFence;
 }
 
 /**
  * KubePodClient runs the machine's effects on a real API server through client-node. Every call is
  * idempotent and touches only pods that carry our labels for this server: a 409 on create adopts our
- * pod, a 404 on delete is success, and a pod of the same name that is not ours reads as absent.
+ * pod, a 404 on delete is success, and a pod of the same name that is not ours (or that a newer
+ * holder of the Lease created) reads as absent.
  */
 export class KubePodClient implements PodClient {
   constructor(
@@ -31,10 +35,17 @@ export class KubePodClient implements PodClient {
     return podName(key, this.options.template.podNamePrefix);
   }
 
+  /** mine: the pod carries our labels for `key` and no fencing stamp of a newer Lease holder. */
+  private mine(pod: V1Pod, key: string): boolean {
+    return ownerKey(pod, this.options.instance) === key && this.options.fence?.permits(pod) !== false;
+  }
+
   async create(key: string): Promise<PodFact> {
-    const { namespace, instance, template } = this.options;
+    const { namespace, instance, template, fence } = this.options;
+    const body = podManifest(key, instance, template);
+    if (fence !== undefined) body.metadata = { ...body.metadata, annotations: { ...body.metadata?.annotations, ...fence.stamp() } };
     try {
-      return podFact(await this.api.createNamespacedPod({ namespace, body: podManifest(key, instance, template) }));
+      return podFact(await this.api.createNamespacedPod({ namespace, body }));
     } catch (err) {
       if (statusOf(err) !== 409) throw toPodApiError(err, 'create');
     }
@@ -43,6 +54,9 @@ export class KubePodClient implements PodClient {
     if (ownerKey(existing, instance) !== key) {
       throw new PodApiError(`pod ${this.name(key)} exists and is not spawnkeeper's; it is left alone`, { code: 409, reason: 'Foreign' });
     }
+    if (!this.mine(existing, key)) {
+      throw new PodApiError(`pod ${this.name(key)} was created by a newer holder of the lease; this hub is stale and leaves it alone`, { code: 409, reason: 'Fenced' });
+    }
     const fact = podFact(existing);
     if (fact.deleting) throw new PodApiError(`pod ${this.name(key)} is still terminating`, { code: 409, reason: 'AlreadyExists' });
     return fact;
@@ -50,13 +64,13 @@ export class KubePodClient implements PodClient {
 
   async read(key: string): Promise<PodFact> {
     const pod = await this.get(key);
-    return pod === undefined || ownerKey(pod, this.options.instance) !== key ? { exists: false } : podFact(pod);
+    return pod === undefined || !this.mine(pod, key) ? { exists: false } : podFact(pod);
   }
 
   async delete(key: string, options: { force: boolean }): Promise<PodFact> {
-    const { namespace, instance, deleteGraceSeconds } = this.options;
+    const { namespace, deleteGraceSeconds } = this.options;
     const pod = await this.get(key);
-    if (pod === undefined || ownerKey(pod, instance) !== key) return { exists: false };
+    if (pod === undefined || !this.mine(pod, key)) return { exists: false };
     const uid = pod.metadata?.uid;
     try {
       const answer = await this.api.deleteNamespacedPod({
@@ -80,9 +94,9 @@ export class KubePodClient implements PodClient {
    * (the sweeper's call: a newer pod of the same server is never touched). Grace 0: it was tried gently.
    */
   async deleteExact(key: string, uid: string | null): Promise<'gone' | 'deleting' | 'replaced'> {
-    const { namespace, instance } = this.options;
+    const { namespace } = this.options;
     const pod = await this.get(key);
-    if (pod === undefined || ownerKey(pod, instance) !== key) return 'gone';
+    if (pod === undefined || !this.mine(pod, key)) return 'gone';
     if (uid !== null && pod.metadata?.uid !== uid) return 'replaced';
     try {
       await this.api.deleteNamespacedPod({

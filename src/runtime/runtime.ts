@@ -5,6 +5,7 @@ import type { EffectParams, ServerEvent, ServerMachine } from '../../machines/se
 import type { EventStore, StepRecord } from '../store/event-store.js';
 import type { Clock } from './clock.js';
 import { EffectRunner } from './effects.js';
+import type { Gate } from './gate.js';
 import type { PodClient } from './pod-client.js';
 import type { ServerSnapshot, StepResult } from './step.js';
 import { initialSnapshot, persist, restore, step } from './step.js';
@@ -20,6 +21,8 @@ export interface RuntimeOptions {
   effectTimeoutMs?: number;
   /** effectConcurrency: cluster calls in flight at once across servers (default 32). */
   effectConcurrency?: number;
+  /** gate: effects start only while it is open (the Kubernetes Lease); commands are committed either way. */
+  gate?: Gate;
   /** maxBatch: the most events one transaction commits (default 2,000). */
   maxBatch?: number;
   /**
@@ -124,6 +127,7 @@ export class Runtime {
       clock: options.clock,
       timeoutMs: options.effectTimeoutMs ?? 10_000,
       concurrency: options.effectConcurrency ?? 32,
+      ...(options.gate === undefined ? {} : { gate: options.gate }),
       onResult: (key, event, outboxId) => this.enqueue({ key, event, source: 'result', outboxId }),
       onError: (job, err) => {
         this.stats.effectErrors++;
