@@ -14,6 +14,11 @@ export const ANNOTATION_LEASE_HOLDER = 'spawnkeeper.io/lease-holder';
 export interface PodFence {
   stamp(): Record<string, string>;
   permits(pod: V1Pod): boolean;
+  /**
+   * adopt answers the stamp to write on a permitted pod this hub takes over (one an older holder
+   * made), so a stale hub cannot delete it afterwards; undefined when it already carries this tenure's.
+   */
+  adopt(pod: V1Pod): Record<string, string> | undefined;
 }
 
 /** stampOf reads a pod's fencing stamp; undefined for a pod without one (or with a malformed one). */
@@ -32,7 +37,8 @@ export interface EpochSource {
 
 /**
  * leaseFence stamps new pods with the elector's epoch and permits a pod when it carries no stamp
- * (made before fencing, or by hand with our labels) or a stamp no newer than the epoch.
+ * (made before fencing, or by hand with our labels) or a stamp no newer than the epoch; a pod it
+ * adopts is stamped again with the epoch.
  */
 export function leaseFence(source: EpochSource): PodFence {
   return {
@@ -45,6 +51,10 @@ export function leaseFence(source: EpochSource): PodFence {
       if (stamp === undefined) return true;
       const epoch = source.epoch;
       return epoch !== undefined && stamp <= epoch;
+    },
+    adopt(pod) {
+      const epoch = source.epoch;
+      return epoch === undefined || stampOf(pod) === epoch ? undefined : this.stamp();
     },
   };
 }

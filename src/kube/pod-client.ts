@@ -1,4 +1,4 @@
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { PodFact } from '../../machines/pod-fact.js';
 import type { PodClient } from '../runtime/pod-client.js';
@@ -49,17 +49,38 @@ export class KubePodClient implements PodClient {
     } catch (err) {
       if (statusOf(err) !== 409) throw toPodApiError(err, 'create');
     }
-    const existing = await this.get(key);
-    if (existing === undefined) throw new PodApiError(`pod ${this.name(key)} vanished while being adopted`, { code: 409, reason: 'Conflict' });
-    if (ownerKey(existing, instance) !== key) {
-      throw new PodApiError(`pod ${this.name(key)} exists and is not spawnkeeper's; it is left alone`, { code: 409, reason: 'Foreign' });
+    for (let attempt = 1; ; attempt++) {
+      const existing = await this.get(key);
+      if (existing === undefined) throw new PodApiError(`pod ${this.name(key)} vanished while being adopted`, { code: 409, reason: 'Conflict' });
+      if (ownerKey(existing, instance) !== key) {
+        throw new PodApiError(`pod ${this.name(key)} exists and is not spawnkeeper's; it is left alone`, { code: 409, reason: 'Foreign' });
+      }
+      if (!this.mine(existing, key)) {
+        throw new PodApiError(`pod ${this.name(key)} was created by a newer holder of the lease; this hub is stale and leaves it alone`, { code: 409, reason: 'Fenced' });
+      }
+      const fact = podFact(existing);
+      if (fact.deleting) throw new PodApiError(`pod ${this.name(key)} is still terminating`, { code: 409, reason: 'AlreadyExists' });
+      const stamp = this.options.fence?.adopt(existing);
+      if (stamp === undefined) return fact;
+      const stamped = await this.restamp(key, existing, stamp, attempt < 3);
+      if (stamped !== undefined) return podFact(stamped);
     }
-    if (!this.mine(existing, key)) {
-      throw new PodApiError(`pod ${this.name(key)} was created by a newer holder of the lease; this hub is stale and leaves it alone`, { code: 409, reason: 'Fenced' });
+  }
+
+  /**
+   * restamp writes this tenure's fencing stamp on an adopted pod if it has not changed since it was
+   * read; undefined (read again) when it has and `retry` allows.
+   */
+  private async restamp(key: string, pod: V1Pod, annotations: Record<string, string>, retry: boolean): Promise<V1Pod | undefined> {
+    try {
+      return await this.api.patchNamespacedPod(
+        { name: this.name(key), namespace: this.options.namespace, body: { metadata: { resourceVersion: pod.metadata?.resourceVersion, annotations } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    } catch (err) {
+      if (retry && statusOf(err) === 409) return undefined;
+      throw toPodApiError(err, 'adopt');
     }
-    const fact = podFact(existing);
-    if (fact.deleting) throw new PodApiError(`pod ${this.name(key)} is still terminating`, { code: 409, reason: 'AlreadyExists' });
-    return fact;
   }
 
   async read(key: string): Promise<PodFact> {
@@ -69,23 +90,29 @@ export class KubePodClient implements PodClient {
 
   async delete(key: string, options: { force: boolean }): Promise<PodFact> {
     const { namespace, deleteGraceSeconds } = this.options;
-    const pod = await this.get(key);
-    if (pod === undefined || !this.mine(pod, key)) return { exists: false };
-    const uid = pod.metadata?.uid;
-    try {
-      const answer = await this.api.deleteNamespacedPod({
-        name: this.name(key),
-        namespace,
-        gracePeriodSeconds: options.force ? 0 : deleteGraceSeconds,
-        // The uid precondition: never delete a pod that replaced the one we read.
-        body: { preconditions: { uid } },
-      });
-      return isPod(answer) ? podFact(answer) : this.read(key);
-    } catch (err) {
-      const code = statusOf(err);
-      if (code === 404) return { exists: false };
-      if (code === 409) return this.read(key);
-      throw toPodApiError(err, 'delete');
+    let pod = await this.get(key);
+    for (let attempt = 1; ; attempt++) {
+      if (pod === undefined || !this.mine(pod, key)) return { exists: false };
+      const uid = pod.metadata?.uid;
+      try {
+        const answer = await this.api.deleteNamespacedPod({
+          name: this.name(key),
+          namespace,
+          gracePeriodSeconds: options.force ? 0 : deleteGraceSeconds,
+          // The uid precondition: never delete a pod that replaced the one we read; the resourceVersion
+          // one: nor one that changed since, such as a pod a newer Lease holder adopted and stamped.
+          body: { preconditions: { uid, resourceVersion: pod.metadata?.resourceVersion } },
+        });
+        return isPod(answer) ? podFact(answer) : this.read(key);
+      } catch (err) {
+        const code = statusOf(err);
+        if (code === 404) return { exists: false };
+        if (code !== 409) throw toPodApiError(err, 'delete');
+      }
+      // It changed since we read it: the same pod (a status update) is judged and deleted again; another one is left alone.
+      const now = await this.get(key);
+      if (attempt >= 3 || now === undefined || now.metadata?.uid !== uid) return now === undefined || !this.mine(now, key) ? { exists: false } : podFact(now);
+      pod = now;
     }
   }
 
@@ -103,13 +130,16 @@ export class KubePodClient implements PodClient {
         name: this.name(key),
         namespace,
         gracePeriodSeconds: 0,
-        body: { preconditions: { uid: pod.metadata?.uid } },
+        body: { preconditions: { uid: pod.metadata?.uid, resourceVersion: pod.metadata?.resourceVersion } },
       });
     } catch (err) {
       const code = statusOf(err);
       if (code === 404) return 'gone';
-      if (code === 409) return 'replaced';
-      throw toPodApiError(err, 'delete');
+      if (code !== 409) throw toPodApiError(err, 'delete');
+      // The pod changed since it was read: look again rather than guess which precondition failed.
+      const now = await this.get(key);
+      if (now === undefined || !this.mine(now, key)) return 'gone';
+      return uid !== null && now.metadata?.uid !== uid ? 'replaced' : 'deleting';
     }
     return (await this.get(key)) === undefined ? 'gone' : 'deleting';
   }
