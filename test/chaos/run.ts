@@ -3,7 +3,6 @@
 // SIGKILLs the hub while a workload drives the REST API; then the faults stop and every guarantee
 // of DESIGN.md is checked. The same seed gives the same fault and kill schedule.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configureServerMachine } from '../../machines/server.machine.js';
@@ -11,7 +10,8 @@ import type { ServerDelays } from '../../machines/server.machine.js';
 import { analyzeLiveness } from '../../src/runtime/liveness.js';
 import { startSimulator } from '../../src/sim/index.js';
 import { check } from './checks.js';
-import { HubProcess } from './hub-process.js';
+import { kubeconfigFor } from '../support/api-proxy.js';
+import { HubProcess, freePort } from './hub-process.js';
 import { Workload, mulberry32 } from './workload.js';
 
 export interface ChaosOptions {
@@ -67,17 +67,6 @@ function median(xs: readonly number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** killTimes spreads `n` kills over `durationMs` by the seed: the same seed, the same moments. */
 export function killTimes(seed: number, durationMs: number, n: number): number[] {
   const random = mulberry32(seed ^ 0x6b696c6c);
@@ -90,12 +79,7 @@ export async function runChaos(o: ChaosOptions): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), 'spawnkeeper-chaos-'));
   const sim = await startSimulator({ seed: o.seed, kubelet: { scheduleMs: 30, createMs: 50, readyMs: 150, stopMs: 50 } });
   const kubeconfig = join(dir, 'kubeconfig.json');
-  writeFileSync(kubeconfig, JSON.stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'sim',
-    clusters: [{ name: 'sim', cluster: { server: sim.url, 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'sim', user: {} }],
-    contexts: [{ name: 'sim', context: { cluster: 'sim', user: 'sim', namespace: 'default' } }],
-  }));
+  writeFileSync(kubeconfig, kubeconfigFor(sim.url));
   const config = join(dir, 'hub.json');
   writeFileSync(config, JSON.stringify({
     slow_spawn_timeout: 0.2, slow_stop_timeout: 0.2, concurrent_spawn_limit: 0, unhealthy_after: 5,
