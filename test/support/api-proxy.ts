@@ -11,12 +11,11 @@ export interface Seen {
   status?: number;
 }
 
-/** Rule holds back the answers to matching requests: the request reaches the API server at once, its answer `delayMs` later. */
-export interface Rule {
-  readonly method?: string;
-  readonly path: RegExp;
-  readonly delayMs: number;
-}
+/**
+ * Rule holds back matching requests: with `delayMs`, the request reaches the API server at once and
+ * its answer `delayMs` later; with `hang`, it never reaches the API server (a partition of those calls).
+ */
+export type Rule = { readonly method?: string; readonly path: RegExp } & ({ readonly delayMs: number } | { readonly hang: true });
 
 /**
  * ApiProxy stands between one hub and the simulated API server, so a test can see every call that
@@ -68,23 +67,25 @@ export class ApiProxy {
     this.held.clear();
   }
 
-  delay(rule: Rule): void {
+  /** hold adds a rule; the first rule that matches a request decides. */
+  hold(rule: Rule): void {
     this.rules.push(rule);
   }
 
-  clearDelays(): void {
+  clearRules(): void {
     this.rules = [];
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const entry: Seen = { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] ?? '/', at: Date.now() };
     this.seen.push(entry);
-    if (this.partitioned) {
+    const rule = this.rules.find((r) => (r.method === undefined || r.method === entry.method) && r.path.test(entry.path));
+    if (this.partitioned || (rule !== undefined && 'hang' in rule)) {
       this.held.add(res);
       res.once('close', () => this.held.delete(res));
       return;
     }
-    const delayMs = this.rules.find((r) => (r.method === undefined || r.method === entry.method) && r.path.test(entry.path))?.delayMs ?? 0;
+    const delayMs = rule !== undefined && 'delayMs' in rule ? rule.delayMs : 0;
     const call: { req: IncomingMessage; res: ServerResponse; upstream?: ClientRequest } = { req, res };
     this.open.add(call);
     res.once('close', () => this.open.delete(call));
