@@ -40,6 +40,8 @@ export class HubProcess {
   starts = 0;
   /** startMs: how long each start took until the hub answered. */
   readonly startMs: number[] = [];
+  /** servingSince: when the last start answered (ms since the epoch), 0 before any. */
+  servingSince = 0;
 
   constructor(private readonly o: HubProcessOptions) {
     this.log = createWriteStream(o.logFile, { flags: 'a' });
@@ -76,7 +78,8 @@ export class HubProcess {
       if (!this.running) throw new Error(`the hub exited during start (code ${child.exitCode}, signal ${child.signalCode}); see ${this.o.logFile}`);
       try {
         await fetch(`${this.url}/hub/health`, { signal: AbortSignal.timeout(1_000) });
-        this.startMs.push(Date.now() - began);
+        this.servingSince = Date.now();
+        this.startMs.push(this.servingSince - began);
         return;
       } catch {
         await new Promise((r) => setTimeout(r, 50));

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 export interface Seen {
   readonly method: string;
   readonly path: string;
+  /** query: the request's query string, without `?`. */
+  readonly query: string;
   readonly at: number;
   /** status of the answer passed back, undefined when none was (cut, or still held). */
   status?: number;
@@ -77,7 +79,8 @@ export class ApiProxy {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const entry: Seen = { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] ?? '/', at: Date.now() };
+    const [path = '/', query = ''] = (req.url ?? '/').split('?');
+    const entry: Seen = { method: req.method ?? 'GET', path, query, at: Date.now() };
     this.seen.push(entry);
     const rule = this.rules.find((r) => (r.method === undefined || r.method === entry.method) && r.path.test(entry.path));
     if (this.partitioned || (rule !== undefined && 'hang' in rule)) {
