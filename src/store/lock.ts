@@ -62,19 +62,6 @@ function readHolder(conn: Database): (LockHolder & { id: string }) | undefined {
   }
 }
 
-/** readLockHolder tells who holds (or last held) a database, without taking anything. */
-export function readLockHolder(database: string): LockHolder | undefined {
-  const path = lockPathOf(database);
-  if (!existsSync(path)) return undefined;
-  const conn = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
-  try {
-    conn.pragma('busy_timeout = 200');
-    return readHolder(conn);
-  } finally {
-    conn.close();
-  }
-}
-
 /**
  * acquireLock takes the database's lock or throws DatabaseLockedError at once. The lock file is a
  * small SQLite database whose write lock (RESERVED) the holder keeps for its whole life, so the
