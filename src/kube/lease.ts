@@ -184,7 +184,8 @@ export class LeaseElector implements Gate, EpochSource {
 
   /** tryAcquireOrRenew is client-go's: true when this hub holds the Lease as of `now`. */
   private async tryAcquireOrRenew(now: number, signal: AbortSignal): Promise<boolean> {
-    const { store, identity } = { store: this.o.store, identity: this.identity };
+    const { store } = this.o;
+    const identity = this.identity;
     const durationSeconds = this.o.durationMs / 1000;
     const old = await store.get(signal);
     if (old === undefined) {
@@ -235,7 +236,7 @@ export class LeaseElector implements Gate, EpochSource {
     const same = prev !== undefined && prev.holder === record.holder && prev.renewTime === record.renewTime &&
       prev.transitions === record.transitions && prev.durationSeconds === record.durationSeconds && prev.acquireTime === record.acquireTime;
     if (!same) {
-      if (prev?.holder !== record.holder && record.holder !== this.identity) {
+      if (prev?.holder !== record.holder && record.holder !== this.identity && record.holder !== '') {
         this.o.logger?.info({ lease: this.o.store.name, holder: record.holder, transitions: record.transitions }, 'the lease is held by another hub');
       }
       this.observed = { record, at: this.o.clock.now() };
@@ -255,6 +256,7 @@ export class LeaseElector implements Gate, EpochSource {
     if (acting === this.wasActing) return;
     this.wasActing = acting;
     if (acting) {
+      this.o.logger?.info({ lease: this.o.store.name, identity: this.identity, transitions: this.tenure }, 'this hub holds the lease and acts on the cluster');
       for (const listener of [...this.listeners]) listener();
       return;
     }
