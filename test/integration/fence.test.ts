@@ -1,4 +1,6 @@
 import { CoordinationV1Api } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { PresentPod } from '../../machines/pod-fact.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ANNOTATION_LEASE_HOLDER, ANNOTATION_LEASE_TRANSITIONS, highestStamp, leaseFence } from '../../src/kube/fence.js';
 import type { EpochSource } from '../../src/kube/fence.js';
@@ -6,6 +8,8 @@ import { LeaseElector } from '../../src/kube/lease.js';
 import { KubeLeaseStore } from '../../src/kube/lease-store.js';
 import { DEFAULT_TEMPLATE, podManifest } from '../../src/kube/manifest.js';
 import { KubePodClient } from '../../src/kube/pod-client.js';
+import { podFact } from '../../src/kube/pod-mapper.js';
+import { OrphanSweeper } from '../../src/kube/sweeper.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import { PodApiError } from '../../src/runtime/pod-client.js';
 import type { Simulator } from '../../src/sim/index.js';
@@ -76,6 +80,26 @@ describe('fencing: pods stamped with the lease transitions of their creator', ()
     await coreApi(sim.url).createNamespacedPod({ namespace: 'default', body: podManifest(KEY, 'hub', DEFAULT_TEMPLATE) });
     expect(pod()?.metadata.annotations?.[ANNOTATION_LEASE_TRANSITIONS]).toBeUndefined();
     expect((await client(new Tenure('hub-a', 0)).read(KEY)).exists).toBe(true);
+  });
+
+  it('sweeps nothing while the lease is not held, and sweeps once it is', async () => {
+    await client(new Tenure('hub-a', 0)).create(KEY);
+    const known = sim.pods().map((p) => ({ key: KEY, name: p.metadata.name, fact: podFact(p as unknown as V1Pod) as PresentPod, createdAt: 0 }));
+    const gate = { acting: false, onOpen: () => () => undefined };
+    const sweeper = new OrphanSweeper({
+      store: { orphans: () => [], removeOrphan: () => undefined },
+      pods: client(new Tenure('hub-a', 0)),
+      ourPods: () => known,
+      stateOf: () => undefined,
+      clock: systemClock,
+      gate,
+      graceMs: 0,
+    });
+    await sweeper.sweep();
+    expect(pod()?.metadata.deletionTimestamp).toBeUndefined();
+    gate.acting = true;
+    expect((await sweeper.sweep()).orphans).toBe(1);
+    await eventually('the orphan pod gone', () => pod() === undefined, 5_000);
   });
 
   it('creates a missing Lease above the highest stamp on existing pods, so stamps stay ordered by tenure', async () => {
