@@ -30,8 +30,12 @@ describe('runtime behind a gate (the Lease)', () => {
   let cluster: ModelCluster;
   let gate: SwitchGate;
   const clock = new ManualClock();
+  /** settle lets queued events commit (a group commit may wait a few ms) and startable effects run; time does not move. */
   const settle = async () => {
-    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    for (let quiet = 0, i = 0; quiet < 3 && i < 2_000; i++) {
+      await new Promise((r) => setTimeout(r, 1));
+      quiet = runtime.busy ? 0 : quiet + 1;
+    }
   };
   const outbox = () => (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
 
