@@ -23,10 +23,12 @@ export interface PresentPod {
 export interface AbsentPod {
   readonly exists: false;
   /**
-   * resourceVersion is the list's resourceVersion when the absence came from a list; an absence from
-   * a direct read (404) carries none and is fresh by construction.
+   * resourceVersion is the list's resourceVersion when the absence came from a list, or the deletion's
+   * revision when it came from a watch's DELETED event; an absence from a direct read (404) has none.
    */
   readonly resourceVersion?: string | undefined;
+  /** uid is the pod whose deletion this absence reports, when known: a uid once deleted never returns. */
+  readonly uid?: string | undefined;
 }
 
 /** FATAL_WAITING_REASONS are container waiting reasons after which a start will not succeed by itself. */
@@ -40,26 +42,91 @@ export const FATAL_WAITING_REASONS: readonly string[] = [
   'Unschedulable',
 ];
 
-/** rvNumber parses a resourceVersion; etcd-backed API servers use integers, anything else is opaque. */
-function rvNumber(rv: string | undefined): bigint | undefined {
-  if (rv === undefined || !/^[0-9]{1,30}$/.test(rv)) return undefined;
+/**
+ * rvNumber reads a resourceVersion as etcd-backed API servers write it: a positive integer without
+ * leading zeros. Anything else is opaque and never ordered.
+ */
+export function rvNumber(rv: string | undefined): bigint | undefined {
+  if (rv === undefined || !/^[1-9][0-9]{0,29}$/.test(rv)) return undefined;
   return BigInt(rv);
 }
 
 /**
- * isNewer tells whether `next` may replace `known`: an observation at an older or equal
- * resourceVersion is a duplicate or stale (reordered, replayed, or an old pod of the same name).
- * Versions that are not integers are compared for equality only, as the API conventions ask.
+ * Relation is how a new fact stands to the known one. `newer` may replace it and be decided on;
+ * `stale` says nothing new; `unordered` cannot be placed (another pod of the same name, an absence
+ * that cannot be ordered with a presence, versions that are opaque or from another cluster epoch):
+ * it is noted, but anything final decided on it must first be verified by reading the pod.
  */
-export function isNewer(known: PodFact | null, next: PodFact): boolean {
-  if (known === null) return true;
-  if (!known.exists && !next.exists) return false; // gone is gone: a later list saying so again adds nothing
+export type Relation = 'newer' | 'stale' | 'unordered';
+
+/**
+ * progress ranks what only moves forward in one pod's life: Pending before Running (or Unknown,
+ * which may return to Running), then Succeeded or Failed; and a pod once terminating never stops
+ * terminating. It orders facts about one pod whose versions are opaque.
+ */
+function progress(pod: PresentPod): number {
+  const phase = pod.phase === 'Pending' ? 0 : pod.phase === 'Succeeded' || pod.phase === 'Failed' ? 2 : 1;
+  return (pod.deleting ? 3 : 0) + phase;
+}
+
+/**
+ * relation orders an observation against the known fact by pod identity first. Facts about one
+ * uid are ordered by resourceVersion as integers (a pod's versions only grow; a deletion's event
+ * carries the deletion's revision, so an absence of that uid at the same version is newer); opaque
+ * versions of one uid are ordered by the pod's progress, else left unordered. A fact from a list is
+ * newer only when the list's own version is at or after the known fact's (a list absence carries
+ * the list's version). Facts about different uids are never compared by resourceVersion.
+ */
+export function relation(known: PodFact | null, next: PodFact, listedAt?: string): Relation {
+  if (known === null) return 'newer';
+  if (listedAt !== undefined && next.exists) {
+    // A list is a consistent read at its own version: at or after the known fact's, what it shows is
+    // the pod now, whatever that pod's own version says (in a cluster that went back, it may be lower).
+    const k = rvNumber(known.resourceVersion);
+    const l = rvNumber(listedAt);
+    if (sameFact(known, next)) return 'stale';
+    if (k !== undefined && l !== undefined) return l >= k ? 'newer' : 'unordered';
+  }
+  if (!next.exists) {
+    if (!known.exists) return 'stale'; // gone is gone: a later list saying so again adds nothing
+    if (next.uid !== undefined && next.uid !== known.uid) return 'stale'; // another pod's deletion says nothing of ours
+    const a = rvNumber(known.resourceVersion);
+    const b = rvNumber(next.resourceVersion);
+    if (a !== undefined && b !== undefined) return b >= a ? 'newer' : next.uid === undefined ? 'unordered' : 'stale';
+    return next.uid !== undefined ? 'newer' : 'unordered'; // a deletion is final for its uid
+  }
+  if (!known.exists) return known.uid !== undefined && known.uid === next.uid ? 'stale' : 'unordered';
+  if (next.uid !== known.uid) return 'unordered';
   const a = rvNumber(known.resourceVersion);
   const b = rvNumber(next.resourceVersion);
-  if (!next.exists && next.resourceVersion === undefined) return true; // a fresh read's 404 of a known pod
-  if (a !== undefined && b !== undefined) return b > a;
-  if (next.exists !== known.exists) return true;
-  return next.resourceVersion !== known.resourceVersion;
+  if (a !== undefined && b !== undefined) return b > a ? 'newer' : 'stale';
+  const ahead = progress(next) - progress(known);
+  if (ahead !== 0) return ahead > 0 ? 'newer' : 'stale';
+  return next.resourceVersion === known.resourceVersion ? 'stale' : 'unordered';
+}
+
+/**
+ * answerRelation orders the answer of a call the machine awaited: it tells what the API says now,
+ * so it replaces the known fact unless it is provably older news about the same pod.
+ */
+export function answerRelation(known: PodFact | null, next: PodFact): Relation {
+  if (known === null || !known.exists || !next.exists || next.uid !== known.uid) return 'newer';
+  return relation(known, next) === 'stale' && !sameFact(known, next) ? 'stale' : 'newer';
+}
+
+/** sameFact: two facts say the same about the same pod (a repeated read, a duplicated event). */
+export function sameFact(a: PodFact, b: PodFact): boolean {
+  if (!a.exists || !b.exists) return a.exists === b.exists;
+  return a.uid === b.uid && a.resourceVersion === b.resourceVersion && a.phase === b.phase && a.ready === b.ready && a.deleting === b.deleting && a.reason === b.reason;
+}
+
+/**
+ * remember is what the machine keeps of a new fact: an absence without a uid that follows a known
+ * pod keeps that pod's uid, since it is that pod that is gone for good.
+ */
+export function remember(known: PodFact | null, next: PodFact): PodFact {
+  if (next.exists || next.uid !== undefined || known === null || !known.exists) return next;
+  return { ...next, uid: known.uid };
 }
 
 /** isRunning: the pod serves; JupyterHub's is_pod_running (phase Running, ready, not terminating). */
@@ -87,4 +154,9 @@ export function hasExited(pod: PodFact | null): boolean {
 /** isGone: no pod of this server exists (a terminating pod still exists). */
 export function isGone(pod: PodFact | null): boolean {
   return pod === null || !pod.exists;
+}
+
+/** isUnready: the pod exists and is not terminal, but does not serve (NotReady, Pending, phase Unknown). */
+export function isUnready(pod: PodFact | null): boolean {
+  return pod !== null && pod.exists && !pod.deleting && !isRunning(pod) && failureOf(pod) === undefined && !hasExited(pod);
 }

@@ -1,16 +1,24 @@
 import { assign, setup } from 'xstate';
 import type { PodFact } from './pod-fact.js';
-import { failureOf, hasExited, isNewer, isRunning } from './pod-fact.js';
+import { answerRelation, failureOf, hasExited, isRunning, isUnready, relation, remember } from './pod-fact.js';
 
 /**
  * MACHINE_VERSION is stored with every snapshot; bump it whenever a change to this definition
- * changes what replaying an existing history produces.
+ * changes what replaying an existing history produces, and register an upgrade in upgrades.ts.
  */
-export const MACHINE_VERSION = 1;
+export const MACHINE_VERSION = 2;
 
 export interface ServerContext {
   /** pod is the newest accepted fact about the server's pod; null until one is known. */
   pod: PodFact | null;
+  /**
+   * certain: `pod` came from an answer to a call the machine awaited or from an observation ordered
+   * after it, and nothing unordered was heard since. Nothing is decided while it is false: the pod
+   * is read first.
+   */
+  certain: boolean;
+  /** gone is the uid of the last pod known deleted: facts about it are old news, whatever their version. */
+  gone: string | null;
   /** awaiting is the ref of the effect whose answer the current state waits for. */
   awaiting: string | null;
   nextRef: number;
@@ -36,7 +44,8 @@ export type PodOp = 'create' | 'read' | 'delete';
 export type ServerEvent =
   | { type: 'server.start' }
   | { type: 'server.stop' }
-  | { type: 'pod.observed'; pod: PodFact }
+  /** listedAt: the resourceVersion of the list the fact came from, which orders it (absent for a watch event). */
+  | { type: 'pod.observed'; pod: PodFact; listedAt?: string }
   | { type: 'pod.result'; ref: string; op: PodOp; pod: PodFact }
   | { type: 'pod.result'; ref: string; op: PodOp; error: EffectError };
 
@@ -66,6 +75,8 @@ export interface ServerDelays {
   retryBackoff: number;
   /** retryBackoffMax caps retryBackoff. */
   retryBackoffMax: number;
+  /** unreadyTimeout: a running server whose pod is not ready this long is stopped and ends failed (the node controller's eviction horizon). */
+  unreadyTimeout: number;
 }
 
 /** DEFAULT_DELAYS are the documented defaults, in milliseconds. */
@@ -78,24 +89,56 @@ export const DEFAULT_DELAYS: Readonly<ServerDelays> = {
   failFastGrace: 30_000,
   retryBackoff: 1_000,
   retryBackoffMax: 30_000,
+  unreadyTimeout: 300_000,
 };
 
 type ResultEvent = Extract<ServerEvent, { type: 'pod.result' }>;
 
-/** factIn returns the fact an event carries, if any. */
-function factIn(event: ServerEvent): PodFact | undefined {
-  return 'pod' in event ? event.pod : undefined;
-}
-
-/** podAfter is the fact the context will hold once `event` is noted: guards decide on it. */
-function podAfter(context: ServerContext, event: ServerEvent): PodFact | null {
-  const next = factIn(event);
-  return next !== undefined && isNewer(context.pod, next) ? next : context.pod;
-}
-
 function answered(context: ServerContext, event: ServerEvent): event is ResultEvent {
   return event.type === 'pod.result' && event.ref === context.awaiting;
 }
+
+/**
+ * noted is what the context holds once `event` is taken in: an awaited answer replaces the known
+ * fact unless it is provably older; an ordered newer observation replaces it; an observation that
+ * cannot be ordered leaves it but makes it uncertain, so the state reads the pod before deciding
+ * anything; a late answer to a call no longer awaited is ignored, since what it says may be older
+ * than what is known.
+ */
+function noted(context: ServerContext, event: ServerEvent): Pick<ServerContext, 'pod' | 'certain' | 'gone'> {
+  const keep = { pod: context.pod, certain: context.certain, gone: context.gone };
+  let next: PodFact;
+  let certain: boolean;
+  if (answered(context, event)) {
+    if (!('pod' in event) || answerRelation(context.pod, event.pod) === 'stale') return keep;
+    next = event.pod;
+    certain = true;
+  } else if (event.type === 'pod.observed') {
+    if (event.pod.exists && event.pod.uid === context.gone) return keep;
+    const rel = relation(context.pod, event.pod, event.listedAt);
+    if (rel === 'stale') return keep;
+    if (rel === 'unordered') return { ...keep, certain: false };
+    next = event.pod;
+    certain = rel === 'newer';
+  } else {
+    return keep;
+  }
+  const pod = remember(context.pod, next);
+  const gone = !pod.exists && pod.uid !== undefined ? pod.uid : context.gone;
+  return { pod, certain, gone };
+}
+
+function podAfter(context: ServerContext, event: ServerEvent): PodFact | null {
+  return noted(context, event).pod;
+}
+
+/** heardOfPod: an observation of a pod that is news (newer, or not ordered with what is known). */
+function heardOfPod(context: ServerContext, event: ServerEvent): boolean {
+  if (event.type !== 'pod.observed' || !event.pod.exists || event.pod.uid === context.gone) return false;
+  const rel = relation(context.pod, event.pod);
+  return rel === 'newer' || rel === 'unordered';
+}
+
 
 const absent = (pod: PodFact | null): boolean => pod !== null && !pod.exists;
 const lingering = (pod: PodFact | null): boolean => pod !== null && pod.exists && !pod.deleting;
@@ -115,7 +158,7 @@ export const serverMachine = setup({
     deletePod: (_, _params: EffectParams) => undefined,
     /** recordOrphan hands a pod the machine gave up on to the sweeper, inside the same commit. */
     recordOrphan: (_, _params: { uid: string | null; reason: string }) => undefined,
-    notePod: assign({ pod: ({ context, event }) => podAfter(context, event) }),
+    notePod: assign(({ context, event }) => noted(context, event)),
     reserveRef: assign(({ context }) => ({
       nextRef: context.nextRef + 1,
       awaiting: String(context.nextRef + 1),
@@ -123,6 +166,10 @@ export const serverMachine = setup({
     forget: assign({ awaiting: null }),
     nextAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     lingerReason: assign({ reason: 'a pod was found while the server was not running' }),
+    vanishedWhileRunning: assign({ reason: 'pod vanished while running' }),
+    failedWhileRunning: assign({ failure: ({ context }) => failureOf(context.pod) ?? null }),
+    exitedWhileRunning: assign({ reason: 'the server exited' }),
+    deletedWhileRunning: assign({ reason: 'pod deleted while running' }),
   },
   guards: {
     answered: ({ context, event }) => answered(context, event),
@@ -133,17 +180,18 @@ export const serverMachine = setup({
     answeredPresent: ({ context, event }) => answered(context, event) && podAfter(context, event)?.exists === true,
     answeredRunning: ({ context, event }) => answered(context, event) && isRunning(podAfter(context, event)),
     answeredAbsent: ({ context, event }) => answered(context, event) && absent(podAfter(context, event)),
-    podRunning: ({ context }) => isRunning(context.pod),
-    podFailed: ({ context }) => failureOf(context.pod) !== undefined,
-    podExited: ({ context }) => hasExited(context.pod),
-    podRecovered: ({ context }) => failureOf(context.pod) === undefined,
     answeredFailed: ({ context, event }) => answered(context, event) && failureOf(podAfter(context, event)) !== undefined,
-    podAbsent: ({ context }) => absent(context.pod),
-    podTerminating: ({ context }) => terminating(context.pod),
-    newLingering: ({ context, event }) =>
-      factIn(event) !== undefined && podAfter(context, event) !== context.pod && lingering(podAfter(context, event)),
-    newTerminating: ({ context, event }) =>
-      factIn(event) !== undefined && podAfter(context, event) !== context.pod && terminating(podAfter(context, event)),
+    podRunning: ({ context }) => isRunning(context.pod),
+    podFailed: ({ context }) => context.certain && failureOf(context.pod) !== undefined,
+    podExited: ({ context }) => context.certain && hasExited(context.pod),
+    podRecovered: ({ context }) => failureOf(context.pod) === undefined,
+    podAbsent: ({ context }) => context.certain && absent(context.pod),
+    podTerminating: ({ context }) => context.certain && terminating(context.pod),
+    podUnready: ({ context }) => isUnready(context.pod),
+    /** doubtful: something heard could not be ordered with the known fact: read the pod before deciding. */
+    doubtful: ({ context }) => !context.certain,
+    newLingering: ({ context, event }) => heardOfPod(context, event) && lingering(event.type === 'pod.observed' ? event.pod : null),
+    newTerminating: ({ context, event }) => heardOfPod(context, event) && terminating(event.type === 'pod.observed' ? event.pod : null),
     startQueued: ({ context }) => context.startQueued,
     failing: ({ context }) => context.failure !== null,
   },
@@ -154,6 +202,7 @@ export const serverMachine = setup({
     pollInterval: DEFAULT_DELAYS.pollInterval,
     requestTimeout: DEFAULT_DELAYS.requestTimeout,
     failFastGrace: DEFAULT_DELAYS.failFastGrace,
+    unreadyTimeout: DEFAULT_DELAYS.unreadyTimeout,
     retryBackoff: ({ context }) =>
       Math.min(DEFAULT_DELAYS.retryBackoffMax, DEFAULT_DELAYS.retryBackoff * 2 ** Math.min(context.attempt, 20)),
   },
@@ -162,6 +211,8 @@ export const serverMachine = setup({
   initial: 'stopped',
   context: {
     pod: null,
+    certain: true,
+    gone: null,
     awaiting: null,
     nextRef: 0,
     startQueued: false,
@@ -180,7 +231,6 @@ export const serverMachine = setup({
       on: {
         'server.start': { target: 'spawn_pending' },
         'pod.observed': lingeringPod(),
-        'pod.result': lingeringPod(),
       },
     },
 
@@ -232,6 +282,7 @@ export const serverMachine = setup({
         waiting: {
           entry: 'forget',
           always: [
+            { guard: 'doubtful', target: 'polling' },
             { guard: 'podRunning', target: '#server.running' },
             { guard: 'podFailed', target: 'failing' },
             { guard: 'podExited', target: '#server.stop_pending', actions: assign({ failure: 'the server exited before it became ready' }) },
@@ -293,17 +344,42 @@ export const serverMachine = setup({
     },
 
     running: {
-      tags: ['stable'],
       entry: assign({ reason: null, awaiting: null }),
       on: {
         'server.stop': { target: 'stop_pending', actions: assign({ reason: 'stop requested' }) },
       },
-      always: [
-        { guard: 'podAbsent', target: 'stopped', actions: assign({ reason: 'pod vanished while running' }) },
-        { guard: 'podFailed', target: 'stop_pending', actions: assign({ failure: ({ context }) => failureOf(context.pod) ?? null }) },
-        { guard: 'podExited', target: 'stop_pending', actions: assign({ reason: 'the server exited' }) },
-        { guard: 'podTerminating', target: 'stop_pending', actions: assign({ reason: 'pod deleted while running' }) },
-      ],
+      initial: 'ready',
+      states: {
+        ready: {
+          tags: ['stable', 'ready'],
+          always: endOfRunning('unready'),
+        },
+        unready: {
+          // Ready is what running means: a pod that stops being ready (NotReady, phase Unknown, a node
+          // lost) or a doubtful fact is read until it is ready again, or stopped once this runs out.
+          after: {
+            unreadyTimeout: {
+              target: '#server.stop_pending',
+              actions: assign({ failure: ({ context }) => `the pod was not ready for too long${podDetail(context.pod)}` }),
+            },
+          },
+          initial: 'polling',
+          states: {
+            polling: {
+              entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+              after: { requestTimeout: 'waiting' },
+              on: {
+                'pod.result': [{ guard: 'answered', target: 'waiting', actions: 'notePod' }, { actions: 'notePod' }],
+              },
+            },
+            waiting: {
+              entry: 'forget',
+              always: [endOfRunning('polling')[0], { guard: 'podRunning', target: '#server.running.ready' }, ...endOfRunning('polling').slice(1, -1)],
+              after: { pollInterval: 'polling' },
+            },
+          },
+        },
+      },
     },
 
     stop_pending: {
@@ -332,7 +408,10 @@ export const serverMachine = setup({
             },
             waiting: {
               entry: 'forget',
-              always: { guard: 'podAbsent', target: '#server.stop_pending.done' },
+              always: [
+                { guard: 'doubtful', target: 'polling' },
+                { guard: 'podAbsent', target: '#server.stop_pending.done' },
+              ],
               after: { pollInterval: 'polling' },
             },
             polling: {
@@ -386,11 +465,32 @@ export const serverMachine = setup({
         'server.start': { target: 'spawn_pending' },
         'server.stop': { target: 'stopped', actions: assign({ failure: null }) },
         'pod.observed': lingeringPod(),
-        'pod.result': lingeringPod(),
       },
     },
   },
 });
+
+/**
+ * endOfRunning: what a running server does with the fact it knows: a certain end stops it (or, gone,
+ * settles it stopped); a doubtful one, or (last, which `unready.waiting` leaves out: it reads on its
+ * poll) a pod that does not serve, goes to `unsure` to be read.
+ */
+function endOfRunning(unsure: string) {
+  return [
+    { guard: 'doubtful' as const, target: unsure },
+    { guard: 'podAbsent' as const, target: '#server.stopped', actions: 'vanishedWhileRunning' as const },
+    { guard: 'podFailed' as const, target: '#server.stop_pending', actions: 'failedWhileRunning' as const },
+    { guard: 'podExited' as const, target: '#server.stop_pending', actions: 'exitedWhileRunning' as const },
+    { guard: 'podTerminating' as const, target: '#server.stop_pending', actions: 'deletedWhileRunning' as const },
+    { guard: 'podUnready' as const, target: unsure },
+  ];
+}
+
+/** podDetail names what a pod that does not serve shows, for the failure reason. */
+function podDetail(pod: PodFact | null): string {
+  if (pod === null || !pod.exists) return '';
+  return ` (phase ${pod.phase}${pod.reason === undefined ? '' : `, ${pod.reason}`})`;
+}
 
 function ref(context: ServerContext): string {
   return context.awaiting ?? String(context.nextRef);
@@ -436,6 +536,7 @@ export function configureServerMachine(delays: Partial<ServerDelays> = {}): Serv
       pollInterval: d.pollInterval,
       requestTimeout: d.requestTimeout,
       failFastGrace: d.failFastGrace,
+      unreadyTimeout: d.unreadyTimeout,
       retryBackoff: ({ context }) => Math.min(d.retryBackoffMax, d.retryBackoff * 2 ** Math.min(context.attempt, 20)),
     },
   });

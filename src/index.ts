@@ -1,6 +1,6 @@
 // spawnkeeper's public names, in one place.
 export type { PodFact, PresentPod, AbsentPod } from '../machines/pod-fact.js';
-export { isNewer, isRunning, failureOf, FATAL_WAITING_REASONS } from '../machines/pod-fact.js';
+export { relation, isRunning, failureOf, FATAL_WAITING_REASONS } from '../machines/pod-fact.js';
 export type { ServerContext, ServerEvent, ServerDelays, ServerMachine, EffectError, EffectParams } from '../machines/server.machine.js';
 export { serverMachine, configureServerMachine, DEFAULT_DELAYS, MACHINE_VERSION } from '../machines/server.machine.js';
 export type { Clock, TimerHandle } from './runtime/clock.js';

@@ -9,7 +9,7 @@ import { DEFAULT_LEASE_TIMINGS, LeaseElector, checkLeaseTimings } from './kube/l
 import { KubeLeaseStore } from './kube/lease-store.js';
 import { DEFAULT_TEMPLATE } from './kube/manifest.js';
 import type { PodTemplate } from './kube/manifest.js';
-import { parseServerKey, podName, serverKey } from './kube/names.js';
+import { parseServerKey, podNameCandidates, serverKey, validatePodNamePrefix } from './kube/names.js';
 import { KubePodClient } from './kube/pod-client.js';
 import { Reflector } from './kube/reflector.js';
 import type { ReflectorHealth } from './kube/reflector.js';
@@ -166,6 +166,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   const db = typeof options.db === 'string' ? openDatabase(options.db, { durability: config.durability, now: clock.now() }) : options.db;
   const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
   const template: PodTemplate = { ...DEFAULT_TEMPLATE, ...config.template };
+  validatePodNamePrefix(template.podNamePrefix);
   const api = options.cluster.makeApiClient(CoreV1Api);
   const lease = new LeaseElector({
     ...timings,
@@ -196,6 +197,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     clock,
     logger,
     gate: lease,
+    callTimeoutMs: config.delays.requestTimeout ?? 10_000,
     ...config.sweeper,
   });
   const abort = new AbortController();
@@ -206,12 +208,20 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   });
   const runnables = [lease.start(abort.signal), reflector.start(abort.signal), synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined))];
 
+  const podNames = new Map<string, readonly [string, ...string[]]>();
+  /** actualPodName is the name of the server's pod as listed: a pod made under the earlier naming scheme keeps its name. */
+  const actualPodName = (key: string): string => {
+    let names = podNames.get(key);
+    if (names === undefined) podNames.set(key, (names = podNameCandidates(key, template.podNamePrefix)));
+    return names.find((n) => reflector.cache.get(n)?.key === key) ?? names[0];
+  };
   const status = (view: ServerView): ServerStatus => {
     const { user, name } = parseServerKey(view.key);
     const state = view.state.split('.')[0] as TopState;
     // The deadline people care about is the pending state's own (start or stop timeout), not the next poll.
     const timers = runtime.deadlines(view.key);
-    const own = timers.filter((d) => d.id.endsWith(`.server.${view.state.split('.')[0] ?? ''}`));
+    const pendingNode = view.state.startsWith('running.unready') ? 'running.unready' : state;
+    const own = timers.filter((d) => d.id.endsWith(`.server.${pendingNode}`));
     const deadlines = (own.length > 0 ? own : timers).map((d) => d.dueAt);
     return {
       key: view.key,
@@ -220,13 +230,14 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       state,
       detail: view.state,
       pending: state === 'spawn_pending' ? 'spawn' : state === 'stop_pending' ? 'stop' : null,
-      ready: state === 'running',
+      // A running server whose pod stopped being ready (running.unready) is running, but not ready.
+      ready: view.snapshot.hasTag('ready'),
       stable: view.snapshot.hasTag('stable'),
       since: view.since,
       reason: view.snapshot.context.reason,
       startQueued: view.snapshot.context.startQueued,
       deadline: deadlines.length === 0 ? null : Math.min(...deadlines),
-      podName: podName(view.key, template.podNamePrefix),
+      podName: actualPodName(view.key),
       seq: view.seq,
     };
   };

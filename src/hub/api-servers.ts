@@ -30,41 +30,41 @@ function answer(hub: HubContext, ctx: RequestContext, status: number, user: stri
  */
 export function startServer(hub: HubContext): Handler {
   return async (ctx) => {
-    const began = hub.clock.now();
+    const began = hub.clock.monotonic();
     const { user, server } = names(ctx);
     hub.auth.require(ctx.req, 'servers', { user, server });
     const options = await readJson(ctx.req, hub.config.maxBodyBytes);
-    const record = findUser(hub, user);
-    if (record.deleting) throw new HttpError(400, `${user} is being deleted`);
-    if (server !== '' && !hub.config.allowNamedServers) throw new HttpError(400, 'Named servers are not enabled.');
-    const limit = hub.config.namedServerLimitPerUser;
-    if (server !== '' && limit > 0 && hub.users.server(record.id, server) === undefined && hub.users.namedServerCount(record.id) >= limit) {
-      throw new HttpError(400, `User ${user} already has the maximum of ${limit} named servers.  One must be deleted before a new server can be created`);
-    }
-    const log = hub.logger.child({ server: `${user}/${server}` });
-    const before = hub.sk.get(user, server);
-    if (before?.state === 'running') throw new HttpError(400, `${logName(user, server)} is already running`);
-    const spawns = before === undefined || before.state === 'stopped' || before.state === 'failed' || (before.state === 'stop_pending' && !before.startQueued);
-    let release: (() => void) | undefined;
-    if (spawns) {
+    // The user's lock: a deletion sees this start committed, or this start sees the user marked for deletion.
+    const waits = await hub.userLocks.run(user, async () => {
+      const record = findUser(hub, user);
+      if (record.deleting) throw new HttpError(400, `${user} is being deleted`);
+      if (server !== '' && !hub.config.allowNamedServers) throw new HttpError(400, 'Named servers are not enabled.');
+      const limit = hub.config.namedServerLimitPerUser;
+      if (server !== '' && limit > 0 && hub.users.server(record.id, server) === undefined && hub.users.namedServerCount(record.id) >= limit) {
+        throw new HttpError(400, `User ${user} already has the maximum of ${limit} named servers.  One must be deleted before a new server can be created`);
+      }
+      const before = hub.sk.get(user, server);
+      if (before?.state === 'running') throw new HttpError(400, `${logName(user, server)} is already running`);
+      const spawns = before === undefined || before.state === 'stopped' || before.state === 'failed' || (before.state === 'stop_pending' && !before.startQueued);
+      let release: (() => void) | undefined;
+      if (spawns) {
+        try {
+          release = hub.limiter.admit();
+        } catch (err) {
+          if (err instanceof LimitError) hub.metrics.spawnDuration.observe({ status: 'failure', reason: err.reason }, (hub.clock.monotonic() - began) / 1000);
+          throw err;
+        }
+      }
       try {
-        release = hub.limiter.admit();
-      } catch (err) {
-        if (err instanceof LimitError) hub.metrics.spawnDuration.observe({ status: 'failure', reason: err.reason }, (hub.clock.now() - began) / 1000);
-        throw err;
+        hub.users.ensureServer(record.id, server, hub.clock.now(), Object.keys(options).length === 0 ? undefined : options);
+        const ack = await hub.sk.start(user, server);
+        hub.logger.child({ server: `${user}/${server}` }).info({ state: ack.detail }, 'start requested');
+        return spawns && ack.state === 'spawn_pending';
+      } finally {
+        release?.();
       }
-    }
-    try {
-      hub.users.ensureServer(record.id, server, hub.clock.now(), Object.keys(options).length === 0 ? undefined : options);
-      const ack = await hub.sk.start(user, server);
-      log.info({ state: ack.detail }, 'start requested');
-      if (!spawns || ack.state !== 'spawn_pending') {
-        answer(hub, ctx, 202, user, server);
-        return;
-      }
-    } finally {
-      release?.();
-    }
+    });
+    if (!waits) return answer(hub, ctx, 202, user, server);
     await waitUntil(hub, user, server, spawnOver, hub.config.slowSpawnTimeout * 1000);
     if (hub.sk.get(user, server)?.ready === true) return answer(hub, ctx, 201, user, server);
     const failure = spawnFailure(hub, user, server);

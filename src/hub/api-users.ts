@@ -106,25 +106,51 @@ export function createUsers(hub: HubContext): Handler {
   };
 }
 
+/** stopServersOf sends a stop to every active server of a user and resolves, once they are committed, with their names. */
+async function stopServersOf(hub: HubContext, user: string): Promise<string[]> {
+  const active = hub.index.keysOf(user).map((k) => parseServerKey(k).name).filter((n) => isActive(hub.sk.get(user, n)));
+  await Promise.all(active.map((n) => hub.sk.stop(user, n)));
+  return active;
+}
+
 /**
- * deleteUser is `DELETE /users/{name}`: 204 when the user had no active server or they all stopped
- * within slow_stop_timeout; otherwise 202 (JupyterHub answers 400 while a server stops) and the user
- * is removed by the RecordKeeper once its servers are stopped. Server histories stay in the event log.
+ * deleteUser is `DELETE /users/{name}`: as JupyterHub does, it stops the user's servers first. 204 when
+ * none was active or they all stopped within slow_stop_timeout; otherwise 202 (JupyterHub answers 400
+ * while a server stops) and the RecordKeeper removes the user once its servers are stopped. Under the
+ * user's lock the user is marked for deletion and the stops are committed, so a start either came
+ * before (and is stopped here) or comes after (and is refused): no server of a deleted user runs.
+ * Server histories stay in the event log.
  */
 export function deleteUser(hub: HubContext): Handler {
   return async (ctx: RequestContext) => {
     const name = userName(ctx.params['name']);
     const caller = hub.auth.require(ctx.req, ['delete:users', 'admin:users'], { user: name });
-    const user = findUser(hub, name);
-    if (caller.owner === name) throw new HttpError(400, 'Cannot delete yourself!');
-    const active = hub.index.keysOf(name).filter((k) => isActive(hub.sk.get(name, parseServerKey(k).name)));
-    hub.users.markDeleting(user.id);
-    await Promise.all(active.map((k) => hub.sk.stop(name, parseServerKey(k).name)));
+    const active = await hub.userLocks.run(name, () => {
+      const user = findUser(hub, name);
+      if (caller.owner === name) throw new HttpError(400, 'Cannot delete yourself!');
+      hub.users.markDeleting(user.id);
+      return stopServersOf(hub, name);
+    });
     hub.logger.info({ user: name, stopping: active.length }, 'user deletion requested');
     const stopped = (s: { state: string }) => s.state === 'stopped' || s.state === 'failed';
-    await Promise.all(active.map((k) => waitUntil(hub, name, parseServerKey(k).name, stopped, hub.config.slowStopTimeout * 1000)));
+    await Promise.all(active.map((n) => waitUntil(hub, name, n, stopped, hub.config.slowStopTimeout * 1000)));
     hub.records.tryRemoveUser(name);
     const left = hub.users.get(name);
     sendJson(ctx.req, ctx.res, left === undefined ? 204 : 202, left === undefined ? undefined : userModel(hub, left, caller.grants));
   };
+}
+
+/**
+ * finishDeletions runs at the hub's start: it stops the active servers of users marked for deletion
+ * (a hub that stopped between marking and stopping) and of users that no longer exist (a database
+ * from before starts and deletions took turns), so that no server of a deleted user runs.
+ */
+export function finishDeletions(hub: HubContext): void {
+  for (const s of hub.sk.list()) {
+    if (!isActive(s)) continue;
+    const user = hub.users.get(s.user);
+    if (user !== undefined && !user.deleting) continue;
+    hub.logger.warn({ server: s.key, user: user === undefined ? 'removed' : 'deleting' }, 'stopping a server whose user is deleted');
+    hub.sk.stop(s.user, s.name).catch((err: unknown) => hub.logger.error({ err, server: s.key }, 'could not stop a server of a deleted user'));
+  }
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { MACHINE_VERSION, configureServerMachine } from '../../machines/server.machine.js';
+import { MachineVersionError, upgrade } from '../../machines/upgrades.js';
 import { parseServerKey, serverKey } from '../kube/names.js';
 import { checkReplay, history } from '../runtime/replay.js';
 import { openDatabase } from '../store/database.js';
@@ -94,14 +95,30 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
     const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
     const machine = configureServerMachine(config.spawnkeeper.delays ?? {});
     let differ = 0;
+    let fromCheckpoint = 0;
     const rows = store.loadServers();
     for (const row of rows) {
+      if (row.machineVersion !== MACHINE_VERSION) {
+        // Another version's history is never replayed on this machine: it is upgraded at the next start, or refused.
+        try {
+          upgrade(row.snapshot, row.machineVersion, MACHINE_VERSION, `server ${row.key}`);
+          io.out(`OLD ${row.key}: written by machine version ${row.machineVersion}; the next start upgrades it to ${MACHINE_VERSION}, and replay then starts from that checkpoint`);
+        } catch (err) {
+          if (!(err instanceof MachineVersionError)) throw err;
+          differ++;
+          io.out(`VERSION ${err.message}`);
+        }
+        continue;
+      }
       const check = checkReplay(machine, store, row.key, row.snapshot);
+      if (check.startedAt.from !== null) fromCheckpoint++;
       if (check.ok) continue;
       differ++;
-      io.out(`DIFF ${row.key} (${check.events} events)\n  stored:   ${check.stored.slice(0, 400)}\n  replayed: ${check.replayed.slice(0, 400)}`);
+      const start = check.startedAt.from === null ? 'from the start' : `from the upgrade at seq ${check.startedAt.seq} (machine version ${check.startedAt.from} → ${MACHINE_VERSION})`;
+      io.out(`DIFF ${row.key} (${check.events} events, replayed ${start})\n  stored:   ${check.stored.slice(0, 400)}\n  replayed: ${check.replayed.slice(0, 400)}`);
     }
-    io.out(`${rows.length} server${rows.length === 1 ? '' : 's'} replayed, ${differ} differ${differ === 0 ? ': every snapshot matches its log' : ''}`);
+    const checkpoints = fromCheckpoint === 0 ? '' : ` (${fromCheckpoint} from a machine-upgrade checkpoint)`;
+    io.out(`${rows.length} server${rows.length === 1 ? '' : 's'} replayed${checkpoints}, ${differ} differ${differ === 0 ? ': every snapshot matches its log' : ''}`);
     return differ === 0 ? 0 : 1;
   } finally {
     db.close();

@@ -12,6 +12,7 @@ import type { RecordKeeper } from './records.js';
 import type { ServerIndex } from './server-index.js';
 import type { HubConfig } from './settings.js';
 import type { TokenStore } from './tokens.js';
+import type { KeyedLock } from './user-locks.js';
 import type { UserRecord, UserStore } from './users.js';
 
 /** HubContext is everything a handler may use; hub.ts builds it once, the handlers only read it. */
@@ -22,6 +23,8 @@ export interface HubContext {
   readonly auth: Authenticator;
   readonly index: ServerIndex;
   readonly records: RecordKeeper;
+  /** userLocks: a user's starts and deletion take turns, each from its checks to its committed commands. */
+  readonly userLocks: KeyedLock;
   readonly limiter: SpawnLimiter;
   readonly metrics: HubMetrics;
   readonly health: HealthMonitor;

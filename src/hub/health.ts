@@ -27,6 +27,8 @@ export interface HealthOptions {
  */
 export class HealthMonitor {
   private unhealthySince: number | null = null;
+  /** unhealthySinceMono is the same moment on the monotonic clock: the exit rule measures on it, so a wall-clock step neither fires nor delays it. */
+  private unhealthySinceMono: number | null = null;
   private timer: ReturnType<Clock['setTimeout']> | undefined;
   private exited = false;
 
@@ -47,8 +49,13 @@ export class HealthMonitor {
       const since = Number.isFinite(h.reflector.sinceLastSuccessMs) ? `for ${Math.round(h.reflector.sinceLastSuccessMs / 1000)} s` : 'since the hub started';
       reason = `the pod reflector has had no successful list or watch ${since}${h.reflector.lastError === null ? '' : ` (last error: ${h.reflector.lastError})`}`;
     }
-    if (reason === null) this.unhealthySince = null;
-    else this.unhealthySince ??= now;
+    if (reason === null) {
+      this.unhealthySince = null;
+      this.unhealthySinceMono = null;
+    } else if (this.unhealthySince === null) {
+      this.unhealthySince = now;
+      this.unhealthySinceMono = this.options.clock.monotonic();
+    }
     const sinceMs = h.reflector.sinceLastSuccessMs;
     return {
       ...h,
@@ -67,7 +74,7 @@ export class HealthMonitor {
     const interval = Math.max(10, Math.min(1_000, exitAfterMs / 4));
     const tick = () => {
       const report = this.check();
-      if (this.unhealthySince !== null && clock.now() - this.unhealthySince >= exitAfterMs && !this.exited) {
+      if (this.unhealthySinceMono !== null && clock.monotonic() - this.unhealthySinceMono >= exitAfterMs && !this.exited) {
         this.exited = true;
         this.options.logger?.fatal({ reason: report.reason }, 'unhealthy for too long; exiting so the hub is restarted');
         this.options.onExit(report.reason ?? 'unhealthy');

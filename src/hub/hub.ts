@@ -14,7 +14,7 @@ import { recordActivity } from './api-activity.js';
 import { health, info, metrics, version } from './api-hub.js';
 import { startServer, stopServer } from './api-servers.js';
 import { createToken, getToken, listTokens, revokeToken } from './api-tokens.js';
-import { createUser, createUsers, deleteUser, getUser, listUsers } from './api-users.js';
+import { createUser, createUsers, deleteUser, finishDeletions, getUser, listUsers } from './api-users.js';
 import { Authenticator } from './auth.js';
 import type { HubContext } from './context.js';
 import type { HealthReport } from './health.js';
@@ -29,6 +29,7 @@ import { ServerIndex } from './server-index.js';
 import type { HubConfig } from './settings.js';
 import { DEFAULT_HUB_CONFIG } from './settings.js';
 import { TokenStore } from './tokens.js';
+import { KeyedLock } from './user-locks.js';
 import { UserStore } from './users.js';
 
 /** VERSION is spawnkeeper's own version, from package.json. */
@@ -88,6 +89,7 @@ export function createHub(options: HubOptions): Hub {
     auth: new Authenticator(tokens),
     index,
     records,
+    userLocks: new KeyedLock(),
     limiter: new SpawnLimiter(index, config),
     metrics: new HubMetrics({ sk, index, totalUsers: () => users.count() }),
     health,
@@ -101,6 +103,7 @@ export function createHub(options: HubOptions): Hub {
   const router = routes(hub);
   options.extend?.(router, hub);
   records.sweep();
+  finishDeletions(hub);
   health.start();
 
   const server = createServer({ requestTimeout: 60_000 }, (req, res) => void handle(hub, router, req, res));

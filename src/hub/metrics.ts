@@ -67,6 +67,7 @@ export class HubMetrics {
       },
     });
     monotonic('spawnkeeper_reflector_restarts_total', 'list or watch restarts after errors, silences and 410s', () => sk.reflector.health().restarts, registers);
+    monotonic('spawnkeeper_resource_version_regressions_total', 'lists whose resourceVersion was below the highest seen: a new cluster epoch (etcd restored, a rebuilt cluster)', () => sk.reflector.stats.regressions, registers);
     monotonic('spawnkeeper_events_appended_total', 'events committed to the event log', () => sk.runtime.stats.events, registers);
     monotonic('spawnkeeper_commits_total', 'SQLite transactions committed by the runtime', () => sk.runtime.stats.commits, registers);
     monotonic('spawnkeeper_effect_errors_total', 'pod effects (create, read, delete) that failed and were retried or verified', () => sk.runtime.stats.effectErrors, registers);

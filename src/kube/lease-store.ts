@@ -1,6 +1,6 @@
-import { Observable, V1MicroTime } from '@kubernetes/client-node';
-import type { ConfigurationOptions, CoordinationV1Api, ObservableMiddleware, RequestContext, ResponseContext, V1Lease } from '@kubernetes/client-node';
-import { statusOf } from './pod-client.js';
+import { V1MicroTime } from '@kubernetes/client-node';
+import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import { statusOf, withSignal } from './pod-client.js';
 
 /** LeaseRecord is what leader election reads and writes of a Lease, times as ms since the epoch. */
 export interface LeaseRecord {
@@ -32,18 +32,6 @@ export interface LeaseStore {
   create(record: LeaseRecord, signal: AbortSignal): Promise<LeaseRecord>;
   /** update replaces the Lease if its resourceVersion is still `record.resourceVersion`; LeaseConflictError otherwise. */
   update(record: LeaseRecord, signal: AbortSignal): Promise<LeaseRecord>;
-}
-
-/** withSignal is client-node's per-call option that ties one request to an AbortSignal. */
-function withSignal(signal: AbortSignal): ConfigurationOptions<ObservableMiddleware> {
-  const middleware: ObservableMiddleware = {
-    pre: (ctx: RequestContext) => {
-      ctx.setSignal(signal);
-      return new Observable(Promise.resolve(ctx));
-    },
-    post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
-  };
-  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
 }
 
 function time(value: unknown): number | undefined {

@@ -69,7 +69,8 @@ function describe(err: unknown): string {
 
 /**
  * LeaseElector is client-go's leader election over one Lease: it acquires the Lease when it is free
- * or expired (judged by the time this process last saw it change, never by another's clock), renews
+ * or expired (judged on this process's monotonic clock from when it last saw the Lease change, never
+ * by another's clock or a wall clock that may step), renews
  * it every retryPeriod, and is `acting` only until renewDeadline after the last renewal it sent. That
  * deadline ends before leaseDuration, the earliest another hub may take over, so two never act at
  * once. Unlike client-go it does not exit on loss: it keeps trying, and acts again once it holds the
@@ -77,8 +78,10 @@ function describe(err: unknown): string {
  */
 export class LeaseElector implements Gate, EpochSource {
   readonly identity: string;
+  /** observed: the Lease as last read, and when it last changed, on the monotonic clock. */
   private observed: { record: LeaseRecord; at: number } | undefined;
-  private renewedAt: number | undefined;
+  /** renewed: when the last successful acquire or renew was sent, on the monotonic clock (decisions) and the wall clock (reports). */
+  private renewed: { mono: number; wall: number } | undefined;
   private tenure: number | undefined;
   private wasActing = false;
   private lastError: string | null = null;
@@ -92,7 +95,7 @@ export class LeaseElector implements Gate, EpochSource {
   }
 
   get acting(): boolean {
-    return this.renewedAt !== undefined && this.o.clock.now() < this.renewedAt + this.o.renewDeadlineMs;
+    return this.renewed !== undefined && this.o.clock.monotonic() < this.renewed.mono + this.o.renewDeadlineMs;
   }
 
   get epoch(): number | undefined {
@@ -112,7 +115,7 @@ export class LeaseElector implements Gate, EpochSource {
     const lease = `lease ${store.namespace}/${store.name}`;
     if (!acting) {
       const error = this.lastError === null ? '' : ` (last error: ${this.lastError})`;
-      if (this.renewedAt !== undefined) reason = `this hub could not renew the ${lease} within ${renewDeadlineMs / 1000} s${error}; it has stopped acting on the cluster until it holds the lease again`;
+      if (this.renewed !== undefined) reason = `this hub could not renew the ${lease} within ${renewDeadlineMs / 1000} s${error}; it has stopped acting on the cluster until it holds the lease again`;
       else if (holder !== null && holder !== '' && holder !== this.identity) reason = `the ${lease} is held by ${holder}; this hub waits for it and does not act on the cluster`;
       else reason = `this hub has not acquired the ${lease} yet${error}`;
     }
@@ -123,7 +126,7 @@ export class LeaseElector implements Gate, EpochSource {
       acting,
       holder,
       transitions: this.tenure ?? this.observed?.record.transitions ?? null,
-      renewedAt: this.renewedAt ?? null,
+      renewedAt: this.renewed?.wall ?? null,
       lastError: this.lastError,
       losses: this.losses,
       reason,
@@ -147,7 +150,7 @@ export class LeaseElector implements Gate, EpochSource {
    */
   async release(timeoutMs = 2_000): Promise<void> {
     const held = this.observed?.record;
-    this.renewedAt = undefined;
+    this.renewed = undefined;
     this.refresh();
     if (held === undefined || held.holder !== this.identity) return;
     const now = this.o.clock.now();
@@ -161,15 +164,15 @@ export class LeaseElector implements Gate, EpochSource {
   }
 
   private async attempt(signal: AbortSignal): Promise<void> {
-    const sentAt = this.o.clock.now();
+    const sent = { mono: this.o.clock.monotonic(), wall: this.o.clock.now() };
     const call = new AbortController();
     const onAbort = () => call.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     // Each attempt (a read and a write) is bounded, so a call that hangs cannot hold the loop past the deadline.
     const timer = this.o.clock.setTimeout(() => call.abort(new Error('lease call timed out')), Math.max(this.o.retryPeriodMs, this.o.renewDeadlineMs / 2));
     try {
-      if (await this.tryAcquireOrRenew(sentAt, call.signal)) {
-        this.renewedAt = sentAt;
+      if (await this.tryAcquireOrRenew(sent, call.signal)) {
+        this.renewed = sent;
         this.lastError = null;
       }
     } catch (err) {
@@ -182,8 +185,12 @@ export class LeaseElector implements Gate, EpochSource {
     this.refresh();
   }
 
-  /** tryAcquireOrRenew is client-go's: true when this hub holds the Lease as of `now`. */
-  private async tryAcquireOrRenew(now: number, signal: AbortSignal): Promise<boolean> {
+  /**
+   * tryAcquireOrRenew is client-go's: true when this hub holds the Lease as of `sent`. Expiry is
+   * measured on the monotonic clock; the wall clock only writes the Lease's times, which people read.
+   */
+  private async tryAcquireOrRenew(sent: { mono: number; wall: number }, signal: AbortSignal): Promise<boolean> {
+    const now = sent.wall;
     const { store } = this.o;
     const identity = this.identity;
     const durationSeconds = this.o.durationMs / 1000;
@@ -194,8 +201,8 @@ export class LeaseElector implements Gate, EpochSource {
       return this.won(() => store.create(fresh, signal));
     }
     this.observe(old);
-    const seenAt = this.observed?.at ?? now;
-    if (old.holder !== '' && old.holder !== identity && now < seenAt + old.durationSeconds * 1000) {
+    const seenAt = this.observed?.at ?? sent.mono;
+    if (old.holder !== '' && old.holder !== identity && sent.mono < seenAt + old.durationSeconds * 1000) {
       this.lastError = null;
       return false;
     }
@@ -239,7 +246,7 @@ export class LeaseElector implements Gate, EpochSource {
       if (prev?.holder !== record.holder && record.holder !== this.identity && record.holder !== '') {
         this.o.logger?.info({ lease: this.o.store.name, holder: record.holder, transitions: record.transitions }, 'the lease is held by another hub');
       }
-      this.observed = { record, at: this.o.clock.now() };
+      this.observed = { record, at: this.o.clock.monotonic() };
     } else if (this.observed !== undefined) {
       this.observed = { record, at: this.observed.at };
     }
@@ -250,8 +257,8 @@ export class LeaseElector implements Gate, EpochSource {
     const acting = this.acting;
     if (this.deadline !== undefined) this.o.clock.clearTimeout(this.deadline);
     this.deadline = undefined;
-    if (acting && this.renewedAt !== undefined) {
-      this.deadline = this.o.clock.setTimeout(() => this.refresh(), this.renewedAt + this.o.renewDeadlineMs - this.o.clock.now());
+    if (acting && this.renewed !== undefined) {
+      this.deadline = this.o.clock.setTimeout(() => this.refresh(), this.renewed.mono + this.o.renewDeadlineMs - this.o.clock.monotonic());
     }
     if (acting === this.wasActing) return;
     this.wasActing = acting;
@@ -260,7 +267,7 @@ export class LeaseElector implements Gate, EpochSource {
       for (const listener of [...this.listeners]) listener();
       return;
     }
-    if (this.renewedAt !== undefined) {
+    if (this.renewed !== undefined) {
       this.losses++;
       this.o.logger?.warn({ lease: this.o.store.name, err: this.lastError }, 'could not renew the lease in time; this hub stops acting on the cluster');
     }

@@ -1,12 +1,12 @@
-import { ApiException, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { ApiException, Observable, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { ConfigurationOptions, CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { PodFact } from '../../machines/pod-fact.js';
 import type { PodClient } from '../runtime/pod-client.js';
 import { PodApiError } from '../runtime/pod-client.js';
 import type { PodFence } from './fence.js';
 import type { PodTemplate } from './manifest.js';
 import { podManifest } from './manifest.js';
-import { podName } from './names.js';
+import { podName, podNameCandidates } from './names.js';
 import { ownerKey, podFact } from './pod-mapper.js';
 
 export interface KubePodClientOptions {
@@ -22,8 +22,11 @@ export interface KubePodClientOptions {
 /**
  * KubePodClient runs the machine's effects on a real API server through client-node. Every call is
  * idempotent and touches only pods that carry our labels for this server: a 409 on create adopts our
- * pod, a 404 on delete is success, and a pod of the same name that is not ours (or that a newer
- * holder of the Lease created) reads as absent.
+ * pod, a 404 on delete is success, and a pod of the same name that is not ours reads as absent.
+ * Every HTTP request carries the call's AbortSignal, so a call that timed out ends its request
+ * instead of landing later; and a delete names the uid and resourceVersion it read, so a late one
+ * cannot remove a newer pod, nor one a newer holder of the Lease has adopted since. A pod stamped by
+ * a newer Lease holder is not ours.
  */
 export class KubePodClient implements PodClient {
   constructor(
@@ -40,78 +43,72 @@ export class KubePodClient implements PodClient {
     return ownerKey(pod, this.options.instance) === key && this.options.fence?.permits(pod) !== false;
   }
 
-  async create(key: string): Promise<PodFact> {
+  async create(key: string, signal?: AbortSignal): Promise<PodFact> {
     const { namespace, instance, template, fence } = this.options;
+    // A pod made under the earlier naming scheme is this server's pod still: adopt it, never make a second one.
+    const earlier = await this.find(key, null, 1, signal);
+    if (earlier !== undefined) return this.adopt(key, earlier, signal);
     const body = podManifest(key, instance, template);
     if (fence !== undefined) body.metadata = { ...body.metadata, annotations: { ...body.metadata?.annotations, ...fence.stamp() } };
     try {
-      return podFact(await this.api.createNamespacedPod({ namespace, body }));
+      return podFact(await this.api.createNamespacedPod({ namespace, body }, withSignal(signal)));
     } catch (err) {
       if (statusOf(err) !== 409) throw toPodApiError(err, 'create');
     }
-    for (let attempt = 1; ; attempt++) {
-      const existing = await this.get(key);
-      if (existing === undefined) throw new PodApiError(`pod ${this.name(key)} vanished while being adopted`, { code: 409, reason: 'Conflict' });
-      if (ownerKey(existing, instance) !== key) {
-        throw new PodApiError(`pod ${this.name(key)} exists and is not spawnkeeper's; it is left alone`, { code: 409, reason: 'Foreign' });
-      }
-      if (!this.mine(existing, key)) {
-        throw new PodApiError(`pod ${this.name(key)} was created by a newer holder of the lease; this hub is stale and leaves it alone`, { code: 409, reason: 'Fenced' });
-      }
-      const fact = podFact(existing);
-      if (fact.deleting) throw new PodApiError(`pod ${this.name(key)} is still terminating`, { code: 409, reason: 'AlreadyExists' });
-      const stamp = this.options.fence?.adopt(existing);
-      if (stamp === undefined) return fact;
-      const stamped = await this.restamp(key, existing, stamp, attempt < 3);
-      if (stamped !== undefined) return podFact(stamped);
+    const existing = await this.getAt(this.name(key), signal);
+    if (existing === undefined) throw new PodApiError(`pod ${this.name(key)} vanished while being adopted`, { code: 409, reason: 'Conflict' });
+    if (ownerKey(existing, instance) !== key) {
+      throw new PodApiError(`pod ${this.name(key)} exists and is not spawnkeeper's; it is left alone`, { code: 409, reason: 'Foreign' });
     }
+    return this.adopt(key, existing, signal);
   }
 
   /**
-   * restamp writes this tenure's fencing stamp on an adopted pod if it has not changed since it was
-   * read; undefined (read again) when it has and `retry` allows.
+   * adopt takes an existing pod of ours as the result of a create, unless it is on its way out or a
+   * newer Lease holder's; a pod an older holder made is stamped with this hub's tenure first (if it
+   * has not changed since it was read), so that holder, if it still runs, cannot delete it any more.
    */
-  private async restamp(key: string, pod: V1Pod, annotations: Record<string, string>, retry: boolean): Promise<V1Pod | undefined> {
-    try {
-      return await this.api.patchNamespacedPod(
-        { name: this.name(key), namespace: this.options.namespace, body: { metadata: { resourceVersion: pod.metadata?.resourceVersion, annotations } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
-    } catch (err) {
-      if (retry && statusOf(err) === 409) return undefined;
-      throw toPodApiError(err, 'adopt');
+  private async adopt(key: string, found: V1Pod, signal: AbortSignal | undefined): Promise<PodFact> {
+    let pod = found;
+    for (let attempt = 1; ; attempt++) {
+      const name = String(pod.metadata?.name);
+      if (!this.mine(pod, key)) throw new PodApiError(`pod ${name} was created by a newer holder of the lease; this hub is stale and leaves it alone`, { code: 409, reason: 'Fenced' });
+      const fact = podFact(pod);
+      if (fact.deleting) throw new PodApiError(`pod ${name} of ${key} is still terminating`, { code: 409, reason: 'AlreadyExists' });
+      const stamp = this.options.fence?.adopt(pod);
+      if (stamp === undefined) return fact;
+      try {
+        const body = { metadata: { resourceVersion: pod.metadata?.resourceVersion, annotations: stamp } };
+        return podFact(await this.api.patchNamespacedPod({ name, namespace: this.options.namespace, body }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch, withSignal(signal))));
+      } catch (err) {
+        if (statusOf(err) !== 409 || attempt >= 3) throw toPodApiError(err, 'adopt');
+      }
+      const again = await this.getAt(name, signal);
+      if (again === undefined || ownerKey(again, this.options.instance) !== key) throw new PodApiError(`pod ${name} vanished while being adopted`, { code: 409, reason: 'Conflict' });
+      pod = again;
     }
   }
 
-  async read(key: string): Promise<PodFact> {
-    const pod = await this.get(key);
-    return pod === undefined || !this.mine(pod, key) ? { exists: false } : podFact(pod);
+  async read(key: string, signal?: AbortSignal): Promise<PodFact> {
+    const pod = await this.find(key, null, 0, signal);
+    return pod === undefined ? { exists: false } : podFact(pod);
   }
 
-  async delete(key: string, options: { force: boolean }): Promise<PodFact> {
-    const { namespace, deleteGraceSeconds } = this.options;
-    let pod = await this.get(key);
+  async delete(key: string, options: { force: boolean }, signal?: AbortSignal): Promise<PodFact> {
+    let pod = await this.find(key, null, 0, signal);
     for (let attempt = 1; ; attempt++) {
-      if (pod === undefined || !this.mine(pod, key)) return { exists: false };
-      const uid = pod.metadata?.uid;
+      if (pod === undefined) return { exists: false };
       try {
-        const answer = await this.api.deleteNamespacedPod({
-          name: this.name(key),
-          namespace,
-          gracePeriodSeconds: options.force ? 0 : deleteGraceSeconds,
-          // The uid precondition: never delete a pod that replaced the one we read; the resourceVersion
-          // one: nor one that changed since, such as a pod a newer Lease holder adopted and stamped.
-          body: { preconditions: { uid, resourceVersion: pod.metadata?.resourceVersion } },
-        });
-        return isPod(answer) ? podFact(answer) : this.read(key);
+        const answer = await this.deleteRead(key, pod, options.force ? 0 : this.options.deleteGraceSeconds, signal);
+        return isPod(answer) ? podFact(answer) : this.read(key, signal);
       } catch (err) {
         const code = statusOf(err);
         if (code === 404) return { exists: false };
         if (code !== 409) throw toPodApiError(err, 'delete');
       }
-      // It changed since we read it: the same pod (a status update) is judged and deleted again; another one is left alone.
-      const now = await this.get(key);
-      if (attempt >= 3 || now === undefined || now.metadata?.uid !== uid) return now === undefined || !this.mine(now, key) ? { exists: false } : podFact(now);
+      // It changed since it was read: the same pod (a status update) is judged and deleted again; another is left alone.
+      const now = await this.find(key, null, 0, signal);
+      if (attempt >= 3 || now === undefined || now.metadata?.uid !== pod.metadata?.uid) return now === undefined ? { exists: false } : podFact(now);
       pod = now;
     }
   }
@@ -120,38 +117,87 @@ export class KubePodClient implements PodClient {
    * deleteExact deletes the pod of `key` only if it is ours and, when `uid` is given, that very pod
    * (the sweeper's call: a newer pod of the same server is never touched). Grace 0: it was tried gently.
    */
-  async deleteExact(key: string, uid: string | null): Promise<'gone' | 'deleting' | 'replaced'> {
-    const { namespace } = this.options;
-    const pod = await this.get(key);
-    if (pod === undefined || !this.mine(pod, key)) return 'gone';
+  async deleteExact(key: string, uid: string | null, signal?: AbortSignal): Promise<'gone' | 'deleting' | 'replaced'> {
+    const pod = await this.find(key, uid, 0, signal);
+    if (pod === undefined) return 'gone';
     if (uid !== null && pod.metadata?.uid !== uid) return 'replaced';
     try {
-      await this.api.deleteNamespacedPod({
-        name: this.name(key),
-        namespace,
-        gracePeriodSeconds: 0,
-        body: { preconditions: { uid: pod.metadata?.uid, resourceVersion: pod.metadata?.resourceVersion } },
-      });
+      await this.deleteRead(key, pod, 0, signal);
     } catch (err) {
       const code = statusOf(err);
       if (code === 404) return 'gone';
       if (code !== 409) throw toPodApiError(err, 'delete');
-      // The pod changed since it was read: look again rather than guess which precondition failed.
-      const now = await this.get(key);
-      if (now === undefined || !this.mine(now, key)) return 'gone';
+      // It changed since it was read: look again rather than guess which precondition failed.
+      const now = await this.find(key, uid, 0, signal);
+      if (now === undefined) return 'gone';
       return uid !== null && now.metadata?.uid !== uid ? 'replaced' : 'deleting';
     }
-    return (await this.get(key)) === undefined ? 'gone' : 'deleting';
+    return (await this.getAt(String(pod.metadata?.name), signal))?.metadata?.uid === pod.metadata?.uid ? 'deleting' : 'gone';
   }
 
-  private async get(key: string): Promise<V1Pod | undefined> {
+  /**
+   * deleteRead deletes exactly the pod that was read, as it was read, by its name, uid and
+   * resourceVersion (preconditions the API server checks: a pod that replaced it under the same name,
+   * or that changed since, such as one a newer Lease holder adopted and stamped, answers 409 and is
+   * left alone). Every delete goes here.
+   */
+  private deleteRead(key: string, pod: V1Pod, gracePeriodSeconds: number, signal: AbortSignal | undefined): Promise<V1Pod> {
+    const uid = pod.metadata?.uid;
+    if (uid === undefined || uid === '') throw new PodApiError(`pod ${this.name(key)} has no uid; it is not deleted blind`, { reason: 'NoUid' });
+    const resourceVersion = pod.metadata?.resourceVersion;
+    return this.api.deleteNamespacedPod(
+      { name: String(pod.metadata?.name), namespace: this.options.namespace, gracePeriodSeconds, body: { preconditions: { uid, ...(resourceVersion === undefined ? {} : { resourceVersion }) } } },
+      withSignal(signal),
+    );
+  }
+
+  /**
+   * find reads the pod of `key` under each name it may have (the current scheme's, then the earlier
+   * one's) and returns the first that is ours for `key`, preferring the pod with `uid` when one is given.
+   * `from` skips candidates: create asks only for earlier names, as its own call answers for the current one.
+   */
+  private async find(key: string, uid: string | null = null, from = 0, signal?: AbortSignal): Promise<V1Pod | undefined> {
+    let fallback: V1Pod | undefined;
+    for (const name of podNameCandidates(key, this.options.template.podNamePrefix).slice(from)) {
+      const pod = await this.getAt(name, signal);
+      if (pod === undefined || !this.mine(pod, key)) continue;
+      if (uid === null || pod.metadata?.uid === uid) return pod;
+      fallback ??= pod;
+    }
+    return fallback;
+  }
+
+  private async getAt(name: string, signal?: AbortSignal): Promise<V1Pod | undefined> {
     try {
-      return await this.api.readNamespacedPod({ name: this.name(key), namespace: this.options.namespace });
+      return await this.api.readNamespacedPod({ name, namespace: this.options.namespace }, withSignal(signal));
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw toPodApiError(err, 'read');
     }
   }
+}
+
+/**
+ * withSignal gives one client-node call the AbortSignal its request must carry. client-node 1.4 takes
+ * no signal argument, but each call accepts configuration options, and its request context has
+ * `setSignal`: a middleware appended for this call sets it before the request is sent, and the fetch
+ * underneath aborts the HTTP request (and the wait for its answer) when the signal fires.
+ */
+export function withSignal(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
+  if (signal === undefined) return undefined;
+  signal.throwIfAborted();
+  return {
+    middleware: [
+      {
+        pre: (context) => {
+          context.setSignal(signal);
+          return new Observable(Promise.resolve(context));
+        },
+        post: (response) => new Observable(Promise.resolve(response)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
 }
 
 function isPod(v: unknown): v is V1Pod {

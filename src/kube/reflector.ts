@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createActor } from 'xstate';
 import type { Actor } from 'xstate';
 import type { PodFact } from '../../machines/pod-fact.js';
+import { rvNumber } from '../../machines/pod-fact.js';
 import { reflectorMachine } from '../../machines/reflector.machine.js';
 import type { ReflectorEvent } from '../../machines/reflector.machine.js';
 import type { Clock } from '../runtime/clock.js';
@@ -13,7 +14,8 @@ import { statusOf } from './pod-client.js';
 
 /** PodSink is where observations go: the runtime, in production. */
 export interface PodSink {
-  observe(key: string, fact: PodFact): Promise<unknown>;
+  /** observe reports a fact; `listedAt` is the version of the list it came from (none for a watch event). */
+  observe(key: string, fact: PodFact, listedAt?: string): Promise<unknown>;
   keys(): Iterable<string>;
 }
 
@@ -44,6 +46,8 @@ export interface CachedPod {
   readonly name: string;
   readonly fact: PodFact & { exists: true };
   readonly createdAt: number;
+  /** seenAt is when this reflector first saw this pod (same uid), on the monotonic clock: the sweeper's grace runs from it. */
+  readonly seenAt: number;
 }
 
 export interface ReflectorHealth {
@@ -70,11 +74,18 @@ class WatchEnded extends Error {
  */
 export class Reflector {
   readonly cache = new Map<string, CachedPod>();
-  /** stats count what the watches brought: applied events, bookmarks, and events skipped as malformed. */
-  readonly stats = { events: 0, bookmarks: 0, skipped: 0 };
+  /**
+   * stats count what the watches brought: applied events, bookmarks, events skipped as malformed,
+   * and lists whose resourceVersion went back (a new cluster epoch).
+   */
+  readonly stats = { events: 0, bookmarks: 0, skipped: 0, regressions: 0 };
+  /** versions tells whether a list's facts can be ordered with what came before it. */
+  readonly versions = new VersionEpochs();
   private readonly health$: Actor<typeof reflectorMachine>;
   private readonly o: Required<Omit<ReflectorOptions, 'logger'>> & { logger?: Logger | undefined };
   private syncedWaiters: Array<() => void> = [];
+  /** lastSuccessMono is when the last success was told to the health machine, on the monotonic clock. */
+  private lastSuccessMono: number | undefined;
 
   constructor(options: ReflectorOptions) {
     this.o = {
@@ -103,7 +114,7 @@ export class Reflector {
       healthy: s.hasTag('healthy'),
       synced: s.context.synced,
       lastSuccessAt: s.context.lastSuccessAt,
-      sinceLastSuccessMs: s.context.lastSuccessAt === 0 ? Infinity : this.o.clock.now() - s.context.lastSuccessAt,
+      sinceLastSuccessMs: this.lastSuccessMono === undefined ? Infinity : this.o.clock.monotonic() - this.lastSuccessMono,
       restarts: s.context.restarts,
       lastError: s.context.lastError,
     };
@@ -118,13 +129,14 @@ export class Reflector {
   /** start runs until `signal` aborts; it never returns because of an error. */
   async start(signal: AbortSignal): Promise<void> {
     let rv: string | undefined;
+    // Resync times are monotonic: a wall-clock step neither skips a resync nor brings one early.
     let nextResyncAt = 0;
     let failures = 0;
     while (!signal.aborted) {
       try {
-        if (rv === undefined || this.o.clock.now() >= nextResyncAt) {
+        if (rv === undefined || this.o.clock.monotonic() >= nextResyncAt) {
           rv = await this.list(signal);
-          nextResyncAt = this.o.clock.now() + this.o.resyncMs;
+          nextResyncAt = this.o.clock.monotonic() + this.o.resyncMs;
         }
         failures = 0;
         rv = await this.watch(rv, nextResyncAt, signal);
@@ -157,7 +169,9 @@ export class Reflector {
   }
 
   private tell(event: ReflectorEvent): void {
+    const before = this.health$.getSnapshot().context.lastSuccessAt;
     this.health$.send(event);
+    if (this.health$.getSnapshot().context.lastSuccessAt !== before) this.lastSuccessMono = this.o.clock.monotonic();
     if (event.type === 'list.done') {
       for (const resolve of this.syncedWaiters.splice(0)) resolve();
     }
@@ -186,10 +200,14 @@ export class Reflector {
       this.cache.set(name, c);
       byKey.set(c.key, c);
     }
+    if (this.versions.listed(listRv) === 'regressed') {
+      this.stats.regressions++;
+      this.o.logger?.warn({ resourceVersion: listRv, highest: this.versions.highestSeen }, 'the cluster\'s resourceVersion went back (etcd restored or a rebuilt cluster): a new epoch; servers read their pods before deciding');
+    }
     const reports: Array<Promise<unknown>> = [];
-    for (const c of byKey.values()) reports.push(this.report(c.key, c.fact));
+    for (const c of byKey.values()) reports.push(this.report(c.key, c.fact, listRv));
     for (const key of this.o.sink.keys()) {
-      if (!byKey.has(key)) reports.push(this.report(key, { exists: false, resourceVersion: listRv }));
+      if (!byKey.has(key)) reports.push(this.report(key, { exists: false, resourceVersion: listRv }, listRv));
     }
     await Promise.all(reports);
     this.tell({ type: 'list.done', at: this.o.clock.now() });
@@ -219,7 +237,7 @@ export class Reflector {
         if (silence !== undefined) clock.clearTimeout(silence);
         silence = clock.setTimeout(() => finish(new Error(`watch silent for ${silenceMs} ms`)), silenceMs);
       };
-      const resync = clock.setTimeout(() => finish(new WatchEnded('resync')), Math.max(0, resyncAt - clock.now()));
+      const resync = clock.setTimeout(() => finish(new WatchEnded('resync')), Math.max(0, resyncAt - clock.monotonic()));
       const onAbort = () => finish(new Error('aborted'));
       signal.addEventListener('abort', onAbort);
       arm();
@@ -267,6 +285,7 @@ export class Reflector {
     }
     const meta = (obj as { metadata?: { resourceVersion?: unknown; name?: unknown } } | null)?.metadata;
     const rv = typeof meta?.resourceVersion === 'string' ? meta.resourceVersion : undefined;
+    this.versions.seen(rv);
     if (type === 'BOOKMARK') {
       this.stats.bookmarks++;
       this.tell({ type: 'watch.event', at: this.o.clock.now() });
@@ -279,7 +298,8 @@ export class Reflector {
     if (cached === undefined) return rv; // not ours: not even looked at further
     if (type === 'DELETED') {
       this.cache.delete(cached.name);
-      void this.report(cached.key, { exists: false, resourceVersion: cached.fact.resourceVersion });
+      // The DELETED object carries the deletion's revision and the uid: that pod is gone for good.
+      void this.report(cached.key, { exists: false, uid: cached.fact.uid, resourceVersion: cached.fact.resourceVersion });
     } else {
       this.cache.set(cached.name, cached);
       void this.report(cached.key, cached.fact);
@@ -290,14 +310,47 @@ export class Reflector {
   private toCached(pod: V1Pod): CachedPod | undefined {
     const key = ownerKey(pod, this.o.instance);
     if (key === undefined) return undefined;
+    const name = String(pod.metadata?.name);
+    const fact = podFact(pod);
     const created = Date.parse(String(pod.metadata?.creationTimestamp ?? ''));
-    return { key, name: String(pod.metadata?.name), fact: podFact(pod), createdAt: Number.isFinite(created) ? created : this.o.clock.now() };
+    const known = this.cache.get(name);
+    const seenAt = known !== undefined && known.fact.uid === fact.uid ? known.seenAt : this.o.clock.monotonic();
+    return { key, name, fact, createdAt: Number.isFinite(created) ? created : this.o.clock.now(), seenAt };
   }
 
-  private report(key: string, fact: PodFact): Promise<unknown> {
-    return this.o.sink.observe(key, fact).catch((err: unknown) => {
+  private report(key: string, fact: PodFact, listedAt?: string): Promise<unknown> {
+    return this.o.sink.observe(key, fact, listedAt).catch((err: unknown) => {
       this.o.logger?.error({ err, server: key }, 'could not apply an observation');
     });
+  }
+}
+
+/**
+ * VersionEpochs follows the cluster's resourceVersions to notice a new cluster epoch: integer
+ * versions only grow within one, so a list below the highest version seen means the cluster went
+ * back (an etcd restore, a rebuilt cluster). It is logged and counted; the servers need no word of
+ * it, since a list's facts carry the list's version and each server orders them against its own.
+ */
+export class VersionEpochs {
+  private highest: bigint | undefined;
+
+  get highestSeen(): string | undefined {
+    return this.highest?.toString();
+  }
+
+  /** seen notes a version from a watch event or bookmark. */
+  seen(rv: string | undefined): void {
+    const n = rvNumber(rv);
+    if (n !== undefined && (this.highest === undefined || n > this.highest)) this.highest = n;
+  }
+
+  /** listed notes a list's version and tells how its facts stand to what came before. */
+  listed(rv: string): 'ordered' | 'regressed' | 'opaque' {
+    const n = rvNumber(rv);
+    if (n === undefined) return 'opaque';
+    const regressed = this.highest !== undefined && n < this.highest;
+    if (regressed || this.highest === undefined || n > this.highest) this.highest = n;
+    return regressed ? 'regressed' : 'ordered';
   }
 }
 

@@ -7,7 +7,7 @@ import { sleep } from './reflector.js';
 
 /** SweepTarget is what the sweeper needs of the pod client: deletion of one exact pod of ours. */
 export interface SweepTarget {
-  deleteExact(key: string, uid: string | null): Promise<'gone' | 'deleting' | 'replaced'>;
+  deleteExact(key: string, uid: string | null, signal?: AbortSignal): Promise<'gone' | 'deleting' | 'replaced'>;
 }
 
 export interface SweeperOptions {
@@ -23,7 +23,13 @@ export interface SweeperOptions {
   gate?: Gate;
   /** intervalMs between sweeps (default 60 s). */
   intervalMs?: number;
-  /** graceMs: a pod of ours with no server is left alone this long after its creation (default 5 min). */
+  /** callTimeoutMs bounds each deletion; a timed-out one is aborted and tried again at the next sweep (default 10 s). */
+  callTimeoutMs?: number;
+  /**
+   * graceMs: a pod of ours with no server is left alone this long after the reflector first saw it
+   * (default 5 min). It is measured on the monotonic clock, not from the pod's creationTimestamp: that
+   * is the API server's wall clock, and neither its skew nor a step of ours may shorten the grace.
+   */
   graceMs?: number;
 }
 
@@ -47,12 +53,12 @@ export class OrphanSweeper {
 
   async start(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.sweep();
+      await this.sweep(signal);
       await sleep(this.o.clock, this.o.intervalMs ?? 60_000, signal);
     }
   }
 
-  async sweep(): Promise<SweepReport> {
+  async sweep(signal?: AbortSignal): Promise<SweepReport> {
     const report: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0 };
     const acting = () => this.o.gate?.acting !== false;
     for (const orphan of this.o.store.orphans()) {
@@ -64,7 +70,7 @@ export class OrphanSweeper {
         continue;
       }
       try {
-        const outcome = await this.o.pods.deleteExact(orphan.key, orphan.uid === '' ? null : orphan.uid);
+        const outcome = await this.deleteExact(orphan.key, orphan.uid === '' ? null : orphan.uid, signal);
         if (outcome === 'deleting') {
           report.orphans++;
           report.deleted++;
@@ -78,13 +84,13 @@ export class OrphanSweeper {
         this.o.logger?.warn({ err, server: orphan.key }, 'could not delete an orphan pod');
       }
     }
-    const now = this.o.clock.now();
+    const now = this.o.clock.monotonic();
     for (const pod of [...this.o.ourPods()]) {
       if (!acting()) return report;
-      if (this.o.stateOf(pod.key) !== undefined || now - pod.createdAt < (this.o.graceMs ?? 300_000)) continue;
+      if (this.o.stateOf(pod.key) !== undefined || now - pod.seenAt < (this.o.graceMs ?? 300_000)) continue;
       report.orphans++;
       try {
-        if ((await this.o.pods.deleteExact(pod.key, pod.fact.uid)) === 'deleting') report.deleted++;
+        if ((await this.deleteExact(pod.key, pod.fact.uid, signal)) === 'deleting') report.deleted++;
       } catch (err) {
         report.failed++;
         this.o.logger?.warn({ err, pod: pod.name }, 'could not delete a pod no server owns');
@@ -92,5 +98,17 @@ export class OrphanSweeper {
     }
     this.last = report;
     return report;
+  }
+
+  /** deleteExact is one deletion, aborted at its timeout or when the sweeper stops. */
+  private async deleteExact(key: string, uid: string | null, stop: AbortSignal | undefined): Promise<'gone' | 'deleting' | 'replaced'> {
+    const ms = this.o.callTimeoutMs ?? 10_000;
+    const timeout = new AbortController();
+    const timer = this.o.clock.setTimeout(() => timeout.abort(new Error(`deleting the pod of ${key} timed out after ${ms} ms`)), ms);
+    try {
+      return await this.o.pods.deleteExact(key, uid, stop === undefined ? timeout.signal : AbortSignal.any([timeout.signal, stop]));
+    } finally {
+      this.o.clock.clearTimeout(timer);
+    }
   }
 }

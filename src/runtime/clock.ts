@@ -1,15 +1,29 @@
-/** Clock is the only way time enters the runtime: tests drive a ManualClock, production the system's. */
+import { performance } from 'node:perf_hooks';
+
+/**
+ * Clock is the only way time enters the runtime: tests drive a ManualClock, production the system's.
+ * It has two readings. `now()` is wall time (ms since the epoch): it stamps events and is what
+ * people read, and it may step forward or back (NTP, a VM resumed, an operator). `monotonic()`
+ * never steps: every in-process wait and every "has this long passed" decision is measured on it,
+ * and `setTimeout` waits on it.
+ */
 export interface Clock {
   now(): number;
+  /** monotonic is ms on a clock that never steps; only differences between two readings mean anything. */
+  monotonic(): number;
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
 
 export type TimerHandle = unknown;
 
-/** systemClock reads the wall clock and uses Node's timers (unref'd: timers never keep a process alive). */
+/**
+ * systemClock reads the wall clock and performance.now(), and uses Node's timers, which already wait
+ * on a monotonic clock (unref'd: timers never keep a process alive).
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout: (fn, ms) => {
     const handle = setTimeout(fn, Math.max(0, ms));
     handle.unref();
@@ -27,23 +41,38 @@ interface Scheduled {
 /**
  * ManualClock is virtual time: nothing fires until `advance` moves it, and then every callback fires
  * at its own due time, in order, with `settle` awaited between them so chained timers cascade.
+ * `stepWall` moves the wall clock alone, forward or back, as NTP or an operator would: monotonic
+ * time, and so every callback, stays where it was.
  */
 export class ManualClock implements Clock {
-  private current: number;
+  private mono: number;
+  /** wallOffset is wall time minus monotonic time; only stepWall changes it. */
+  private wallOffset: number;
   private nextId = 1;
   private readonly scheduled = new Map<number, Scheduled>();
 
-  constructor(start = 1_700_000_000_000) {
-    this.current = start;
+  /** The wall clock starts at `start`, the monotonic one at `monotonicStart` (by default far apart, so mixing the two shows). */
+  constructor(start = 1_700_000_000_000, monotonicStart = 0) {
+    this.mono = monotonicStart;
+    this.wallOffset = start - monotonicStart;
   }
 
   now(): number {
-    return this.current;
+    return this.mono + this.wallOffset;
+  }
+
+  monotonic(): number {
+    return this.mono;
+  }
+
+  /** stepWall steps the wall clock by `ms` (negative: back) and fires nothing. */
+  stepWall(ms: number): void {
+    this.wallOffset += ms;
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.nextId++;
-    this.scheduled.set(id, { id, dueAt: this.current + Math.max(0, ms), fn });
+    this.scheduled.set(id, { id, dueAt: this.mono + Math.max(0, ms), fn });
     return id;
   }
 
@@ -57,25 +86,26 @@ export class ManualClock implements Clock {
   }
 
   /**
-   * advance moves time forward by `ms`, firing each due callback at its own time, in (due, creation)
-   * order. With `settle`, it awaits it after each callback so chained work can run; without, all of
-   * it happens before advance returns.
+   * advance moves time (both readings) forward by `ms`, firing each due callback at its own time, in
+   * (due, creation) order. With `settle`, it awaits it after each callback so chained work can run;
+   * without, all of it happens before advance returns.
    */
   advance(ms: number): void;
   advance(ms: number, settle: () => Promise<void>): Promise<void>;
   advance(ms: number, settle?: () => Promise<void>): void | Promise<void> {
-    const target = this.current + Math.max(0, ms);
+    const target = this.mono + Math.max(0, ms);
     if (settle === undefined) {
       for (let due = this.takeDue(target); due !== undefined; due = this.takeDue(target)) due.fn();
-      this.current = target;
+      this.mono = target;
       return;
     }
     return (async () => {
+      await settle(); // as an event loop does, let what is already under way finish before any timer fires
       for (let due = this.takeDue(target); due !== undefined; due = this.takeDue(target)) {
         due.fn();
         await settle();
       }
-      this.current = target;
+      this.mono = target;
       await settle();
     })();
   }
@@ -84,7 +114,7 @@ export class ManualClock implements Clock {
     const due = this.earliestDue(limit);
     if (due === undefined) return undefined;
     this.scheduled.delete(due.id);
-    this.current = Math.max(this.current, due.dueAt);
+    this.mono = Math.max(this.mono, due.dueAt);
     return due;
   }
 

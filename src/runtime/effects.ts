@@ -22,6 +22,9 @@ const OPS: Record<string, PodOp> = { createPod: 'create', readPod: 'read', delet
  * queued after a create runs after it), servers in parallel up to `concurrency`, each call bounded
  * by `timeoutMs`, none started while the gate is shut. Every outcome, success or failure, comes back
  * as a `pod.result` event.
+ * A call that times out is aborted and its server hears of the timeout at once, but the call keeps
+ * its slot, and its server's next effect waits, until it has settled: calls in flight never exceed
+ * `concurrency`, even under an API server too slow to answer, and a server's calls never overlap.
  */
 export class EffectRunner {
   private readonly queues = new Map<string, EffectJob[]>();
@@ -31,6 +34,8 @@ export class EffectRunner {
   private readonly controllers = new Set<AbortController>();
   private readonly gate: Gate;
   private readonly offGate: () => void;
+  /** stats count the calls that timed out. */
+  readonly stats = { timedOut: 0 };
 
   constructor(
     private readonly options: {
@@ -52,6 +57,18 @@ export class EffectRunner {
   get pending(): number {
     let n = 0;
     for (const q of this.queues.values()) n += q.length;
+    return n;
+  }
+
+  /** inFlight counts calls started and not yet settled, timed-out ones included. */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** lingering counts calls that timed out and have not settled yet: each still holds its slot. */
+  get lingering(): number {
+    let n = 0;
+    for (const c of this.controllers) if (c.signal.aborted) n++;
     return n;
   }
 
@@ -99,25 +116,38 @@ export class EffectRunner {
     }
   }
 
+  /** run makes one call; it resolves when the call has settled, which for a timed-out call is after its server was told. */
   private async run(job: EffectJob): Promise<void> {
     const op = OPS[job.kind];
     const controller = new AbortController();
     this.controllers.add(controller);
     const { clock, timeoutMs } = this.options;
-    const timer = clock.setTimeout(() => controller.abort(new PodApiError(`${op ?? job.kind} timed out after ${timeoutMs} ms`)), timeoutMs);
-    let event: ServerEvent;
+    let told = false;
+    const tell = (outcome: { pod: PodFact } | { err: unknown }): void => {
+      if (told) return;
+      told = true;
+      if ('err' in outcome) this.options.onError?.(job, outcome.err);
+      const event: ServerEvent =
+        'pod' in outcome
+          ? { type: 'pod.result', ref: job.params.ref, op: op ?? 'read', pod: outcome.pod }
+          : { type: 'pod.result', ref: job.params.ref, op: op ?? 'read', error: toEffectError(outcome.err) };
+      if (!this.closed) this.options.onResult(job.key, event, job.outboxId);
+    };
+    const timer = clock.setTimeout(() => {
+      this.stats.timedOut++;
+      const err = new PodApiError(`${op ?? job.kind} timed out after ${timeoutMs} ms`);
+      tell({ err }); // the server hears of the timeout now, not when the call settles
+      controller.abort(err);
+    }, timeoutMs);
     try {
       if (op === undefined) throw new Error(`unknown effect ${job.kind}`);
-      const pod = await Promise.race([this.call(op, job, controller.signal), aborted(controller.signal)]);
-      event = { type: 'pod.result', ref: job.params.ref, op, pod };
+      tell({ pod: await this.call(op, job, controller.signal) });
     } catch (err) {
-      this.options.onError?.(job, err);
-      event = { type: 'pod.result', ref: job.params.ref, op: op ?? 'read', error: toEffectError(err) };
+      tell({ err });
     } finally {
       clock.clearTimeout(timer);
       this.controllers.delete(controller);
     }
-    if (!this.closed) this.options.onResult(job.key, event, job.outboxId);
   }
 
   private call(op: PodOp, job: EffectJob, signal: AbortSignal): Promise<PodFact> {
@@ -126,12 +156,6 @@ export class EffectRunner {
     if (op === 'read') return pods.read(job.key, signal);
     return pods.delete(job.key, { force: job.params.force === true }, signal);
   }
-}
-
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
-  });
 }
 
 /** toEffectError keeps what the machine may decide on: the code, the reason and a short message. */

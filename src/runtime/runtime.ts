@@ -2,14 +2,18 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { PodFact } from '../../machines/pod-fact.js';
 import type { EffectParams, ServerEvent, ServerMachine } from '../../machines/server.machine.js';
-import type { EventStore, StepRecord } from '../store/event-store.js';
+import { MACHINE_VERSION } from '../../machines/server.machine.js';
+import { upgrade } from '../../machines/upgrades.js';
+import type { EventStore, ServerRow, StepRecord } from '../store/event-store.js';
 import type { Clock } from './clock.js';
 import { EffectRunner } from './effects.js';
 import type { Gate } from './gate.js';
 import type { PodClient } from './pod-client.js';
 import type { ServerSnapshot, StepResult } from './step.js';
-import { initialSnapshot, persist, restore, step } from './step.js';
-import { TimerTable } from './timers.js';
+import { UPGRADED } from './replay.js';
+import type { UpgradedEvent } from './replay.js';
+import { initialSnapshot, longestFixedDelay, persist, restore, stateName, step } from './step.js';
+import { rearmWait, TimerTable } from './timers.js';
 
 export interface RuntimeOptions {
   store: EventStore;
@@ -86,6 +90,21 @@ interface Server {
   since: number;
 }
 
+/** Draft is a server as one batch's steps leave it; it replaces the server in memory only once they are committed. */
+interface Draft {
+  readonly next: Server;
+  /** timersTouched: timer ids this batch consumed, armed or cancelled for the server. */
+  readonly timersTouched: Set<string>;
+}
+
+/** Applied is one step of a batch: the row to commit and what to do once it is durable. */
+interface Applied {
+  readonly record: StepRecord;
+  readonly result: StepResult;
+  readonly item: Item;
+  readonly before: string;
+}
+
 /** RuntimeFailedError: a commit failed; the runtime stops rather than run on from an unknown state. */
 export class RuntimeFailedError extends Error {
   constructor(cause: unknown) {
@@ -136,18 +155,24 @@ export class Runtime {
     });
   }
 
-  /** start restores every server, re-arms its timers (overdue ones fire at once) and re-runs unfinished effects. */
+  /**
+   * start restores every server, re-arms its timers and re-runs unfinished effects. A timer waits
+   * what its wall-clock due time says is left, at most its own delay (the wall clock may have stepped
+   * back while the hub was down) and at least nothing: overdue timers fire at once.
+   */
   start(): void {
-    const { store } = this.options;
-    for (const row of store.loadServers()) {
+    const { store, clock, machine } = this.options;
+    for (const row of this.upgraded(store.loadServers())) {
       // Snapshots are resolved when a server's next event comes, not here: restart time and memory stay flat in idle servers.
       const server: Server = { sid: row.sid, key: row.key, persisted: row.snapshot, snapshot: undefined, state: row.state, seq: row.seq, since: row.since };
       this.servers.set(row.key, server);
       this.bySid.set(row.sid, server);
     }
+    const [now, mono, legacyBound] = [clock.now(), clock.monotonic(), longestFixedDelay(machine)];
     for (const t of store.loadTimers()) {
       const server = this.bySid.get(t.sid);
-      if (server !== undefined) this.timers.arm(server.key, t.id, t.dueAt, JSON.parse(t.event) as { type: string });
+      if (server === undefined) continue;
+      this.timers.arm(server.key, t.id, mono + rearmWait(t.dueAt - now, t.delay ?? legacyBound), JSON.parse(t.event) as { type: string });
     }
     for (const o of store.loadOutbox()) {
       const server = this.bySid.get(o.sid);
@@ -156,6 +181,33 @@ export class Runtime {
     }
     const orphans = store.orphans().length; // read (and so verified) at start, not first at the sweeper's turn
     this.options.logger?.info({ servers: this.servers.size, timers: this.timers.size, effects: this.effects.pending, orphans }, 'runtime restored');
+  }
+
+  /**
+   * upgraded carries snapshots written by an older MACHINE_VERSION to this one, each recorded as a
+   * `machine.upgraded` event in one transaction; a version with no upgrade (or a newer one) refuses
+   * the whole start with both versions named, before anything is written.
+   */
+  private upgraded(rows: ServerRow[]): ServerRow[] {
+    const { machine, store, clock } = this.options;
+    const now = clock.now();
+    const records: StepRecord[] = [];
+    const out = rows.map((row) => {
+      if (row.machineVersion === MACHINE_VERSION) return row;
+      const snapshot = persist(machine, restore(machine, upgrade(row.snapshot, row.machineVersion, MACHINE_VERSION, `server ${row.key}`)));
+      const state = stateName(JSON.parse(snapshot) as { value: unknown });
+      const event: UpgradedEvent = { type: UPGRADED, from: row.machineVersion, to: MACHINE_VERSION, snapshot };
+      records.push({
+        sid: row.sid, key: row.key, seq: row.seq + 1, ts: now, type: UPGRADED, payload: JSON.stringify(event),
+        stateBefore: row.state, stateAfter: state, snapshot, since: row.since, timers: [], effects: [], orphans: [],
+      });
+      return { ...row, snapshot, state, seq: row.seq + 1, machineVersion: MACHINE_VERSION };
+    });
+    if (records.length > 0) {
+      store.commit(records);
+      this.options.logger?.info({ servers: records.length, to: MACHINE_VERSION }, 'upgraded snapshots to this machine version');
+    }
+    return out;
   }
 
   /** send appends a command; it resolves once the event is durable (the API's acknowledgement). */
@@ -167,9 +219,10 @@ export class Runtime {
    * observe reports a pod fact for a server; facts about servers the runtime does not know are
    * dropped (the orphan sweeper finds such pods), and facts that change nothing are not logged.
    */
-  observe(key: string, pod: PodFact): Promise<ServerView | undefined> {
+  observe(key: string, pod: PodFact, listedAt?: string): Promise<ServerView | undefined> {
     if (!this.servers.has(key)) return Promise.resolve(undefined);
-    return new Promise((resolve, reject) => this.enqueue({ key, event: { type: 'pod.observed', pod }, source: 'observation', resolve, reject }));
+    const event: ServerEvent = listedAt === undefined ? { type: 'pod.observed', pod } : { type: 'pod.observed', pod, listedAt };
+    return new Promise((resolve, reject) => this.enqueue({ key, event, source: 'observation', resolve, reject }));
   }
 
   get(key: string): ServerView | undefined {
@@ -212,7 +265,7 @@ export class Runtime {
   }
 
   overdueTimers(): number {
-    return this.timers.overdue(this.options.clock.now());
+    return this.timers.overdue();
   }
 
   get pendingEffects(): number {
@@ -258,12 +311,14 @@ export class Runtime {
       setImmediate(() => this.flush());
     }
     const now = this.options.clock.now();
-    const records: Array<{ record: StepRecord; item: Item; result: StepResult; server: Server; before: string }> = [];
+    const mono = this.options.clock.monotonic();
+    const records: Applied[] = [];
     const answered: Item[] = [];
+    const drafts = new Map<string, Draft>();
     for (const item of batch) {
-      const done = this.apply(item, now);
+      const done = this.apply(item, now, drafts);
       if (done === undefined) answered.push(item);
-      else records.push({ ...done, item });
+      else records.push(done);
     }
     try {
       if (records.length > 0) {
@@ -273,16 +328,26 @@ export class Runtime {
         this.lastCommit = { at: ended, took: ended - started };
       }
     } catch (err) {
+      // Nothing of the batch reached memory: what get() and list() show is what the database holds.
       this.fail(err, batch);
       return;
     }
     this.stats.commits++;
     this.stats.events += records.length;
-    for (const { record, item, result, server, before } of records) {
-      if (server.sid === undefined && record.sid !== undefined) {
-        server.sid = record.sid;
-        this.bySid.set(record.sid, server);
+    for (const { record, item } of records) {
+      const next = (drafts.get(item.key) as Draft).next;
+      next.sid ??= record.sid; // the store gave a server new in this batch its sid
+    }
+    for (const draft of drafts.values()) this.swapIn(draft.next);
+    for (const { item, result } of records) {
+      if (item.timer !== undefined) this.timers.cancel(item.key, item.timer.id);
+      for (const change of result.timers) {
+        if ('arm' in change) this.timers.arm(item.key, change.arm.id, mono + change.arm.delay, change.arm.event);
+        else this.timers.cancel(item.key, change.cancel);
       }
+    }
+    for (const { record, item, result, before } of records) {
+      const server = this.servers.get(item.key) as Server;
       const ids = record.outboxIds ?? [];
       result.effects.forEach((effect, i) => {
         const outboxId = ids[i];
@@ -301,22 +366,29 @@ export class Runtime {
   }
 
   /**
-   * apply folds one item into its server in memory and returns the row to commit, or undefined
-   * when the item changes nothing (a stale timer, a duplicate observation).
+   * apply folds one item into its server's draft for this batch (made on first use, so several
+   * events of one server in a batch chain) and returns the row to commit, or undefined when the
+   * item changes nothing (a stale timer, a duplicate observation). Memory is not touched.
    */
-  private apply(item: Item, now: number): { record: StepRecord; result: StepResult; server: Server; before: string } | undefined {
+  private apply(item: Item, now: number, drafts: Map<string, Draft>): Applied | undefined {
     const { machine } = this.options;
-    if (item.timer !== undefined && !this.timers.isArmed(item.key, item.timer.id, item.timer.token)) {
+    let draft = drafts.get(item.key);
+    if (item.timer !== undefined && (draft?.timersTouched.has(item.timer.id) === true || !this.timers.isArmed(item.key, item.timer.id, item.timer.token))) {
       this.stats.staleTimers++;
       return undefined;
     }
-    let server = this.servers.get(item.key);
-    if (server === undefined) {
-      if (item.source !== 'command') return undefined;
-      const snapshot = initialSnapshot(machine);
-      server = { sid: undefined, key: item.key, snapshot, persisted: persist(machine, snapshot), state: 'stopped', seq: 0, since: now };
-      this.servers.set(item.key, server);
+    if (draft === undefined) {
+      const known = this.servers.get(item.key);
+      let next: Server;
+      if (known !== undefined) next = { ...known };
+      else if (item.source === 'command') {
+        const snapshot = initialSnapshot(machine);
+        next = { sid: undefined, key: item.key, snapshot, persisted: persist(machine, snapshot), state: 'stopped', seq: 0, since: now };
+      } else return undefined;
+      draft = { next, timersTouched: new Set() };
+      drafts.set(item.key, draft);
     }
+    const server = draft.next;
     const result = step(machine, server.snapshot ?? restore(machine, server.persisted), item.event, server.persisted);
     if (!result.changed && item.source === 'observation') return undefined;
     const before = server.state;
@@ -325,11 +397,9 @@ export class Runtime {
     server.persisted = result.persisted;
     if (topLevel(result.state) !== topLevel(before)) server.since = now;
     server.state = result.state;
-    if (item.timer !== undefined) this.timers.cancel(item.key, item.timer.id);
-    for (const change of result.timers) {
-      if ('arm' in change) this.timers.arm(item.key, change.arm.id, now + change.arm.delay, change.arm.event);
-      else this.timers.cancel(item.key, change.cancel);
-    }
+    // A firing of any of these timers still queued in this batch is stale: consumed, re-armed or cancelled.
+    if (item.timer !== undefined) draft.timersTouched.add(item.timer.id);
+    for (const change of result.timers) draft.timersTouched.add('arm' in change ? change.arm.id : change.cancel);
     const record: StepRecord = {
       sid: server.sid,
       key: item.key,
@@ -347,7 +417,17 @@ export class Runtime {
       doneEffect: item.outboxId,
       orphans: result.orphans,
     };
-    return { record, result, server, before };
+    return { record, result, item, before };
+  }
+
+  /** swapIn makes a committed draft the server's state in memory. */
+  private swapIn(next: Server): void {
+    const known = this.servers.get(next.key);
+    if (known !== undefined) Object.assign(known, next);
+    else if (next.sid !== undefined) {
+      this.servers.set(next.key, next);
+      this.bySid.set(next.sid, next);
+    }
   }
 
   private fail(err: unknown, batch: Item[]): void {

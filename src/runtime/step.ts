@@ -132,6 +132,17 @@ export function pureTransition(machine: ServerMachine, snapshot: ServerSnapshot,
  * durable timers, effects and orphan records. It performs no I/O and reads no clock.
  */
 export function step(machine: ServerMachine, snapshot: ServerSnapshot, event: ServerEvent | { type: string }, before?: string): StepResult {
+  const { snapshot: next, state, timers, effects, orphans, acted } = fold(machine, snapshot, event);
+  const persisted = persist(machine, next);
+  const changed = before === undefined || persisted !== before || acted;
+  return { snapshot: next, persisted, state, changed, timers, effects, orphans };
+}
+
+/** Folded is a step without its stored form: what analyses that never store a snapshot need. */
+export type Folded = Omit<StepResult, 'persisted' | 'changed'> & { readonly acted: boolean };
+
+/** fold is step() without serialising the snapshot: the machine's answer to one event, as data. */
+export function fold(machine: ServerMachine, snapshot: ServerSnapshot, event: ServerEvent | { type: string }): Folded {
   const [next, actions] = pureTransition(machine, snapshot, event as ServerEvent);
   const timers: TimerChange[] = [];
   const effects: EffectRequest[] = [];
@@ -150,7 +161,16 @@ export function step(machine: ServerMachine, snapshot: ServerSnapshot, event: Se
       orphans.push(params as unknown as OrphanRecord);
     }
   }
-  const persisted = persist(machine, next);
-  const changed = before === undefined || persisted !== before || actions.length > 0;
-  return { snapshot: next, persisted, state: stateName(next), changed, timers, effects, orphans };
+  return { snapshot: next, state: stateName(next), timers, effects, orphans, acted: actions.length > 0 };
+}
+
+/**
+ * longestFixedDelay is the longest delay a machine names as a number: the bound for a stored timer
+ * whose own delay was not recorded. A delay computed from context (a backoff) is not counted; firing
+ * such a timer early is safe, as every timeout of the machine verifies before it decides.
+ */
+export function longestFixedDelay(machine: ServerMachine): number {
+  let longest = 0;
+  for (const delay of Object.values(machine.implementations.delays ?? {})) if (typeof delay === 'number') longest = Math.max(longest, delay);
+  return longest;
 }

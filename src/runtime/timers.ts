@@ -3,6 +3,7 @@ import type { Clock, TimerHandle } from './clock.js';
 interface Entry {
   readonly key: string;
   readonly id: string;
+  /** dueAt is on the clock's monotonic reading, never the wall clock. */
   readonly dueAt: number;
   readonly token: number;
   readonly event: { type: string };
@@ -14,7 +15,9 @@ export type DueHandler = (key: string, id: string, token: number, event: { type:
 
 /**
  * TimerTable holds the armed durable timers in memory (the rows live in SQLite) and wakes the
- * runtime when the earliest is due, through the injected clock. A firing carries a token so a
+ * runtime when the earliest is due, through the injected clock. Due times are monotonic: a step of
+ * the wall clock changes no timer (the wall-clock due times in the rows only re-arm after a
+ * restart). A firing carries a token so a
  * timer that was cancelled or re-armed meanwhile is recognised as stale and dropped.
  * Cancelling leaves the entry in the heap; most timers are cancelled long before they are due
  * (a 300 s start timeout ends when the pod is ready), so the heap is rebuilt from the armed
@@ -39,17 +42,20 @@ export class TimerTable {
   }
 
   /** overdue counts armed timers whose time has passed (they fire at once; a high count means lag). */
-  overdue(now: number): number {
+  overdue(): number {
+    const now = this.clock.monotonic();
     let n = 0;
     for (const m of this.armed.values()) for (const e of m.values()) if (e.dueAt <= now) n++;
     return n;
   }
 
-  /** nextDueAt is the earliest armed timer's due time for a server, for "pending until" displays. */
+  /** deadlines are a server's armed timers with their due times told on today's wall clock, for "pending until" displays. */
   deadlines(key: string): Array<{ id: string; dueAt: number }> {
-    return [...(this.armed.get(key)?.values() ?? [])].map((e) => ({ id: e.id, dueAt: e.dueAt }));
+    const toWall = this.clock.now() - this.clock.monotonic();
+    return [...(this.armed.get(key)?.values() ?? [])].map((e) => ({ id: e.id, dueAt: e.dueAt + toWall }));
   }
 
+  /** arm sets (or replaces) a server's timer `id`, due at `dueAt` on the monotonic clock. */
   arm(key: string, id: string, dueAt: number, event: { type: string }): void {
     const entry: Entry = { key, id, dueAt, token: this.nextToken++, event, queued: false };
     let timers = this.armed.get(key);
@@ -93,13 +99,13 @@ export class TimerTable {
       this.clock.clearTimeout(this.wake.handle);
     }
     const at = head.dueAt;
-    this.wake = { at, handle: this.clock.setTimeout(() => this.fire(), at - this.clock.now()) };
+    this.wake = { at, handle: this.clock.setTimeout(() => this.fire(), at - this.clock.monotonic()) };
   }
 
   private fire(): void {
     this.wake = undefined;
     if (this.closed) return;
-    const now = this.clock.now();
+    const now = this.clock.monotonic();
     for (let head = this.peekValid(); head !== undefined && head.dueAt <= now; head = this.peekValid()) {
       this.pop();
       this.onDue(head.key, head.id, head.token, head.event);
@@ -167,4 +173,13 @@ export class TimerTable {
 
 function before(a: Entry, b: Entry): boolean {
   return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.token < b.token);
+}
+
+/**
+ * rearmWait is how long a timer restored after a restart waits: what its wall-clock due time says is
+ * left, but never less than nothing (overdue timers fire at once) and never more than its own delay
+ * (`bound`), so a wall clock that stepped back while the hub was down delays no timer.
+ */
+export function rearmWait(remaining: number, bound: number): number {
+  return Math.min(Math.max(0, remaining), Math.max(0, bound));
 }

@@ -1,15 +1,21 @@
+import type { ControlServer } from './control-server.js';
+import { startControlServer } from './control-server.js';
 import type { Simulator } from './simulator.js';
 import { startSimulator } from './simulator.js';
 
-export const SIM_USAGE = `usage: sim [--port N] [--namespace NS] [--seed S]
-  --port N        port on 127.0.0.1 (0 or absent: any free port)
-  --namespace NS  namespace to create besides "default"
-  --seed S        seed for uids and every fault decision (a non-negative integer)`;
+export const SIM_USAGE = `usage: sim [--port N] [--namespace NS] [--seed S] [--faults [--faults-port N]]
+  --port N          port on 127.0.0.1 (0 or absent: any free port)
+  --namespace NS    namespace to create besides "default"
+  --seed S          seed for uids and every fault decision (a non-negative integer)
+  --faults          also serve the fault control API on 127.0.0.1 (see docs/simulator.md)
+  --faults-port N   its port (0 or absent: any free port); implies --faults`;
 
 export interface SimArgs {
   port: number;
   namespace: string;
   seed: number;
+  /** The fault control API's port (0: any), or undefined when it is not served. */
+  faultsPort?: number;
   help: boolean;
 }
 
@@ -50,6 +56,13 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
         args.namespace = ns;
         break;
       }
+      case '--faults':
+        if (inline !== undefined) throw new SimUsageError('--faults takes no value; use --faults-port N for its port');
+        args.faultsPort ??= 0;
+        break;
+      case '--faults-port':
+        args.faultsPort = integerFlag('--faults-port', value(), 65535);
+        break;
       case '--help':
       case '-h':
         args.help = true;
@@ -66,8 +79,9 @@ export interface SimCliIo {
 }
 
 /**
- * runSimCli starts the simulator from command-line flags and prints its URL; it resolves to the
- * running simulator (or undefined after --help) and throws SimUsageError on bad flags.
+ * runSimCli starts the simulator from command-line flags and prints its URL (and, with --faults,
+ * the control API's); it resolves to the running simulator, whose close ends both, or undefined
+ * after --help, and throws SimUsageError on bad flags.
  */
 export async function runSimCli(argv: string[], io: SimCliIo = { out: (line) => void process.stdout.write(`${line}\n`) }): Promise<Simulator | undefined> {
   const args = parseSimArgs(argv);
@@ -77,5 +91,20 @@ export async function runSimCli(argv: string[], io: SimCliIo = { out: (line) => 
   }
   const sim = await startSimulator({ port: args.port, namespace: args.namespace, seed: args.seed });
   io.out(`simulated Kubernetes API server listening on ${sim.url} (namespace ${sim.namespace}, seed ${sim.seed})`);
-  return sim;
+  if (args.faultsPort === undefined) return sim;
+  let control: ControlServer;
+  try {
+    control = await startControlServer(sim, { port: args.faultsPort });
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+  io.out(`fault control API listening on ${control.url} (GET ${control.url}/ lists the calls)`);
+  return {
+    ...sim,
+    close: async () => {
+      await control.close();
+      await sim.close();
+    },
+  };
 }

@@ -1,6 +1,9 @@
+import type { KindTable } from './kinds.js';
+import { apiVersionOf } from './kinds.js';
+
 /**
- * The discovery documents let standard tools (kubectl, client generators) find the pod, event and
- * lease resources; only what the simulator serves is listed, so no tool is led to a 404.
+ * The discovery documents let standard tools (kubectl, client generators) find the resources;
+ * only what the simulator serves is listed, so no tool is led to a 404.
  */
 
 export function apiVersions(serverAddress: string): object {
@@ -11,39 +14,39 @@ export function apiVersions(serverAddress: string): object {
   };
 }
 
-const COORDINATION = { groupVersion: 'coordination.k8s.io/v1', version: 'v1' };
-
-export function apiGroupList(): object {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'coordination.k8s.io', versions: [COORDINATION], preferredVersion: COORDINATION }] };
+export function apiGroupList(kinds: KindTable): object {
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: kinds.groups().map(groupEntry) };
 }
 
-export function coordinationGroup(): object {
-  return { kind: 'APIGroup', apiVersion: 'v1', name: 'coordination.k8s.io', versions: [COORDINATION], preferredVersion: COORDINATION };
+function groupEntry(group: { name: string; versions: string[] }): object {
+  const versions = group.versions.map((v) => ({ groupVersion: `${group.name}/${v}`, version: v }));
+  return { name: group.name, versions, preferredVersion: versions[versions.length - 1] };
 }
 
-export function coordinationResources(): object {
-  return {
-    kind: 'APIResourceList',
-    apiVersion: 'v1',
-    groupVersion: 'coordination.k8s.io/v1',
-    resources: [{ name: 'leases', singularName: 'lease', namespaced: true, kind: 'Lease', verbs: ['create', 'delete', 'get', 'list', 'update', 'watch'] }],
-  };
+export function apiGroup(group: { name: string; versions: string[] }): object {
+  return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group) };
 }
 
-export function coreResources(): object {
-  return {
-    kind: 'APIResourceList',
-    groupVersion: 'v1',
-    resources: [
-      { name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['get', 'list', 'watch'], shortNames: ['ev'] },
-      { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get', 'list'], shortNames: ['ns'] },
-      {
-        name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod',
-        verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'], shortNames: ['po'], categories: ['all'],
-      },
-      { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
-    ],
-  };
+/** CORE_OWN are the core resources served by handlers of their own rather than by the kinds table. */
+const CORE_OWN = [
+  { name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['get', 'list', 'watch'], shortNames: ['ev'] },
+  { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get', 'list'], shortNames: ['ns'] },
+  {
+    name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod',
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'], shortNames: ['po'], categories: ['all'],
+  },
+  { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
+];
+
+/** groupResources is the APIResourceList of one group version: for the core group its own resources and the table's. */
+export function groupResources(kinds: KindTable, group: string, version: string): object {
+  const table = kinds.inGroup(group, version).map((k) => ({
+    name: k.resource, singularName: k.singular, namespaced: true, kind: k.kind, verbs: [...k.verbs].sort(),
+    ...(k.shortNames === undefined ? {} : { shortNames: [...k.shortNames] }),
+    ...(k.categories === undefined ? {} : { categories: [...k.categories] }),
+  }));
+  const all = [...(group === '' ? CORE_OWN : []), ...table].sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources: all };
 }
 
 export function version(): object {

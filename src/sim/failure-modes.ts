@@ -11,6 +11,8 @@ export type FailureMode =
   | { kind: 'imagePull'; message?: string }
   /** The container starts, exits after `runMs`, and restarts with back-off: CrashLoopBackOff, never ready. */
   | { kind: 'crashLoop'; exitCode?: number; runMs?: number }
+  /** The container starts and runs, but its readiness probe never passes: Running, never ready. */
+  | { kind: 'neverReady'; message?: string }
   /** No node fits: PodScheduled=False, reason Unschedulable; the pod stays Pending. */
   | { kind: 'unschedulable'; message?: string }
   /** `afterMs` after ready the kubelet evicts the pod: phase Failed, reason Evicted. */

@@ -7,12 +7,20 @@ import type { WatchRegistry } from './watch-stream.js';
 /** Verb is how the fault rules name an API call. */
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete' | 'patch' | 'discovery';
 
-/** API_VERBS are the verbs a fault applies to when it names none: every pod, event and lease call, not discovery. */
+/** API_VERBS are the verbs a fault applies to when it names none: every object call, not discovery. */
 export const API_VERBS: readonly Verb[] = ['get', 'list', 'watch', 'create', 'update', 'delete', 'patch'];
 
-/** FaultRecord is one fault that struck, for a chaos run's report and for determinism checks. */
+/**
+ * FaultRecord is one entry of the injection log: a fault that struck (a dropped event, a failed or
+ * slowed call, cut or stalled watches) or a control call that set one up (`control`, with its
+ * words in `detail`); `at` is the simulator's clock, so a run can be read back in order.
+ */
 export interface FaultRecord {
-  readonly kind: 'drop' | 'fail' | 'failNext' | 'slow' | 'cut' | 'stall' | 'expire' | 'refuse' | 'accept' | 'inject';
+  /** When, on the simulator's clock, as an RFC 3339 time with milliseconds. */
+  readonly at: string;
+  readonly kind: 'drop' | 'fail' | 'failNext' | 'slow' | 'cut' | 'stall' | 'expire' | 'refuse' | 'accept' | 'inject' | 'control';
+  /** For `control`: the call and its arguments, e.g. `failCalls fraction=0.3 status=503`. */
+  readonly detail?: string;
   /** For per-call faults: the index of the call (or event) among those drawn for this kind. */
   readonly n?: number;
   readonly verb?: Verb;
@@ -21,10 +29,19 @@ export interface FaultRecord {
   readonly count?: number;
 }
 
+/**
+ * Abandoned is what becomes of a delayed write whose client went away meanwhile: `run` (the API
+ * server had accepted it, and it lands late) or `drop` (it was still queued, and goes with its
+ * cancelled context).
+ */
+export type Abandoned = 'run' | 'drop';
+
 /** RequestFault is what the injector decided for one call: fail it, delay it, or both. */
 export interface RequestFault {
   status?: number;
   delayMs: number;
+  /** abandoned: for a delayed call, what to do if its client has gone when the delay ends. */
+  abandoned?: Abandoned;
 }
 
 /** ListenerControl is the part of the HTTP listener the injector may switch off and on. */
@@ -47,7 +64,7 @@ export class FaultInjector {
   private dropFraction = 0;
   private eventDelay = 0;
   private fail: Rate & { status: number } = { fraction: 0, verbs: API_VERBS, status: 500 };
-  private slow: Rate & { delayMs: number } = { fraction: 0, verbs: API_VERBS, delayMs: 0 };
+  private slow: Rate & { delayMs: number; abandoned: Abandoned } = { fraction: 0, verbs: API_VERBS, delayMs: 0, abandoned: 'run' };
   private nextFailures: { count: number; status: number; verbs: readonly Verb[] }[] = [];
   private stallNewUntil: number | undefined;
   private cancelReopen: (() => void) | undefined;
@@ -57,7 +74,7 @@ export class FaultInjector {
 
   constructor(
     seed: number,
-    private readonly deps: { watches: WatchRegistry; listener: ListenerControl; timers: TimerSet; now: () => number; maxRecords?: number },
+    private readonly deps: { watches: WatchRegistry; listener: ListenerControl; timers: TimerSet; monotonic: () => number; now: () => number; maxRecords?: number },
   ) {
     this.streams = { drop: streamFor(seed, 'fault/drop'), fail: streamFor(seed, 'fault/fail'), slow: streamFor(seed, 'fault/slow') };
   }
@@ -86,9 +103,12 @@ export class FaultInjector {
     this.nextFailures.push({ count, status: options.status ?? 500, verbs: options.verbs ?? API_VERBS });
   }
 
-  /** slowCalls delays this share of calls by `delayMs` before they are handled. */
-  slowCalls(options: { fraction: number; delayMs: number; verbs?: readonly Verb[] }): void {
-    this.slow = { fraction: clamp(options.fraction), delayMs: Math.max(0, options.delayMs), verbs: options.verbs ?? API_VERBS };
+  /**
+   * slowCalls delays this share of calls by `delayMs` before they are handled; a delayed write whose
+   * client gave up meanwhile still lands (`abandoned: 'run'`, the default) or is dropped (`'drop'`).
+   */
+  slowCalls(options: { fraction: number; delayMs: number; verbs?: readonly Verb[]; abandoned?: Abandoned }): void {
+    this.slow = { fraction: clamp(options.fraction), delayMs: Math.max(0, options.delayMs), verbs: options.verbs ?? API_VERBS, abandoned: options.abandoned ?? 'run' };
   }
 
   /** cutWatches ends every open watch: a reset by default, or a clean end of the response. */
@@ -105,7 +125,7 @@ export class FaultInjector {
    */
   stallWatches(options: { forMs?: number; includeNew?: boolean } = {}): number {
     const count = this.deps.watches.each((w) => w.stall());
-    if (options.includeNew ?? true) this.stallNewUntil = options.forMs === undefined ? Number.POSITIVE_INFINITY : this.deps.now() + options.forMs;
+    if (options.includeNew ?? true) this.stallNewUntil = options.forMs === undefined ? Number.POSITIVE_INFINITY : this.deps.monotonic() + options.forMs;
     this.note({ kind: 'stall', count });
     return count;
   }
@@ -135,11 +155,12 @@ export class FaultInjector {
   async refuseConnections(forMs?: number): Promise<void> {
     this.cancelReopen?.();
     this.cancelReopen = undefined;
-    this.note({ kind: 'refuse' });
+    this.note({ kind: 'refuse', ...(forMs === undefined ? {} : { detail: `for ${forMs} ms` }) });
     await this.deps.listener.close();
     if (forMs !== undefined) {
       this.cancelReopen = this.deps.timers.after(forMs, () => {
         this.cancelReopen = undefined;
+        this.note({ kind: 'accept', detail: `after ${forMs} ms` });
         this.deps.listener.reopen().catch(() => undefined);
       });
     }
@@ -193,6 +214,7 @@ export class FaultInjector {
       const n = this.counters.slow++;
       if (this.streams.slow() < this.slow.fraction) {
         decision.delayMs = this.slow.delayMs;
+        decision.abandoned = this.slow.abandoned;
         this.note({ kind: 'slow', n, verb, delayMs: this.slow.delayMs });
       }
     }
@@ -210,11 +232,12 @@ export class FaultInjector {
 
   /** stallsNewWatch tells whether a watch opening now is to be stalled from the start. */
   stallsNewWatch(): boolean {
-    return this.stallNewUntil !== undefined && this.deps.now() < this.stallNewUntil;
+    return this.stallNewUntil !== undefined && this.deps.monotonic() < this.stallNewUntil;
   }
 
-  private note(record: FaultRecord): void {
-    this.records.push(record);
+  /** note appends to the injection log; the controls use it to log each call that sets a fault up. */
+  note(record: Omit<FaultRecord, 'at'>): void {
+    this.records.push({ at: new Date(this.deps.now()).toISOString(), ...record });
     const max = this.deps.maxRecords ?? 10_000;
     if (this.records.length > max) this.records.splice(0, this.records.length - max);
   }

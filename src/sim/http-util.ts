@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { ApiError, badRequest, statusObject, tooLarge } from './status.js';
 
 /**
@@ -58,6 +59,17 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       reject(err);
     });
   });
+}
+
+/**
+ * replayable reads a request's body now and returns a stand-in request that yields it again, with
+ * the same method, URL and headers: a call that is to be handled later, when its client may have
+ * gone and its socket with it, keeps what it was sent.
+ */
+export async function replayable(req: IncomingMessage, limit: number): Promise<IncomingMessage> {
+  const body = await readBody(req, limit);
+  const copy = Readable.from(body.length > 0 ? [body] : []);
+  return Object.assign(copy, { method: req.method, url: req.url, headers: req.headers }) as unknown as IncomingMessage;
 }
 
 /** parseJson turns a body into a value, or a 400 Status naming the JSON error. */

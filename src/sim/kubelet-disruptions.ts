@@ -1,8 +1,8 @@
 import { pick, STUCK_FINALIZER } from './failure-modes.js';
 import type { PodRun } from './kubelet.js';
 import { KubeletCore } from './kubelet.js';
-import { markEvicted, markNodeLost, markTerminated, setCondition } from './pod-status.js';
-import { notFound } from './status.js';
+import { markEvicted, markNodeLost, markReadiness, markTerminated, setCondition } from './pod-status.js';
+import { conflict, notFound } from './status.js';
 import type { Pod } from './types.js';
 
 const EVICTION_MESSAGE = 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 42Mi. ';
@@ -53,6 +53,18 @@ export class Kubelet extends KubeletCore {
       this.reconnect(run, pod);
     }
     this.reschedule();
+  }
+
+  /**
+   * setReady makes a running pod's readiness probe start failing (false) or pass again (true), as a
+   * server that hangs or recovers would; the pod stays Running on its node throughout.
+   */
+  setReady(namespace: string, name: string, ready: boolean): Pod {
+    const run = this.runOf(namespace, name);
+    const pod = this.deps.registry.get(namespace, name);
+    if (pod.status.phase !== 'Running' || run.lost || run.terminating) throw conflict('pods', name, `the pod is not running on a reachable node (phase ${pod.status.phase})`);
+    if (!ready) this.record(run, 'Warning', 'Unhealthy', 'Readiness probe failed: HTTP probe failed with statuscode: 503');
+    return this.edit(run, (draft) => markReadiness(draft, this.deps.clock.now(), ready));
   }
 
   /** releaseFinalizers removes the simulator's stuck finalizer (or all) so a held pod can go. */
@@ -148,7 +160,7 @@ export class Kubelet extends KubeletCore {
       this.onTerminating(run, pod);
       return;
     }
-    if (pod.status.phase === 'Running' && pick(run.modes, 'crashLoop') === undefined) {
+    if (pod.status.phase === 'Running' && pick(run.modes, 'crashLoop') === undefined && pick(run.modes, 'neverReady') === undefined) {
       this.edit(run, (draft) => setCondition(draft, 'Ready', 'True', this.deps.clock.now()));
     }
     this.resume(run, pod);

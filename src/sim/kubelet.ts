@@ -93,16 +93,7 @@ export class KubeletCore {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
     const run = this.runs.get(key);
     if (change.type === 'ADDED') {
-      const modes = this.deps.rules.takeModes(pod.metadata.uid);
-      const fresh: PodRun = {
-        namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid, modes, cancels: new Set(),
-        lost: false, terminating: false, stopped: false, disrupted: false, killGraceMs: 0, backoffMs: this.deps.delays.backoffMs,
-      };
-      this.runs.set(key, fresh);
-      const node = pod.spec.nodeName;
-      // A pod bound by its creator to a node without a (reachable) kubelet waits, as it would in a cluster.
-      if (node !== undefined && (!this.deps.nodes.has(node) || this.deps.nodes.isLost(node))) fresh.lost = true;
-      else this.resume(fresh, pod);
+      this.adopt(pod, this.deps.rules.takeModes(pod.metadata.uid));
     } else if (run !== undefined && run.uid === pod.metadata.uid) {
       if (change.type === 'DELETED') {
         this.cancelAll(run);
@@ -111,6 +102,30 @@ export class KubeletCore {
         this.onTerminating(run, pod);
       }
     }
+  }
+
+  /**
+   * resync forgets every pod the kubelet knew and adopts the pods the store now holds, from wherever
+   * their status says they are: after an etcd restore the kubelets act on the restored state.
+   */
+  resync(): void {
+    for (const run of this.runs.values()) this.cancelAll(run);
+    this.runs.clear();
+    for (const pod of this.deps.store.list('pods') as Pod[]) this.adopt(pod, []);
+  }
+
+  /** adopt starts looking after a pod: its way up, or its way down if it is being deleted. */
+  private adopt(pod: Pod, modes: FailureMode[]): void {
+    const run: PodRun = {
+      namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid, modes, cancels: new Set(),
+      lost: false, terminating: false, stopped: false, disrupted: false, killGraceMs: 0, backoffMs: this.deps.delays.backoffMs,
+    };
+    this.runs.set(`${run.namespace}/${run.name}`, run);
+    const node = pod.spec.nodeName;
+    // A pod bound by its creator to a node without a (reachable) kubelet waits, as it would in a cluster.
+    if (node !== undefined && (!this.deps.nodes.has(node) || this.deps.nodes.isLost(node))) run.lost = true;
+    else if (pod.metadata.deletionTimestamp !== undefined) this.onTerminating(run, pod);
+    else this.resume(run, pod);
   }
 
   /** resume arms the next stage of a pod's way up, from wherever its status says it is. */
@@ -214,8 +229,10 @@ export class KubeletCore {
     }
     const podIP = (run.podIP ??= this.deps.nodes.podIP());
     const crash = pick(run.modes, 'crashLoop');
-    this.edit(run, (draft) => markRunning(draft, this.now(), podIP, crash === undefined));
+    const unready = pick(run.modes, 'neverReady');
+    this.edit(run, (draft) => markRunning(draft, this.now(), podIP, crash === undefined && unready === undefined));
     if (crash !== undefined) this.later(run, crash.runMs ?? this.deps.delays.crashRunMs, () => this.crashed(run));
+    else if (unready !== undefined) this.record(run, 'Warning', 'Unhealthy', unready.message ?? 'Readiness probe failed: HTTP probe failed with statuscode: 503');
     else this.onReady(run);
   }
 

@@ -1,17 +1,17 @@
+import type { TimerSet } from './clock.js';
+import type { Collection } from './kinds.js';
+import { apiVersionOf } from './kinds.js';
+import type { ListOptions } from './query.js';
 import type { Selector } from './selectors.js';
-import { badRequest } from './status.js';
+import { badRequest, CONTINUE_TOO_OLD, LIST_TOO_OLD, tooLargeResourceVersion } from './status.js';
 import type { ClusterStore } from './store.js';
-import type { KubeObject, Resource } from './types.js';
-import { RESOURCE_TYPES } from './types.js';
+import type { KubeObject } from './types.js';
 
 export interface ListSpec {
-  resource: Resource;
+  collection: Collection;
   namespace?: string;
   selector: Selector;
-  limit?: number;
-  continueToken?: string;
-  /** An exact version to list at (resourceVersionMatch=Exact); otherwise the latest. */
-  exactResourceVersion?: number;
+  options: ListOptions;
 }
 
 interface ContinueToken {
@@ -33,26 +33,67 @@ function decodeToken(text: string): ContinueToken {
   throw badRequest('continue key is not valid: the token is malformed');
 }
 
+/** WAIT_FOR_VERSION_MS is how long the API server waits for a resourceVersion it has not reached before answering 504. */
+export const WAIT_FOR_VERSION_MS = 3000;
+
+/**
+ * awaitVersion resolves once the store has reached `rv`, or rejects after the wait with the 504
+ * "Too large resource version" the API server sends a client that is ahead of it.
+ */
+export async function awaitVersion(store: ClusterStore, timers: TimerSet, rv: number): Promise<void> {
+  if (store.resourceVersion() >= rv) return;
+  await new Promise<void>((resolve, reject) => {
+    let cancel: () => void = () => undefined;
+    const unsubscribe = store.subscribe(() => {
+      if (store.resourceVersion() < rv) return;
+      unsubscribe();
+      cancel();
+      resolve();
+    });
+    cancel = timers.after(WAIT_FOR_VERSION_MS, () => {
+      unsubscribe();
+      reject(tooLargeResourceVersion(rv, store.resourceVersion()));
+    });
+  });
+}
+
+/**
+ * listVersion decides which version a list reads, by the API server's rules for resourceVersion
+ * and resourceVersionMatch: a continue token's own version; Exact (or, for a paged list, any
+ * version but 0 without a match) reads that very version; otherwise the latest, after waiting
+ * for a version the store has not reached.
+ */
+async function listVersion(store: ClusterStore, timers: TimerSet, o: ListOptions, token: ContinueToken | undefined): Promise<{ rv: number; tooOld: string }> {
+  if (token !== undefined) {
+    if (o.resourceVersion !== '' && o.resourceVersion !== '0') throw badRequest('specifying resource version is not allowed when using continue');
+    return { rv: token.rv, tooOld: CONTINUE_TOO_OLD };
+  }
+  const asked = o.resourceVersion === '' ? 0 : Number(o.resourceVersion);
+  const exact = asked !== 0 && (o.resourceVersionMatch === 'Exact' || (o.resourceVersionMatch === '' && o.limit > 0));
+  if (asked !== 0) await awaitVersion(store, timers, asked);
+  return { rv: exact ? asked : store.resourceVersion(), tooOld: LIST_TOO_OLD };
+}
+
 /**
  * listObjects answers a LIST: selector-filtered objects in key order, cut into pages by `limit`;
  * every page of one listing comes from the same snapshot (its continue token carries the version),
- * and a token older than the retained history gets 410 Expired, as in Kubernetes.
+ * and a version older than the retained history gets 410 Expired, as in Kubernetes.
  */
-export function listObjects(store: ClusterStore, spec: ListSpec): object {
-  const token = spec.continueToken === undefined || spec.continueToken === '' ? undefined : decodeToken(spec.continueToken);
-  const rv = token?.rv ?? spec.exactResourceVersion ?? store.resourceVersion();
-  const all = rv === store.resourceVersion() ? store.list(spec.resource, spec.namespace) : store.listAt(spec.resource, spec.namespace, rv);
+export async function listObjects(store: ClusterStore, timers: TimerSet, spec: ListSpec): Promise<object> {
+  const o = spec.options;
+  const token = o.continueToken === '' ? undefined : decodeToken(o.continueToken);
+  const { rv, tooOld } = await listVersion(store, timers, o, token);
+  const { resource, kind } = spec.collection;
+  const all = rv === store.resourceVersion() ? store.list(resource, spec.namespace) : store.listAt(resource, spec.namespace, rv, tooOld);
   const matching = all.filter((obj) => spec.selector(obj) && (token === undefined || keyOf(obj) > token.start));
-  const limit = spec.limit !== undefined && spec.limit > 0 ? spec.limit : undefined;
-  const page = limit === undefined ? matching : matching.slice(0, limit);
+  const page = o.limit > 0 ? matching.slice(0, o.limit) : matching;
   const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
   const last = page[page.length - 1];
-  if (limit !== undefined && matching.length > limit && last !== undefined) {
+  if (o.limit > 0 && matching.length > o.limit && last !== undefined) {
     metadata['continue'] = encodeToken({ rv, start: keyOf(last) });
     metadata['remainingItemCount'] = matching.length - page.length;
   }
-  const type = RESOURCE_TYPES[spec.resource];
-  return { kind: `${type.kind}List`, apiVersion: type.apiVersion, metadata, items: page.map(asItem) };
+  return { kind: `${kind}List`, apiVersion: apiVersionOf(spec.collection), metadata, items: page.map(asItem) };
 }
 
 function keyOf(obj: KubeObject): string {

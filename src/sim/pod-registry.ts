@@ -1,8 +1,8 @@
-import type { SimClock } from './clock.js';
-import { mergePatch } from './merge-patch.js';
+import type { PatchType } from './merge-patch.js';
+import { applyPatch } from './merge-patch.js';
+import type { ObjectRegistryOptions } from './object-registry.js';
 import { newPod } from './pod-validation.js';
 import { alreadyExists, badRequest, conflict, invalid, notFound } from './status.js';
-import type { ClusterStore } from './store.js';
 import type { Pod } from './types.js';
 import { rfc3339 } from './types.js';
 
@@ -11,12 +11,7 @@ export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
-export interface PodRegistryOptions {
-  store: ClusterStore;
-  clock: SimClock;
-  namespaces: Set<string>;
-  uid: () => string;
-  suffix: () => string;
+export interface PodRegistryOptions extends ObjectRegistryOptions {
   /** admit may amend a valid new pod before it is stored, as an admission webhook would. */
   admit?: (pod: Pod) => void;
 }
@@ -118,12 +113,12 @@ export class PodRegistry {
   }
 
   /**
-   * patch applies a merge patch a client sent; pods let clients change only labels, annotations and
+   * patch applies a JSON or merge patch a client sent; pods let clients change only labels, annotations and
    * finalizers this way, and a resourceVersion in the patch must match (optimistic concurrency).
    */
-  patch(namespace: string, name: string, body: unknown): Pod {
+  patch(namespace: string, name: string, body: unknown, type: PatchType = 'application/merge-patch+json'): Pod {
     const pod = this.get(namespace, name);
-    const patched = mergePatch(pod, body) as Pod;
+    const patched = applyPatch(type, pod, body) as Pod;
     if (typeof patched !== 'object' || patched === null || typeof patched.metadata !== 'object' || patched.metadata === null) {
       throw badRequest('the patch does not produce an object with metadata');
     }

@@ -97,6 +97,17 @@ export function markRunning(pod: Pod, now: number, podIP: string, ready: boolean
   }
 }
 
+/** markReadiness flips a running pod's readiness (a readiness probe that starts or stops passing); the phase stays Running. */
+export function markReadiness(pod: Pod, now: number, ready: boolean): void {
+  statuses(pod, () => ({ ready }));
+  if (ready) {
+    setCondition(pod, 'Ready', 'True', now);
+    setCondition(pod, 'ContainersReady', 'True', now);
+  } else {
+    notReady(pod, now);
+  }
+}
+
 /** markCrashed records a container exit and the back-off that follows; the pod stays Running. */
 export function markCrashed(pod: Pod, now: number, exitCode: number): void {
   statuses(pod, (prev) => ({

@@ -1,5 +1,6 @@
 import { badRequest } from './status.js';
-import type { KubeObject, Resource } from './types.js';
+import type { Collection } from './kinds.js';
+import type { KubeObject } from './types.js';
 
 /**
  * Selector is a parsed label or field selector; parsing once per request keeps matching cheap for
@@ -85,20 +86,6 @@ export function parseLabelSelector(text: string | null | undefined): Selector {
   };
 }
 
-/** FIELD_LABELS are the fields the real API server lets clients select on, per resource. */
-const FIELD_LABELS: Record<Resource, readonly string[]> = {
-  pods: [
-    'metadata.name', 'metadata.namespace', 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName',
-    'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName',
-  ],
-  events: [
-    'metadata.name', 'metadata.namespace', 'involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name',
-    'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath',
-    'reason', 'reportingComponent', 'source', 'type',
-  ],
-  leases: ['metadata.name', 'metadata.namespace'],
-};
-
 function fieldValue(object: KubeObject, path: string): string {
   let node: unknown = object;
   for (const part of path.split('.')) {
@@ -111,13 +98,13 @@ function fieldValue(object: KubeObject, path: string): string {
 }
 
 /** parseFieldSelector accepts `path=value`, `path==value` and `path!=value` terms on supported fields. */
-export function parseFieldSelector(resource: Resource, text: string | null | undefined): Selector {
+export function parseFieldSelector(collection: Collection, text: string | null | undefined): Selector {
   if (text === null || text === undefined || text.trim() === '') return () => true;
   const terms = text.split(',').map((term) => {
     const m = /^\s*([A-Za-z.]+)\s*(==|=|!=)\s*([^,]*?)\s*$/.exec(term);
     if (!m) throw badRequest(`invalid field selector: "${term}"`);
     const path = m[1] ?? '';
-    if (!FIELD_LABELS[resource].includes(path)) throw badRequest(`field label not supported: ${path}`);
+    if (path !== 'metadata.name' && path !== 'metadata.namespace' && !collection.fieldLabels.includes(path)) throw badRequest(`field label not supported: ${path}`);
     return { path, negate: m[2] === '!=', value: m[3] ?? '' };
   });
   return (object) => terms.every((t) => (fieldValue(object, t.path) === t.value) !== t.negate);

@@ -8,20 +8,25 @@ import { EventRecorder } from './event-recorder.js';
 import { FailureRules } from './failure-modes.js';
 import { FaultSchedule } from './fault-schedule.js';
 import { FaultInjector } from './faults.js';
-import { sendError } from './http-util.js';
+import { replayable, sendError } from './http-util.js';
 import type { KubeletDelays } from './kubelet.js';
 import { DEFAULT_KUBELET_DELAYS } from './kubelet.js';
 import { Kubelet } from './kubelet-disruptions.js';
-import type { Lease } from './leases.js';
+import type { KindSpec } from './kinds.js';
+import { KindTable } from './kinds.js';
 import { Listener, LOOPBACK } from './listener.js';
 import { NodePool } from './node-pool.js';
+import { ObjectRegistry } from './object-registry.js';
 import { PodRegistry } from './pod-registry.js';
 import { alnum, streamFor, uuid } from './prng.js';
 import type { RouteContext } from './routes.js';
+import type { RequestStats } from './requests.js';
+import { clientGone, RequestLedger } from './requests.js';
 import { resolve } from './routes.js';
+import { SERVED_KINDS } from './served-kinds.js';
 import { injected } from './status.js';
 import { ClusterStore } from './store.js';
-import type { KubeEvent, Pod } from './types.js';
+import type { KubeEvent, KubeObject, Pod } from './types.js';
 import { WatchRegistry } from './watch-stream.js';
 
 export interface SimulatorOptions {
@@ -47,6 +52,8 @@ export interface SimulatorOptions {
   defaultWatchTimeoutMs?: number;
   /** Event objects kept before the oldest are deleted. Default 5000. */
   maxEvents?: number;
+  /** More rows for the kinds table, served besides the built-in ones (for a test or an embedder's own kind). */
+  kinds?: readonly KindSpec[];
   /** Hears of errors inside the simulator's own timers and listeners; default: a process warning. */
   onError?: (err: unknown) => void;
 }
@@ -65,12 +72,14 @@ export interface Simulator {
   readonly faults: FaultControl;
   readonly kubelet: KubeletControl;
   readonly cluster: ClusterControl;
+  /** requests counts the API calls being handled, by verb. */
+  readonly requests: RequestStats;
   /** pods returns copies of the current pods, of one namespace or all. */
   pods(namespace?: string): Pod[];
   /** events returns copies of the current Event objects, of one namespace or all. */
   events(namespace?: string): KubeEvent[];
-  /** leases returns copies of the current Lease objects, of one namespace or all. */
-  leases(namespace?: string): Lease[];
+  /** objects returns copies of the current objects of any served resource (`secrets`, `services` …), of one namespace or all. */
+  objects(resource: string, namespace?: string): KubeObject[];
   close(): Promise<void>;
 }
 
@@ -95,6 +104,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const nodes = new NodePool(options.nodes ?? ['sim-node-1']);
   const delays: KubeletDelays = { ...DEFAULT_KUBELET_DELAYS, ...options.kubelet };
   const registry = new PodRegistry({ store, clock, namespaces, uid: () => uuid(ids), suffix: () => alnum(ids, 5), admit: (pod) => rules.admit(pod) });
+  const objects = new ObjectRegistry({ store, clock, namespaces, uid: () => uuid(ids), suffix: () => alnum(ids, 5) });
+  const kinds = new KindTable([...SERVED_KINDS, ...(options.kinds ?? [])]);
   const recorder = new EventRecorder({ store, clock, random: streamFor(seed, 'events'), maxEvents: options.maxEvents ?? 5000 });
   const kubelet = new Kubelet({ store, registry, recorder, clock, timers, nodes, rules, delays });
   kubelet.start();
@@ -102,18 +113,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const watches = new WatchRegistry();
   const server = createServer();
   const listener = new Listener(server);
-  const faults = new FaultInjector(seed, { watches, listener, timers, now: () => clock.now() });
+  const faults = new FaultInjector(seed, { watches, listener, timers, monotonic: () => clock.monotonic(), now: () => clock.now() });
+  const requests = new RequestLedger();
   const schedule = new FaultSchedule(faults, timers);
-  const leaseIds = streamFor(seed, 'lease-ids');
   const ctx: RouteContext = {
-    store, registry, watches, faults, timers, namespaces, startedAt, now: () => clock.now(), leaseUid: () => uuid(leaseIds),
+    store, registry, objects, kinds, watches, faults, timers, namespaces, startedAt, monotonic: () => clock.monotonic(),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     defaultWatchTimeoutMs: options.defaultWatchTimeoutMs ?? 30 * 60_000,
     serverAddress: () => `${LOOPBACK}:${listener.port()}`,
   };
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    handle(ctx, req, res).catch((err: unknown) => sendError(res, err));
+    handle(ctx, requests, req, res).catch((err: unknown) => sendError(res, err));
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -130,11 +141,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     namespace,
     seed,
     faults: faultControl(faults, schedule, seed),
-    kubelet: kubeletControl(kubelet, rules, nodes, delays, namespace),
-    cluster: clusterControl(store, registry, watches, namespaces, namespace),
+    kubelet: kubeletControl({ kubelet, rules, nodes, delays, namespace, faults }),
+    cluster: clusterControl({ store, registry, watches, kubelet, namespaces, namespace, faults }),
+    requests,
     pods: (ns) => copy(store.list('pods', ns) as Pod[]),
     events: (ns) => copy(store.list('events', ns) as KubeEvent[]),
-    leases: (ns) => copy(store.list('leases', ns) as Lease[]),
+    objects: (resource, ns) => copy(store.list(resource, ns)),
     close: () => {
       closed ??= (async () => {
         schedule.stop();
@@ -147,14 +159,30 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 }
 
-/** handle resolves the route, lets the fault injector delay or fail the call, then runs it. */
-async function handle(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+const WRITES: ReadonlySet<string> = new Set(['create', 'delete', 'patch']);
+
+/**
+ * handle resolves the route, lets the fault injector delay or fail the call, then runs it. When the
+ * client of a delayed call gave up meanwhile, a read is not run, and a write lands anyway or is
+ * dropped as the fault says (an API server had accepted it, or still held it in its queue).
+ */
+async function handle(ctx: RouteContext, requests: RequestLedger, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://simulator.invalid');
   const route = resolve(ctx, req.method ?? 'GET', url.pathname, url.searchParams);
+  let request = req;
   if (route.verb !== 'health') {
+    requests.track(route.verb, res);
     const fault = ctx.faults.onRequest(route.verb);
-    if (fault.delayMs > 0) await new Promise<void>((done) => ctx.timers.after(fault.delayMs, done));
+    if (fault.delayMs > 0) {
+      const write = WRITES.has(route.verb);
+      if (write && fault.abandoned === 'run') request = await replayable(req, ctx.maxBodyBytes);
+      await new Promise<void>((done) => ctx.timers.after(fault.delayMs, done));
+      if (clientGone(res)) {
+        requests.abandon();
+        if (!write || fault.abandoned !== 'run') return;
+      }
+    }
     if (fault.status !== undefined) throw injected(fault.status);
   }
-  await route.run(req, res, url.searchParams);
+  await route.run(request, res, url.searchParams);
 }

@@ -43,32 +43,59 @@ export class ApiError extends Error {
   }
 }
 
-export function notFound(resource: string, name: string): ApiError {
-  return new ApiError(statusObject(404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource }));
+/** qualified names a resource or kind with its API group, as messages do (`leases.coordination.k8s.io`); core stays bare. */
+function qualified(name: string, group: string): string {
+  return group === '' ? name : `${name}.${group}`;
 }
 
-export function alreadyExists(resource: string, name: string): ApiError {
-  return new ApiError(statusObject(409, 'AlreadyExists', `${resource} "${name}" already exists`, { name, kind: resource }));
+function named(name: string, resource: string, group: string): StatusDetails {
+  return group === '' ? { name, kind: resource } : { name, group, kind: resource };
 }
 
-export function conflict(resource: string, name: string, why: string): ApiError {
-  return new ApiError(statusObject(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": ${why}`, { name, kind: resource }));
+export function notFound(resource: string, name: string, group = ''): ApiError {
+  return new ApiError(statusObject(404, 'NotFound', `${qualified(resource, group)} "${name}" not found`, named(name, resource, group)));
+}
+
+export function alreadyExists(resource: string, name: string, group = ''): ApiError {
+  return new ApiError(statusObject(409, 'AlreadyExists', `${qualified(resource, group)} "${name}" already exists`, named(name, resource, group)));
+}
+
+export function conflict(resource: string, name: string, why: string, group = ''): ApiError {
+  return new ApiError(statusObject(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(resource, group)} "${name}": ${why}`, named(name, resource, group)));
+}
+
+/** deleted is the Success Status a delete answers with for kinds that do not return the deleted object. */
+export function deleted(resource: string, name: string, uid: string, group = ''): object {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { ...named(name, resource, group), uid } };
 }
 
 export function badRequest(message: string): ApiError {
   return new ApiError(statusObject(400, 'BadRequest', message));
 }
 
-/** invalid is 422, what Kubernetes answers when an object fails validation, with one cause per field. */
-export function invalid(kind: string, name: string, causes: { field: string; message: string }[]): ApiError {
+/**
+ * invalid is 422, what Kubernetes answers when an object fails validation, with one cause per field;
+ * its details name the kind (not the resource), qualified by the group outside the core.
+ */
+export function invalid(kind: string, name: string, causes: { field: string; message: string }[], group = ''): ApiError {
   const summary = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
-  return new ApiError(
-    statusObject(422, 'Invalid', `${kind} "${name}" is invalid: ${summary}`, {
-      name,
-      kind: kind.toLowerCase() + 's',
-      causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })),
-    }),
-  );
+  const details: StatusDetails = {
+    name,
+    ...(group === '' ? {} : { group }),
+    kind,
+    causes: causes.map((c) => ({ reason: causeReason(c.message), message: c.message, field: c.field })),
+  };
+  return new ApiError(statusObject(422, 'Invalid', `${qualified(kind, group)} "${name}" is invalid: ${summary}`, details));
+}
+
+/** causeReason maps a field error's message to its cause type, as field.Error does. */
+function causeReason(message: string): string {
+  if (message.startsWith('Required value')) return 'FieldValueRequired';
+  if (message.startsWith('Forbidden')) return 'FieldValueForbidden';
+  if (message.startsWith('Unsupported value')) return 'FieldValueNotSupported';
+  if (message.startsWith('Duplicate value')) return 'FieldValueDuplicate';
+  if (message.startsWith('Too long')) return 'FieldValueTooLong';
+  return 'FieldValueInvalid';
 }
 
 export function pathNotFound(): ApiError {
@@ -90,6 +117,24 @@ export function unsupportedMediaType(type: string): ApiError {
 /** expired is the 410 a too-old resourceVersion or continue token gets. */
 export function expired(message: string): ApiError {
   return new ApiError(statusObject(410, 'Expired', message));
+}
+
+/** The 410 messages of a list at a version the store no longer keeps, and of a continue token that old. */
+export const LIST_TOO_OLD = 'The resourceVersion for the provided list is too old.';
+export const CONTINUE_TOO_OLD = 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.';
+
+/**
+ * tooLargeResourceVersion is the 504 an API server answers after waiting in vain for a version it
+ * has not reached (a client ahead of it, or of a restored etcd); clients retry after a second.
+ */
+export function tooLargeResourceVersion(asked: number, current: number): ApiError {
+  return new ApiError(
+    statusObject(504, 'Timeout', `Timeout: Too large resource version: ${asked}, current: ${current}`, {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    }),
+    { 'Retry-After': '1' },
+  );
 }
 
 /** injected builds the Status of a fault-injected failure, shaped like the real one for that code. */

@@ -14,6 +14,12 @@ export interface Change {
 
 export type ChangeListener = (change: Change) => void;
 
+/** StoreSnapshot is a backup of the store: the objects (never mutated in place, so shared safely) and the version. */
+export interface StoreSnapshot {
+  readonly rv: number;
+  readonly objects: ReadonlyMap<Resource, ReadonlyMap<string, KubeObject>>;
+}
+
 export interface StoreOptions {
   /** How many changes the history keeps; a watch from an older version gets 410 Expired. */
   historyLimit: number;
@@ -36,7 +42,7 @@ export class ClusterStore {
   private rv: number;
   private compacted: number;
   private historyLimit: number;
-  private readonly objects: Record<Resource, Map<string, KubeObject>> = { pods: new Map(), events: new Map(), leases: new Map() };
+  private readonly objects = new Map<Resource, Map<string, KubeObject>>();
   private history: Change[] = [];
   private readonly listeners = new Set<ChangeListener>();
   private readonly queue: Change[] = [];
@@ -61,13 +67,13 @@ export class ClusterStore {
   }
 
   get(resource: Resource, namespace: string, name: string): KubeObject | undefined {
-    return this.objects[resource].get(keyOf(namespace, name));
+    return this.collection(resource).get(keyOf(namespace, name));
   }
 
   /** list returns current objects, in namespace then name order, optionally of one namespace. */
   list(resource: Resource, namespace?: string): KubeObject[] {
     const out: KubeObject[] = [];
-    for (const obj of this.objects[resource].values()) {
+    for (const obj of this.collection(resource).values()) {
       if (namespace !== undefined && obj.metadata.namespace !== namespace) continue;
       out.push(obj);
     }
@@ -76,10 +82,10 @@ export class ClusterStore {
 
   /**
    * listAt rebuilds the objects as they were at `rv` by undoing newer changes, which gives paginated
-   * lists the consistent snapshot Kubernetes promises.
+   * and Exact lists the consistent snapshot Kubernetes promises; a compacted `rv` is 410 with `tooOld`.
    */
-  listAt(resource: Resource, namespace: string | undefined, rv: number): KubeObject[] {
-    if (rv < this.compacted) throw expired(`The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter. (too old resource version: ${rv} (${this.compacted}))`);
+  listAt(resource: Resource, namespace: string | undefined, rv: number, tooOld: string): KubeObject[] {
+    if (rv < this.compacted) throw expired(tooOld);
     const state = new Map<string, KubeObject>();
     for (const obj of this.list(resource, namespace)) state.set(keyOf(obj.metadata.namespace, obj.metadata.name), obj);
     for (let i = this.history.length - 1; i >= 0; i--) {
@@ -109,7 +115,7 @@ export class ClusterStore {
 
   create(resource: Resource, object: KubeObject): KubeObject {
     const { namespace, name } = object.metadata;
-    const objects = this.objects[resource];
+    const objects = this.collection(resource);
     const key = keyOf(namespace, name);
     if (objects.has(key)) throw alreadyExists(resource, name);
     const stored = this.stamp(object);
@@ -120,7 +126,7 @@ export class ClusterStore {
 
   /** modify applies `edit` to a copy of the current object and commits it as MODIFIED. */
   modify(resource: Resource, namespace: string, name: string, edit: (draft: KubeObject) => void): KubeObject {
-    const objects = this.objects[resource];
+    const objects = this.collection(resource);
     const key = keyOf(namespace, name);
     const previous = objects.get(key);
     if (previous === undefined) throw notFound(resource, name);
@@ -139,7 +145,7 @@ export class ClusterStore {
    * after `edit` (which may stamp deletion metadata on that last state).
    */
   remove(resource: Resource, namespace: string, name: string, edit?: (last: KubeObject) => void): KubeObject {
-    const objects = this.objects[resource];
+    const objects = this.collection(resource);
     const key = keyOf(namespace, name);
     const previous = objects.get(key);
     if (previous === undefined) throw notFound(resource, name);
@@ -158,6 +164,24 @@ export class ClusterStore {
     };
   }
 
+  /** snapshot copies every object and the current version, as an etcd backup does. */
+  snapshot(): StoreSnapshot {
+    return { rv: this.rv, objects: new Map([...this.objects].map(([resource, objects]) => [resource, new Map(objects)])) };
+  }
+
+  /**
+   * restore puts a snapshot back, as an etcd restore does: objects and the version counter go back
+   * to the backup's (so versions clients saw are reused for other writes) and the history is gone.
+   * Listeners hear nothing: an API server in front of a restored etcd is restarted, not notified.
+   */
+  restore(snapshot: StoreSnapshot): void {
+    this.objects.clear();
+    for (const [resource, objects] of snapshot.objects) this.objects.set(resource, new Map(objects));
+    this.rv = snapshot.rv;
+    this.history = [];
+    this.compacted = snapshot.rv;
+  }
+
   /** compact forgets all history, so any watch from an earlier version gets 410 (etcd compaction). */
   compact(): void {
     this.history = [];
@@ -167,6 +191,16 @@ export class ClusterStore {
   setHistoryLimit(limit: number): void {
     this.historyLimit = Math.max(1, limit);
     this.trim();
+  }
+
+  /** collection is the map of one resource's objects, made on first use so any kind can be stored. */
+  private collection(resource: Resource): Map<string, KubeObject> {
+    let objects = this.objects.get(resource);
+    if (objects === undefined) {
+      objects = new Map();
+      this.objects.set(resource, objects);
+    }
+    return objects;
   }
 
   private stamp(object: KubeObject): KubeObject {

@@ -18,7 +18,7 @@ export interface ObjectMeta {
   [field: string]: unknown;
 }
 
-/** KubeObject is anything the store keeps: pods and events. */
+/** KubeObject is anything the store keeps: pods, events and every kind of the kinds table. */
 export interface KubeObject {
   apiVersion: string;
   kind: string;
@@ -119,15 +119,11 @@ export interface KubeEvent extends KubeObject {
   reportingInstance: string;
 }
 
-/** Resource names the store knows; the URL segment doubles as the key. */
-export type Resource = 'pods' | 'events' | 'leases';
-
-/** RESOURCE_TYPES: the kind and apiVersion each resource is served with (lists append `List`). */
-export const RESOURCE_TYPES: Record<Resource, { readonly kind: string; readonly apiVersion: string }> = {
-  pods: { kind: 'Pod', apiVersion: 'v1' },
-  events: { kind: 'Event', apiVersion: 'v1' },
-  leases: { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1' },
-};
+/**
+ * Resource is a collection's URL segment (`pods`, `secrets`, `leases`), which doubles as the
+ * store's key; the kinds table says which resources the simulator serves.
+ */
+export type Resource = string;
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 

@@ -1,18 +1,28 @@
 import type { ServerResponse } from 'node:http';
 import type { TimerSet } from './clock.js';
+import type { Collection } from './kinds.js';
+import { apiVersionOf } from './kinds.js';
 import type { Selector } from './selectors.js';
 import type { ApiError } from './status.js';
 import type { Change, ClusterStore } from './store.js';
-import type { KubeObject, Resource } from './types.js';
-import { RESOURCE_TYPES } from './types.js';
+import type { KubeObject } from './types.js';
+
+/**
+ * WatchStart says where a watch begins: after a given version (the changes since, then live ones),
+ * or at the current state, with or without a synthetic ADDED per current object and the bookmark
+ * that marks the end of those (sendInitialEvents).
+ */
+export type WatchStart = { after: number } | { current: true; initialEvents: boolean; endBookmark: boolean };
+
+/** INITIAL_EVENTS_END is the annotation of the bookmark that ends a watch's initial events. */
+export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 export interface WatchSpec {
-  resource: Resource;
+  collection: Collection;
   /** One namespace, or all when absent. */
   namespace?: string;
   selector: Selector;
-  /** The client's resourceVersion: undefined, '' or '0' start with the current objects. */
-  resourceVersion?: number;
+  start: WatchStart;
   bookmarks: boolean;
   timeoutMs: number;
 }
@@ -21,7 +31,8 @@ export interface WatchDeps {
   store: ClusterStore;
   timers: TimerSet;
   bookmarkIntervalMs: number;
-  now: () => number;
+  /** monotonic is the clock's monotonic reading, for the delayed-events fault. */
+  monotonic: () => number;
   /** shouldDrop is asked once per event; true loses it silently (a fault). */
   shouldDrop: () => boolean;
   /** eventDelayMs is how long each event is held back before it is sent (a fault); order is kept. */
@@ -69,12 +80,12 @@ export class WatchStream {
       return;
     }
     const { store } = this.deps;
+    const start = this.spec.start;
     let backlog: Change[] = [];
     let expired: ApiError | undefined;
-    const rv = this.spec.resourceVersion;
-    if (rv !== undefined && rv !== 0) {
+    if ('after' in start) {
       try {
-        backlog = store.changesSince(rv);
+        backlog = store.changesSince(start.after);
       } catch (err) {
         expired = err as ApiError;
       }
@@ -93,12 +104,17 @@ export class WatchStream {
       this.end();
       return;
     }
-    if (rv === undefined || rv === 0) {
-      for (const obj of store.list(this.spec.resource, this.spec.namespace)) if (this.spec.selector(obj)) this.send('ADDED', obj);
-    } else {
+    if ('after' in start) {
       for (const change of backlog) this.deliver(change);
+    } else {
+      const { resource } = this.spec.collection;
+      if (start.initialEvents) for (const obj of store.list(resource, this.spec.namespace)) if (this.spec.selector(obj)) this.send('ADDED', obj);
+      if (start.endBookmark) this.write('BOOKMARK', this.bookmark(store.resourceVersion(), { [INITIAL_EVENTS_END]: 'true' }));
     }
-    this.unsubscribe = store.subscribe((change) => this.deliver(change));
+    const after = 'after' in start ? start.after : store.resourceVersion();
+    this.unsubscribe = store.subscribe((change) => {
+      if (change.rv > after) this.deliver(change);
+    });
     this.cancels.push(this.deps.timers.after(this.spec.timeoutMs, () => this.end()));
     if (this.spec.bookmarks) this.armBookmark();
   }
@@ -135,15 +151,20 @@ export class WatchStream {
   private armBookmark(): void {
     this.cancels.push(
       this.deps.timers.after(this.deps.bookmarkIntervalMs, () => {
-        const { kind, apiVersion } = RESOURCE_TYPES[this.spec.resource];
-        this.write('BOOKMARK', { kind, apiVersion, metadata: { resourceVersion: String(this.deps.store.resourceVersion()) } });
+        this.write('BOOKMARK', this.bookmark(this.deps.store.resourceVersion()));
         this.armBookmark();
       }),
     );
   }
 
+  /** bookmark is the object of a BOOKMARK event: only the kind and a version (and the initial-events-end mark). */
+  private bookmark(rv: number, annotations?: Record<string, string>): object {
+    const metadata = { resourceVersion: String(rv), ...(annotations === undefined ? {} : { annotations }) };
+    return { kind: this.spec.collection.kind, apiVersion: apiVersionOf(this.spec.collection), metadata };
+  }
+
   private deliver(change: Change): void {
-    if (change.resource !== this.spec.resource) return;
+    if (change.resource !== this.spec.collection.resource) return;
     const ns = this.spec.namespace;
     if (ns !== undefined && change.object.metadata.namespace !== ns) return;
     const match = this.spec.selector;
@@ -165,7 +186,7 @@ export class WatchStream {
       this.write(type, object);
       return;
     }
-    const now = this.deps.now();
+    const now = this.deps.monotonic();
     const last = this.delayed[this.delayed.length - 1];
     this.delayed.push({ due: Math.max(now + Math.max(0, delay), last?.due ?? now), type, object });
     if (this.cancelDrain === undefined) this.armDrain();
@@ -175,9 +196,9 @@ export class WatchStream {
   private armDrain(): void {
     const head = this.delayed[0];
     if (head === undefined) return;
-    this.cancelDrain = this.deps.timers.after(head.due - this.deps.now(), () => {
+    this.cancelDrain = this.deps.timers.after(head.due - this.deps.monotonic(), () => {
       this.cancelDrain = undefined;
-      const now = this.deps.now();
+      const now = this.deps.monotonic();
       for (let next = this.delayed[0]; next !== undefined && next.due <= now; next = this.delayed[0]) {
         this.delayed.shift();
         this.write(next.type, next.object);

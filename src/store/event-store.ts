@@ -10,12 +10,17 @@ export interface ServerRow {
   readonly state: string;
   readonly seq: number;
   readonly since: number;
+  /** machineVersion is the MACHINE_VERSION that wrote the snapshot. */
+  readonly machineVersion: number;
 }
 
 export interface TimerRow {
   readonly sid: number;
   readonly id: string;
+  /** dueAt is wall-clock time (ms since the epoch): only good to re-arm after a restart. */
   readonly dueAt: number;
+  /** delay is what the machine asked for when it armed the timer; null in rows older than the column. */
+  readonly delay: number | null;
   readonly event: string;
 }
 
@@ -107,7 +112,7 @@ export class SqliteEventStore implements EventStore {
       'INSERT INTO events (sid, seq, ts, type, payload, state_before, state_after, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.upsertTimer = db.prepare(
-      'INSERT INTO timers (sid, id, due_at, event, crc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid, id) DO UPDATE SET due_at = excluded.due_at, event = excluded.event, crc = excluded.crc',
+      'INSERT INTO timers (sid, id, due_at, delay_ms, event, crc) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sid, id) DO UPDATE SET due_at = excluded.due_at, delay_ms = excluded.delay_ms, event = excluded.event, crc = excluded.crc',
     );
     this.deleteTimer = db.prepare('DELETE FROM timers WHERE sid = ? AND id = ?');
     this.insertOutbox = db.prepare('INSERT INTO outbox (sid, kind, params, created_at, crc) VALUES (?, ?, ?, ?, ?)');
@@ -122,13 +127,15 @@ export class SqliteEventStore implements EventStore {
   }
 
   loadServers(): ServerRow[] {
-    const rows = this.read(() => this.db.prepare('SELECT sid, key, snapshot, state, seq, since, crc FROM servers ORDER BY sid').all() as Array<ServerRow & Checked>);
+    const rows = this.read(() => this.db.prepare('SELECT sid, key, snapshot, state, seq, since, machine_version AS machineVersion, crc FROM servers ORDER BY sid').all() as Array<ServerRow & Checked>);
     return rows.map((r) => this.verified(r, serverSum(r.key, r.snapshot, r.state, r.seq, r.since), `the row of server ${r.key}`));
   }
 
   loadTimers(): TimerRow[] {
-    const rows = this.read(() => this.db.prepare('SELECT sid, id, due_at AS dueAt, event, crc FROM timers ORDER BY due_at, sid').all() as Array<TimerRow & Checked>);
-    return rows.map((r) => this.verified(r, timerSum(r.sid, r.id, r.dueAt, r.event), `timer ${r.id} of server #${r.sid}`));
+    const rows = this.read(
+      () => this.db.prepare('SELECT sid, id, due_at AS dueAt, delay_ms AS delay, event, crc FROM timers ORDER BY due_at, sid').all() as Array<TimerRow & Checked>,
+    );
+    return rows.map((r) => this.verified(r, timerSum(r.sid, r.id, r.dueAt, r.event, r.delay), `timer ${r.id} of server #${r.sid}`));
   }
 
   loadOutbox(): OutboxRow[] {
@@ -212,7 +219,7 @@ export class SqliteEventStore implements EventStore {
       if ('arm' in change) {
         const event = JSON.stringify(change.arm.event);
         const dueAt = r.ts + change.arm.delay;
-        this.upsertTimer.run(sid, change.arm.id, dueAt, event, timerSum(sid, change.arm.id, dueAt, event));
+        this.upsertTimer.run(sid, change.arm.id, dueAt, change.arm.delay, event, timerSum(sid, change.arm.id, dueAt, event, change.arm.delay));
       }
       else this.deleteTimer.run(sid, change.cancel);
     }
@@ -237,6 +244,8 @@ const sum = (...fields: Array<string | number>): number =>
   fields.every((f) => typeof f === 'string' || typeof f === 'number') ? crc32(fields.join('\0')) : -1;
 const serverSum = (key: string, snapshot: string, state: string, seq: number, since: number) => sum(key, snapshot, state, seq, since);
 const eventSum = (sid: number, seq: number, ts: number, type: string, payload: string, before: string, after: string) => sum(sid, seq, ts, type, payload, before, after);
-const timerSum = (sid: number, id: string, dueAt: number, event: string) => sum(sid, id, dueAt, event);
+/** A row older than the delay column was summed without it; every newer one has a delay, summed with the rest. */
+const timerSum = (sid: number, id: string, dueAt: number, event: string, delay: number | null) =>
+  delay === null ? sum(sid, id, dueAt, event) : sum(sid, id, dueAt, event, delay);
 const outboxSum = (sid: number, kind: string, params: string) => sum(sid, kind, params);
 const orphanSum = (sid: number, uid: string, reason: string, recordedAt: number) => sum(sid, uid, reason, recordedAt);

@@ -36,6 +36,7 @@ export const CHAOS_DELAYS: ServerDelays = {
   failFastGrace: 1_000,
   retryBackoff: 200,
   retryBackoffMax: 1_500,
+  unreadyTimeout: 8_000,
 };
 const RESYNC_MS = 3_000;
 /** MIN_SERVING_MS: a started hub serves at least this long before the next SIGKILL. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LIVE_BOUND, Live, eventually } from '../support/live.js';
+import { Live, eventually, liveBound } from '../support/live.js';
 
 // Failure catalog (shared/research/jupyterhub-kubespawner.md §3): the hub's own lifecycle.
 let live: Live | undefined;
@@ -92,7 +92,7 @@ describe('failure catalog: lifecycle', () => {
     await live.settled('uma');
     expect(live.sim.pods().filter((p) => p.metadata.name === 'jupyter-uma')).toHaveLength(1);
     await Promise.all([live.sk.stop('uma'), live.sk.stop('uma'), live.sk.stop('uma')]);
-    const s = await live.settled('uma', '', LIVE_BOUND);
+    const s = await live.settled('uma', '', liveBound());
     expect(s.state).toBe('stopped');
     const starts = live.sk.history('uma').filter((h) => h.from === 'stopped' && h.to.startsWith('spawn_pending'));
     expect(starts).toHaveLength(1);

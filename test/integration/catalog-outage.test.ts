@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LIVE_BOUND, Live, eventually } from '../support/live.js';
+import { Live, eventually, liveBound } from '../support/live.js';
 
 // Failure catalog §3 scenario 2, and the seed incident itself (seeds/2017-09-29-mybinder-504.md).
 let live: Live | undefined;
@@ -17,7 +17,7 @@ describe('failure catalog: API outages', () => {
     await live.sk.start('wen'); // its create cannot reach the API
     await eventually('the reflector to report unhealthy', () => !live!.sk.health().healthy);
     // Timeouts verify, fail to read, clean up and settle: nothing waits for the API for ever.
-    const wen = await live.until('wen', '', (s) => s.stable, LIVE_BOUND + 2_000);
+    const wen = await live.until('wen', '', (s) => s.stable, liveBound() + 2_000);
     expect(wen.state).toBe('failed');
     expect(live.sk.get('vic')?.state).toBe('running');
     await live.sim.faults.acceptConnections();
@@ -42,7 +42,7 @@ describe('failure catalog: API outages', () => {
     await eventually('the reflector to report unhealthy', () => !live!.sk.health().healthy, 3_000);
     await eventually('the API to come back', () => !live!.sim.faults.isRefusing(), 5_000);
     for (const u of users) {
-      const s = await live.settled(u, '', 2 * LIVE_BOUND);
+      const s = await live.settled(u, '', 2 * liveBound());
       expect(s.stable).toBe(true);
     }
     for (const u of users.slice(0, 3)) expect(live.sk.get(u)?.state).toBe('stopped');

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LIVE_BOUND, Live, eventually } from '../support/live.js';
+import { Live, eventually, liveBound } from '../support/live.js';
 
 // Failure catalog (shared/research/jupyterhub-kubespawner.md §3): what pods do on their own.
 let live: Live | undefined;
@@ -37,7 +37,7 @@ describe('failure catalog: pods', () => {
     await live.sk.stop('hal');
     const stopped = await live.settled('hal');
     expect(stopped.state).toBe('stopped');
-    expect(Date.now() - t0).toBeLessThan(LIVE_BOUND);
+    expect(Date.now() - t0).toBeLessThan(liveBound());
     const pod = live.pod(stopped.podName);
     expect(pod?.metadata.deletionTimestamp).toBeDefined();
     expect(live.sk.store.orphans().map((o) => [o.key, o.uid])).toEqual([['hal/', pod?.metadata.uid]]);

@@ -12,6 +12,7 @@ import { ApiProxy, kubeconfigFor } from '../support/api-proxy.js';
 import type { Seen } from '../support/api-proxy.js';
 import { tempDir } from '../support/harness.js';
 import { FAST_KUBELET, waitFor } from './hub-helpers.js';
+import { leases } from './sim-helpers.js';
 
 const BIN = new URL('../../bin/spawnkeeper.mjs', import.meta.url).pathname;
 const TOKEN = 'deploy-as-shipped-token-0123';
@@ -133,7 +134,7 @@ describe('deploy/ as shipped: the hub container, its Recreate overlap and its Ro
 
     old.child.kill('SIGTERM');
     expect(await old.exited).toBe(0);
-    expect(sim.leases()[0]?.spec.holderIdentity).toBe('');
+    expect(leases(sim)[0]?.spec.holderIdentity).toBe('');
     const started = Date.now();
     const next = runPod(await freePort());
     await waitFor('the replacement ready', async () => ((await probe(next.url)) === 200 ? true : undefined), 30_000);

@@ -15,7 +15,7 @@ import { PodApiError } from '../../src/runtime/pod-client.js';
 import type { Simulator } from '../../src/sim/index.js';
 import { startSimulator } from '../../src/sim/index.js';
 import { eventually } from '../support/live.js';
-import { coreApi, kubeConfig } from './sim-helpers.js';
+import { coreApi, kubeConfig, leases } from './sim-helpers.js';
 
 const KEY = 'alice/';
 
@@ -84,7 +84,7 @@ describe('fencing: pods stamped with the lease transitions of their creator', ()
 
   it('sweeps nothing while the lease is not held, and sweeps once it is', async () => {
     await client(new Tenure('hub-a', 0)).create(KEY);
-    const known = sim.pods().map((p) => ({ key: KEY, name: p.metadata.name, fact: podFact(p as unknown as V1Pod) as PresentPod, createdAt: 0 }));
+    const known = sim.pods().map((p) => ({ key: KEY, name: p.metadata.name, fact: podFact(p as unknown as V1Pod) as PresentPod, createdAt: 0, seenAt: -1e9 }));
     const gate = { acting: false, onOpen: () => () => undefined };
     const sweeper = new OrphanSweeper({
       store: { orphans: () => [], removeOrphan: () => undefined },
@@ -120,7 +120,7 @@ describe('fencing: pods stamped with the lease transitions of their creator', ()
     try {
       await eventually('the lease', () => elector.acting, 5_000);
       expect(elector.epoch).toBe(8);
-      expect(sim.leases()[0]?.spec.leaseTransitions).toBe(8);
+      expect(leases(sim)[0]?.spec.leaseTransitions).toBe(8);
     } finally {
       stop.abort();
       await running;

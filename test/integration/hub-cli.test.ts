@@ -107,7 +107,7 @@ describe('spawnkeeper CLI', () => {
       const status = await inProcess(['status', '--url', url ?? '', '--token', TOKEN]);
       expect(status.code).toBe(0);
       expect(status.out).toMatch(/hub http:\/\/127\.0\.0\.1:\d+: ok/);
-      expect(status.out).toMatch(/cli\s+kept\s+running\s+yes/);
+      expect(status.out).toMatch(/cli\s+kept\s+running.ready\s+yes/);
       child.proc.kill('SIGTERM');
       expect(await child.exited).toBe(0);
       child = serve();

@@ -63,7 +63,7 @@ describe('Stately inspector', () => {
     const values = steps.filter((m) => m.type === '@xstate.snapshot').map((m) => JSON.stringify(m.snapshot?.value));
     expect(events[0]).toBe('server.start');
     expect(events.indexOf('server.stop')).toBeGreaterThan(0);
-    const running = values.indexOf('"running"');
+    const running = values.indexOf('{"running":"ready"}');
     expect(running).toBeGreaterThan(0);
     expect(values.findIndex((v) => v.includes('stop_pending'))).toBeGreaterThan(running);
     expect(values.at(-1)).toBe('"stopped"');

@@ -6,7 +6,7 @@ import { systemClock } from '../../src/runtime/clock.js';
 import type { Simulator } from '../../src/sim/index.js';
 import { startSimulator } from '../../src/sim/index.js';
 import { eventually } from '../support/live.js';
-import { kubeConfig } from './sim-helpers.js';
+import { kubeConfig, leases } from './sim-helpers.js';
 
 const TIMINGS = { durationMs: 2_000, renewDeadlineMs: 1_000, retryPeriodMs: 200 };
 
@@ -32,7 +32,7 @@ describe('lease elector: client-go leader election on the simulator', () => {
     started.push(r);
     return r;
   };
-  const lease = () => sim.leases()[0]?.spec;
+  const lease = () => leases(sim)[0]?.spec;
 
   beforeEach(async () => {
     sim = await startSimulator({ seed: 5 });

@@ -25,7 +25,7 @@ describe('runtime', () => {
     await h.settle();
     expect(h.cluster.pods.get('alice/')?.phase).toBe('Pending');
     await h.advance(TEST_DELAYS.pollInterval * 3);
-    expect(stateOf('alice/')).toBe('running');
+    expect(stateOf('alice/')).toBe('running.ready');
   });
 
   it('learns of readiness from an observation before the next poll', async () => {
@@ -35,7 +35,7 @@ describe('runtime', () => {
     const change = h.cluster.changes.at(-1);
     expect(change?.fact.exists && change.fact.ready).toBe(true);
     await h.runtime.observe('alice/', change!.fact);
-    expect(stateOf('alice/')).toBe('running');
+    expect(stateOf('alice/')).toBe('running.ready');
   });
 
   it('stops a running server and ends stopped when the pod is gone', async () => {
@@ -88,7 +88,7 @@ describe('runtime', () => {
     const queued = await h.runtime.send('erin/', { type: 'server.start' });
     expect(queued.state.startsWith('stop_pending')).toBe(true);
     await h.advance(20_000);
-    expect(stateOf('erin/')).toBe('running');
+    expect(stateOf('erin/')).toBe('running.ready');
     const steps = history(h.store, 'erin/');
     expect(steps.some((e) => e.from.startsWith('stop_pending') && e.to === 'spawn_pending.creating')).toBe(true);
     expect(steps.some((e) => e.to === 'stopped')).toBe(false);
@@ -122,7 +122,7 @@ describe('runtime', () => {
     expect(stateOf('ivy/')).toBe('spawn_pending.failing');
     h.cluster.heal('ivy/');
     await h.advance(TEST_DELAYS.failFastGrace + 5_000);
-    expect(stateOf('ivy/')).toBe('running');
+    expect(stateOf('ivy/')).toBe('running.ready');
   });
 
   it('writes a log whose replay equals the stored snapshot', async () => {

@@ -51,7 +51,7 @@ describe('simulated API server: bad requests get Status errors, never a crash', 
   });
 
   it('answers unknown paths with 404 and unsupported methods with 405', async () => {
-    expectStatus(await raw(`${sim.url}/api/v1/namespaces/default/services`, 'GET'), 404, 'NotFound');
+    expectStatus(await raw(`${sim.url}/api/v1/namespaces/default/configmaps`, 'GET'), 404, 'NotFound');
     expectStatus(await raw(`${sim.url}/apis/apps/v1/deployments`, 'GET'), 404, 'NotFound');
     expectStatus(await raw(`${sim.url}/api/v1/namespaces/default/pods/p/log`, 'GET'), 404, 'NotFound');
     expectStatus(await raw(sim.url + PODS, 'PUT', '{}'), 405, 'MethodNotAllowed');
@@ -62,13 +62,13 @@ describe('simulated API server: bad requests get Status errors, never a crash', 
     expectStatus(await raw(`${sim.url}${PODS}?labelSelector=${encodeURIComponent('app in (a')}`, 'GET'), 400, 'BadRequest');
     expectStatus(await raw(`${sim.url}${PODS}?fieldSelector=spec.image%3Dx`, 'GET'), 400, 'BadRequest');
     expectStatus(await raw(`${sim.url}${PODS}?watch=true&resourceVersion=abc`, 'GET'), 400, 'BadRequest');
-    expectStatus(await raw(`${sim.url}${PODS}?limit=-1`, 'GET'), 400, 'BadRequest');
+    expectStatus(await raw(`${sim.url}${PODS}?limit=ten`, 'GET'), 400, 'BadRequest');
     expectStatus(await raw(`${sim.url}${PODS}?continue=not-a-token`, 'GET'), 400, 'BadRequest');
     expectStatus(await raw(`${sim.url}/api/v1/namespaces/%E0%A4%A/pods`, 'GET'), 400, 'BadRequest');
   });
 
   it('answers an unsupported patch or body media type with 415', async () => {
-    expectStatus(await raw(`${sim.url}${PODS}/x`, 'PATCH', '[]', { 'Content-Type': 'application/json-patch+json' }), 415, 'UnsupportedMediaType');
+    expectStatus(await raw(`${sim.url}${PODS}/x`, 'PATCH', '{}', { 'Content-Type': 'application/apply-patch+yaml' }), 415, 'UnsupportedMediaType');
     expectStatus(await raw(sim.url + PODS, 'POST', 'kind: Pod', { 'Content-Type': 'application/yaml' }), 415, 'UnsupportedMediaType');
   });
 

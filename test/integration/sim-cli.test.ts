@@ -15,6 +15,15 @@ describe('simulator command line', () => {
     expect(parseSimArgs([])).toEqual({ port: 0, namespace: 'default', seed: 1, help: false });
   });
 
+  it('parses --faults and --faults-port (which implies --faults), and refuses a value glued to --faults', () => {
+    expect(parseSimArgs(['--faults'])).toMatchObject({ faultsPort: 0 });
+    expect(parseSimArgs(['--faults-port', '8002'])).toMatchObject({ faultsPort: 8002 });
+    expect(parseSimArgs(['--faults-port=8002', '--faults'])).toMatchObject({ faultsPort: 8002 });
+    expect(parseSimArgs([])).not.toHaveProperty('faultsPort');
+    expect(() => parseSimArgs(['--faults=yes'])).toThrow(/--faults takes no value/);
+    expect(() => parseSimArgs(['--faults-port', '-1'])).toThrow(/--faults-port/);
+  });
+
   it('rejects unknown flags, missing values and bad numbers with a usage error', () => {
     expect(() => parseSimArgs(['--verbose'])).toThrow(SimUsageError);
     expect(() => parseSimArgs(['--port'])).toThrow(/--port needs a value/);

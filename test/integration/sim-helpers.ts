@@ -1,6 +1,8 @@
 import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import type { KubeObject, Simulator, SimulatorOptions } from '../../src/sim/index.js';
+import { startSimulator } from '../../src/sim/index.js';
 
 /** kubeConfig points an unmodified client-node at a simulator over plain HTTP. */
 export function kubeConfig(url: string): KubeConfig {
@@ -86,4 +88,28 @@ export async function raw(url: string, method: string, body?: string, headers: R
   const res = await fetch(url, { method, headers: { 'Content-Type': 'application/json', ...headers }, ...(body === undefined ? {} : { body }) });
   const text = await res.text();
   return { status: res.status, type: res.headers.get('content-type'), json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+}
+
+/**
+ * simulatorPerTest returns a starter for one simulator per test (the test's options over the
+ * defaults) and closes it after each test; call it inside a describe block.
+ */
+export function simulatorPerTest(defaults: SimulatorOptions): (options?: SimulatorOptions) => Promise<Simulator> {
+  let sim: Simulator | undefined;
+  afterEach(async () => {
+    await sim?.close();
+    sim = undefined;
+  });
+  return async (options = {}) => {
+    sim = await startSimulator({ ...defaults, ...options });
+    return sim;
+  };
+}
+
+/** LeaseObject is a stored coordination.k8s.io/v1 Lease as the simulator keeps it. */
+export type LeaseObject = KubeObject & { spec: { holderIdentity?: string; leaseDurationSeconds?: number; leaseTransitions?: number; renewTime?: string; acquireTime?: string } };
+
+/** leases returns the simulator's Leases, of one namespace or all. */
+export function leases(sim: Simulator, namespace?: string): LeaseObject[] {
+  return sim.objects('leases', namespace) as LeaseObject[];
 }

@@ -114,6 +114,7 @@ describe('simulated API server: pods through @kubernetes/client-node', () => {
   });
 
   it('bumps one cluster-wide resourceVersion on every write and reports it on lists', async () => {
+    sim.kubelet.setDelays({ scheduleMs: 60_000 });
     const api = coreApi(sim.url);
     const before = sim.cluster.resourceVersion();
     const a = await api.createNamespacedPod({ namespace: 'default', body: podBody('a') });

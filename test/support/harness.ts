@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { afterEach, beforeEach } from 'vitest';
 import type { ServerDelays, ServerMachine } from '../../machines/server.machine.js';
 import { MACHINE_VERSION, configureServerMachine } from '../../machines/server.machine.js';
 import { ManualClock } from '../../src/runtime/clock.js';
@@ -26,6 +27,7 @@ export const TEST_DELAYS: ServerDelays = {
   failFastGrace: 5_000,
   retryBackoff: 500,
   retryBackoffMax: 4_000,
+  unreadyTimeout: 30_000,
 };
 
 /**
@@ -43,10 +45,10 @@ export class Harness {
   constructor(
     readonly path: string,
     delays: ServerDelays = TEST_DELAYS,
-    cluster?: ModelCluster,
+    cluster?: ModelCluster | ((clock: ManualClock) => ModelCluster),
   ) {
     this.machine = configureServerMachine(delays);
-    this.cluster = cluster ?? new ModelCluster(this.clock);
+    this.cluster = typeof cluster === 'function' ? cluster(this.clock) : (cluster ?? new ModelCluster(this.clock));
     this.open();
   }
 
@@ -83,6 +85,7 @@ export class Harness {
     }
   }
 
+  /** advance moves time, settling before the first timer and after each (ManualClock does both). */
   advance(ms: number): Promise<void> {
     return this.clock.advance(ms, () => this.settle());
   }
@@ -90,4 +93,18 @@ export class Harness {
   close(): void {
     this.crash();
   }
+}
+
+/** harnessPerTest gives each test of the file a fresh Harness (handed to `use`) on its own database file, closed after it. */
+export function harnessPerTest(use: (h: Harness) => void): void {
+  let current: { h: Harness; cleanup: () => void } | undefined;
+  beforeEach(() => {
+    const tmp = tempDir();
+    current = { h: new Harness(`${tmp.dir}/hub.db`), cleanup: tmp.cleanup };
+    use(current.h);
+  });
+  afterEach(() => {
+    current?.h.close();
+    current?.cleanup();
+  });
 }

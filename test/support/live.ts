@@ -1,6 +1,7 @@
 import type { ServerDelays } from '../../machines/server.machine.js';
 import { configureServerMachine } from '../../machines/server.machine.js';
 import { ownerKey } from '../../src/kube/pod-mapper.js';
+import type { Clock } from '../../src/runtime/clock.js';
 import { analyzeLiveness } from '../../src/runtime/liveness.js';
 import { startSimulator } from '../../src/sim/index.js';
 import type { Simulator, SimulatorOptions } from '../../src/sim/index.js';
@@ -18,6 +19,7 @@ export const LIVE_DELAYS: ServerDelays = {
   failFastGrace: 600,
   retryBackoff: 100,
   retryBackoffMax: 800,
+  unreadyTimeout: 4_000,
 };
 
 export const LIVE_CONFIG: Partial<SpawnkeeperConfig> = {
@@ -28,8 +30,13 @@ export const LIVE_CONFIG: Partial<SpawnkeeperConfig> = {
   sweeper: { intervalMs: 300, graceMs: 1_000 },
 };
 
-/** LIVE_BOUND is the settle bound the liveness analysis computes for LIVE_DELAYS, in ms. */
-export const LIVE_BOUND = analyzeLiveness(configureServerMachine(LIVE_DELAYS)).bound;
+let bound: number | undefined;
+
+/** liveBound is the settle bound the liveness analysis computes for LIVE_DELAYS, in ms (computed once, when first needed). */
+export function liveBound(): number {
+  bound ??= analyzeLiveness(configureServerMachine(LIVE_DELAYS)).bound;
+  return bound;
+}
 
 /**
  * Live is a whole spawnkeeper on a real SQLite file talking through @kubernetes/client-node to the
@@ -43,21 +50,24 @@ export class Live {
   private constructor(
     readonly sim: Simulator,
     private readonly config: Partial<SpawnkeeperConfig>,
+    /** clock is the hub's (the simulator keeps real time); undefined: the system's. */
+    private readonly clock?: Clock,
   ) {
     const tmp = tempDir('spawnkeeper-live-');
     this.path = `${tmp.dir}/hub.db`;
     this.cleanup = tmp.cleanup;
   }
 
-  static async start(options: { sim?: SimulatorOptions; config?: Partial<SpawnkeeperConfig>; waitForSync?: boolean } = {}): Promise<Live> {
+  static async start(options: { sim?: SimulatorOptions; config?: Partial<SpawnkeeperConfig>; waitForSync?: boolean; clock?: Clock } = {}): Promise<Live> {
+    liveBound(); // the analysis runs for seconds on this thread: before the hub runs, never while it does
     const sim = await startSimulator({ kubelet: { scheduleMs: 20, createMs: 20, readyMs: 60, stopMs: 30 }, ...options.sim });
-    const live = new Live(sim, { ...LIVE_CONFIG, ...options.config });
+    const live = new Live(sim, { ...LIVE_CONFIG, ...options.config }, options.clock);
     await live.open(options.waitForSync ?? true);
     return live;
   }
 
   async open(waitForSync = true): Promise<void> {
-    this.sk = await createSpawnkeeper({ db: this.path, cluster: kubeConfigFor(this.sim.url), config: this.config });
+    this.sk = await createSpawnkeeper({ db: this.path, cluster: kubeConfigFor(this.sim.url), config: this.config, clock: this.clock });
     if (waitForSync) {
       await this.sk.reflector.synced();
       await eventually('the lease', () => this.sk.lease.acting);
@@ -70,7 +80,7 @@ export class Live {
   }
 
   /** settled waits until the server is stable and agrees with the cluster, within the bound. */
-  async settled(user: string, name = '', within = LIVE_BOUND): Promise<ServerStatus> {
+  async settled(user: string, name = '', within = liveBound()): Promise<ServerStatus> {
     const deadline = Date.now() + within;
     for (;;) {
       const s = this.sk.get(user, name);
@@ -83,7 +93,7 @@ export class Live {
   }
 
   /** until polls a condition on a server's status in real time. */
-  async until(user: string, name: string, ok: (s: ServerStatus) => boolean, within = LIVE_BOUND + 2_000): Promise<ServerStatus> {
+  async until(user: string, name: string, ok: (s: ServerStatus) => boolean, within = liveBound() + 2_000): Promise<ServerStatus> {
     return this.sk.waitFor(user, name, ok, within);
   }
 
@@ -110,7 +120,7 @@ export class Live {
 }
 
 /** eventually polls `ok` in real time until it holds, or fails after `within` ms saying what it waited for. */
-export async function eventually(what: string, ok: () => boolean, within = LIVE_BOUND): Promise<void> {
+export async function eventually(what: string, ok: () => boolean, within = liveBound()): Promise<void> {
   const deadline = Date.now() + within;
   while (!ok()) {
     if (Date.now() > deadline) throw new Error(`waited ${within} ms for ${what}`);

@@ -34,6 +34,11 @@ export interface ModelFaults {
   failOnStart: Map<string, string>;
   /** readyDelayMs: how long the kubelet takes from create to ready. */
   readyDelayMs: number;
+  /**
+   * lateMs: creates and deletes take effect this late, answered only then; a caller that gave up
+   * meanwhile (its signal aborted) is told at once, but the call still lands (a late call).
+   */
+  lateMs: number;
 }
 
 /**
@@ -45,21 +50,33 @@ export class ModelCluster implements PodClient {
   readonly pods = new Map<string, ModelPod>();
   readonly changes: ModelChange[] = [];
   faults: ModelFaults = ModelCluster.noFaults();
-  private rv = 100;
+  private rv: number;
   private uids = 0;
   private readonly graceMs: number;
+  /** opaque: resourceVersions are not integers (an API server not backed by etcd); their order is hidden. */
+  readonly opaque: boolean;
   calls = 0;
 
   constructor(
     private readonly clock: Clock,
-    options: { graceMs?: number; readyDelayMs?: number } = {},
+    options: { graceMs?: number; readyDelayMs?: number; startRv?: number; opaque?: boolean; uidPrefix?: string } = {},
   ) {
     this.graceMs = options.graceMs ?? 2_000;
     this.faults.readyDelayMs = options.readyDelayMs ?? 3_000;
+    this.rv = options.startRv ?? 100;
+    this.opaque = options.opaque ?? false;
+    this.uidPrefix = options.uidPrefix ?? 'uid';
+  }
+
+  private readonly uidPrefix: string;
+
+  /** version is how the API writes resourceVersion n: an integer, or an opaque token that hides the order. */
+  private version(n: number): string {
+    return this.opaque ? `v${((n * 2_654_435_761) >>> 0).toString(36)}` : String(n);
   }
 
   static noFaults(): ModelFaults {
-    return { down: false, latencyMs: 0, failNext: 0, stuck: new Set(), stuckForever: new Set(), failOnStart: new Map(), readyDelayMs: 3_000 };
+    return { down: false, latencyMs: 0, failNext: 0, stuck: new Set(), stuckForever: new Set(), failOnStart: new Map(), readyDelayMs: 3_000, lateMs: 0 };
   }
 
   /** clear ends every fault; pods held by a finalizer finish terminating. */
@@ -68,19 +85,26 @@ export class ModelCluster implements PodClient {
     const stuck = [...this.faults.stuck].filter((key) => !stuckForever.has(key));
     this.faults = { ...ModelCluster.noFaults(), readyDelayMs, stuckForever };
     for (const key of stuck) if (this.pods.get(key)?.deleting) this.remove(key);
+    // Readiness flaps and lost nodes are faults too: a well cluster's running pods are ready.
+    for (const key of this.pods.keys()) this.recover(key);
+  }
+
+  /** counter is the cluster's revision counter, whatever resourceVersions look like. */
+  get counter(): number {
+    return this.rv;
   }
 
   get resourceVersion(): string {
-    return String(this.rv);
+    return this.version(this.rv);
   }
 
   fact(key: string): PodFact {
     const pod = this.pods.get(key);
-    if (pod === undefined) return { exists: false, resourceVersion: String(this.rv) };
+    if (pod === undefined) return { exists: false, resourceVersion: this.version(this.rv) };
     return {
       exists: true,
       uid: pod.uid,
-      resourceVersion: String(pod.rv),
+      resourceVersion: this.version(pod.rv),
       phase: pod.phase,
       ready: pod.ready,
       deleting: pod.deleting,
@@ -96,10 +120,14 @@ export class ModelCluster implements PodClient {
 
   async create(key: string, signal: AbortSignal): Promise<PodFact> {
     this.enter();
+    return this.late(signal, () => this.createNow(key, signal));
+  }
+
+  private async createNow(key: string, signal: AbortSignal): Promise<PodFact> {
     const existing = this.pods.get(key);
     if (existing?.deleting === true) throw new PodApiError(`pod for ${key} is still terminating`, { code: 409, reason: 'AlreadyExists' });
     if (existing === undefined) {
-      this.pods.set(key, { uid: `uid-${++this.uids}`, rv: 0, phase: 'Pending', ready: false, deleting: false });
+      this.pods.set(key, { uid: `${this.uidPrefix}-${++this.uids}`, rv: 0, phase: 'Pending', ready: false, deleting: false });
       this.changed(key);
       this.clock.setTimeout(() => this.kubelet(key), this.faults.readyDelayMs);
     }
@@ -118,11 +146,55 @@ export class ModelCluster implements PodClient {
 
   async delete(key: string, options: { force: boolean }, signal: AbortSignal): Promise<PodFact> {
     this.enter();
+    return this.late(signal, () => this.deleteNow(key, options, signal));
+  }
+
+  private async deleteNow(key: string, options: { force: boolean }, signal: AbortSignal): Promise<PodFact> {
     const pod = this.pods.get(key);
     if (pod !== undefined) this.terminate(key, options.force ? 0 : this.graceMs);
-    const answer: PodFact = this.pods.has(key) ? this.fact(key) : { exists: false };
+    // As the API server does, an immediate deletion answers the pod as deleted, at the deletion's
+    // revision: the same resourceVersion its watch's DELETED event carries.
+    const answer: PodFact = this.pods.has(key) ? this.fact(key) : pod === undefined ? { exists: false } : this.deletedAnswer(pod);
     await this.latency(signal);
     return answer;
+  }
+
+  private deletedAnswer(pod: ModelPod): PodFact {
+    return { exists: true, uid: pod.uid, resourceVersion: this.version(this.rv), phase: pod.phase, ready: false, deleting: true, reason: pod.reason, exitCode: pod.exitCode };
+  }
+
+  /** recreate deletes a server's pod and creates another under the same name with a new uid (kubectl replace, a controller). */
+  recreate(key: string, options: { ready?: boolean } = {}): void {
+    const old = this.pods.get(key);
+    if (old !== undefined) this.remove(key);
+    this.pods.set(key, { uid: `${this.uidPrefix}-${++this.uids}`, rv: 0, phase: options.ready === false ? 'Pending' : 'Running', ready: options.ready !== false, deleting: false });
+    this.changed(key);
+  }
+
+  /** unready makes a running pod lose readiness (a failing probe), or its node (phase Unknown). */
+  unready(key: string, how: 'notReady' | 'nodeLost'): void {
+    const pod = this.pods.get(key);
+    if (pod === undefined || pod.deleting || (pod.phase !== 'Running' && pod.phase !== 'Unknown')) return;
+    Object.assign(pod, { ready: false, phase: how === 'nodeLost' ? 'Unknown' : 'Running' });
+    this.changed(key);
+  }
+
+  /** recover makes an unready running pod ready again (the probe passes, the node returns). */
+  recover(key: string): void {
+    const pod = this.pods.get(key);
+    if (pod === undefined || pod.deleting || (pod.phase !== 'Running' && pod.phase !== 'Unknown') || pod.ready) return;
+    Object.assign(pod, { ready: true, phase: 'Running' });
+    this.changed(key);
+  }
+
+  /**
+   * regress starts a new cluster epoch: the resourceVersion counter goes back (etcd restored from a
+   * snapshot without a revision bump, or a rebuilt cluster); with `lose`, pods are lost with it.
+   */
+  regress(to: number, options: { lose?: boolean } = {}): void {
+    if (options.lose === true) this.pods.clear();
+    this.rv = Math.min(this.rv, to);
+    for (const pod of this.pods.values()) pod.rv = Math.min(pod.rv, this.rv);
   }
 
   /** vanish deletes a pod behind the hub's back (kubectl, eviction). */
@@ -179,9 +251,10 @@ export class ModelCluster implements PodClient {
   }
 
   private remove(key: string): void {
+    const pod = this.pods.get(key);
     this.pods.delete(key);
     this.rv++;
-    this.changes.push({ key, fact: { exists: false, resourceVersion: String(this.rv) } });
+    this.changes.push({ key, fact: { exists: false, uid: pod?.uid, resourceVersion: this.version(this.rv) } });
   }
 
   private changed(key: string): void {
@@ -198,6 +271,23 @@ export class ModelCluster implements PodClient {
       this.faults.failNext--;
       throw new PodApiError('Internal Server Error', { code: 500, reason: 'InternalError' });
     }
+  }
+
+  /** landedLate counts writes that took effect after their caller had given up on them. */
+  landedLate = 0;
+
+  /** late holds a write back for `lateMs`; an abort answers the caller at once, and the write still lands after. */
+  private late(signal: AbortSignal, write: () => Promise<PodFact>): Promise<PodFact> {
+    const ms = this.faults.lateMs;
+    if (ms <= 0) return write();
+    signal.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      this.clock.setTimeout(() => {
+        if (signal.aborted) this.landedLate++;
+        void write().then(resolve, reject); // after an abort, settling again changes nothing
+      }, ms);
+      signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+    });
   }
 
   private latency(signal: AbortSignal): Promise<void> {

@@ -66,6 +66,22 @@ const scenarios: Record<string, { description: string; run: Scenario }> = {
       await h.settle();
     },
   },
+  'unready-while-running': {
+    description: 'A running pod turns NotReady and recovers, then loses its node for longer than unreadyTimeout: stopped and failed.',
+    run: async (h, key) => {
+      await h.runtime.send(key, { type: 'server.start' });
+      await h.advance(10_000);
+      h.cluster.unready(key, 'notReady');
+      await h.runtime.observe(key, h.cluster.fact(key));
+      await h.advance(1_000);
+      h.cluster.recover(key);
+      await h.runtime.observe(key, h.cluster.fact(key));
+      await h.settle();
+      h.cluster.unready(key, 'nodeLost');
+      await h.runtime.observe(key, h.cluster.fact(key));
+      await h.advance(TEST_DELAYS.unreadyTimeout + TEST_DELAYS.stopTimeout);
+    },
+  },
   'api-outage-during-start': {
     description: 'The API refuses connections during a start; retries with backoff until it returns.',
     run: async (h, key) => {

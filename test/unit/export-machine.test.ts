@@ -30,7 +30,7 @@ describe('export-machine', () => {
   it('draws a Mermaid diagram with every state, balanced blocks and the timeouts by name', () => {
     const diagram = exportMachine(serverMachine, 'mermaid');
     expect(diagram.startsWith('stateDiagram-v2\n')).toBe(true);
-    for (const s of ['stopped (stable)', 'running (stable)', 'failed (stable)', 'timed_out', 'giving_up']) expect(diagram).toContain(s);
+    for (const s of ['stopped (stable)', 'ready (stable)', 'unready', 'failed (stable)', 'timed_out', 'giving_up']) expect(diagram).toContain(s);
     expect(diagram).toContain('after startTimeout');
     expect((diagram.match(/\{/g) ?? []).length).toBe((diagram.match(/^\s*\}$/gm) ?? []).length);
   });

@@ -1,6 +1,6 @@
 import { createMachine } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import type { ServerMachine } from '../../machines/server.machine.js';
+import type { ServerDelays, ServerMachine } from '../../machines/server.machine.js';
 import { DEFAULT_DELAYS, configureServerMachine, serverMachine } from '../../machines/server.machine.js';
 import { analyzeLiveness, missingTimeouts } from '../../src/runtime/liveness.js';
 
@@ -22,35 +22,64 @@ function without(path: string[]): ServerMachine {
   return createMachine(config as never, serverMachine.implementations as never) as unknown as ServerMachine;
 }
 
+/** COARSE delays keep every default's ordering with few poll rounds per deadline, so a search is quick. */
+const COARSE = { startTimeout: 20_000, stopTimeout: 10_000, stopRetryInterval: 5_000, requestTimeout: 2_000, pollInterval: 5_000, failFastGrace: 5_000, unreadyTimeout: 15_000, retryBackoff: 1_000, retryBackoffMax: 4_000 };
+
+function coarseDelays() {
+  return (configureServerMachine(COARSE) as unknown as { implementations: { delays: Record<string, unknown> } }).implementations.delays as never;
+}
+
+/**
+ * settleBound is the chain the analysis finds longest: a stop run to its deadline and a last read,
+ * the spawn a start queued during it run to its deadline, then either that spawn's last read and
+ * its clean-up, or a pod found running at the deadline that the world then reports unready for its
+ * whole unreadyTimeout, and its clean-up.
+ */
+function settleBound(d: ServerDelays): number {
+  const stop = d.stopTimeout + d.requestTimeout;
+  return stop + d.startTimeout + Math.max(d.requestTimeout, d.unreadyTimeout) + stop;
+}
+
 describe('liveness of serverMachine', () => {
   it('gives every state that is not stable a timeout', () => {
     expect(missingTimeouts(serverMachine)).toEqual([]);
   });
 
-  it('reaches a stable state from every reachable situation by timers alone, within a finite bound', () => {
+  it('reaches a stable state from every reachable situation within a finite bound, whatever the world observes and answers meanwhile', () => {
     const report = analyzeLiveness(configureServerMachine());
+    const d = DEFAULT_DELAYS;
     console.log(
       `liveness: ${report.situations} situations; worst case ${report.bound / 1000} s with the default delays ` +
-        `(startTimeout ${DEFAULT_DELAYS.startTimeout / 1000} s, stopTimeout ${DEFAULT_DELAYS.stopTimeout / 1000} s, ` +
-        `requestTimeout ${DEFAULT_DELAYS.requestTimeout / 1000} s): ${report.worst[0]} … ${report.worst.at(-1)}`,
+        `(startTimeout ${d.startTimeout / 1000} s, stopTimeout ${d.stopTimeout / 1000} s, requestTimeout ${d.requestTimeout / 1000} s, ` +
+        `unreadyTimeout ${d.unreadyTimeout / 1000} s): ${[...new Set(report.worst.map((p) => p.split('.')[0]))].join(' → ')}`,
     );
     expect(report.problems).toEqual([]);
     expect(report.situations).toBeGreaterThan(50);
-    expect(report.worst.at(-1)).toMatch(/^(stopped|running|failed)$/);
-    // A stop, a queued spawn and its clean-up, each run to its own deadline, is the longest chain.
-    const d = DEFAULT_DELAYS;
-    const stop = d.stopTimeout + d.requestTimeout;
-    expect(report.bound).toBe(stop + d.startTimeout + d.requestTimeout + stop);
-  });
+    expect(report.worst.at(-1)).toMatch(/^(stopped|running\.ready|failed)$/);
+    expect(report.bound).toBe(settleBound(d));
+  }, 240_000);
 
-  it('scales the bound with the configured delays', () => {
-    const fast = analyzeLiveness(configureServerMachine({ startTimeout: 20_000, stopTimeout: 10_000, stopRetryInterval: 4_000, requestTimeout: 1_000, pollInterval: 500 }));
+  it('scales the bound with the configured delays, unreadyTimeout included', () => {
+    const fast = analyzeLiveness(configureServerMachine(COARSE));
     expect(fast.problems).toEqual([]);
-    expect(fast.bound).toBe(11_000 + 21_000 + 11_000);
-  });
+    expect(fast.bound).toBe(settleBound({ ...DEFAULT_DELAYS, ...COARSE }));
+    const slowUnready = { ...COARSE, unreadyTimeout: 90_000 };
+    const unready = analyzeLiveness(configureServerMachine(slowUnready));
+    expect(unready.problems).toEqual([]);
+    expect(unready.bound).toBe(settleBound({ ...DEFAULT_DELAYS, ...slowUnready }));
+  }, 240_000);
+
+  it('catches a deadline that an observation can push back: an unready server whose not-ready facts re-enter its state', () => {
+    const config = copy(serverMachine.config) as { states: Record<string, { states?: Record<string, Record<string, unknown>> }> };
+    const unready = config.states['running']?.states?.['unready'] as Record<string, unknown>;
+    unready['on'] = { 'pod.observed': { target: '#server.running.unready', reenter: true, actions: 'notePod' } };
+    const mutant = createMachine(config as never, serverMachine.implementations as never) as unknown as ServerMachine;
+    const report = analyzeLiveness(mutant.provide({ delays: coarseDelays() }) as ServerMachine);
+    expect(report.problems.some((p) => p.startsWith('an observation or answer pushes a deadline back')), report.problems.join('; ')).toBe(true);
+  }, 240_000);
 
   it('accepts a state whose own poll was removed while its parent still has a deadline', () => {
-    const report = analyzeLiveness(without(['spawn_pending', 'waiting']));
+    const report = analyzeLiveness(without(['spawn_pending', 'waiting']).provide({ delays: coarseDelays() }) as ServerMachine);
     expect(report.problems).toEqual([]);
   });
 

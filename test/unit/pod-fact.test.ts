@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PodFact } from '../../machines/pod-fact.js';
-import { failureOf, hasExited, isNewer, isRunning } from '../../machines/pod-fact.js';
+import { answerRelation, failureOf, hasExited, isRunning, relation } from '../../machines/pod-fact.js';
 
 const pod = (rv: string, over: Partial<Extract<PodFact, { exists: true }>> = {}): PodFact => ({
   exists: true,
@@ -12,36 +12,82 @@ const pod = (rv: string, over: Partial<Extract<PodFact, { exists: true }>> = {})
   ...over,
 });
 
-describe('isNewer', () => {
-  it('accepts any fact when nothing is known', () => {
-    expect(isNewer(null, pod('1'))).toBe(true);
-    expect(isNewer(null, { exists: false })).toBe(true);
+describe('relation', () => {
+  it('takes any fact as newer when nothing is known', () => {
+    expect(relation(null, pod('1'))).toBe('newer');
+    expect(relation(null, { exists: false })).toBe('newer');
   });
 
-  it('refuses duplicates and older resourceVersions, whatever the uid', () => {
-    expect(isNewer(pod('10'), pod('10'))).toBe(false);
-    expect(isNewer(pod('10'), pod('9'))).toBe(false);
-    expect(isNewer(pod('10'), pod('9', { uid: 'old' }))).toBe(false);
-    expect(isNewer(pod('10'), { exists: false, resourceVersion: '8' })).toBe(false);
+  it('orders facts about one uid by resourceVersion as integers, not strings', () => {
+    expect(relation(pod('9'), pod('10'))).toBe('newer');
+    expect(relation(pod('10'), pod('10'))).toBe('stale');
+    expect(relation(pod('10'), pod('9'))).toBe('stale');
   });
 
-  it('compares resourceVersions as integers, not strings', () => {
-    expect(isNewer(pod('9'), pod('10'))).toBe(true);
-    expect(isNewer(pod('10'), { exists: false, resourceVersion: '11' })).toBe(true);
+  it('never compares resourceVersions across uids', () => {
+    expect(relation(pod('10'), pod('9', { uid: 'other' }))).toBe('unordered');
+    expect(relation(pod('10'), pod('11', { uid: 'other' }))).toBe('unordered');
+  });
+
+  it('orders opaque versions of one pod by its progress, which only moves forward', () => {
+    expect(relation(pod('b', { phase: 'Pending', ready: false }), pod('a'))).toBe('newer');
+    expect(relation(pod('b'), pod('a', { deleting: true, ready: false }))).toBe('newer');
+    expect(relation(pod('a', { deleting: true, ready: false }), pod('b'))).toBe('stale');
+  });
+
+  it('accepts a deletion of the known uid at its own revision or later, and any deletion of it when versions are opaque', () => {
+    expect(relation(pod('10'), { exists: false, uid: 'u1', resourceVersion: '10' })).toBe('newer');
+    expect(relation(pod('10'), { exists: false, uid: 'u1', resourceVersion: '3' })).toBe('stale');
+    expect(relation(pod('a'), { exists: false, uid: 'u1', resourceVersion: 'b' })).toBe('newer');
+    expect(relation(pod('10'), { exists: false, uid: 'other', resourceVersion: '11' })).toBe('stale');
+  });
+
+  it('orders a list absence after a presence only at or after its version, otherwise leaves it unordered', () => {
+    expect(relation(pod('10'), { exists: false, resourceVersion: '10' })).toBe('newer');
+    expect(relation(pod('10'), { exists: false, resourceVersion: '11' })).toBe('newer');
+    expect(relation(pod('10'), { exists: false, resourceVersion: '8' })).toBe('unordered');
+    expect(relation(pod('10'), { exists: false, resourceVersion: 'opaque' })).toBe('unordered');
   });
 
   it('takes an absence after an absence as nothing new, whatever its resourceVersion', () => {
-    expect(isNewer({ exists: false, resourceVersion: '5' }, { exists: false, resourceVersion: '9' })).toBe(false);
+    expect(relation({ exists: false, resourceVersion: '5' }, { exists: false, resourceVersion: '9' })).toBe('stale');
   });
 
-  it('takes a fresh read that found nothing only when a pod was known', () => {
-    expect(isNewer(pod('10'), { exists: false })).toBe(true);
-    expect(isNewer({ exists: false, resourceVersion: '3' }, { exists: false })).toBe(false);
+  it('never lets a deleted uid come back', () => {
+    expect(relation({ exists: false, uid: 'u1' }, pod('99'))).toBe('stale');
+    expect(relation({ exists: false, uid: 'u1' }, pod('1', { uid: 'u2' }))).toBe('unordered');
   });
 
-  it('compares opaque resourceVersions for equality only', () => {
-    expect(isNewer(pod('a'), pod('a'))).toBe(false);
-    expect(isNewer(pod('a'), pod('b'))).toBe(true);
+  it('leaves opaque resourceVersions of one pod unordered unless equal', () => {
+    expect(relation(pod('a'), pod('a'))).toBe('stale');
+    expect(relation(pod('a'), pod('b'))).toBe('unordered');
+    expect(relation(pod('010'), pod('9'))).toBe('unordered');
+  });
+});
+
+describe('relation of a listed fact', () => {
+  it('takes what a list at or after the known version shows as the pod now, whatever the pod\'s own version', () => {
+    expect(relation(pod('10'), pod('7', { ready: false }), '12')).toBe('newer');
+    expect(relation(pod('10'), pod('10', { ready: false }), '10')).toBe('newer');
+    expect(relation(pod('10'), pod('10'), '12')).toBe('stale');
+  });
+
+  it('leaves a list older than the known version unordered: a stale list or a cluster that went back', () => {
+    expect(relation(pod('10'), pod('7', { ready: false }), '8')).toBe('unordered');
+    expect(relation(pod('10'), pod('7', { uid: 'other' }), '8')).toBe('unordered');
+  });
+});
+
+describe('answerRelation', () => {
+  it('takes the answer of an awaited call as what the API says now', () => {
+    expect(answerRelation(pod('10'), { exists: false })).toBe('newer');
+    expect(answerRelation(pod('10'), pod('3', { uid: 'other' }))).toBe('newer');
+    expect(answerRelation(pod('10'), pod('10'))).toBe('newer');
+  });
+
+  it('refuses an answer that is provably older news about the same pod', () => {
+    expect(answerRelation(pod('10'), pod('9'))).toBe('stale');
+    expect(answerRelation(pod('a', { deleting: true, ready: false }), pod('b'))).toBe('stale');
   });
 });
 

@@ -53,7 +53,7 @@ describe('durable timer table', () => {
 
   it('counts armed timers and overdue ones without walking a stale heap', () => {
     const clock = new ManualClock(0);
-    const t = table(clock, []);
+    const t = table(clock, [], false);
     t.arm('a', 'one', 10, { type: 'one' });
     t.arm('a', 'one', 20, { type: 'one' }); // re-arming replaces
     t.arm('a', 'two', 30, { type: 'two' });
@@ -61,7 +61,28 @@ describe('durable timer table', () => {
     t.cancel('b', 'one');
     t.cancel('b', 'missing');
     expect(t.size).toBe(2);
-    expect(t.overdue(25)).toBe(1);
+    clock.advance(25); // 'one' fired and waits for its step: armed, overdue
+    expect(t.overdue()).toBe(1);
     expect(t.deadlines('a')).toEqual([{ id: 'one', dueAt: 20 }, { id: 'two', dueAt: 30 }]);
+  });
+
+  it('fires on monotonic time while the wall clock steps back and forward, and tells deadlines on the wall clock', () => {
+    const clock = new ManualClock(1_000_000, 0);
+    const fired: Fired[] = [];
+    const t = table(clock, fired);
+    t.arm('a', 'start', 60_000, { type: 'start' });
+    clock.stepWall(-3_600_000); // an hour back: the timer must not wait an hour more
+    clock.advance(59_999);
+    expect(fired).toEqual([]);
+    expect(t.deadlines('a')).toEqual([{ id: 'start', dueAt: 1_000_000 - 3_600_000 + 60_000 }]);
+    clock.advance(1);
+    expect(fired.map((f) => f.id)).toEqual(['start']);
+    t.arm('a', 'poll', clock.monotonic() + 2_000, { type: 'poll' });
+    clock.stepWall(+600_000); // ten minutes forward: nothing becomes due
+    clock.advance(1_999);
+    expect(fired).toHaveLength(1);
+    expect(t.overdue()).toBe(0);
+    clock.advance(1);
+    expect(fired.map((f) => f.id)).toEqual(['start', 'poll']);
   });
 });

@@ -1,23 +1,19 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TestHub } from '../integration/hub-helpers.js';
 import { ADMIN, FAST_KUBELET, startTestHub } from '../integration/hub-helpers.js';
+import { CHROMIUM, need } from './tools.js';
 
-/** CHROMIUM is Debian's browser, which .ci/run installs when it is missing. */
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const WAIT = { timeout: 15_000 };
 
-/** launch starts headless Chromium, or fails with what to install instead of skipping. */
+/** launch starts headless Chromium (the CHROMIUM variable, else Debian's), or fails with what to install instead of skipping. */
 async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: the dashboard's end-to-end test needs it (apt-get install -y chromium; .ci/run does this)`);
-  }
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: need(CHROMIUM),
     args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }

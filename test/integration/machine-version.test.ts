@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MACHINE_VERSION } from '../../machines/server.machine.js';
+import { MachineVersionError } from '../../machines/upgrades.js';
+import { replayCommand } from '../../src/hub/cli-db.js';
+import type { CliIo } from '../../src/hub/cli-io.js';
+import { UPGRADED, checkReplay } from '../../src/runtime/replay.js';
+import { openDatabase } from '../../src/store/database.js';
+import { Harness, tempDir } from '../support/harness.js';
+
+/**
+ * A history written by another MACHINE_VERSION is never replayed on this machine as if it were its
+ * own: it is carried over by a registered upgrade (recorded as a checkpoint replay starts from), or
+ * the start is refused with both versions named and nothing written.
+ */
+
+interface Fixture {
+  machineVersion: number;
+  finalState: string;
+  events: unknown[];
+  expected: unknown;
+}
+
+let tmp: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  tmp = tempDir();
+});
+afterEach(() => tmp.cleanup());
+
+/** writeOld makes a database holding one server as an older spawnkeeper left it. */
+function writeOld(path: string, key: string, fixture: Fixture, version = fixture.machineVersion): void {
+  const db = openDatabase(path, { now: 1_700_000_000_000, durability: 'normal' });
+  const snapshot = JSON.stringify(fixture.expected);
+  const sid = Number(
+    db
+      .prepare('INSERT INTO servers (key, snapshot, state, seq, since, machine_version, created_at) VALUES (?, ?, ?, ?, 0, ?, 0)')
+      .run(key, snapshot, fixture.finalState, fixture.events.length, version).lastInsertRowid,
+  );
+  const insert = db.prepare("INSERT INTO events (sid, seq, ts, type, payload, state_before, state_after) VALUES (?, ?, 0, ?, ?, '', '')");
+  fixture.events.forEach((e, i) => insert.run(sid, i + 1, (e as { type: string }).type, JSON.stringify(e)));
+  db.close();
+}
+
+const v1 = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/histories-v1/${name}.json`, import.meta.url), 'utf8')) as Fixture;
+
+function rows(path: string): unknown[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return [db.prepare('SELECT * FROM servers').all(), db.prepare('SELECT * FROM events').all()];
+  } finally {
+    db.close();
+  }
+}
+
+describe('machine versions', () => {
+  it('upgrades a running server written by machine version 1, records the checkpoint, replays from it and goes on', async () => {
+    const path = `${tmp.dir}/v1.db`;
+    const fixture = v1('start-during-stop');
+    expect(fixture.machineVersion).toBe(1);
+    expect(fixture.finalState).toBe('running');
+    writeOld(path, 'ann/', fixture);
+    const h = new Harness(path);
+    try {
+      expect(h.runtime.get('ann/')?.state).toBe('running.ready');
+      const events = h.store.events('ann/');
+      expect(events.at(-1)?.type).toBe(UPGRADED);
+      const stored = (h.db.prepare('SELECT snapshot, machine_version AS v FROM servers').get() as { snapshot: string; v: number });
+      expect(stored.v).toBe(MACHINE_VERSION);
+      const check = checkReplay(h.machine, h.store, 'ann/', stored.snapshot);
+      expect(check.ok).toBe(true);
+      expect(check.startedAt).toEqual({ seq: fixture.events.length + 1, from: 1 });
+      await h.runtime.send('ann/', { type: 'server.stop' });
+      await h.advance(20_000);
+      expect(h.runtime.get('ann/')?.state).toBe('stopped');
+    } finally {
+      h.close();
+    }
+  });
+
+  it('refuses a snapshot of an unknown machine version at start, naming both versions, and writes nothing', () => {
+    const path = `${tmp.dir}/v99.db`;
+    writeOld(path, 'bob/', v1('start-ready-stop'), 99);
+    const before = rows(path);
+    let error: unknown;
+    try {
+      new Harness(path).close();
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(MachineVersionError);
+    expect((error as Error).message).toContain('machine version 99');
+    expect((error as Error).message).toContain(`this spawnkeeper's ${MACHINE_VERSION}`);
+    expect(rows(path)).toEqual(before);
+  });
+
+  it('replay --check reports a server of another machine version instead of replaying it on this machine', () => {
+    const path = `${tmp.dir}/cli.db`;
+    writeOld(path, 'cy/', v1('vanished-while-running'));
+    const out: string[] = [];
+    const io: CliIo = { out: (l) => out.push(l), err: (l) => out.push(l), env: {} };
+    const code = replayCommand(['--check', '--db', path], io);
+    expect(code).toBe(0);
+    expect(out.join('\n')).toMatch(/OLD cy\/: written by machine version 1; the next start upgrades it to 2/);
+  });
+});
