@@ -3,7 +3,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/sim/index.js';
+import { startSimulator } from '../../src/sim/index.js';
 import { HubProcess, freePort } from '../chaos/hub-process.js';
+import { kubeconfigFor } from '../support/api-proxy.js';
 import { tempDir } from '../support/harness.js';
 import { FAST_KUBELET, TEST_ENGINE, waitFor } from './hub-helpers.js';
 
@@ -31,6 +34,8 @@ describe('one database, one writer: two real hub processes on one SQLite file', 
   let tmp: ReturnType<typeof tempDir>;
   let db: string;
   let config: string;
+  let kubeconfig: string;
+  let sim: Simulator;
   let first: HubProcess;
   const api = (hub: HubProcess, method: string, path: string) => fetch(`${hub.url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } });
 
@@ -38,8 +43,12 @@ describe('one database, one writer: two real hub processes on one SQLite file', 
     tmp = tempDir('spawnkeeper-one-db-');
     db = `${tmp.dir}/hub.db`;
     config = `${tmp.dir}/hub.json`;
-    writeFileSync(config, JSON.stringify({ sim: { kubelet: FAST_KUBELET }, spawnkeeper: TEST_ENGINE, slow_spawn_timeout: 5, slow_stop_timeout: 5 }));
-    first = new HubProcess({ port: await freePort(), db, config, token: TOKEN, logFile: `${tmp.dir}/first.log` });
+    writeFileSync(config, JSON.stringify({ spawnkeeper: TEST_ENGINE, slow_spawn_timeout: 5, slow_stop_timeout: 5 }));
+    // The cluster lives in this process, so the pods outlive a hub's SIGKILL, as in a real cluster.
+    sim = await startSimulator({ seed: 4, kubelet: FAST_KUBELET });
+    kubeconfig = `${tmp.dir}/kubeconfig.json`;
+    writeFileSync(kubeconfig, kubeconfigFor(sim.url));
+    first = new HubProcess({ port: await freePort(), db, kubeconfig, config, token: TOKEN, logFile: `${tmp.dir}/first.log` });
     await first.start();
     expect((await api(first, 'POST', '/users/ada')).status).toBe(201);
     expect((await api(first, 'POST', '/users/ada/server')).status).toBe(201);
@@ -47,13 +56,14 @@ describe('one database, one writer: two real hub processes on one SQLite file', 
   afterAll(async () => {
     await first.kill();
     first.close();
+    await sim.close();
     tmp.cleanup();
   });
 
   it('refuses a second hub at once with the holder’s pid, host and start, and leaves the file untouched', async () => {
     const before = digest(db);
     const began = Date.now();
-    const second = spawn(process.execPath, [BIN, 'serve', '--port', String(await freePort()), '--db', db, '--config', config], {
+    const second = spawn(process.execPath, [BIN, 'serve', '--port', String(await freePort()), '--db', db, '--kubeconfig', kubeconfig, '--config', config], {
       env: { ...process.env, SPAWNKEEPER_ADMIN_TOKEN: TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -77,7 +87,7 @@ describe('one database, one writer: two real hub processes on one SQLite file', 
     expect((await api(first, 'POST', '/users/ada/servers/lab')).status).toBe(201);
     const history = await cli(['history', 'ada', '--db', db]);
     expect(history.code, history.err).toBe(0);
-    expect(history.out).toMatch(/server\.stop\s+running → stop_pending/);
+    expect(history.out).toMatch(/server\.stop\s+running\S* → stop_pending/);
     const replay = await cli(['replay', '--check', '--db', db]);
     expect(replay.code, replay.err).toBe(0);
     expect(replay.out).toMatch(/2 servers replayed, 0 differ/);
@@ -88,7 +98,7 @@ describe('one database, one writer: two real hub processes on one SQLite file', 
     expect(lines.every((l) => l.events.length > 0)).toBe(true);
     const status = await cli(['status', '--url', first.url, '--token', TOKEN]);
     expect(status.code, status.err).toBe(0);
-    expect(status.out).toMatch(/ada\s+lab\s+running\s+yes/);
+    expect(status.out).toMatch(/ada\s+lab\s+running\S*\s+yes/);
     // Writing commands take the lock like a hub and are refused the same way.
     const token = await cli(['token', '--admin', '--db', db]);
     expect(token.code).toBe(1);
@@ -98,7 +108,7 @@ describe('one database, one writer: two real hub processes on one SQLite file', 
 
   it('frees the file when the holder is SIGKILLed: the next hub starts on it at once and finds its servers', async () => {
     await first.kill();
-    const next = new HubProcess({ port: await freePort(), db, config, token: TOKEN, logFile: `${tmp.dir}/next.log` });
+    const next = new HubProcess({ port: await freePort(), db, kubeconfig, config, token: TOKEN, logFile: `${tmp.dir}/next.log` });
     try {
       await next.start();
       const user = await waitFor('ada with her servers', async () => {
@@ -106,6 +116,7 @@ describe('one database, one writer: two real hub processes on one SQLite file', 
         return res.status === 200 ? ((await res.json()) as { servers: Record<string, { ready: boolean }> }) : undefined;
       });
       expect(user.servers['lab']?.ready).toBe(true);
+      expect((await fetch(`${next.url}/hub/health`)).status).toBe(200); // its own Lease: same host, same file
     } finally {
       await next.kill();
       next.close();
