@@ -1,3 +1,4 @@
+import { boundedActivity } from './activity-time.js';
 import type { HubContext } from './context.js';
 import { findUser, serverName, userName } from './context.js';
 import { HttpError, parseTime, readJson, sendJson } from './http.js';
@@ -23,9 +24,9 @@ export function recordActivity(hub: HubContext): Handler {
       }
       const at = (value as { last_activity?: unknown } | null)?.last_activity;
       if (at === undefined) throw new HttpError(400, `servers.${server}.last_activity is required`);
-      updates.push({ server, at: parseTime(at, `servers.${server}.last_activity`) });
+      updates.push({ server, at: boundedActivity(parseTime(at, `servers.${server}.last_activity`), hub.clock.now()) });
     }
-    const own = body['last_activity'] === undefined ? undefined : parseTime(body['last_activity'], 'last_activity');
+    const own = body['last_activity'] === undefined ? undefined : boundedActivity(parseTime(body['last_activity'], 'last_activity'), hub.clock.now());
     if (own === undefined && updates.length === 0) throw new HttpError(400, 'give last_activity or servers');
     for (const u of updates) hub.users.touchServer(user.id, u.server, u.at);
     const newest = Math.max(own ?? 0, ...updates.map((u) => u.at));

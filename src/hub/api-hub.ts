@@ -28,11 +28,16 @@ export function info(hub: HubContext): Handler {
   };
 }
 
-/** health is `GET /hub/health` and `/hub/api/health`: 200 when healthy, 503 with the reason otherwise; no token. */
+/**
+ * health is `GET /hub/health` and `/hub/api/health`: 200 when healthy, 503 otherwise; no token
+ * needed. Without a token that holds `read:hub` the body says only whether the hub is healthy: the
+ * reason and the numbers behind it (which carry the cluster's error texts) are for the hub's operators.
+ */
 export function health(hub: HubContext): Handler {
   return (ctx) => {
     const report = hub.health.check();
-    sendJson(ctx.req, ctx.res, report.healthy ? 200 : 503, report);
+    const detailed = hub.auth.optional(ctx.req)?.grants.has('read:hub') === true;
+    sendJson(ctx.req, ctx.res, report.healthy ? 200 : 503, detailed ? report : { status: report.status, healthy: report.healthy });
   };
 }
 

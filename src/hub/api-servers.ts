@@ -2,6 +2,7 @@ import type { ServerStatus } from '../spawnkeeper.js';
 import type { HubContext } from './context.js';
 import { findUser, serverName, spawnFailure, userName, waitUntil } from './context.js';
 import { HttpError, readJson, sendJson } from './http.js';
+import { MAX_STORED_JSON_BYTES, jsonBytes } from './json-limits.js';
 import { LimitError } from './limits.js';
 import { isActive, logName, serverModel } from './models.js';
 import type { Handler, RequestContext } from './router.js';
@@ -34,6 +35,7 @@ export function startServer(hub: HubContext): Handler {
     const { user, server } = names(ctx);
     hub.auth.require(ctx.req, 'servers', { user, server });
     const options = await readJson(ctx.req, hub.config.maxBodyBytes);
+    if (jsonBytes(options) > MAX_STORED_JSON_BYTES) throw new HttpError(400, `user_options may be at most ${MAX_STORED_JSON_BYTES} bytes of JSON`);
     // The user's lock: a deletion sees this start committed, or this start sees the user marked for deletion.
     const waits = await hub.userLocks.run(user, async () => {
       const record = findUser(hub, user);

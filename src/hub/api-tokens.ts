@@ -3,22 +3,43 @@ import { findUser, userName } from './context.js';
 import { HttpError, isoTime, readJson, sendJson } from './http.js';
 import type { Handler } from './router.js';
 import { UnknownScopeError, allowedToGrant, parseScopes } from './scopes.js';
-import type { TokenModel } from './tokens.js';
+import { childExpiry, expiresInProblem } from './token-expiry.js';
+import type { Caller, TokenModel } from './tokens.js';
+import { parseTokenId } from './tokens.js';
 
-function tokenJson(t: TokenModel): Record<string, unknown> {
+/** MAX_TOKEN_SCOPES bounds the scope list stored with a token, which every request with it expands. */
+export const MAX_TOKEN_SCOPES = 100;
+
+/** tokenJson is JupyterHub's token model, never with the secret. */
+export function tokenJson(t: TokenModel): Record<string, unknown> {
   return { id: t.id, kind: t.kind, user: t.user, scopes: t.scopes, note: t.note, prefix: t.prefix, created: isoTime(t.created), expires_at: isoTime(t.expiresAt), last_activity: null };
 }
 
-function tokenId(raw: string | undefined): number {
-  const m = /^a?(\d{1,15})$/.exec(raw ?? '');
-  if (m === null) throw new HttpError(404, `No such token: ${(raw ?? '').slice(0, 40)}`);
-  return Number(m[1]);
+/** tokenId reads a token id from a path (`a12` or `12`); anything else is 404, as JupyterHub answers. */
+export function tokenId(raw: string | undefined): number {
+  const id = parseTokenId(raw ?? '');
+  if (id === undefined) throw new HttpError(404, `No such token: ${(raw ?? '').slice(0, 40)}`);
+  return id;
+}
+
+/**
+ * noteAndExpiry reads a new token's `note` and `expires_in` (400 for bad ones) and returns when it
+ * expires: as asked, but never after the token of the caller that mints it.
+ */
+export function noteAndExpiry(body: Record<string, unknown>, caller: Caller, now: number, defaultNote: string): { note: string; expiresAt: number | null } {
+  const note = body['note'] ?? defaultNote;
+  if (typeof note !== 'string' || note.length > 1000) throw new HttpError(400, '"note" must be a string of at most 1000 characters');
+  const expires = body['expires_in'];
+  const problem = expiresInProblem(expires);
+  if (problem !== undefined) throw new HttpError(400, problem);
+  return { note, expiresAt: childExpiry(typeof expires === 'number' ? expires : undefined, caller.expiresAt, now) };
 }
 
 /**
  * createToken is `POST /users/{name}/tokens` with `{"scopes": [...], "note": "…", "expires_in": s}`:
  * 201 with the token, shown this once; the requester can never grant more than it holds.
- * Without scopes the token gets `self`: the user's own user, servers and tokens.
+ * Without scopes the token gets `self`: the user's own user, servers and tokens. `expires_in` is
+ * a whole number of seconds, and the new token expires no later than the one that asks for it.
  */
 export function createToken(hub: HubContext): Handler {
   return async (ctx) => {
@@ -28,6 +49,7 @@ export function createToken(hub: HubContext): Handler {
     findUser(hub, name);
     const rawScopes = body['scopes'] ?? ['self'];
     if (!Array.isArray(rawScopes)) throw new HttpError(400, '"scopes" must be a list of scope names');
+    if (rawScopes.length > MAX_TOKEN_SCOPES) throw new HttpError(400, `a token may hold at most ${MAX_TOKEN_SCOPES} scopes`);
     let scopes: string[];
     try {
       scopes = parseScopes(rawScopes);
@@ -37,13 +59,8 @@ export function createToken(hub: HubContext): Handler {
     }
     const refused = scopes.filter((s) => !allowedToGrant(caller.grants, s, name));
     if (refused.length > 0) throw new HttpError(403, `Not assigning requested scopes ${refused.join(', ')}: the requester does not hold them`);
-    const note = body['note'] ?? '';
-    if (typeof note !== 'string' || note.length > 1000) throw new HttpError(400, '"note" must be a string of at most 1000 characters');
-    const expires = body['expires_in'];
-    if (expires !== undefined && expires !== null && !(typeof expires === 'number' && Number.isFinite(expires) && expires > 0)) {
-      throw new HttpError(400, '"expires_in" must be a positive number of seconds');
-    }
-    const { token, model } = hub.tokens.mint({ owner: name, scopes, note, ...(typeof expires === 'number' ? { expiresInSeconds: expires } : {}) });
+    const { note, expiresAt } = noteAndExpiry(body, caller, hub.clock.now(), '');
+    const { token, model } = hub.tokens.mint({ owner: name, scopes, note, expiresAt });
     hub.logger.info({ user: name, tokenId: model.id, scopes }, 'token created');
     sendJson(ctx.req, ctx.res, 201, { ...tokenJson(model), token });
   };

@@ -1,9 +1,11 @@
 import { parseServerKey } from '../kube/names.js';
+import { isHubAdmin } from './admin.js';
 import type { HubContext } from './context.js';
 import { findUser, userName, waitUntil } from './context.js';
 import { HttpError, readJson, sendJson } from './http.js';
 import { isActive, userModel } from './models.js';
 import type { Handler, RequestContext } from './router.js';
+import type { Caller } from './tokens.js';
 import type { UserRecord } from './users.js';
 
 const PAGINATION = 'application/jupyterhub-pagination+json';
@@ -72,9 +74,11 @@ export function getUser(hub: HubContext): Handler {
   };
 }
 
-function adminFlag(body: Record<string, unknown>): boolean {
+/** adminFlag reads `"admin"`; true is refused (403) unless the caller is a hub admin, as JupyterHub does. */
+function adminFlag(hub: HubContext, caller: Caller, body: Record<string, unknown>): boolean {
   const admin = body['admin'] ?? false;
   if (typeof admin !== 'boolean') throw new HttpError(400, '"admin" must be true or false');
+  if (admin && !isHubAdmin(hub.users, caller)) throw new HttpError(403, 'Only admins can grant admin permissions');
   return admin;
 }
 
@@ -83,7 +87,7 @@ export function createUser(hub: HubContext): Handler {
   return async (ctx) => {
     const name = userName(ctx.params['name']);
     const caller = hub.auth.require(ctx.req, 'admin:users', { user: name });
-    const admin = adminFlag(await readJson(ctx.req, hub.config.maxBodyBytes));
+    const admin = adminFlag(hub, caller, await readJson(ctx.req, hub.config.maxBodyBytes));
     const user = hub.users.create(name, admin, hub.clock.now());
     if (user === undefined) throw new HttpError(409, `User ${name} already exists`);
     hub.logger.info({ user: name, admin }, 'user created');
@@ -91,17 +95,24 @@ export function createUser(hub: HubContext): Handler {
   };
 }
 
-/** createUsers is `POST /users` with `{"usernames": [...], "admin": bool}`: existing names are skipped, all existing is 409. */
+/**
+ * createUsers is `POST /users` with `{"usernames": [...], "admin": bool}`: existing names are skipped,
+ * all existing is 409. The new users are one commit, however many there are.
+ */
 export function createUsers(hub: HubContext): Handler {
   return async (ctx) => {
     const caller = hub.auth.require(ctx.req, 'admin:users');
     const body = await readJson(ctx.req, hub.config.maxBodyBytes);
     const names = body['usernames'];
     if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string')) throw new HttpError(400, '"usernames" must be a non-empty list of names');
-    const admin = adminFlag(body);
+    const admin = adminFlag(hub, caller, body);
     const valid = (names as string[]).map((n) => userName(n));
-    const created = valid.map((n) => hub.users.create(n, admin, hub.clock.now())).filter((u): u is UserRecord => u !== undefined);
+    // The route's scope check has no user to filter on: a token whose admin:users is filtered may create only the users it names.
+    const outside = valid.filter((n) => !caller.grants.has('admin:users', { user: n }));
+    if (outside.length > 0) throw new HttpError(403, `Action is not authorized with current scopes; requires any of [admin:users] for ${outside.slice(0, 5).join(', ')}`);
+    const created = hub.users.createMany(valid, admin, hub.clock.now());
     if (created.length === 0) throw new HttpError(409, `All ${valid.length} users already exist`);
+    hub.logger.info({ users: created.length, admin }, 'users created');
     sendJson(ctx.req, ctx.res, 201, created.map((u) => userModel(hub, u, caller.grants)));
   };
 }

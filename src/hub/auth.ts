@@ -18,6 +18,12 @@ export function tokenOf(req: IncomingMessage): string | undefined {
 export class Authenticator {
   constructor(private readonly tokens: TokenStore) {}
 
+  /** optional is the caller of a request that may also come without a token: undefined when it has no valid one. */
+  optional(req: IncomingMessage): Caller | undefined {
+    const token = tokenOf(req);
+    return token === undefined ? undefined : this.tokens.authenticate(token);
+  }
+
   caller(req: IncomingMessage): Caller {
     const token = tokenOf(req);
     const caller = token === undefined ? undefined : this.tokens.authenticate(token);

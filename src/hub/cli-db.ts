@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { MACHINE_VERSION, configureServerMachine } from '../../machines/server.machine.js';
 import { MachineVersionError, upgrade } from '../../machines/upgrades.js';
-import { parseServerKey, serverKey } from '../kube/names.js';
+import { serverKey, validateUserName } from '../kube/names.js';
 import { checkReplay, history } from '../runtime/replay.js';
 import { openDatabase } from '../store/database.js';
 import { SqliteEventStore } from '../store/event-store.js';
@@ -10,7 +10,8 @@ import type { CliIo } from './cli-io.js';
 import { ConfigError, parseArgs, resolveConfig } from './config.js';
 import { ADMIN_SCOPES, UnknownScopeError, parseScopes } from './scopes.js';
 import type { HubConfig } from './settings.js';
-import { TokenStore } from './tokens.js';
+import { childExpiry, expiresInProblem } from './token-expiry.js';
+import { TokenStore, parseTokenId } from './tokens.js';
 import { UserStore } from './users.js';
 
 /** HISTORY_USAGE explains the timeline an operator reads when a server misbehaved. */
@@ -28,10 +29,14 @@ export const EXPORT_DB_USAGE = `usage: spawnkeeper export [USER[/SERVER]] [--db 
   Prints every server (or one) as a line of JSON: its state, sequence number and whole event log.
   Like history and replay --check it opens the database read-only, so it works while a hub runs.`;
 
-/** TOKEN_USAGE explains the offline way to a token when the admin token is lost. */
-export const TOKEN_USAGE = `usage: spawnkeeper token (USER | --admin) [--scopes S1,S2] [--note TEXT] [--db PATH] [--config FILE]
-  Mints an API token straight into the database and prints it once (for a lost admin token, or
-  tokens for services). USER's token defaults to the scope "self"; --admin mints one with every scope.`;
+/** TOKEN_USAGE explains the offline way to tokens: mint one when the admin token is lost, list them, revoke one. */
+export const TOKEN_USAGE = `usage: spawnkeeper token [mint] (USER | --admin) [--scopes S1,S2] [--note TEXT] [--expires-in SECONDS] [--db PATH] [--config FILE]
+       spawnkeeper token list [--json] [--db PATH] [--config FILE]
+       spawnkeeper token revoke ID [--db PATH] [--config FILE]
+  mint (the default) writes an API token straight into the database and prints it once (for a lost
+  admin token, or tokens for services). USER's token defaults to the scope "self"; --admin mints one
+  with every scope. --expires-in makes it expire (whole seconds). list shows every token, the hub's
+  admin tokens first, never a secret; revoke deletes one by its id (a12 or 12), whoever owns it.`;
 
 /**
  * openExisting opens the configured database, refusing to create one where none is. Reading
@@ -153,30 +158,72 @@ export function exportDbCommand(argv: readonly string[], io: CliIo): number {
   }
 }
 
-/** tokenCommand mints a token offline and prints it once. */
+/** tokenCommand mints a token offline and prints it once, lists the tokens, or revokes one. */
 export function tokenCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, { '--admin': false, '--scopes': true, '--note': true });
+  const { args, config } = configFrom(argv, io, { '--admin': false, '--scopes': true, '--note': true, '--expires-in': true, '--json': false });
   if (args.help) {
     io.out(TOKEN_USAGE);
     return 0;
   }
-  const admin = args.options.has('--admin');
-  const [user, ...rest] = args.positionals;
+  const [verb, ...rest] = args.positionals;
+  if (verb === 'list' && rest.length === 0) return listTokensCommand(config, io, args.options.has('--json'));
+  if (verb === 'revoke') return revokeTokenCommand(config, io, rest);
+  return mintTokenCommand(config, io, args.options, verb === 'mint' ? rest : args.positionals);
+}
+
+function listTokensCommand(config: HubConfig, io: CliIo, json: boolean): number {
+  const db = openExisting(config, 'read');
+  try {
+    const tokens = new TokenStore(db).listAll();
+    const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+    if (json) io.out(JSON.stringify(tokens.map((t) => ({ ...t, created: when(t.created), expiresAt: t.expiresAt === null ? null : when(t.expiresAt) }))));
+    else {
+      io.out(['ID', 'OWNER', 'SOURCE', 'CREATED', 'EXPIRES', 'SCOPES', 'NOTE'].join('\t'));
+      for (const t of tokens) io.out([t.id, t.user ?? '(admin)', t.source, when(t.created), when(t.expiresAt), t.scopes.join(','), t.note].join('\t'));
+    }
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+function revokeTokenCommand(config: HubConfig, io: CliIo, ids: readonly string[]): number {
+  const id = ids.length === 1 ? parseTokenId(ids[0] ?? '') : undefined;
+  if (id === undefined) throw new ConfigError(`give one token ID (as \`token list\` shows it)\n${TOKEN_USAGE}`);
+  const db = openExisting(config, 'write');
+  try {
+    if (!new TokenStore(db).revokeId(id)) {
+      io.err(`no token a${id}`);
+      return 1;
+    }
+    io.out(`revoked a${id}`);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+function mintTokenCommand(config: HubConfig, io: CliIo, options: ReadonlyMap<string, string>, positionals: readonly string[]): number {
+  const admin = options.has('--admin');
+  const [user, ...rest] = positionals;
   if (rest.length > 0 || (user === undefined) === !admin) throw new ConfigError(`give USER or --admin\n${TOKEN_USAGE}`);
   let scopes: string[];
   try {
-    scopes = admin ? [...ADMIN_SCOPES] : parseScopes((args.options.get('--scopes') ?? 'self').split(',').filter((s) => s !== ''));
+    scopes = admin ? [...ADMIN_SCOPES] : parseScopes((options.get('--scopes') ?? 'self').split(',').filter((s) => s !== ''));
   } catch (err) {
     if (err instanceof UnknownScopeError) throw new ConfigError(err.message);
     throw err;
   }
+  const rawExpiry = options.get('--expires-in');
+  const expiresIn = rawExpiry === undefined ? undefined : /^\d+$/.test(rawExpiry) ? Number(rawExpiry) : Number.NaN;
+  const problem = expiresInProblem(expiresIn);
+  if (problem !== undefined) throw new ConfigError(`--expires-in: ${problem}`);
+  const owner = user === undefined ? null : validateUserName(user);
   const db = openExisting(config, 'write');
   try {
-    if (user !== undefined) {
-      parseServerKey(`${user}/`);
-      if (new UserStore(db).get(user) === undefined) throw new ConfigError(`no user ${user} (create it with POST /hub/api/users/${user})`);
-    }
-    const { token } = new TokenStore(db).mint({ owner: user ?? null, scopes, note: args.options.get('--note') ?? 'minted with spawnkeeper token' });
+    if (owner !== null && new UserStore(db).get(owner) === undefined) throw new ConfigError(`no user ${owner} (create it with POST /hub/api/users/${owner})`);
+    const expiresAt = childExpiry(expiresIn, null, Date.now());
+    const { token } = new TokenStore(db).mint({ owner, scopes, note: options.get('--note') ?? 'minted with spawnkeeper token', expiresAt });
     io.out(token);
     return 0;
   } finally {

@@ -47,7 +47,7 @@ export async function statusCommand(argv: readonly string[], io: CliIo): Promise
   const token = args.options.get('--token') ?? io.env['SPAWNKEEPER_TOKEN'] ?? io.env['SPAWNKEEPER_ADMIN_TOKEN'];
   let health: { status: number; body: unknown };
   try {
-    health = await getJson(`${base}/hub/api/health`, undefined);
+    health = await getJson(`${base}/hub/api/health`, token === '' ? undefined : token);
   } catch (err) {
     io.err(`cannot reach the hub at ${base}: ${(err as Error).message}`);
     return 1;

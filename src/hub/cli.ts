@@ -12,7 +12,7 @@ import { ConfigError, configHelp, parseArgs, resolveConfig } from './config.js';
 import type { ExportFormat } from './export-machine.js';
 import { exportMachine } from './export-machine.js';
 import { VERSION } from './hub.js';
-import { attachInspector } from './inspector.js';
+import { startInspection } from './inspection.js';
 import { createLogger } from './log.js';
 import type { RunningHub } from './serve.js';
 import { startHub } from './serve.js';
@@ -34,10 +34,11 @@ export const EXPORT_USAGE = `usage: spawnkeeper export-machine [--format stately
   json: the normalised definition; mermaid: a state diagram for docs.`;
 
 /** SERVE_USAGE is generated from the settings table, so the help cannot drift from the parser. */
-export const SERVE_USAGE = `usage: spawnkeeper serve [--config FILE] [--inspect [WS-URL]] [options]
+export const SERVE_USAGE = `usage: spawnkeeper serve [--config FILE] [--inspect [WS-URL]] [--inspect-host H] [--inspect-port P] [options]
   --inspect streams every server's registration, events and snapshots to the Stately inspector;
-  with no URL it starts @statelyai/inspect's local relay on port 8080 (listening on every
-  interface) and prints the page to open.
+  with no URL it starts a local relay on 127.0.0.1:8080 (--inspect-host and --inspect-port change
+  that; another host lets anyone who can reach it and holds the page's key see every server) and
+  prints the page to open, with its key. A relay that cannot listen is reported; the hub goes on.
   Settings come from defaults, then the JSON file (--config or $SPAWNKEEPER_CONFIG, snake_case
   keys), then SPAWNKEEPER_* variables, then flags; each wins over the one before. Durations are seconds.
 ${configHelp()}`;
@@ -47,18 +48,20 @@ function banner(io: CliIo, running: RunningHub, config: HubConfig): void {
   io.out(`  cluster:  ${running.sim === undefined ? (config.inCluster ? 'in-cluster service account' : `kubeconfig ${config.kubeconfig}`) : `embedded simulator at ${running.sim.url}`} (namespace ${config.namespace})`);
   io.out(`  database: ${config.db}`);
   if (running.generatedToken !== undefined) {
-    io.out(`  admin token (generated; shown only this once, keep it): ${running.generatedToken}`);
+    // Never onto the log stream: stdout may be collected. A terminal shows it; a file keeps it.
+    if (io.tty === true) io.out(`  admin token (generated; shown only this once, keep it): ${running.generatedToken}`);
+    io.out(running.adminTokenFile === undefined ? '  admin token: generated, not shown (no terminal, no database folder): set SPAWNKEEPER_ADMIN_TOKEN' : `  admin token: generated, written to ${running.adminTokenFile} (mode 0600)`);
   } else if (config.adminToken !== '') {
     io.out('  admin token: the value of SPAWNKEEPER_ADMIN_TOKEN');
   } else {
-    io.out('  admin token: the one printed at the first start (lost it? `spawnkeeper token --admin --db ...`)');
+    io.out('  admin token: the one generated at the first start (lost it? `spawnkeeper token --admin --db ...`)');
   }
   io.out(`  try:      curl -H "Authorization: token $TOKEN" ${running.url}/hub/api/users`);
 }
 
 /** serveCommand runs the hub until SIGTERM or SIGINT (exit 0) or prolonged unhealth (exit 1). */
 async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, { '--inspect': false });
+  const args = parseArgs(argv, { '--inspect': false, '--inspect-host': true, '--inspect-port': true });
   if (args.help) {
     io.out(SERVE_USAGE);
     return 0;
@@ -67,6 +70,9 @@ async function serveCommand(argv: readonly string[], io: CliIo): Promise<number>
   if (inspect === 'true' && /^wss?:\/\//.test(args.positionals[0] ?? '')) inspect = args.positionals.shift();
   if (args.positionals.length > 0) throw new ConfigError(`unexpected argument ${args.positionals[0] ?? ''}`);
   if (inspect !== undefined && inspect !== 'true' && !/^wss?:\/\/\S+$/.test(inspect)) throw new ConfigError(`--inspect takes a ws:// or wss:// URL, not ${JSON.stringify(inspect)}`);
+  const inspectPort = args.options.get('--inspect-port') ?? '8080';
+  if (!/^\d{1,5}$/.test(inspectPort) || Number(inspectPort) > 65535) throw new ConfigError(`--inspect-port must be a port from 0 to 65535, not ${JSON.stringify(inspectPort)}`);
+  const relay = { host: args.options.get('--inspect-host') ?? '127.0.0.1', port: Number(inspectPort) };
   const config = resolveConfig({ args, env: io.env });
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   let exitCode = 0;
@@ -80,7 +86,7 @@ async function serveCommand(argv: readonly string[], io: CliIo): Promise<number>
     },
   });
   banner(io, running, config);
-  const inspection = inspect === undefined ? undefined : await startInspection(running, inspect, io);
+  const inspection = inspect === undefined ? undefined : await startInspection(running.sk, inspect === 'true' ? relay : { url: inspect }, io);
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down: no new requests; servers keep running and are picked up at the next start');
     stop();
@@ -92,34 +98,12 @@ async function serveCommand(argv: readonly string[], io: CliIo): Promise<number>
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    inspection?.();
+    inspection?.stop();
     await running.close();
     logger.info('stopped');
     logger.flush();
   }
   return exitCode;
-}
-
-/** startInspection connects the Stately inspector (or its local relay) and returns how to stop it. */
-async function startInspection(running: RunningHub, target: string, io: CliIo): Promise<() => void> {
-  const { createWebSocketInspector } = await import('@statelyai/inspect');
-  let url = target;
-  let relay: { stop(): void } | undefined;
-  if (target === 'true') {
-    const { createInspectorServer } = await import('@statelyai/inspect/server');
-    relay = createInspectorServer({ port: 8080, autoOpen: false });
-    url = 'ws://127.0.0.1:8080';
-    io.out('  inspector: open http://127.0.0.1:8080 in a browser (the Stately inspector page loads from stately.ai)');
-  } else {
-    io.out(`  inspector: streaming to ${url}`);
-  }
-  const inspector = createWebSocketInspector({ url });
-  const detach = attachInspector(running.sk, inspector);
-  return () => {
-    detach();
-    inspector.stop();
-    relay?.stop();
-  };
 }
 
 /** exportCommand prints a machine in one of the export formats. */

@@ -2,6 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { HubConfig, Setting, SettingType } from './settings.js';
 import { DEFAULT_HUB_CONFIG, SETTINGS, envName, flagName, snake } from './settings.js';
 
+/**
+ * MIN_ADMIN_TOKEN_LENGTH: an operator-chosen admin token is stored as one unsalted SHA-256 digest
+ * (looked up by it on every request), so it must carry its own strength: 32 characters at least.
+ */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
 /** ConfigError is a bad setting from any source; the CLI prints it and exits with code 2. */
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -83,7 +89,10 @@ export function resolveConfig(sources: ConfigSources): HubConfig {
   const hub = config as unknown as HubConfig;
   if (hub.kubeconfig !== '' && hub.inCluster) throw new ConfigError('give either kubeconfig or in_cluster, not both');
   if (hub.apiPageDefaultLimit < 1 || hub.apiPageMaxLimit < 1) throw new ConfigError('api_page_default_limit and api_page_max_limit must be at least 1');
-  if (hub.adminToken !== '' && hub.adminToken.length < 8) throw new ConfigError(`${envName('adminToken')} must be at least 8 characters`);
+  if (hub.adminToken !== '' && hub.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ConfigError(`${envName('adminToken')} must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (try: openssl rand -hex 32)`);
+  }
+  if (hub.requestTimeout < 1) throw new ConfigError('request_timeout must be at least 1 second');
   return hub;
 }
 

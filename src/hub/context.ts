@@ -8,6 +8,7 @@ import type { HealthMonitor } from './health.js';
 import { HttpError } from './http.js';
 import type { SpawnLimiter } from './limits.js';
 import type { HubMetrics } from './metrics.js';
+import type { PodEventFeed } from './pod-event-feed.js';
 import type { RecordKeeper } from './records.js';
 import type { ServerIndex } from './server-index.js';
 import type { HubConfig } from './settings.js';
@@ -32,6 +33,8 @@ export interface HubContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly cluster: KubeConfig;
+  /** podEvents: the one shared watch of pod Events that every progress stream reads. */
+  readonly podEvents: PodEventFeed;
   /** shutdown aborts when the hub closes: waits end early and progress streams end. */
   readonly shutdown: AbortSignal;
   readonly version: string;

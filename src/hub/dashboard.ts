@@ -6,6 +6,7 @@ import type { HubContext } from './context.js';
 import { serverName, userName } from './context.js';
 import { HttpError, sendJson } from './http.js';
 import type { Handler, Router } from './router.js';
+import { guardStream } from './stream-guard.js';
 import type { Caller } from './tokens.js';
 
 /**
@@ -86,6 +87,12 @@ function unfiltered(caller: Caller): boolean {
   return READ.some((scope) => caller.grants.unfiltered(scope));
 }
 
+/** reflectorHealth is the reflector's health for this caller: the cluster's error text only for `read:hub`, as on /hub/health. */
+function reflectorHealth(hub: HubContext, caller: Caller) {
+  const r = hub.sk.health().reflector;
+  return caller.grants.has('read:hub') ? r : { ...r, lastError: r.lastError === null ? null : 'hidden: needs read:hub' };
+}
+
 function asset(name: string): Handler {
   const spec = FILES[name];
   if (spec === undefined) throw new Error(`no dashboard asset ${name}`);
@@ -109,11 +116,12 @@ function stream(hub: HubContext): Handler {
     const caller = hub.auth.require(ctx.req, [...READ]);
     const { res } = ctx;
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    if (ctx.req.method === 'HEAD') return void res.end();
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     // clock lets the page count time in state and deadlines on the hub's clock, not the browser's.
     const tick = () => {
       send('clock', { now: hub.clock.now() });
-      send('health', hub.sk.health().reflector);
+      send('health', reflectorHealth(hub, caller));
     };
     tick();
     send('servers', hub.sk.list().filter((s) => visible(caller, s)).map((s) => view(hub, s)));
@@ -129,10 +137,12 @@ function stream(hub: HubContext): Handler {
       if (ended) return;
       ended = true;
       off();
+      unguard();
       clearInterval(beat);
       hub.shutdown.removeEventListener('abort', end);
       res.end();
     };
+    const unguard = guardStream(hub, ctx.req, (c) => READ.some((scope) => c.grants.has(scope)), end);
     hub.shutdown.addEventListener('abort', end);
     res.once('close', end);
   };
@@ -151,7 +161,7 @@ export function registerDashboard(router: Router, hub: HubContext): void {
     const health = hub.sk.health();
     sendJson(ctx.req, ctx.res, 200, {
       servers: hub.sk.list().filter((s) => visible(caller, s)).map((s) => view(hub, s)),
-      health: unfiltered(caller) ? health : { reflector: health.reflector },
+      health: unfiltered(caller) && caller.grants.has('read:hub') ? health : { reflector: reflectorHealth(hub, caller) },
       now: hub.clock.now(),
     });
   });

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_JSON_DEPTH, nestingExceeds } from './json-limits.js';
 
 /** HttpError is an answer other than success; its message is shown to the client as JupyterHub does. */
 export class HttpError extends Error {
@@ -66,11 +67,12 @@ function tooLarge(limit: number): HttpError {
   return new HttpError(413, `Request body too large: the limit is ${limit} bytes`, { Connection: 'close' });
 }
 
-/** readJson reads an optional JSON object body: empty is `{}`, anything not an object is 400. */
+/** readJson reads an optional JSON object body: empty is `{}`, anything not an object, or nested deeper than MAX_JSON_DEPTH, is 400. */
 export async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   const body = await readBody(req, limit);
   const text = body.toString('utf8').trim();
   if (text === '') return {};
+  if (nestingExceeds(text, MAX_JSON_DEPTH)) throw new HttpError(400, `The request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -11,6 +11,7 @@ import { systemClock } from '../runtime/clock.js';
 import { RuntimeFailedError } from '../runtime/runtime.js';
 import type { Spawnkeeper } from '../spawnkeeper.js';
 import { recordActivity } from './api-activity.js';
+import { createAdminToken, listAllTokens, revokeAnyToken } from './api-admin-tokens.js';
 import { health, info, metrics, version } from './api-hub.js';
 import { startServer, stopServer } from './api-servers.js';
 import { createToken, getToken, listTokens, revokeToken } from './api-tokens.js';
@@ -22,6 +23,7 @@ import { HealthMonitor } from './health.js';
 import { HttpError, sendError } from './http.js';
 import { SpawnLimiter } from './limits.js';
 import { HubMetrics } from './metrics.js';
+import { PodEventFeed } from './pod-event-feed.js';
 import { progress } from './progress.js';
 import { RecordKeeper } from './records.js';
 import { Router } from './router.js';
@@ -97,6 +99,7 @@ export function createHub(options: HubOptions): Hub {
     clock,
     logger,
     cluster: options.cluster,
+    podEvents: new PodEventFeed({ kc: options.cluster, namespace: sk.config.namespace, logger }),
     shutdown: shutdown.signal,
     version: VERSION,
   };
@@ -106,9 +109,14 @@ export function createHub(options: HubOptions): Hub {
   finishDeletions(hub);
   health.start();
 
-  const server = createServer({ requestTimeout: 60_000 }, (req, res) => void handle(hub, router, req, res));
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  const requestTimeout = config.requestTimeout * 1000;
+  const server = createServer(
+    // Node checks these timeouts every connectionsCheckingInterval: a fraction of the timeout, so a slow request is answered close to it.
+    { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(100, requestTimeout / 4)) },
+    (req, res) => void handle(hub, router, req, res),
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable) socket.end(`HTTP/1.1 ${clientErrorStatus(err)}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
   let closed: Promise<void> | undefined;
@@ -138,6 +146,7 @@ export function createHub(options: HubOptions): Hub {
         if (server.listening) await done;
         clearTimeout(force);
         health.close();
+        hub.podEvents.close();
         records.close();
         hub.metrics.close();
         index.close();
@@ -172,7 +181,10 @@ function routes(hub: HubContext): Router {
     .add('GET', `${api}/users/:name/tokens`, listTokens(hub))
     .add('POST', `${api}/users/:name/tokens`, createToken(hub))
     .add('GET', `${api}/users/:name/tokens/:id`, getToken(hub))
-    .add('DELETE', `${api}/users/:name/tokens/:id`, revokeToken(hub));
+    .add('DELETE', `${api}/users/:name/tokens/:id`, revokeToken(hub))
+    .add('GET', `${api}/spawnkeeper/tokens`, listAllTokens(hub))
+    .add('POST', `${api}/spawnkeeper/tokens`, createAdminToken(hub))
+    .add('DELETE', `${api}/spawnkeeper/tokens/:id`, revokeAnyToken(hub));
 }
 
 /** handle runs one request: route, handler, and an error answer that is never a 5xx for bad input. */
@@ -198,6 +210,13 @@ async function handle(hub: HubContext, router: Router, req: IncomingMessage, res
   } catch (err) {
     sendError(req, res, asHttpError(hub, err));
   }
+}
+
+/** clientErrorStatus is the status line for a request Node could not take in: 408 when it came too slowly, 431 for oversized headers, else 400. */
+function clientErrorStatus(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return '408 Request Timeout';
+  if (err.code === 'HPE_HEADER_OVERFLOW') return '431 Request Header Fields Too Large';
+  return '400 Bad Request';
 }
 
 function asHttpError(hub: HubContext, err: unknown): HttpError {

@@ -14,11 +14,11 @@ export interface KubeEventObject {
   readonly eventTime?: string | null;
 }
 
-/** PodEventsOptions name one pod and where its Events go; the signal ends the watch. */
+/** PodEventsOptions name one pod (or, without a name, every pod of the namespace) and where its Events go; the signal ends the watch. */
 export interface PodEventsOptions {
   readonly kc: KubeConfig;
   readonly namespace: string;
-  readonly podName: string;
+  readonly podName?: string | undefined;
   readonly onEvent: (event: KubeEventObject) => void;
   readonly signal: AbortSignal;
   readonly logger?: Logger | undefined;
@@ -31,7 +31,7 @@ export function eventTime(e: KubeEventObject): number {
 
 /**
  * watchPodEvents streams the Kubernetes Events about one pod (a watch on the namespace's events with
- * `involvedObject.name`), existing ones first, until `signal` aborts. It restarts after errors with a
+ * `involvedObject.name`), or about every pod, existing ones first, until `signal` aborts. It restarts after errors with a
  * capped backoff and from scratch after 410, so a consumer must drop repeats (by `metadata.uid`).
  */
 export function watchPodEvents(options: PodEventsOptions): Promise<void> {
@@ -72,7 +72,7 @@ function watchOnce(options: PodEventsOptions, rv: string | undefined): Promise<s
     const onAbort = () => finish(new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
     const query: Record<string, string | number | boolean> = {
-      fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${podName}`,
+      fieldSelector: podName === undefined ? 'involvedObject.kind=Pod' : `involvedObject.kind=Pod,involvedObject.name=${podName}`,
       allowWatchBookmarks: true,
       timeoutSeconds: 60,
     };

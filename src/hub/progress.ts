@@ -1,12 +1,12 @@
-import type { ServerResponse } from 'node:http';
 import type { ServerStatus } from '../spawnkeeper.js';
 import type { HubContext } from './context.js';
 import { findUser, serverName, spawnFailure, userName } from './context.js';
 import { HttpError } from './http.js';
 import { isActive, logName, serverUrl } from './models.js';
 import type { KubeEventObject } from './pod-events.js';
-import { eventTime, watchPodEvents } from './pod-events.js';
-import type { Handler } from './router.js';
+import { eventTime } from './pod-events.js';
+import type { Handler, RequestContext } from './router.js';
+import { guardStream } from './stream-guard.js';
 
 type Frame = Record<string, unknown>;
 
@@ -49,6 +49,7 @@ export function progress(hub: HubContext): Handler {
     }
     const res = ctx.res;
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no', Connection: 'keep-alive' });
+    if (ctx.req.method === 'HEAD') return void res.end(); // the headers say it all; a HEAD must not wait for the spawn
     const send = (frame: Frame) => res.write(`data: ${JSON.stringify(frame)}\n\n`);
     const early = s.ready ? readyFrame(user, server) : s.state === 'failed' ? finalFrame(hub, s) : undefined;
     if (early !== undefined) {
@@ -56,12 +57,16 @@ export function progress(hub: HubContext): Handler {
       res.end();
       return;
     }
-    stream(hub, res, key, s, send);
+    stream(hub, ctx, key, s, send);
   };
 }
 
-/** stream follows one pending spawn until its final frame, the client leaving, or the hub closing. */
-function stream(hub: HubContext, res: ServerResponse, key: string, s: ServerStatus, send: (f: Frame) => void): void {
+/**
+ * stream follows one pending spawn until its final frame, the client leaving, the hub closing, or
+ * the token that opened it no longer standing; the pod's Events come from the hub's shared feed.
+ */
+function stream(hub: HubContext, ctx: RequestContext, key: string, s: ServerStatus, send: (f: Frame) => void): void {
+  const { res } = ctx;
   const abort = new AbortController();
   const seen = new Set<string>();
   const oldPods = new Set<string>();
@@ -86,6 +91,8 @@ function stream(hub: HubContext, res: ServerResponse, key: string, s: ServerStat
     if (abort.signal.aborted) return;
     abort.abort();
     off();
+    unsubscribe();
+    unguard();
     clearInterval(keepalive);
     hub.shutdown.removeEventListener('abort', onShutdown);
     if (frame !== undefined && !res.destroyed) send(frame);
@@ -101,7 +108,7 @@ function stream(hub: HubContext, res: ServerResponse, key: string, s: ServerStat
   keepalive.unref();
   hub.shutdown.addEventListener('abort', onShutdown, { once: true });
   res.once('close', () => finish(undefined));
-  watchPodEvents({ kc: hub.cluster, namespace: hub.sk.config.namespace, podName: s.podName, onEvent: emit, signal: abort.signal, logger: hub.logger }).catch((err: unknown) =>
-    hub.logger.warn({ err, server: key }, 'pod events watch ended'),
-  );
+  const target = { user: s.user, server: s.name };
+  const unguard = guardStream(hub, ctx.req, (c) => c.grants.has('read:servers', target), () => finish(undefined));
+  const unsubscribe = hub.podEvents.subscribe(s.podName, emit);
 }

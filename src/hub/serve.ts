@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
@@ -25,8 +25,10 @@ export interface RunningHub {
   readonly cluster: KubeConfig;
   /** sim: the embedded simulator, when no real cluster was configured. */
   readonly sim: Simulator | undefined;
-  /** generatedToken: the admin token generated at this start (the first without a configured one), to print once. */
+  /** generatedToken: the admin token generated at this start (the first without a configured one), to show once on a terminal. */
   readonly generatedToken: string | undefined;
+  /** adminTokenFile: where the generated admin token was written (mode 0600), if it was. */
+  readonly adminTokenFile: string | undefined;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,18 @@ export interface StartOptions {
   logger: Logger;
   clock?: Clock;
   onUnhealthyExit?: (reason: string) => void;
+}
+
+/**
+ * writeAdminToken hands a generated admin token over through a file beside the database that only
+ * its owner can read, never through the log stream; an in-memory database has no folder, so none.
+ */
+function writeAdminToken(db: string, token: string): string | undefined {
+  if (db === ':memory:') return undefined;
+  const file = join(dirname(db), 'admin-token');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600); // an older file keeps its mode through writeFileSync
+  return file;
 }
 
 /** clusterFor loads the configured cluster, or starts the embedded simulator when none is named. */
@@ -69,7 +83,8 @@ export async function startHub(partial: Partial<HubConfig>, options: StartOption
     for (const step of undo.splice(0).reverse()) await step();
   };
   try {
-    if (config.db !== ':memory:') mkdirSync(dirname(config.db), { recursive: true });
+    // The data folder holds the database and the generated admin token: a new one is its owner's alone.
+    if (config.db !== ':memory:') mkdirSync(dirname(config.db), { recursive: true, mode: 0o700 });
     const db = openDatabase(config.db, { durability: config.spawnkeeper.durability ?? 'full' });
     undo.push(() => {
       db.close();
@@ -104,6 +119,7 @@ export async function startHub(partial: Partial<HubConfig>, options: StartOption
     const hub = createHub({ sk, db, cluster, config, logger, extend: registerDashboard, ...(options.clock === undefined ? {} : { clock: options.clock }), ...(options.onUnhealthyExit === undefined ? {} : { onUnhealthyExit: options.onUnhealthyExit }) });
     undo.push(() => hub.close());
     const { generated } = hub.tokens.ensureAdmin(config.adminToken);
+    const adminTokenFile = generated === undefined ? undefined : writeAdminToken(config.db, generated);
     const url = await hub.listen(config.port, config.host);
     logger.info({ url, db: config.db, cluster: sim === undefined ? 'configured' : sim.url, namespace: config.namespace }, 'hub serving');
     let closing: Promise<void> | undefined;
@@ -115,6 +131,7 @@ export async function startHub(partial: Partial<HubConfig>, options: StartOption
       cluster,
       sim,
       generatedToken: generated,
+      adminTokenFile,
       close: () => (closing ??= unwind()),
     };
   } catch (err) {

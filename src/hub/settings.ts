@@ -24,6 +24,7 @@ export interface HubConfig {
   namedServerLimitPerUser: number;
   allowNamedServers: boolean;
   maxBodyBytes: number;
+  requestTimeout: number;
   apiPageDefaultLimit: number;
   apiPageMaxLimit: number;
   authenticatePrometheus: boolean;
@@ -68,6 +69,7 @@ export const DEFAULT_HUB_CONFIG: Readonly<HubConfig> = {
   namedServerLimitPerUser: 0,
   allowNamedServers: true,
   maxBodyBytes: 256 * 1024,
+  requestTimeout: 60,
   apiPageDefaultLimit: 200,
   apiPageMaxLimit: 200,
   authenticatePrometheus: true,
@@ -92,7 +94,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'inCluster', type: 'boolean', where: 'all', doc: 'use the pod service account (a real cluster)' },
   { key: 'namespace', type: 'string', where: 'all', doc: 'namespace of the server pods' },
   { key: 'instance', type: 'string', where: 'all', doc: "label value that marks this hub's pods" },
-  { key: 'adminToken', type: 'string', where: 'secret', doc: 'admin API token (generated and printed once when unset)' },
+  { key: 'adminToken', type: 'string', where: 'secret', doc: 'admin API token, at least 32 characters (when unset one is generated and written once to admin-token beside the database, mode 0600)' },
   { key: 'slowSpawnTimeout', type: 'seconds', where: 'all', doc: 'a start ready within this answers 201, else 202' },
   { key: 'slowStopTimeout', type: 'seconds', where: 'all', doc: 'a stop done within this answers 204, else 202' },
   { key: 'concurrentSpawnLimit', type: 'count', where: 'all', doc: 'spawns pending at once before 429 (0: no limit)' },
@@ -100,6 +102,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'namedServerLimitPerUser', type: 'count', where: 'all', doc: 'named servers per user (0: no limit)' },
   { key: 'allowNamedServers', type: 'boolean', where: 'all', doc: 'allow named servers' },
   { key: 'maxBodyBytes', type: 'count', where: 'all', doc: 'largest request body; larger ones get 413' },
+  { key: 'requestTimeout', type: 'seconds', where: 'all', doc: 'a request not fully received within this gets 408' },
   { key: 'apiPageDefaultLimit', type: 'count', where: 'all', doc: 'users per page when no limit is given' },
   { key: 'apiPageMaxLimit', type: 'count', where: 'all', doc: 'largest page of users' },
   { key: 'authenticatePrometheus', type: 'boolean', where: 'all', doc: '/hub/metrics needs a token with read:metrics' },

@@ -15,11 +15,12 @@ export interface TokenModel {
   readonly source: string;
 }
 
-/** Caller is who a request is from: the token's owner and its grants. */
+/** Caller is who a request is from: the token's owner, its grants, and when it expires (null: never). */
 export interface Caller {
   readonly tokenId: number;
   readonly owner: string | null;
   readonly grants: Grants;
+  readonly expiresAt: number | null;
 }
 
 interface Row {
@@ -36,6 +37,12 @@ interface Row {
 /** hashToken is how a token is stored: its sha256, so a copy of the database grants nothing. */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** parseTokenId reads a token id as JupyterHub shows it (`a12`, or plain `12`); undefined when it is not one. */
+export function parseTokenId(raw: string): number | undefined {
+  const m = /^a?(\d{1,15})$/.exec(raw);
+  return m === null ? undefined : Number(m[1]);
 }
 
 /** newToken is 32 random bytes in hex, as unguessable as JupyterHub's. */
@@ -64,28 +71,34 @@ export class TokenStore {
     const row = this.byHash.get(hashToken(token));
     if (row === undefined) return undefined;
     if (row.expires_at !== null && row.expires_at <= this.now()) return undefined;
-    return { tokenId: row.id, owner: row.owner, grants: new Grants(JSON.parse(row.scopes) as string[], row.owner) };
-  }
-
-  /** mint stores a new token and returns it with its secret; the secret is not kept. */
-  mint(options: { owner: string | null; scopes: readonly string[]; note?: string; expiresInSeconds?: number; source?: string; token?: string }): { token: string; model: TokenModel } {
-    const token = options.token ?? newToken();
-    const created = this.now();
-    const expires = options.expiresInSeconds === undefined ? null : created + options.expiresInSeconds * 1000;
-    const info = this.insert.run(hashToken(token), token.slice(0, 4), options.owner, options.source ?? 'api', JSON.stringify(options.scopes), options.note ?? '', created, expires);
-    const id = Number(info.lastInsertRowid);
-    return { token, model: this.model({ id, prefix: token.slice(0, 4), owner: options.owner, source: options.source ?? 'api', scopes: JSON.stringify(options.scopes), note: options.note ?? '', created, expires_at: expires }) };
+    return { tokenId: row.id, owner: row.owner, grants: new Grants(JSON.parse(row.scopes) as string[], row.owner), expiresAt: row.expires_at };
   }
 
   /**
-   * ensureAdmin makes the configured admin token valid (replacing an earlier configured one), or,
-   * when none is configured and no generated one exists, generates one and returns it to print once.
+   * mint stores a new token and returns it with its secret; the secret is not kept. Only a token
+   * generated here keeps a 4-character prefix to recognise it by: of a chosen one, even that much
+   * could be a large part of the secret.
+   */
+  mint(options: { owner: string | null; scopes: readonly string[]; note?: string; expiresAt?: number | null; source?: string; token?: string }): { token: string; model: TokenModel } {
+    const token = options.token ?? newToken();
+    const prefix = options.token === undefined ? token.slice(0, 4) : '';
+    const created = this.now();
+    const expires = options.expiresAt ?? null;
+    const info = this.insert.run(hashToken(token), prefix, options.owner, options.source ?? 'api', JSON.stringify(options.scopes), options.note ?? '', created, expires);
+    const id = Number(info.lastInsertRowid);
+    return { token, model: this.model({ id, prefix, owner: options.owner, source: options.source ?? 'api', scopes: JSON.stringify(options.scopes), note: options.note ?? '', created, expires_at: expires }) };
+  }
+
+  /**
+   * ensureAdmin makes the configured admin token valid, replacing an earlier configured one and the
+   * generated one; or, when none is configured and no generated one exists, generates one and
+   * returns it to hand over once.
    */
   ensureAdmin(configured: string): { generated: string | undefined; hasGenerated: boolean } {
     return this.db.transaction(() => {
       this.db.prepare("DELETE FROM tokens WHERE source = 'env'").run();
       if (configured !== '') {
-        this.db.prepare('DELETE FROM tokens WHERE hash = ?').run(hashToken(configured));
+        this.db.prepare("DELETE FROM tokens WHERE source = 'generated' OR hash = ?").run(hashToken(configured));
         this.mint({ owner: null, scopes: ADMIN_SCOPES, note: 'admin token from configuration', source: 'env', token: configured });
         return { generated: undefined, hasGenerated: this.hasGenerated() };
       }
@@ -107,6 +120,17 @@ export class TokenStore {
 
   revoke(owner: string, id: number): boolean {
     return this.db.prepare('DELETE FROM tokens WHERE owner = ? AND id = ?').run(owner, id).changes > 0;
+  }
+
+  /** listAll is every token, the hub's own admin tokens (owner null) first, never a secret. */
+  listAll(): TokenModel[] {
+    const rows = this.db.prepare('SELECT id, prefix, owner, source, scopes, note, created, expires_at FROM tokens ORDER BY owner IS NOT NULL, owner, id').all() as Row[];
+    return rows.map((r) => this.model(r));
+  }
+
+  /** revokeId deletes a token by its id, whoever owns it; false when there is none. */
+  revokeId(id: number): boolean {
+    return this.db.prepare('DELETE FROM tokens WHERE id = ?').run(id).changes > 0;
   }
 
   revokeAll(owner: string): void {

@@ -51,6 +51,15 @@ export class UserStore {
     return info.changes === 0 ? undefined : this.get(name);
   }
 
+  /** createMany adds every new name in one transaction and returns the users it created; names that exist are skipped. */
+  createMany(names: readonly string[], admin: boolean, now: number): UserRecord[] {
+    return this.db.transaction(() => {
+      const insert = this.db.prepare('INSERT INTO users (name, admin, created) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING');
+      const fresh = [...new Set(names)].filter((n) => insert.run(n, admin ? 1 : 0, now).changes > 0);
+      return fresh.map((n) => this.get(n)).filter((u): u is UserRecord => u !== undefined);
+    })();
+  }
+
   get(name: string): UserRecord | undefined {
     const row = this.db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE name = ?`).get(name) as UserRow | undefined;
     return row === undefined ? undefined : user(row);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { nameRuleBroken } from './name-rules.js';
 
 /** MANAGED_BY is the label value that marks a pod as spawnkeeper's; nothing else is ever touched. */
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -26,15 +27,26 @@ export class InvalidNameError extends Error {
   }
 }
 
-/** validateUserName accepts what JupyterHub accepts in a URL segment: no slash, no white space, no control characters. */
+/**
+ * validateUserName returns a user name in Unicode's composed form (NFC), so one name has one
+ * spelling: 1–255 characters, no slash, white space or control characters (what fits a URL
+ * segment), and none of the unsafe forms name-rules.ts refuses.
+ */
 export function validateUserName(user: string): string {
-  if (!USER_NAME.test(user)) throw new InvalidNameError(`invalid user name ${JSON.stringify(user.slice(0, 80))}: 1–255 characters, no '/', white space or control characters`);
-  return user;
+  const nfc = user.normalize('NFC');
+  if (!USER_NAME.test(nfc)) throw new InvalidNameError(`invalid user name ${JSON.stringify(user.slice(0, 80))}: 1–255 characters, no '/', white space or control characters`);
+  const broken = nameRuleBroken(nfc);
+  if (broken !== undefined) throw new InvalidNameError(`invalid user name ${JSON.stringify(user.slice(0, 80))}: ${broken}`);
+  return nfc;
 }
 
+/** validateServerName is validateUserName's rules for a server name, which may also be empty (the default server). */
 export function validateServerName(name: string): string {
-  if (!SERVER_NAME.test(name)) throw new InvalidNameError(`invalid server name ${JSON.stringify(name.slice(0, 80))}: up to 255 characters, no '/', white space or control characters`);
-  return name;
+  const nfc = name.normalize('NFC');
+  if (!SERVER_NAME.test(nfc)) throw new InvalidNameError(`invalid server name ${JSON.stringify(name.slice(0, 80))}: up to 255 characters, no '/', white space or control characters`);
+  const broken = nameRuleBroken(nfc);
+  if (broken !== undefined) throw new InvalidNameError(`invalid server name ${JSON.stringify(name.slice(0, 80))}: ${broken}`);
+  return nfc;
 }
 
 /** serverKey is the runtime's key: `user/name`, the name empty for the default server. */
@@ -42,13 +54,14 @@ export function serverKey(user: string, name = ''): string {
   return `${validateUserName(user)}/${validateServerName(name)}`;
 }
 
+/** parseServerKey splits a runtime key into its user and server name. */
 export function parseServerKey(key: string): ServerKey {
   const slash = key.indexOf('/');
   if (slash <= 0) throw new InvalidNameError(`invalid server key ${JSON.stringify(key.slice(0, 80))}`);
   const user = key.slice(0, slash);
   const name = key.slice(slash + 1);
-  validateUserName(user);
-  validateServerName(name);
+  // A stored key is checked for its shape only: a key made under older name rules must stay readable.
+  if (!USER_NAME.test(user) || !SERVER_NAME.test(name)) throw new InvalidNameError(`invalid server key ${JSON.stringify(key.slice(0, 80))}`);
   return { user, name };
 }
 

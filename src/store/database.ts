@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import type { DatabaseLock } from './lock.js';
@@ -57,7 +57,10 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database 
   const lock = isMemory ? undefined : acquireLock(path, options.now === undefined ? {} : { now: options.now });
   let db: Database;
   try {
-    if (!isMemory) checkHeader(path);
+    if (!isMemory) {
+      checkHeader(path);
+      keepPrivate(path);
+    }
     try {
       db = new BetterSqlite3(path);
     } catch (err) {
@@ -116,6 +119,27 @@ function openReadonly(path: string, options: OpenOptions): Database {
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * keepPrivate makes the database readable by its owner only (0600) before SQLite opens it: a new file
+ * is created so, an existing one is narrowed. SQLite gives the -wal and -shm files it creates the
+ * database file's mode, and narrows them too, since it is done before they are opened.
+ */
+function keepPrivate(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (!existsSync(file)) {
+      if (file === path) {
+        try {
+          closeSync(openSync(file, 'a', 0o600));
+        } catch (err) {
+          throw new DatabaseRefusedError(path, 'corrupt', `SQLite cannot open it (${(err as Error).message})`);
+        }
+      }
+      continue;
+    }
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
   }
 }
 

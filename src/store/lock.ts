@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, openSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -73,6 +73,7 @@ export function acquireLock(database: string, options: { now?: number } = {}): D
   const path = lockPathOf(database);
   let conn: Database;
   try {
+    if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600)); // private, like the database beside it
     conn = new BetterSqlite3(path);
     conn.pragma('busy_timeout = 0');
   } catch (err) {

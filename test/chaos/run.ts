@@ -92,7 +92,7 @@ export async function runChaos(o: ChaosOptions): Promise<boolean> {
     slow_spawn_timeout: 0.2, slow_stop_timeout: 0.2, concurrent_spawn_limit: 0, unhealthy_after: 5,
     spawnkeeper: { delays: CHAOS_DELAYS, durability: 'full', reflector: { resyncMs: RESYNC_MS, silenceMs: 4_000, watchTimeoutSeconds: 20, backoffMaxMs: 1_000 }, sweeper: { intervalMs: SWEEP_MS, graceMs: 5_000 } },
   }));
-  const token = `chaos-admin-${o.seed}-${Date.now()}`;
+  const token = `chaos-admin-${o.seed}-${Date.now()}-0123456789abcdef`; // admin tokens have at least 32 characters
   const hub = new HubProcess({ port: await freePort(), db: join(dir, 'hub.db'), kubeconfig, config, token, logFile: join(dir, 'hub.log') });
   const bound = analyzeLiveness(configureServerMachine(CHAOS_DELAYS)).bound + RESYNC_MS + 2 * SWEEP_MS;
   const command = `npm run chaos -- --seed ${o.seed} --duration ${Math.round(o.durationMs / 1000)}s --users ${o.users}${o.kills === undefined ? '' : ` --kills ${o.kills}`}${o.rivals === undefined ? '' : ` --rivals ${o.rivals}`}`;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { FAST_KUBELET, TEST_ENGINE } from './hub-helpers.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}bin/spawnkeeper.mjs`;
 const TSX = `${ROOT}node_modules/tsx/dist/cli.mjs`;
-const TOKEN = 'cli-admin-token-abcdef0123';
+const TOKEN = 'cli-admin-token-abcdef0123456789abcdef';
 
 interface Child {
   readonly proc: ChildProcess;
@@ -78,7 +78,12 @@ describe('spawnkeeper CLI', () => {
     const child = start([TSX, `${ROOT}src/hub/main.ts`], { cwd: tmp.dir, env: { SPAWNKEEPER_PORT: '0', SPAWNKEEPER_CONFIG: configFile } });
     try {
       const [, url] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)\/hub\/api/);
-      const [, token] = await child.line(/admin token \(generated; shown only this once, keep it\): ([0-9a-f]{64})/);
+      // stdout is a pipe here, as under a log collector: the generated token goes to a private file, never to stdout.
+      const [, file] = await child.line(/admin token: generated, written to (\S+) \(mode 0600\)/);
+      const token = readFileSync(`${tmp.dir}/${file}`, 'utf8').trim();
+      expect(token).toMatch(/^[0-9a-f]{64}$/);
+      expect(statSync(`${tmp.dir}/${file}`).mode & 0o777).toBe(0o600);
+      expect(child.out() + child.err()).not.toContain(token);
       const res = await fetch(`${url}/hub/api/users`, { headers: { Authorization: `token ${token}` } });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual([]);
@@ -90,14 +95,14 @@ describe('spawnkeeper CLI', () => {
     }
   });
 
-  it('runs flows on `serve`, reports them with `status`, and keeps servers across a restart', async () => {
+  it('runs flows on `serve`, reports them with `status`, and keeps servers across a restart, settling one whose pod the restart lost', async () => {
     const db = `${tmp.dir}/flows.db`;
     const env = { SPAWNKEEPER_ADMIN_TOKEN: TOKEN, SPAWNKEEPER_CONFIG: configFile };
     const serve = (): Child => start([BIN, 'serve', '--port', '0', '--db', db], { env });
     let child = serve();
     try {
       const [, url] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)/);
-      expect(child.out()).toContain('admin token: the value of SPAWNKEEPER_ADMIN_TOKEN');
+      await child.line(/admin token: the value of SPAWNKEEPER_ADMIN_TOKEN/); // waited for, not assumed to have arrived with the URL
       expect(child.out()).not.toContain(TOKEN);
       const call = (method: string, path: string) => fetch(`${url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } });
       expect((await call('POST', '/users/cli')).status).toBe(201);
@@ -112,8 +117,19 @@ describe('spawnkeeper CLI', () => {
       expect(await child.exited).toBe(0);
       child = serve();
       const [, url2] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)/);
-      const user = (await (await fetch(`${url2}/hub/api/users/cli`, { headers: { Authorization: `token ${TOKEN}` } })).json()) as { servers: Record<string, unknown> };
-      expect(Object.keys(user.servers)).toEqual(['kept']);
+      // The record of the named server survives the restart; its pod did not (the embedded cluster
+      // starts empty), so the hub finds that out and settles it stopped instead of claiming it runs.
+      const read = async () =>
+        (await (await fetch(`${url2}/hub/api/users/cli?include_stopped_servers=1`, { headers: { Authorization: `token ${TOKEN}` } })).json()) as {
+          servers: Record<string, { ready: boolean; pending: string | null; spawnkeeper?: { detail: string; reason: string | null } }>;
+        };
+      let user = await read();
+      for (let i = 0; i < 150 && user.servers['kept']?.spawnkeeper?.detail !== 'stopped'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        user = await read();
+      }
+      expect(Object.keys(user.servers).sort()).toEqual(['', 'kept']);
+      expect(user.servers['kept']).toMatchObject({ ready: false, pending: null, spawnkeeper: { detail: 'stopped', reason: 'pod vanished while running' } });
       child.proc.kill('SIGINT');
       expect(await child.exited).toBe(0);
     } finally {
@@ -123,7 +139,7 @@ describe('spawnkeeper CLI', () => {
     const history = await inProcess(['history', 'cli', '--db', db]);
     expect(history.code).toBe(0);
     expect(history.out).toMatch(/server\.start\s+stopped → spawn_pending/);
-    expect(history.out).toMatch(/server\.stop\s+running → stop_pending/);
+    expect(history.out).toMatch(/server\.stop\s+running\.ready → stop_pending/);
     const named = await inProcess(['history', 'cli/kept', '--db', db, '--json']);
     expect(named.code).toBe(0);
     expect((JSON.parse(named.out) as Array<{ type: string }>)[0]?.type).toBe('server.start');
@@ -147,6 +163,38 @@ describe('spawnkeeper CLI', () => {
     const minted = await inProcess(['token', 'cli', '--scopes', 'read:users!user', '--db', db]);
     expect(minted.code).toBe(0);
     expect(minted.out.trim()).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('lists every token with `token list`, revokes one by id with `token revoke`, and mints expiring admin tokens', async () => {
+    const db = `${tmp.dir}/tokens.db`;
+    const env = { SPAWNKEEPER_ADMIN_TOKEN: TOKEN, SPAWNKEEPER_CONFIG: configFile };
+    const child = start([BIN, 'serve', '--port', '0', '--db', db], { env });
+    try {
+      await child.line(/JupyterHub REST API at/);
+      child.proc.kill('SIGTERM');
+      expect(await child.exited).toBe(0);
+    } finally {
+      child.proc.kill('SIGKILL');
+    }
+    const admin = await inProcess(['token', '--admin', '--expires-in', '3600', '--note', 'for a script', '--db', db]);
+    expect(admin.code).toBe(0);
+    const secret = admin.out.trim();
+    const listed = await inProcess(['token', 'list', '--json', '--db', db]);
+    expect(listed.code).toBe(0);
+    expect(listed.out).not.toContain(secret);
+    const tokens = JSON.parse(listed.out) as Array<{ id: string; user: string | null; source: string; note: string; expiresAt: string | null }>;
+    expect(tokens.map((t) => [t.user, t.source])).toEqual([[null, 'env'], [null, 'api']]);
+    const minted = tokens.find((t) => t.note === 'for a script');
+    expect(Date.parse(minted?.expiresAt ?? '') - Date.now()).toBeGreaterThan(3_500_000);
+    expect((await inProcess(['token', 'list', '--db', db])).out).toMatch(/^a\d+\t\(admin\)\tenv\t/m);
+    expect((await inProcess(['token', 'revoke', minted?.id ?? '', '--db', db])).out.trim()).toBe(`revoked ${minted?.id ?? ''}`);
+    expect((await inProcess(['token', 'revoke', minted?.id ?? '', '--db', db])).code).toBe(1);
+    expect(JSON.parse((await inProcess(['token', 'list', '--json', '--db', db])).out)).toHaveLength(1);
+    for (const bad of [['--expires-in', '0'], ['--expires-in', '1.5'], ['--expires-in', 'soon']]) {
+      const r = await inProcess(['token', '--admin', ...bad, '--db', db]);
+      expect(`${bad.join(' ')} ${r.code}`).toBe(`${bad.join(' ')} 2`);
+    }
+    expect((await inProcess(['token', 'revoke', 'x1', '--db', db])).code).toBe(2);
   });
 
   it('exits 2 with a clear message on bad configuration', async () => {

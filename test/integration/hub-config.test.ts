@@ -38,7 +38,7 @@ describe('hub configuration', () => {
       [() => resolveConfig({ args: parseArgs(['--port']), env: {} }), /--port needs a value/],
       [() => resolveConfig({ args: parseArgs(['--log-level', 'loud']), env: {} }), /--log-level must be one of fatal, error/],
       [() => resolveConfig({ args: parseArgs([]), env: { SPAWNKEEPER_IN_CLUSTER: 'maybe' } }), /SPAWNKEEPER_IN_CLUSTER must be true or false/],
-      [() => resolveConfig({ args: parseArgs([]), env: { SPAWNKEEPER_ADMIN_TOKEN: 'short' } }), /at least 8 characters/],
+      [() => resolveConfig({ args: parseArgs([]), env: { SPAWNKEEPER_ADMIN_TOKEN: 'short' } }), /at least 32 characters/],
       [() => resolveConfig({ args: parseArgs(['--config', 'c']), env: {}, readFile: () => '{oops' }), /not valid JSON/],
       [() => resolveConfig({ args: parseArgs(['--config', 'c']), env: {}, readFile: file([1]) }), /must hold a JSON object/],
       [() => resolveConfig({ args: parseArgs(['--config', 'c']), env: {}, readFile: file({ sim: 3 }) }), /"sim" in c must be an object/],

@@ -6,7 +6,7 @@ import type { RunningHub } from '../../src/hub/serve.js';
 import { startHub } from '../../src/hub/serve.js';
 import { tempDir } from '../support/harness.js';
 
-export const ADMIN = 'test-admin-token-0123456789';
+export const ADMIN = 'test-admin-token-0123456789abcdef0123';
 
 /** FAST_KUBELET makes the simulated pods schedule, start and stop in a few milliseconds. */
 export const FAST_KUBELET = { scheduleMs: 5, createMs: 5, readyMs: 5, stopMs: 5, backoffMs: 20 };

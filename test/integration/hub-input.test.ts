@@ -78,6 +78,12 @@ describe('hub input validation', () => {
     expect(hub.running.sk.get('val')).toBeUndefined();
   });
 
+  it('answers 431 to request headers larger than Node accepts', async () => {
+    const res = await fetch(`${hub.url}${api}/users`, { headers: { Authorization: `token ${ADMIN}`, 'X-Pad': 'x'.repeat(20_000) } });
+    expect(res.status).toBe(431);
+    expect((await hub.call('GET', '/hub/health', { token: null })).status).toBe(200);
+  });
+
   it('never answers 5xx to malformed requests', async () => {
     let seed = 12345;
     const rnd = (n: number) => {

@@ -43,12 +43,12 @@ describe('hub progress stream and the whole flow', () => {
     expect(frames.at(-1)).toEqual({ progress: 100, ready: true, message: 'Server ready at /user/flo/', html_message: 'Server ready at <a href="/user/flo/">/user/flo/</a>', url: '/user/flo/' });
     expect(raw).toContain('\n\n\n\n'); // a keepalive went out while the pod was starting
 
-    const activity = await hub.call('POST', `${api}/users/flo/activity`, { body: { servers: { '': { last_activity: '2031-05-06T07:08:09Z' } } } });
+    const activity = await hub.call('POST', `${api}/users/flo/activity`, { body: { servers: { '': { last_activity: '2024-05-06T07:08:09Z' } } } });
     expect(activity.status).toBe(200);
     const user = (await hub.call('GET', `${api}/users/flo`)).json as { last_activity: string; server: string; servers: Record<string, Json> };
-    expect(user.last_activity).toBe('2031-05-06T07:08:09.000000Z');
+    expect(user.last_activity).toBe('2024-05-06T07:08:09.000000Z');
     expect(user.server).toBe('/user/flo/');
-    expect(user.servers['']).toMatchObject({ ready: true, last_activity: '2031-05-06T07:08:09.000000Z' });
+    expect(user.servers['']).toMatchObject({ ready: true, last_activity: '2024-05-06T07:08:09.000000Z' });
 
     expect((await hub.call('DELETE', `${api}/users/flo/server`)).status).toBe(204);
     const after = await hub.call('GET', `${api}/users/flo/server/progress`);

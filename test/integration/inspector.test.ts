@@ -1,11 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { createWebSocketInspector } from '@statelyai/inspect';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { createMachine } from 'xstate';
 import type { AnyStateMachine } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serverMachine } from '../../machines/server.machine.js';
 import { structure } from '../../src/hub/export-machine.js';
+import { startInspection } from '../../src/hub/inspection.js';
 import { actorId, attachInspector, sanitize } from '../../src/hub/inspector.js';
 import type { TestHub } from './hub-helpers.js';
 import { startTestHub } from './hub-helpers.js';
@@ -67,6 +68,41 @@ describe('Stately inspector', () => {
     expect(running).toBeGreaterThan(0);
     expect(values.findIndex((v) => v.includes('stop_pending'))).toBeGreaterThan(running);
     expect(values.at(-1)).toBe('"stopped"');
+  });
+
+  it('relays the hub through the local relay to viewers holding the key, and passes on nothing a viewer sends', async () => {
+    hub = await startTestHub();
+    const lines: string[] = [];
+    const inspection = await startInspection(hub.running.sk, { port: 0 }, { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
+    const viewers: WebSocket[] = [];
+    try {
+      const page = new URL(inspection.pageUrl ?? '');
+      expect(lines.join('\n')).toContain(page.href);
+      const served = await fetch(page);
+      expect(served.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(await served.text()).toContain('https://stately.ai/inspect');
+      const view = `ws://${page.host}/view?key=${page.searchParams.get('key') ?? ''}`;
+      const connect = async () => {
+        const ws = new WebSocket(view);
+        viewers.push(ws);
+        await new Promise((r) => ws.once('open', r));
+        const got: Message[] = [];
+        ws.on('message', (d) => got.push(JSON.parse(String(d)) as Message));
+        return { ws, got };
+      };
+      const a = await connect();
+      const b = await connect();
+      b.ws.send(JSON.stringify({ type: '@xstate.event', sessionId: 'server:forged/', event: { type: 'server.stop' } }));
+      expect((await hub.call('POST', '/hub/api/users/relayed')).status).toBe(201);
+      expect([201, 202]).toContain((await hub.call('POST', '/hub/api/users/relayed/server')).status);
+      await eventually('the start to reach the viewer', () => a.got.some((m) => m.sessionId === actorId('relayed/') && m.type === '@xstate.event'), 10_000);
+      expect(a.got.some((m) => m.sessionId === 'server:forged/')).toBe(false);
+      expect(b.got.some((m) => m.sessionId === actorId('relayed/'))).toBe(true);
+      expect(await new Promise((r) => new WebSocket(`ws://${page.host}/publish?key=${page.searchParams.get('key') ?? ''}`).once('unexpected-response', (_q, res) => r(res.statusCode)))).toBe(403);
+    } finally {
+      for (const v of viewers) v.close();
+      inspection.stop();
+    }
   });
 
   it('redacts anything that looks like a credential', () => {

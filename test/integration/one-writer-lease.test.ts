@@ -39,7 +39,7 @@ describe('one cluster, one writer: two real hub processes with separate files an
   const hub = (name: string): Hub => hubs.get(name) as Hub;
   const call = (h: Hub, method: string, path: string) => fetch(`${h.process.url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } });
   const health = async (h: Hub): Promise<Health> => {
-    const res = await fetch(`${h.process.url}/hub/health`);
+    const res = await fetch(`${h.process.url}/hub/health`, { headers: { Authorization: `token ${TOKEN}` } }); // the reason needs read:hub
     return { status: res.status, body: (await res.json()) as Health['body'] };
   };
   const metric = async (h: Hub, name: string): Promise<number> => {
