@@ -11,7 +11,7 @@ import { DEFAULT_TEMPLATE } from './kube/manifest.js';
 import type { PodTemplate } from './kube/manifest.js';
 import { parseServerKey, podNameCandidates, serverKey, validatePodNamePrefix } from './kube/names.js';
 import { KubePodClient } from './kube/pod-client.js';
-import { Reflector } from './kube/reflector.js';
+import { Reflector, sleep } from './kube/reflector.js';
 import type { ReflectorHealth } from './kube/reflector.js';
 import { OrphanSweeper } from './kube/sweeper.js';
 import type { Clock } from './runtime/clock.js';
@@ -128,6 +128,9 @@ export interface Spawnkeeper {
   close(): Promise<void>;
 }
 
+/** FIRST_LEASE_WAIT_MS bounds how long createSpawnkeeper waits for the first answer about the Lease. */
+const FIRST_LEASE_WAIT_MS = 2_000;
+
 /** leaseName is the Lease of an instance; it must be a DNS subdomain, which an instance label need not be. */
 function leaseName(config: SpawnkeeperConfig): string {
   const name = config.lease.name ?? `spawnkeeper-${config.instance}`;
@@ -207,6 +210,11 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     abort.signal.addEventListener('abort', () => resolve(false), { once: true });
   });
   const runnables = [lease.start(abort.signal), reflector.start(abort.signal), synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined))];
+  // Know whether this hub may act before serving (a hub with a reachable API reports healthy from its
+  // first answer), but never wait long for an API that is away: the elector keeps trying.
+  const waited = new AbortController();
+  await Promise.race([lease.firstAttempt(), sleep(clock, FIRST_LEASE_WAIT_MS, waited.signal)]);
+  waited.abort();
 
   const podNames = new Map<string, readonly [string, ...string[]]>();
   /** actualPodName is the name of the server's pod as listed: a pod made under the earlier naming scheme keeps its name. */

@@ -88,6 +88,9 @@ export class LeaseElector implements Gate, EpochSource {
   private losses = 0;
   private deadline: unknown;
   private readonly listeners = new Set<() => void>();
+  private firstDone: () => void = () => undefined;
+  /** first settles when the first attempt to acquire has ended, won or not. */
+  private readonly first = new Promise<void>((resolve) => (this.firstDone = resolve));
 
   constructor(private readonly o: LeaseElectorOptions) {
     checkLeaseTimings(o);
@@ -100,6 +103,11 @@ export class LeaseElector implements Gate, EpochSource {
 
   get epoch(): number | undefined {
     return this.tenure;
+  }
+
+  /** firstAttempt resolves once the first attempt to acquire the Lease has ended, whatever its outcome. */
+  firstAttempt(): Promise<void> {
+    return this.first;
   }
 
   onOpen(listener: () => void): () => void {
@@ -139,9 +147,11 @@ export class LeaseElector implements Gate, EpochSource {
     const random = this.o.random ?? Math.random;
     while (!signal.aborted) {
       await this.attempt(signal);
+      this.firstDone();
       if (signal.aborted) break;
       await sleep(clock, this.acting ? retryPeriodMs : retryPeriodMs * (1 + JITTER * random()), signal);
     }
+    this.firstDone();
   }
 
   /**

@@ -15,7 +15,7 @@ import { FAST_KUBELET, waitFor } from './hub-helpers.js';
 import { leases } from './sim-helpers.js';
 
 const BIN = new URL('../../bin/spawnkeeper.mjs', import.meta.url).pathname;
-const TOKEN = 'deploy-as-shipped-token-0123';
+const TOKEN = 'deploy-as-shipped-token-0123456789abcdef';
 
 interface Container {
   args: string[];

@@ -11,7 +11,7 @@ import { tempDir } from '../support/harness.js';
 import { FAST_KUBELET, TEST_ENGINE, waitFor } from './hub-helpers.js';
 
 const BIN = new URL('../../bin/spawnkeeper.mjs', import.meta.url).pathname;
-const TOKEN = 'one-writer-admin-token-0123';
+const TOKEN = 'one-writer-admin-token-0123456789abcdef';
 
 /** digest of the database and its WAL: what a refused writer must leave exactly as it was. */
 function digest(db: string): string {

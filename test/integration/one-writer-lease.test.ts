@@ -8,7 +8,7 @@ import { ApiProxy, kubeconfigFor } from '../support/api-proxy.js';
 import { tempDir } from '../support/harness.js';
 import { TEST_ENGINE, waitFor } from './hub-helpers.js';
 
-const TOKEN = 'one-writer-lease-token-0123';
+const TOKEN = 'one-writer-lease-token-0123456789abcdef';
 /** The Lease's timings here, in seconds: short, in client-go's proportions. */
 const LEASE = { duration: 3, renewDeadline: 2, retryPeriod: 0.4 };
 const CREATE = /^\/api\/v1\/namespaces\/default\/pods$/;
@@ -34,6 +34,8 @@ describe('one cluster, one writer: two real hub processes with separate files an
   let tmp: ReturnType<typeof tempDir>;
   let sim: Simulator;
   let config: string;
+  /** patient: hub b's calls wait 12 s for an answer, so a late answer still reaches it (the stale-hub case). */
+  let patient: string;
   const hubs = new Map<string, Hub>();
 
   const hub = (name: string): Hub => hubs.get(name) as Hub;
@@ -55,11 +57,11 @@ describe('one cluster, one writer: two real hub processes with separate files an
     return s === undefined ? 'stopped' : s.ready ? 'running' : (s.pending ?? 'unknown');
   };
 
-  async function launch(name: string, proxy?: ApiProxy): Promise<Hub> {
-    const p = proxy ?? (await ApiProxy.start(sim.url));
+  async function launch(name: string, hubConfig = config): Promise<Hub> {
+    const p = await ApiProxy.start(sim.url);
     const kubeconfig = `${tmp.dir}/${name}.kubeconfig`;
     writeFileSync(kubeconfig, kubeconfigFor(p.url));
-    const process = new HubProcess({ port: await freePort(), db: `${tmp.dir}/${name}.db`, kubeconfig, config, token: TOKEN, logFile: `${tmp.dir}/${name}.log` });
+    const process = new HubProcess({ port: await freePort(), db: `${tmp.dir}/${name}.db`, kubeconfig, config: hubConfig, token: TOKEN, logFile: `${tmp.dir}/${name}.log` });
     await process.start();
     const h = { name, process, proxy: p };
     hubs.set(name, h);
@@ -70,11 +72,14 @@ describe('one cluster, one writer: two real hub processes with separate files an
     tmp = tempDir('spawnkeeper-one-lease-');
     sim = await startSimulator({ seed: 9, kubelet: { scheduleMs: 5, createMs: 5, readyMs: 20, stopMs: 5 } });
     config = `${tmp.dir}/hub.json`;
-    writeFileSync(config, JSON.stringify({
+    const settings = {
       slow_spawn_timeout: 0.5, slow_stop_timeout: 0.5, authenticate_prometheus: false,
       lease_duration: LEASE.duration, lease_renew_deadline: LEASE.renewDeadline, lease_retry_period: LEASE.retryPeriod,
       spawnkeeper: TEST_ENGINE,
-    }));
+    };
+    writeFileSync(config, JSON.stringify(settings));
+    patient = `${tmp.dir}/patient.json`;
+    writeFileSync(patient, JSON.stringify({ ...settings, spawnkeeper: { ...TEST_ENGINE, delays: { ...TEST_ENGINE.delays, requestTimeout: 12_000 } } }));
   });
   afterAll(async () => {
     for (const h of hubs.values()) {
@@ -89,7 +94,7 @@ describe('one cluster, one writer: two real hub processes with separate files an
   it('lets only the lease holder create or delete pods; the other answers 503, accepts commands and keeps their effects waiting', async () => {
     const a = await launch('a');
     await waitFor('a holds the lease', async () => ((await health(a)).status === 200 ? true : undefined));
-    const b = await launch('b');
+    const b = await launch('b', patient);
     const waiting = await waitFor('b waits', async () => {
       const h = await health(b);
       return h.status === 503 ? h : undefined;
@@ -189,10 +194,12 @@ describe('one cluster, one writer: two real hub processes with separate files an
     expect(cTenure).toBeGreaterThan(bTenure);
     expect(podOf('dee')?.metadata.annotations?.[ANNOTATION_LEASE_TRANSITIONS]).toBe(String(cTenure));
 
-    // b's delete goes on with what it read, if it goes on at all: the API server refuses it (the pod
-    // changed hands since b read it), b reads again, sees c's stamp and leaves the pod alone.
-    await new Promise((r) => setTimeout(r, 2 * holdMs + 1_000));
+    // b's delete goes on with what it read: the API server refuses it (the pod changed hands since b
+    // read it), b reads again, sees c's stamp and leaves the pod alone.
+    await waitFor('b’s late delete', () => (b.proxy.seen.some((s) => s.method === 'DELETE' && /jupyter-dee$/.test(s.path) && s.status !== undefined) ? true : undefined), holdMs + 10_000);
+    await new Promise((r) => setTimeout(r, holdMs + 1_000));
     const deletes = b.proxy.seen.filter((s) => s.method === 'DELETE' && /jupyter-dee$/.test(s.path));
+    expect(deletes.length).toBeGreaterThan(0);
     expect(deletes.map((d) => d.status)).toEqual(deletes.map(() => 409));
     console.log(`stale hub: ${deletes.length} delete(s) of the adopted pod sent late by the stale hub, all refused with 409`);
     expect(podOf('dee')?.metadata.uid).toBe(uid);
