@@ -1,13 +1,17 @@
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { ServerDelays } from '../machines/server.machine.js';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
+import { highestStamp, leaseFence } from './kube/fence.js';
+import type { LeaseStatus, LeaseTimings } from './kube/lease.js';
+import { DEFAULT_LEASE_TIMINGS, LeaseElector, checkLeaseTimings } from './kube/lease.js';
+import { KubeLeaseStore } from './kube/lease-store.js';
 import { DEFAULT_TEMPLATE } from './kube/manifest.js';
 import type { PodTemplate } from './kube/manifest.js';
 import { parseServerKey, podNameCandidates, serverKey, validatePodNamePrefix } from './kube/names.js';
 import { KubePodClient } from './kube/pod-client.js';
-import { Reflector } from './kube/reflector.js';
+import { Reflector, sleep } from './kube/reflector.js';
 import type { ReflectorHealth } from './kube/reflector.js';
 import { OrphanSweeper } from './kube/sweeper.js';
 import type { Clock } from './core/clock.js';
@@ -17,8 +21,9 @@ import { checkReplay, history } from './runtime/replay.js';
 import { Runtime } from './runtime/runtime.js';
 import type { Committed, ServerView } from './runtime/runtime.js';
 import type { Durability } from './store/database.js';
-import { openDatabase } from './store/database.js';
+import { databaseLock, openDatabase } from './store/database.js';
 import { SqliteEventStore } from './store/event-store.js';
+import { hubIdentity } from './store/lock.js';
 
 /** SpawnkeeperConfig is everything an operator can set; every field has a documented default. */
 export interface SpawnkeeperConfig {
@@ -34,6 +39,12 @@ export interface SpawnkeeperConfig {
   effectConcurrency: number;
   reflector: { resyncMs?: number; watchTimeoutSeconds?: number; silenceMs?: number; unhealthyAfterMs?: number; backoffMaxMs?: number };
   sweeper: { intervalMs?: number; graceMs?: number };
+  /**
+   * lease: the Kubernetes Lease that makes this hub the only one acting on its instance's pods.
+   * name (default `spawnkeeper-<instance>`), identity (default: host and database), and client-go's
+   * timings (default 15 s / 10 s / 2 s).
+   */
+  lease: Partial<LeaseTimings> & { name?: string; identity?: string };
 }
 
 export const DEFAULT_CONFIG: SpawnkeeperConfig = {
@@ -46,6 +57,7 @@ export const DEFAULT_CONFIG: SpawnkeeperConfig = {
   effectConcurrency: 32,
   reflector: {},
   sweeper: {},
+  lease: {},
 };
 
 export interface SpawnkeeperOptions {
@@ -89,6 +101,8 @@ export interface SpawnkeeperHealth {
   readonly overdueTimers: number;
   readonly pendingEffects: number;
   readonly orphans: number;
+  /** lease: whether this hub holds the Lease and so acts on the cluster; effects wait while it does not. */
+  readonly lease: LeaseStatus;
 }
 
 /** Spawnkeeper is the embeddable lifecycle engine; `createSpawnkeeper` builds and starts one. */
@@ -109,8 +123,21 @@ export interface Spawnkeeper {
   readonly store: SqliteEventStore;
   readonly reflector: Reflector;
   readonly sweeper: OrphanSweeper;
+  readonly lease: LeaseElector;
   readonly config: SpawnkeeperConfig;
   close(): Promise<void>;
+}
+
+/** FIRST_LEASE_WAIT_MS bounds how long createSpawnkeeper waits for the first answer about the Lease. */
+const FIRST_LEASE_WAIT_MS = 2_000;
+
+/** leaseName is the Lease of an instance; it must be a DNS subdomain, which an instance label need not be. */
+function leaseName(config: SpawnkeeperConfig): string {
+  const name = config.lease.name ?? `spawnkeeper-${config.instance}`;
+  if (name.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name)) {
+    throw new Error(`the lease name ${JSON.stringify(name)} must be a lowercase DNS subdomain (letters, digits, '-', '.'); set lease.name when the instance is not one`);
+  }
+  return name;
 }
 
 /** kubeConfigFor makes a KubeConfig for a plain-HTTP API server such as the simulator. */
@@ -126,26 +153,40 @@ export function kubeConfigFor(url: string, namespace = 'default'): KubeConfig {
 }
 
 /**
- * createSpawnkeeper opens the database (refusing a bad file), restores every server, re-arms timers,
- * re-runs unfinished effects, and starts the reflector and the orphan sweeper. The one wiring point.
+ * createSpawnkeeper opens the database (refusing a bad file, or one another hub holds), restores every
+ * server, re-arms timers, queues unfinished effects, and starts the Lease elector, the reflector and
+ * the orphan sweeper; effects and sweeps run only while the Lease is held. The one wiring point.
  */
 export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Spawnkeeper> {
   const config: SpawnkeeperConfig = { ...DEFAULT_CONFIG, ...options.config };
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
+  // Settings are checked before the database is opened: a bad one must not leave a locked file behind.
+  const machine = configureServerMachine(config.delays);
+  const timings: LeaseTimings = { ...DEFAULT_LEASE_TIMINGS, ...config.lease };
+  checkLeaseTimings(timings);
+  const name = leaseName(config);
   const db = typeof options.db === 'string' ? openDatabase(options.db, { durability: config.durability, now: clock.now() }) : options.db;
   const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
-  const machine = configureServerMachine(config.delays);
   const template: PodTemplate = { ...DEFAULT_TEMPLATE, ...config.template };
   validatePodNamePrefix(template.podNamePrefix);
   const api = options.cluster.makeApiClient(CoreV1Api);
-  const pods = new KubePodClient(api, { namespace: config.namespace, instance: config.instance, template, deleteGraceSeconds: config.deleteGraceSeconds });
+  const lease = new LeaseElector({
+    ...timings,
+    store: new KubeLeaseStore(options.cluster.makeApiClient(CoordinationV1Api), config.namespace, name),
+    identity: config.lease.identity ?? hubIdentity(databaseLock(db)),
+    clock,
+    logger,
+    floor: () => highestStamp(api, config.namespace, config.instance),
+  });
+  const pods = new KubePodClient(api, { namespace: config.namespace, instance: config.instance, template, deleteGraceSeconds: config.deleteGraceSeconds, fence: leaseFence(lease) });
   const runtime = new Runtime({
     store,
     machine,
     pods,
     clock,
     logger,
+    gate: lease,
     effectConcurrency: config.effectConcurrency,
     effectTimeoutMs: config.delays.requestTimeout ?? 10_000,
   });
@@ -158,6 +199,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     stateOf: (key) => runtime.get(key)?.state,
     clock,
     logger,
+    gate: lease,
     callTimeoutMs: config.delays.requestTimeout ?? 10_000,
     ...config.sweeper,
   });
@@ -167,7 +209,12 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     reflector.synced().then(() => resolve(true), () => resolve(false));
     abort.signal.addEventListener('abort', () => resolve(false), { once: true });
   });
-  const runnables = [reflector.start(abort.signal), synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined))];
+  const runnables = [lease.start(abort.signal), reflector.start(abort.signal), synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined))];
+  // Know whether this hub may act before serving (a hub with a reachable API reports healthy from its
+  // first answer), but never wait long for an API that is away: the elector keeps trying.
+  const waited = new AbortController();
+  await Promise.race([lease.firstAttempt(), sleep(clock, FIRST_LEASE_WAIT_MS, waited.signal)]);
+  waited.abort();
 
   const podNames = new Map<string, readonly [string, ...string[]]>();
   /** actualPodName is the name of the server's pod as listed: a pod made under the earlier naming scheme keeps its name. */
@@ -212,6 +259,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     store,
     reflector,
     sweeper,
+    lease,
     config,
     async start(user, name = '') {
       return status(await runtime.send(serverKey(user, name), { type: 'server.start' }));
@@ -254,9 +302,11 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     replayCheck: () => store.loadServers().map((row) => checkReplay(machine, store, row.key, row.snapshot)),
     health() {
       const r = reflector.health();
+      const l = lease.status();
       return {
-        healthy: r.healthy && runtime.failed === undefined,
+        healthy: r.healthy && runtime.failed === undefined && l.acting,
         reflector: r,
+        lease: l,
         servers: runtime.size,
         timers: runtime.timerCount,
         overdueTimers: runtime.overdueTimers(),
@@ -268,6 +318,8 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       abort.abort();
       await Promise.allSettled(runnables);
       runtime.close();
+      // Only once no effect can start is the Lease given up, so a successor need not wait for it to expire.
+      await lease.release();
       if (typeof options.db === 'string') db.close();
     },
   };

@@ -26,6 +26,11 @@ export const REPLAY_USAGE = `usage: spawnkeeper replay --check [--db PATH] [--co
   Folds every server's event log from the start and compares the result with its stored snapshot,
   byte for byte. Exits 1 if any server differs.`;
 
+/** EXPORT_DB_USAGE explains the dump of a database's servers and their logs, for audits and support. */
+export const EXPORT_DB_USAGE = `usage: spawnkeeper export [USER[/SERVER]] [--db PATH] [--config FILE]
+  Prints every server (or one) as a line of JSON: its state, sequence number and whole event log.
+  Like history and replay --check it opens the database read-only, so it works while a hub runs.`;
+
 /** TOKEN_USAGE explains the offline way to tokens: mint one (for a lost admin token, a service, a user, or exact scopes), list them, revoke one. */
 export const TOKEN_USAGE = `usage: spawnkeeper token [mint] (USER | --service NAME | --admin | --scopes S1,S2) [--scopes S1,S2] [--note TEXT] [--expires-in SECONDS] [--db PATH] [--config FILE]
        spawnkeeper token list [--json] [--db PATH] [--config FILE]
@@ -40,10 +45,23 @@ export const TOKEN_USAGE = `usage: spawnkeeper token [mint] (USER | --service NA
   --expires-in makes it expire (whole seconds). list shows every token, the hub's admin tokens
   first, never a secret; revoke deletes one by its id (a12 or 12), whoever owns it.`;
 
-/** openExisting opens the configured database, refusing to create one where none is. */
-function openExisting(config: HubConfig): Database {
+/**
+ * openExisting opens the configured database, refusing to create one where none is. Reading
+ * commands open it read-only, beside a running hub; writing ones take its lock like a hub.
+ */
+function openExisting(config: HubConfig, mode: 'read' | 'write'): Database {
   if (config.db !== ':memory:' && !existsSync(config.db)) throw new ConfigError(`no database at ${config.db} (give --db PATH)`);
-  return openDatabase(config.db);
+  return openDatabase(config.db, { readonly: mode === 'read' });
+}
+
+/** targetKey reads USER or USER/SERVER as a server key. */
+function targetKey(target: string): string {
+  const slash = target.indexOf('/');
+  try {
+    return slash === -1 ? serverKey(target, '') : serverKey(target.slice(0, slash), target.slice(slash + 1));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }
 
 function configFrom(argv: readonly string[], io: CliIo, extra: Record<string, boolean>) {
@@ -60,14 +78,8 @@ export function historyCommand(argv: readonly string[], io: CliIo): number {
   }
   const [target, ...rest] = args.positionals;
   if (target === undefined || rest.length > 0) throw new ConfigError(`give one USER or USER/SERVER\n${HISTORY_USAGE}`);
-  const slash = target.indexOf('/');
-  let key: string;
-  try {
-    key = slash === -1 ? serverKey(target, '') : serverKey(target.slice(0, slash), target.slice(slash + 1));
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
-  }
-  const db = openExisting(config);
+  const key = targetKey(target);
+  const db = openExisting(config, 'read');
   try {
     const entries = history(new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), key);
     if (args.options.has('--json')) io.out(JSON.stringify(entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() }))));
@@ -90,7 +102,7 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
     return 0;
   }
   if (!args.options.has('--check') || args.positionals.length > 0) throw new ConfigError(`replay needs --check\n${REPLAY_USAGE}`);
-  const db = openExisting(config);
+  const db = openExisting(config, 'read');
   try {
     const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
     const machine = configureServerMachine(config.spawnkeeper.delays ?? {});
@@ -125,6 +137,34 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
   }
 }
 
+/** exportCommand prints servers with their logs as JSON lines; exit 1 when the one asked for has none. */
+export function exportDbCommand(argv: readonly string[], io: CliIo): number {
+  const { args, config } = configFrom(argv, io, {});
+  if (args.help) {
+    io.out(EXPORT_DB_USAGE);
+    return 0;
+  }
+  const [target, ...rest] = args.positionals;
+  if (rest.length > 0) throw new ConfigError(`give at most one USER or USER/SERVER\n${EXPORT_DB_USAGE}`);
+  const only = target === undefined ? undefined : targetKey(target);
+  const db = openExisting(config, 'read');
+  try {
+    const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
+    const rows = store.loadServers().filter((row) => only === undefined || row.key === only);
+    for (const row of rows) {
+      const events = store.events(row.key).map((e) => ({ seq: e.seq, at: new Date(e.ts).toISOString(), event: JSON.parse(e.payload) as unknown, from: e.stateBefore, to: e.stateAfter }));
+      io.out(JSON.stringify({ key: row.key, state: row.state, seq: row.seq, since: new Date(row.since).toISOString(), events }));
+    }
+    if (only !== undefined && rows.length === 0) {
+      io.err(`no server ${only}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
 /** tokenCommand mints a token offline and prints it once, lists the tokens, or revokes one. */
 export function tokenCommand(argv: readonly string[], io: CliIo): number {
   const { args, config } = configFrom(argv, io, { '--admin': false, '--service': true, '--scopes': true, '--note': true, '--expires-in': true, '--json': false });
@@ -139,7 +179,7 @@ export function tokenCommand(argv: readonly string[], io: CliIo): number {
 }
 
 function listTokensCommand(config: HubConfig, io: CliIo, json: boolean): number {
-  const db = openExisting(config);
+  const db = openExisting(config, 'read');
   try {
     const tokens = new TokenStore(db).listAll();
     const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
@@ -157,7 +197,7 @@ function listTokensCommand(config: HubConfig, io: CliIo, json: boolean): number 
 function revokeTokenCommand(config: HubConfig, io: CliIo, ids: readonly string[]): number {
   const id = ids.length === 1 ? parseTokenId(ids[0] ?? '') : undefined;
   if (id === undefined) throw new ConfigError(`give one token ID (as \`token list\` shows it)\n${TOKEN_USAGE}`);
-  const db = openExisting(config);
+  const db = openExisting(config, 'write');
   try {
     if (!new TokenStore(db).revokeId(id)) {
       io.err(`no token a${id}`);
@@ -216,7 +256,7 @@ function mintTokenCommand(config: HubConfig, io: CliIo, options: ReadonlyMap<str
   const expiresIn = rawExpiry === undefined ? undefined : /^\d+$/.test(rawExpiry) ? Number(rawExpiry) : Number.NaN;
   const problem = expiresInProblem(expiresIn);
   if (problem !== undefined) throw new ConfigError(`--expires-in: ${problem}`);
-  const db = openExisting(config);
+  const db = openExisting(config, 'write');
   try {
     if (owner !== null && new UserStore(db).get(owner) === undefined) throw new ConfigError(`no user ${owner} (create it with POST /hub/api/users/${owner})`);
     const expiresAt = childExpiry(expiresIn, null, Date.now());

@@ -3,7 +3,8 @@ import { serverMachine } from '../../machines/server.machine.js';
 import { InvalidNameError } from '../kube/names.js';
 import { SimUsageError, runSimCli } from '../sim/index.js';
 import { DatabaseRefusedError } from '../store/database.js';
-import { HISTORY_USAGE, REPLAY_USAGE, TOKEN_USAGE, historyCommand, replayCommand, tokenCommand } from './cli-db.js';
+import { DatabaseLockedError } from '../store/lock.js';
+import { EXPORT_DB_USAGE, HISTORY_USAGE, REPLAY_USAGE, TOKEN_USAGE, exportDbCommand, historyCommand, replayCommand, tokenCommand } from './cli-db.js';
 import type { CliIo } from './cli-io.js';
 import { processIo } from './cli-io.js';
 import { STATUS_USAGE, statusCommand } from './cli-status.js';
@@ -24,7 +25,8 @@ export const USAGE = `usage: spawnkeeper COMMAND [options]   (spawnkeeper COMMAN
   status    ask a running hub for its health and servers
   history   print a server's event timeline from the database
   replay    --check: fold every event log and compare it with the stored snapshots
-  token     mint an API token into the database
+  export    print servers and their event logs from the database as JSON lines
+  token     mint an API token into the database (stop the hub first: it writes)
   export-machine  print a machine for the Stately editor, as JSON or as a Mermaid diagram`;
 
 export const EXPORT_USAGE = `usage: spawnkeeper export-machine [--format stately|json|mermaid] [server|reflector]
@@ -161,12 +163,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
         return historyCommand(args, io);
       case 'replay':
         return replayCommand(args, io);
+      case 'export':
+        return exportDbCommand(args, io);
       case 'token':
         return tokenCommand(args, io);
       case 'export-machine':
         return exportCommand(args, io);
       case 'help':
-        io.out([USAGE, SERVE_USAGE, STATUS_USAGE, HISTORY_USAGE, REPLAY_USAGE, TOKEN_USAGE, EXPORT_USAGE].join('\n\n'));
+        io.out([USAGE, SERVE_USAGE, STATUS_USAGE, HISTORY_USAGE, REPLAY_USAGE, EXPORT_DB_USAGE, TOKEN_USAGE, EXPORT_USAGE].join('\n\n'));
         return 0;
       default:
         io.err(`unknown command ${command}\n${USAGE}`);
@@ -177,7 +181,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       io.err(`spawnkeeper ${command}: ${err.message}`);
       return 2;
     }
-    if (err instanceof DatabaseRefusedError) {
+    if (err instanceof DatabaseRefusedError || err instanceof DatabaseLockedError) {
       io.err(`spawnkeeper ${command}: ${err.message}`);
       return 1;
     }

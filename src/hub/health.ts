@@ -21,8 +21,9 @@ export interface HealthOptions {
 
 /**
  * HealthMonitor turns the engine's health into /hub/health's answer. Unlike JupyterHub's, which is
- * always 200, it says 503 when the hub can no longer keep servers in agreement with the cluster: the
- * reflector has gone past its unhealthy threshold, or the runtime stopped after a failed commit.
+ * always 200, it says 503 when the hub can no longer keep servers in agreement with the cluster: it
+ * does not hold the Lease (its effects wait), the reflector has gone past its unhealthy threshold,
+ * or the runtime stopped after a failed commit.
  */
 export class HealthMonitor {
   private unhealthySince: number | null = null;
@@ -43,6 +44,7 @@ export class HealthMonitor {
     let reason: string | null = null;
     const failed = this.sk.runtime.failed;
     if (failed !== undefined) reason = failed.message;
+    else if (!h.lease.acting) reason = h.lease.reason;
     else if (!h.reflector.healthy) {
       const since = Number.isFinite(h.reflector.sinceLastSuccessMs) ? `for ${Math.round(h.reflector.sinceLastSuccessMs / 1000)} s` : 'since the hub started';
       reason = `the pod reflector has had no successful list or watch ${since}${h.reflector.lastError === null ? '' : ` (last error: ${h.reflector.lastError})`}`;

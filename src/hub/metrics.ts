@@ -71,6 +71,16 @@ export class HubMetrics {
     monotonic('spawnkeeper_events_appended_total', 'events committed to the event log', () => sk.runtime.stats.events, registers);
     monotonic('spawnkeeper_commits_total', 'SQLite transactions committed by the runtime', () => sk.runtime.stats.commits, registers);
     monotonic('spawnkeeper_effect_errors_total', 'pod effects (create, read, delete) that failed and were retried or verified', () => sk.runtime.stats.effectErrors, registers);
+    new Gauge({ name: 'spawnkeeper_lease_acting', help: '1 while this hub holds the Lease and acts on the cluster; 0 while its effects wait', registers, collect() { this.set(sk.lease.acting ? 1 : 0); } });
+    new Gauge({
+      name: 'spawnkeeper_lease_transitions',
+      help: "the Lease's leaseTransitions of this hub's tenure (the fencing stamp on the pods it creates), -1 before any",
+      registers,
+      collect() {
+        this.set(sk.lease.status().transitions ?? -1);
+      },
+    });
+    monotonic('spawnkeeper_lease_losses_total', 'times this hub stopped acting because it could not renew the Lease in time', () => sk.lease.status().losses, registers);
     new Gauge({ name: 'spawnkeeper_timers_armed', help: 'durable timers armed', registers, collect() { this.set(sk.runtime.timerCount); } });
     new Gauge({ name: 'spawnkeeper_timers_overdue', help: 'durable timers past their due time', registers, collect() { this.set(sk.runtime.overdueTimers()); } });
     new Gauge({ name: 'spawnkeeper_effects_pending', help: 'pod effects queued or in flight', registers, collect() { this.set(sk.runtime.pendingEffects); } });

@@ -103,6 +103,12 @@ export async function startHub(partial: Partial<HubConfig>, options: StartOption
           namespace: config.namespace,
           instance: config.instance,
           reflector: { unhealthyAfterMs: config.unhealthyAfter * 1000, ...config.spawnkeeper.reflector },
+          lease: {
+            durationMs: config.leaseDuration * 1000,
+            renewDeadlineMs: config.leaseRenewDeadline * 1000,
+            retryPeriodMs: config.leaseRetryPeriod * 1000,
+            ...config.spawnkeeper.lease,
+          },
         },
       });
     } catch (err) {

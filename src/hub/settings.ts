@@ -30,6 +30,9 @@ export interface HubConfig {
   authenticatePrometheus: boolean;
   unhealthyAfter: number;
   exitOnUnhealthy: number;
+  leaseDuration: number;
+  leaseRenewDeadline: number;
+  leaseRetryPeriod: number;
   progressKeepalive: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFormat: 'auto' | 'json' | 'pretty';
@@ -76,6 +79,9 @@ export const DEFAULT_HUB_CONFIG: Readonly<HubConfig> = {
   authenticatePrometheus: true,
   unhealthyAfter: 60,
   exitOnUnhealthy: 0,
+  leaseDuration: 15,
+  leaseRenewDeadline: 10,
+  leaseRetryPeriod: 2,
   progressKeepalive: 8,
   logLevel: 'info',
   logFormat: 'auto',
@@ -108,6 +114,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'authenticatePrometheus', type: 'boolean', where: 'all', doc: '/hub/metrics needs a token with read:metrics' },
   { key: 'unhealthyAfter', type: 'seconds', where: 'all', doc: 'the reflector is unhealthy (503) after this long without a successful list or watch' },
   { key: 'exitOnUnhealthy', type: 'seconds', where: 'all', doc: 'exit (code 1) after this long unhealthy (0: never)' },
+  { key: 'leaseDuration', type: 'seconds', where: 'all', doc: 'another hub may take the Lease this long after it last changed (whole seconds)' },
+  { key: 'leaseRenewDeadline', type: 'seconds', where: 'all', doc: 'the hub stops acting when it could not renew its Lease for this long' },
+  { key: 'leaseRetryPeriod', type: 'seconds', where: 'all', doc: 'between attempts to acquire or renew the Lease' },
   { key: 'progressKeepalive', type: 'seconds', where: 'all', doc: 'keepalive interval of progress streams' },
   { key: 'logLevel', type: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, where: 'all', doc: 'log level' },
   { key: 'logFormat', type: { oneOf: ['auto', 'json', 'pretty'] }, where: 'all', doc: 'auto: pretty on a terminal, JSON otherwise' },

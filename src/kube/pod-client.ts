@@ -1,8 +1,9 @@
-import { ApiException, Observable } from '@kubernetes/client-node';
+import { ApiException, Observable, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ConfigurationOptions, CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { PodFact } from '../../machines/pod-fact.js';
 import type { PodClient } from '../runtime/pod-client.js';
 import { PodApiError } from '../runtime/pod-client.js';
+import type { PodFence } from './fence.js';
 import type { PodTemplate } from './manifest.js';
 import { podManifest } from './manifest.js';
 import { podName, podNameCandidates } from './names.js';
@@ -14,6 +15,8 @@ export interface KubePodClientOptions {
   template: PodTemplate;
   /** deleteGraceSeconds for a first, graceful delete (KubeSpawner's default is 1); retries use 0. */
   deleteGraceSeconds: number;
+  /** fence stamps each new pod with the Lease's transitions and keeps this hub off pods of a newer holder. */
+  fence?: PodFence;
 }
 
 /**
@@ -21,7 +24,9 @@ export interface KubePodClientOptions {
  * idempotent and touches only pods that carry our labels for this server: a 409 on create adopts our
  * pod, a 404 on delete is success, and a pod of the same name that is not ours reads as absent.
  * Every HTTP request carries the call's AbortSignal, so a call that timed out ends its request
- * instead of landing later; and a delete names the uid it read, so a late one cannot remove a newer pod.
+ * instead of landing later; and a delete names the uid and resourceVersion it read, so a late one
+ * cannot remove a newer pod, nor one a newer holder of the Lease has adopted since. A pod stamped by
+ * a newer Lease holder is not ours.
  */
 export class KubePodClient implements PodClient {
   constructor(
@@ -33,13 +38,20 @@ export class KubePodClient implements PodClient {
     return podName(key, this.options.template.podNamePrefix);
   }
 
+  /** mine: the pod carries our labels for `key` and no fencing stamp of a newer Lease holder. */
+  private mine(pod: V1Pod, key: string): boolean {
+    return ownerKey(pod, this.options.instance) === key && this.options.fence?.permits(pod) !== false;
+  }
+
   async create(key: string, signal?: AbortSignal): Promise<PodFact> {
-    const { namespace, instance, template } = this.options;
+    const { namespace, instance, template, fence } = this.options;
     // A pod made under the earlier naming scheme is this server's pod still: adopt it, never make a second one.
     const earlier = await this.find(key, null, 1, signal);
-    if (earlier !== undefined) return adopt(key, earlier);
+    if (earlier !== undefined) return this.adopt(key, earlier, signal);
+    const body = podManifest(key, instance, template);
+    if (fence !== undefined) body.metadata = { ...body.metadata, annotations: { ...body.metadata?.annotations, ...fence.stamp() } };
     try {
-      return podFact(await this.api.createNamespacedPod({ namespace, body: podManifest(key, instance, template) }, withSignal(signal)));
+      return podFact(await this.api.createNamespacedPod({ namespace, body }, withSignal(signal)));
     } catch (err) {
       if (statusOf(err) !== 409) throw toPodApiError(err, 'create');
     }
@@ -48,7 +60,33 @@ export class KubePodClient implements PodClient {
     if (ownerKey(existing, instance) !== key) {
       throw new PodApiError(`pod ${this.name(key)} exists and is not spawnkeeper's; it is left alone`, { code: 409, reason: 'Foreign' });
     }
-    return adopt(key, existing);
+    return this.adopt(key, existing, signal);
+  }
+
+  /**
+   * adopt takes an existing pod of ours as the result of a create, unless it is on its way out or a
+   * newer Lease holder's; a pod an older holder made is stamped with this hub's tenure first (if it
+   * has not changed since it was read), so that holder, if it still runs, cannot delete it any more.
+   */
+  private async adopt(key: string, found: V1Pod, signal: AbortSignal | undefined): Promise<PodFact> {
+    let pod = found;
+    for (let attempt = 1; ; attempt++) {
+      const name = String(pod.metadata?.name);
+      if (!this.mine(pod, key)) throw new PodApiError(`pod ${name} was created by a newer holder of the lease; this hub is stale and leaves it alone`, { code: 409, reason: 'Fenced' });
+      const fact = podFact(pod);
+      if (fact.deleting) throw new PodApiError(`pod ${name} of ${key} is still terminating`, { code: 409, reason: 'AlreadyExists' });
+      const stamp = this.options.fence?.adopt(pod);
+      if (stamp === undefined) return fact;
+      try {
+        const body = { metadata: { resourceVersion: pod.metadata?.resourceVersion, annotations: stamp } };
+        return podFact(await this.api.patchNamespacedPod({ name, namespace: this.options.namespace, body }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch, withSignal(signal))));
+      } catch (err) {
+        if (statusOf(err) !== 409 || attempt >= 3) throw toPodApiError(err, 'adopt');
+      }
+      const again = await this.getAt(name, signal);
+      if (again === undefined || ownerKey(again, this.options.instance) !== key) throw new PodApiError(`pod ${name} vanished while being adopted`, { code: 409, reason: 'Conflict' });
+      pod = again;
+    }
   }
 
   async read(key: string, signal?: AbortSignal): Promise<PodFact> {
@@ -57,16 +95,21 @@ export class KubePodClient implements PodClient {
   }
 
   async delete(key: string, options: { force: boolean }, signal?: AbortSignal): Promise<PodFact> {
-    const pod = await this.find(key, null, 0, signal);
-    if (pod === undefined) return { exists: false };
-    try {
-      const answer = await this.deleteRead(key, pod, options.force ? 0 : this.options.deleteGraceSeconds, signal);
-      return isPod(answer) ? podFact(answer) : this.read(key, signal);
-    } catch (err) {
-      const code = statusOf(err);
-      if (code === 404) return { exists: false };
-      if (code === 409) return this.read(key, signal);
-      throw toPodApiError(err, 'delete');
+    let pod = await this.find(key, null, 0, signal);
+    for (let attempt = 1; ; attempt++) {
+      if (pod === undefined) return { exists: false };
+      try {
+        const answer = await this.deleteRead(key, pod, options.force ? 0 : this.options.deleteGraceSeconds, signal);
+        return isPod(answer) ? podFact(answer) : this.read(key, signal);
+      } catch (err) {
+        const code = statusOf(err);
+        if (code === 404) return { exists: false };
+        if (code !== 409) throw toPodApiError(err, 'delete');
+      }
+      // It changed since it was read: the same pod (a status update) is judged and deleted again; another is left alone.
+      const now = await this.find(key, null, 0, signal);
+      if (attempt >= 3 || now === undefined || now.metadata?.uid !== pod.metadata?.uid) return now === undefined ? { exists: false } : podFact(now);
+      pod = now;
     }
   }
 
@@ -83,21 +126,27 @@ export class KubePodClient implements PodClient {
     } catch (err) {
       const code = statusOf(err);
       if (code === 404) return 'gone';
-      if (code === 409) return 'replaced';
-      throw toPodApiError(err, 'delete');
+      if (code !== 409) throw toPodApiError(err, 'delete');
+      // It changed since it was read: look again rather than guess which precondition failed.
+      const now = await this.find(key, uid, 0, signal);
+      if (now === undefined) return 'gone';
+      return uid !== null && now.metadata?.uid !== uid ? 'replaced' : 'deleting';
     }
     return (await this.getAt(String(pod.metadata?.name), signal))?.metadata?.uid === pod.metadata?.uid ? 'deleting' : 'gone';
   }
 
   /**
-   * deleteRead deletes exactly the pod that was read, by its name and uid (a precondition the API
-   * server checks: a pod that replaced it under the same name answers 409 and is left alone). Every delete goes here.
+   * deleteRead deletes exactly the pod that was read, as it was read, by its name, uid and
+   * resourceVersion (preconditions the API server checks: a pod that replaced it under the same name,
+   * or that changed since, such as one a newer Lease holder adopted and stamped, answers 409 and is
+   * left alone). Every delete goes here.
    */
   private deleteRead(key: string, pod: V1Pod, gracePeriodSeconds: number, signal: AbortSignal | undefined): Promise<V1Pod> {
     const uid = pod.metadata?.uid;
     if (uid === undefined || uid === '') throw new PodApiError(`pod ${this.name(key)} has no uid; it is not deleted blind`, { reason: 'NoUid' });
+    const resourceVersion = pod.metadata?.resourceVersion;
     return this.api.deleteNamespacedPod(
-      { name: String(pod.metadata?.name), namespace: this.options.namespace, gracePeriodSeconds, body: { preconditions: { uid } } },
+      { name: String(pod.metadata?.name), namespace: this.options.namespace, gracePeriodSeconds, body: { preconditions: { uid, ...(resourceVersion === undefined ? {} : { resourceVersion }) } } },
       withSignal(signal),
     );
   }
@@ -111,7 +160,7 @@ export class KubePodClient implements PodClient {
     let fallback: V1Pod | undefined;
     for (const name of podNameCandidates(key, this.options.template.podNamePrefix).slice(from)) {
       const pod = await this.getAt(name, signal);
-      if (pod === undefined || ownerKey(pod, this.options.instance) !== key) continue;
+      if (pod === undefined || !this.mine(pod, key)) continue;
       if (uid === null || pod.metadata?.uid === uid) return pod;
       fallback ??= pod;
     }
@@ -126,13 +175,6 @@ export class KubePodClient implements PodClient {
       throw toPodApiError(err, 'read');
     }
   }
-}
-
-/** adopt takes an existing pod of ours as the result of a create, unless it is on its way out. */
-function adopt(key: string, pod: V1Pod): PodFact {
-  const fact = podFact(pod);
-  if (fact.deleting) throw new PodApiError(`pod ${String(pod.metadata?.name)} of ${key} is still terminating`, { code: 409, reason: 'AlreadyExists' });
-  return fact;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import type { Gate } from '../runtime/gate.js';
 import type { EventStore } from '../store/event-store.js';
 import type { CachedPod } from './reflector.js';
 import { sleep } from './reflector.js';
@@ -18,6 +19,8 @@ export interface SweeperOptions {
   stateOf: (key: string) => string | undefined;
   clock: Clock;
   logger?: Logger | undefined;
+  /** gate: nothing is deleted while it is shut (the Lease is not held); the sweep ends at once. */
+  gate?: Gate;
   /** intervalMs between sweeps (default 60 s). */
   intervalMs?: number;
   /** callTimeoutMs bounds each deletion; a timed-out one is aborted and tried again at the next sweep (default 10 s). */
@@ -40,7 +43,8 @@ export interface SweepReport {
 /**
  * OrphanSweeper retries deletion of pods the machines handed on (orphan rows) and of pods with our
  * labels that no server owns, after a grace so a pod being created is not mistaken for one. It only
- * ever deletes a pod of ours, and for an orphan row only the pod with the recorded uid.
+ * ever deletes a pod of ours, and for an orphan row only the pod with the recorded uid; while the
+ * gate is shut it deletes nothing.
  */
 export class OrphanSweeper {
   last: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0 };
@@ -56,7 +60,9 @@ export class OrphanSweeper {
 
   async sweep(signal?: AbortSignal): Promise<SweepReport> {
     const report: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0 };
+    const acting = () => this.o.gate?.acting !== false;
     for (const orphan of this.o.store.orphans()) {
+      if (!acting()) return report;
       const state = this.o.stateOf(orphan.key);
       // With no uid recorded, the pod there now may be the server's new one: touch it only while the server is idle.
       if (orphan.uid === '' && state !== undefined && state !== 'stopped' && state !== 'failed') {
@@ -80,6 +86,7 @@ export class OrphanSweeper {
     }
     const now = this.o.clock.monotonic();
     for (const pod of [...this.o.ourPods()]) {
+      if (!acting()) return report;
       if (this.o.stateOf(pod.key) !== undefined || now - pod.seenAt < (this.o.graceMs ?? 300_000)) continue;
       report.orphans++;
       try {

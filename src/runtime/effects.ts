@@ -1,6 +1,8 @@
 import type { PodFact } from '../../machines/pod-fact.js';
 import type { EffectError, EffectParams, PodOp, ServerEvent } from '../../machines/server.machine.js';
 import type { Clock } from '../core/clock.js';
+import type { Gate } from './gate.js';
+import { OPEN_GATE } from './gate.js';
 import type { PodClient } from './pod-client.js';
 import { PodApiError } from './pod-client.js';
 
@@ -18,7 +20,8 @@ const OPS: Record<string, PodOp> = { createPod: 'create', readPod: 'read', delet
 /**
  * EffectRunner runs outbox effects through the PodClient: in order for each server (a delete
  * queued after a create runs after it), servers in parallel up to `concurrency`, each call bounded
- * by `timeoutMs`. Every outcome, success or failure, comes back as a `pod.result` event.
+ * by `timeoutMs`, none started while the gate is shut. Every outcome, success or failure, comes back
+ * as a `pod.result` event.
  * A call that times out is aborted and its server hears of the timeout at once, but the call keeps
  * its slot, and its server's next effect waits, until it has settled: calls in flight never exceed
  * `concurrency`, even under an API server too slow to answer, and a server's calls never overlap.
@@ -29,6 +32,8 @@ export class EffectRunner {
   private running = 0;
   private closed = false;
   private readonly controllers = new Set<AbortController>();
+  private readonly gate: Gate;
+  private readonly offGate: () => void;
   /** stats count the calls that timed out. */
   readonly stats = { timedOut: 0 };
 
@@ -40,8 +45,13 @@ export class EffectRunner {
       concurrency: number;
       onResult: ResultHandler;
       onError?: (job: EffectJob, err: unknown) => void;
+      /** gate: no effect starts while it is shut; queued ones start when it opens (default: always open). */
+      gate?: Gate;
     },
-  ) {}
+  ) {
+    this.gate = options.gate ?? OPEN_GATE;
+    this.offGate = this.gate.onOpen(() => this.pump());
+  }
 
   /** pending counts effects queued or running. */
   get pending(): number {
@@ -64,7 +74,7 @@ export class EffectRunner {
 
   /** startable counts effects that could start now (not waiting behind a running one of their server). */
   get startable(): number {
-    return this.running < this.options.concurrency ? this.ready.length : 0;
+    return this.running < this.options.concurrency && this.gate.acting ? this.ready.length : 0;
   }
 
   enqueue(job: EffectJob): void {
@@ -82,13 +92,14 @@ export class EffectRunner {
   /** close drops queued effects and aborts running ones; their outbox rows stay for the next start. */
   close(): void {
     this.closed = true;
+    this.offGate();
     for (const c of this.controllers) c.abort(new Error('runtime closed'));
     this.queues.clear();
     this.ready.length = 0;
   }
 
   private pump(): void {
-    while (!this.closed && this.running < this.options.concurrency && this.ready.length > 0) {
+    while (!this.closed && this.running < this.options.concurrency && this.ready.length > 0 && this.gate.acting) {
       const key = this.ready.shift() as string;
       const job = this.queues.get(key)?.[0];
       if (job === undefined) continue;

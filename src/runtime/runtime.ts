@@ -7,6 +7,7 @@ import { upgrade } from '../../machines/upgrades.js';
 import type { EventStore, ServerRow, StepRecord } from '../store/event-store.js';
 import type { Clock } from '../core/clock.js';
 import { EffectRunner } from './effects.js';
+import type { Gate } from './gate.js';
 import type { PodClient } from './pod-client.js';
 import type { ServerSnapshot, StepResult } from './step.js';
 import { UPGRADED } from './replay.js';
@@ -24,6 +25,8 @@ export interface RuntimeOptions {
   effectTimeoutMs?: number;
   /** effectConcurrency: cluster calls in flight at once across servers (default 32). */
   effectConcurrency?: number;
+  /** gate: effects start only while it is open (the Kubernetes Lease); commands are committed either way. */
+  gate?: Gate;
   /** maxBatch: the most events one transaction commits (default 2,000). */
   maxBatch?: number;
   /**
@@ -143,6 +146,7 @@ export class Runtime {
       clock: options.clock,
       timeoutMs: options.effectTimeoutMs ?? 10_000,
       concurrency: options.effectConcurrency ?? 32,
+      ...(options.gate === undefined ? {} : { gate: options.gate }),
       onResult: (key, event, outboxId) => this.enqueue({ key, event, source: 'result', outboxId }),
       onError: (job, err) => {
         this.stats.effectErrors++;

@@ -1,3 +1,4 @@
+import { LEASES } from './kind-lease.js';
 import { PERSISTENT_VOLUME_CLAIMS } from './kind-pvc.js';
 import { SECRETS } from './kind-secret.js';
 import { SERVICES } from './kind-service.js';
@@ -8,4 +9,4 @@ import type { KindSpec } from './kinds.js';
  * write its KindSpec (names, verbs, validate) in its own file and add it here; routing, discovery,
  * list, watch, field selectors, faults and the conformance of 404/409/410/422 come with the row.
  */
-export const SERVED_KINDS: readonly KindSpec[] = [PERSISTENT_VOLUME_CLAIMS, SECRETS, SERVICES];
+export const SERVED_KINDS: readonly KindSpec[] = [LEASES, PERSISTENT_VOLUME_CLAIMS, SECRETS, SERVICES];

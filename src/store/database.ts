@@ -1,6 +1,8 @@
 import { chmodSync, closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
+import type { DatabaseLock } from './lock.js';
+import { acquireLock } from './lock.js';
 import { appliedVersion, loadMigrations, migrate } from './migrations.js';
 
 /** APPLICATION_ID marks a file as spawnkeeper's ("SPWK"), so a foreign SQLite database is refused. */
@@ -16,13 +18,18 @@ export interface OpenOptions {
   /** verify: `full` runs SQLite's integrity_check at open (the default: it also checks every index against its table), `quick` its quick_check. */
   verify?: 'quick' | 'full' | 'none';
   now?: number;
+  /**
+   * readonly opens an existing file for reading only: no lock, no pragma written, no migration. It
+   * works while a hub holds the file (history, replay --check, export use it).
+   */
+  readonly?: boolean;
 }
 
 /** DatabaseRefusedError says why a file was not opened; the file is left as it was. */
 export class DatabaseRefusedError extends Error {
   constructor(
     readonly path: string,
-    readonly why: 'not-sqlite' | 'corrupt' | 'foreign' | 'newer-schema',
+    readonly why: 'not-sqlite' | 'corrupt' | 'foreign' | 'newer-schema' | 'older-schema',
     detail: string,
   ) {
     super(`refusing to open ${path}: ${detail}`);
@@ -30,22 +37,38 @@ export class DatabaseRefusedError extends Error {
   }
 }
 
+const locks = new WeakMap<Database, DatabaseLock>();
+
+/** databaseLock is the lock `openDatabase` took for a database it opened for writing. */
+export function databaseLock(db: Database): DatabaseLock | undefined {
+  return locks.get(db);
+}
+
 /**
  * openDatabase opens (or creates) a spawnkeeper database, refusing a file that is not SQLite, is
  * corrupt, belongs to another application or was written by a newer schema; only then does it set
- * WAL and apply pending migrations.
+ * WAL and apply pending migrations. Opened for writing, a file is first locked for the life of the
+ * connection (released by `close`, or by the kernel when the process ends): a second writer gets
+ * DatabaseLockedError before anything is read or written.
  */
 export function openDatabase(path: string, options: OpenOptions = {}): Database {
   const isMemory = path === ':memory:';
-  if (!isMemory) {
-    checkHeader(path);
-    keepPrivate(path);
-  }
+  if (options.readonly === true) return openReadonly(path, options);
+  const lock = isMemory ? undefined : acquireLock(path, options.now === undefined ? {} : { now: options.now });
   let db: Database;
   try {
-    db = new BetterSqlite3(path);
+    if (!isMemory) {
+      checkHeader(path);
+      keepPrivate(path);
+    }
+    try {
+      db = new BetterSqlite3(path);
+    } catch (err) {
+      throw new DatabaseRefusedError(path, 'corrupt', `SQLite cannot open it (${(err as Error).message})`);
+    }
   } catch (err) {
-    throw new DatabaseRefusedError(path, 'corrupt', `SQLite cannot open it (${(err as Error).message})`);
+    lock?.release();
+    throw err;
   }
   try {
     checkContents(db, path, options.verify ?? 'full');
@@ -56,6 +79,42 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database 
     db.pragma('temp_store = MEMORY');
     if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) db.pragma(`application_id = ${APPLICATION_ID}`);
     migrate(db, loadMigrations(), options.now ?? Date.now());
+  } catch (err) {
+    db.close();
+    lock?.release();
+    throw err;
+  }
+  if (lock !== undefined) {
+    locks.set(db, lock);
+    const close = db.close.bind(db);
+    db.close = () => {
+      try {
+        return close();
+      } finally {
+        lock.release();
+      }
+    };
+  }
+  return db;
+}
+
+/** openReadonly opens an existing database for reading beside a running hub; its schema must be current. */
+function openReadonly(path: string, options: OpenOptions): Database {
+  if (path !== ':memory:') checkHeader(path);
+  let db: Database;
+  try {
+    db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new DatabaseRefusedError(path, 'corrupt', `SQLite cannot open it (${(err as Error).message})`);
+  }
+  try {
+    checkContents(db, path, options.verify ?? 'full');
+    db.pragma('busy_timeout = 5000');
+    const version = appliedVersion(db);
+    const known = loadMigrations().length;
+    if (version < known) {
+      throw new DatabaseRefusedError(path, 'older-schema', `its schema (version ${version}) is older than this spawnkeeper's (${known}); start a hub on it once to upgrade it`);
+    }
     return db;
   } catch (err) {
     db.close();

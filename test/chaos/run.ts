@@ -3,7 +3,6 @@
 // SIGKILLs the hub while a workload drives the REST API; then the faults stop and every guarantee
 // of DESIGN.md is checked. The same seed gives the same fault and kill schedule.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configureServerMachine } from '../../machines/server.machine.js';
@@ -11,7 +10,9 @@ import type { ServerDelays } from '../../machines/server.machine.js';
 import { analyzeLiveness } from '../../src/runtime/liveness.js';
 import { startSimulator } from '../../src/sim/index.js';
 import { check } from './checks.js';
-import { HubProcess } from './hub-process.js';
+import { kubeconfigFor } from '../support/api-proxy.js';
+import { HubProcess, freePort } from './hub-process.js';
+import { Rivals, rivalTimes } from './rival.js';
 import { Workload, mulberry32 } from './workload.js';
 
 export interface ChaosOptions {
@@ -20,6 +21,8 @@ export interface ChaosOptions {
   users: number;
   /** kills: how many SIGKILLs to spread over the run (default: one every ~1.7 s). */
   kills?: number;
+  /** rivals: how many competing hubs ("second hub" faults) to start and SIGKILL during the run (default: one every ~30 s, at least one). */
+  rivals?: number;
   workers?: number;
 }
 
@@ -36,6 +39,8 @@ export const CHAOS_DELAYS: ServerDelays = {
   unreadyTimeout: 8_000,
 };
 const RESYNC_MS = 3_000;
+/** MIN_SERVING_MS: a started hub serves at least this long before the next SIGKILL. */
+const MIN_SERVING_MS = 1_000;
 const SWEEP_MS = 1_000;
 
 function parseDuration(text: string): number {
@@ -56,8 +61,9 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
     else if (flag === '--duration') o.durationMs = parseDuration(value);
     else if (flag === '--users') o.users = Number(value);
     else if (flag === '--kills') o.kills = Number(value);
+    else if (flag === '--rivals') o.rivals = Number(value);
     else if (flag === '--workers') o.workers = Number(value);
-    else throw new Error(`unknown option ${flag}; usage: npm run chaos -- [--seed S] [--duration 60s] [--users 20] [--kills K] [--workers W]`);
+    else throw new Error(`unknown option ${flag}; usage: npm run chaos -- [--seed S] [--duration 60s] [--users 20] [--kills K] [--rivals R] [--workers W]`);
   }
   for (const [k, v] of Object.entries(o)) if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} must be a non-negative number`);
   return o;
@@ -66,17 +72,6 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? 0;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** killTimes spreads `n` kills over `durationMs` by the seed: the same seed, the same moments. */
@@ -91,12 +86,7 @@ export async function runChaos(o: ChaosOptions): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), 'spawnkeeper-chaos-'));
   const sim = await startSimulator({ seed: o.seed, kubelet: { scheduleMs: 30, createMs: 50, readyMs: 150, stopMs: 50 } });
   const kubeconfig = join(dir, 'kubeconfig.json');
-  writeFileSync(kubeconfig, JSON.stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'sim',
-    clusters: [{ name: 'sim', cluster: { server: sim.url, 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'sim', user: {} }],
-    contexts: [{ name: 'sim', context: { cluster: 'sim', user: 'sim', namespace: 'default' } }],
-  }));
+  writeFileSync(kubeconfig, kubeconfigFor(sim.url));
   const config = join(dir, 'hub.json');
   writeFileSync(config, JSON.stringify({
     slow_spawn_timeout: 0.2, slow_stop_timeout: 0.2, concurrent_spawn_limit: 0, unhealthy_after: 5,
@@ -105,7 +95,8 @@ export async function runChaos(o: ChaosOptions): Promise<boolean> {
   const token = `chaos-admin-${o.seed}-${Date.now()}-0123456789abcdef`; // admin tokens have at least 32 characters
   const hub = new HubProcess({ port: await freePort(), db: join(dir, 'hub.db'), kubeconfig, config, token, logFile: join(dir, 'hub.log') });
   const bound = analyzeLiveness(configureServerMachine(CHAOS_DELAYS)).bound + RESYNC_MS + 2 * SWEEP_MS;
-  const command = `npm run chaos -- --seed ${o.seed} --duration ${Math.round(o.durationMs / 1000)}s --users ${o.users}${o.kills === undefined ? '' : ` --kills ${o.kills}`}`;
+  const command = `npm run chaos -- --seed ${o.seed} --duration ${Math.round(o.durationMs / 1000)}s --users ${o.users}${o.kills === undefined ? '' : ` --kills ${o.kills}`}${o.rivals === undefined ? '' : ` --rivals ${o.rivals}`}`;
+  const rivals = await Rivals.start({ simUrl: sim.url, dir, config, token });
   console.log(`chaos: seed ${o.seed}, ${o.durationMs / 1000} s, ${o.users} users; files in ${dir}`);
   let ok = false;
   try {
@@ -121,15 +112,21 @@ export async function runChaos(o: ChaosOptions): Promise<boolean> {
     // Pods that stay Pending with no error at all (a node that never pulls): only a start timeout ends those.
     const neverReady = sim.kubelet.addRule({ fraction: 0.05, mode: { kind: 'slow', readyMs: 3_600_000 } });
     const kills = killTimes(o.seed, o.durationMs, o.kills ?? Math.round(o.durationMs / 1_700));
+    let killing = true;
     const killer = (async () => {
       for (const at of kills) {
-        const wait = began + at - Date.now();
+        // However slow a start (a loaded machine), each hub serves a while before its SIGKILL.
+        const wait = Math.max(began + at, hub.servingSince + MIN_SERVING_MS) - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         await hub.kill();
         await hub.start();
       }
+      killing = false;
     })();
-    await Promise.all([workload.run(until, o.workers ?? 6), killer]);
+    const rivalRun = rivals.run(rivalTimes(o.seed, o.durationMs, o.rivals ?? Math.max(1, Math.round(o.durationMs / 30_000))), began);
+    // The workload goes on until the planned duration has passed and every planned kill was made.
+    await Promise.all([workload.run(() => Date.now() < until || killing, o.workers ?? 6), killer, rivalRun]);
+    const ranMs = Date.now() - began;
     // The faults stop; the hub keeps running; everything must settle within the bound.
     sim.faults.stopSchedule();
     await sim.faults.clear();
@@ -140,15 +137,16 @@ export async function runChaos(o: ChaosOptions): Promise<boolean> {
     for (const p of sim.pods()) if (p.metadata.deletionTimestamp !== undefined) sim.kubelet.releaseFinalizers(p.metadata.name);
     if (!hub.running) await hub.start();
     const report = await check({ hub, sim, token, db: join(dir, 'hub.db'), ledger: workload.ledger, bound, users: workload.userNames });
+    report.problems.push(...rivals.problems());
     const acked = workload.ledger.filter((e) => e.status >= 200 && e.status < 300).length;
     const faults = new Map<string, number>();
     for (const f of sim.faults.log()) faults.set(f.kind, (faults.get(f.kind) ?? 0) + 1);
     console.log(
       [
-        `chaos summary (seed ${o.seed}):`,
+        `chaos summary (seed ${o.seed}, workload ran ${(ranMs / 1000).toFixed(0)} s):`,
         `  operations ${workload.ledger.length}, acknowledged ${acked}, unanswered ${workload.ledger.filter((e) => e.status === 0).length}, 5xx ${workload.ledger.filter((e) => e.status >= 500).length}`,
         `  faults ${[...faults].map(([k, n]) => `${k} ${n}`).join(', ')} (${plan.length} episodes planned)`,
-        `  SIGKILLs ${hub.kills}, hub starts ${hub.starts} (median ${median(hub.startMs)} ms to serve)`,
+        `  SIGKILLs ${hub.kills}, hub starts ${hub.starts} (median ${median(hub.startMs)} ms to serve); second hubs started and SIGKILLed ${rivals.started}`,
         `  servers ${report.servers}, events ${report.events}, max time pending ${(report.maxPendingMs / 1000).toFixed(1)} s, settled ${(report.settleMs / 1000).toFixed(1)} s after the faults stopped (bound ${(bound / 1000).toFixed(1)} s)`,
       ].join('\n'),
     );
@@ -164,6 +162,7 @@ export async function runChaos(o: ChaosOptions): Promise<boolean> {
   } finally {
     await hub.kill();
     hub.close();
+    await rivals.close();
     await sim.close();
   }
   console.log(ok ? `chaos: seed ${o.seed} passed` : `chaos: seed ${o.seed} FAILED; reproduce with: ${command}`);

@@ -92,11 +92,11 @@ export class Workload {
     for (const user of this.users) await this.call('create-user', user, 'POST', `/hub/api/users/${encodeURIComponent(user)}`);
   }
 
-  /** run keeps `workers` operations in flight until `until` passes. */
-  async run(until: number, workers: number): Promise<void> {
+  /** run keeps `workers` operations in flight while `more()` says so. */
+  async run(more: () => boolean, workers: number): Promise<void> {
     await Promise.all(
       Array.from({ length: workers }, async () => {
-        while (Date.now() < until) {
+        while (more()) {
           const before = this.ledger.length;
           await this.step();
           const refused = this.ledger.slice(before).some((e) => e.status === 0);

@@ -65,6 +65,7 @@ export async function startTestHub(overrides: Partial<HubConfig> = {}): Promise<
     { logger: sinkLogger(logs) },
   );
   await running.sk.reflector.synced();
+  await waitFor('the lease', () => (running.sk.lease.acting ? true : undefined));
   const call: TestHub['call'] = async (method, path, options = {}) => {
     const token = options.token === undefined ? ADMIN : options.token;
     const headers: Record<string, string> = { ...(token === null ? {} : { Authorization: `token ${token}` }), ...options.headers };

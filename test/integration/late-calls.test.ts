@@ -50,13 +50,15 @@ describe('late calls', () => {
     const users = Array.from({ length: 16 }, (_, i) => `u${i}`);
     await Promise.all(users.map((u) => live!.sk.start(u)));
     await sleep(3_000);
+    // At most 4 pod calls, and the Lease elector's one call at a time (its renewals read the Lease: gets too).
+    const bound = 4 + 1;
     expect(peak()).toBeGreaterThan(0);
-    expect(peak()).toBeLessThanOrEqual(4);
+    expect(peak()).toBeLessThanOrEqual(bound);
     const timedOut = users.filter((u) => live!.sk.history(u).some((e) => e.type === 'pod.result' && /timed out/.test(e.summary)));
     expect(timedOut.length).toBeGreaterThan(0);
     await live.sim.faults.clear();
     for (const u of users) expect((await live.settled(u)).state).toBe('running');
-    expect(peak()).toBeLessThanOrEqual(4);
+    expect(peak()).toBeLessThanOrEqual(bound);
   });
 
   it('a delete that reaches the API server after the pod was replaced leaves the newer pod alone', async () => {

@@ -1,7 +1,7 @@
 import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterEach, expect } from 'vitest';
-import type { Simulator, SimulatorOptions } from '../../src/sim/index.js';
+import type { KubeObject, Simulator, SimulatorOptions } from '../../src/sim/index.js';
 import { startSimulator } from '../../src/sim/index.js';
 
 /** kubeConfig points an unmodified client-node at a simulator over plain HTTP. */
@@ -104,4 +104,12 @@ export function simulatorPerTest(defaults: SimulatorOptions): (options?: Simulat
     sim = await startSimulator({ ...defaults, ...options });
     return sim;
   };
+}
+
+/** LeaseObject is a stored coordination.k8s.io/v1 Lease as the simulator keeps it. */
+export type LeaseObject = KubeObject & { spec: { holderIdentity?: string; leaseDurationSeconds?: number; leaseTransitions?: number; renewTime?: string; acquireTime?: string } };
+
+/** leases returns the simulator's Leases, of one namespace or all. */
+export function leases(sim: Simulator, namespace?: string): LeaseObject[] {
+  return sim.objects('leases', namespace) as LeaseObject[];
 }

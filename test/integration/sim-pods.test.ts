@@ -143,7 +143,7 @@ describe('simulated API server: pods through @kubernetes/client-node', () => {
   it('answers discovery for /api, /apis and /api/v1', async () => {
     const get = async (path: string): Promise<Record<string, unknown>> => (await fetch(sim.url + path)).json() as Promise<Record<string, unknown>>;
     expect(await get('/api')).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });
-    expect(await get('/apis')).toMatchObject({ kind: 'APIGroupList', groups: [] });
+    expect(await get('/apis')).toMatchObject({ kind: 'APIGroupList', groups: [expect.objectContaining({ name: 'coordination.k8s.io' })] });
     const core = await get('/api/v1');
     expect(core).toMatchObject({ kind: 'APIResourceList', groupVersion: 'v1' });
     expect(core['resources']).toContainEqual(expect.objectContaining({ name: 'pods', namespaced: true, shortNames: ['po'], verbs: expect.arrayContaining(['list', 'watch', 'create', 'delete']) as unknown }));

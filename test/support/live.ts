@@ -68,7 +68,10 @@ export class Live {
 
   async open(waitForSync = true): Promise<void> {
     this.sk = await createSpawnkeeper({ db: this.path, cluster: kubeConfigFor(this.sim.url), config: this.config, clock: this.clock });
-    if (waitForSync) await this.sk.reflector.synced();
+    if (waitForSync) {
+      await this.sk.reflector.synced();
+      await eventually('the lease', () => this.sk.lease.acting);
+    }
   }
 
   async restart(waitForSync = true): Promise<void> {
