@@ -85,14 +85,15 @@ async function serveCommand(argv: readonly string[], io: CliIo): Promise<number>
       stop();
     },
   });
-  banner(io, running, config);
-  const inspection = inspect === undefined ? undefined : await startInspection(running.sk, inspect === 'true' ? relay : { url: inspect }, io);
+  // Signals are handled before the banner tells anyone the hub is there.
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down: no new requests; servers keep running and are picked up at the next start');
     stop();
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  banner(io, running, config);
+  const inspection = inspect === undefined ? undefined : await startInspection(running.sk, inspect === 'true' ? relay : { url: inspect }, io);
   try {
     await stopped;
   } finally {

@@ -17,7 +17,7 @@ interface Child {
   readonly proc: ChildProcess;
   readonly out: () => string;
   readonly err: () => string;
-  readonly exited: Promise<number | null>;
+  readonly exited: Promise<number | string | null>;
   line(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
 }
 
@@ -31,7 +31,8 @@ function start(args: string[], options: { cwd?: string; env?: Record<string, str
   let err = '';
   proc.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
   proc.stderr?.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  // A process ended by a signal exits with its name, so a failure says which (SIGTERM unhandled, SIGSEGV …).
+  const exited = new Promise<number | string | null>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal)));
   return {
     proc,
     out: () => out,
@@ -57,7 +58,7 @@ async function inProcess(args: string[], env: Record<string, string> = {}): Prom
   return { code, out, err };
 }
 
-async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | string | null; out: string; err: string }> {
   const child = start([BIN, ...args], { env });
   const code = await child.exited;
   await new Promise((r) => setImmediate(r));
