@@ -70,8 +70,8 @@ function describe(err: unknown): string {
 /**
  * LeaseElector is client-go's leader election over one Lease: it acquires the Lease when it is free
  * or expired (judged on this process's monotonic clock from when it last saw the Lease change, never
- * by another's clock or a wall clock that may step), renews
- * it every retryPeriod, and is `acting` only until renewDeadline after the last renewal it sent. That
+ * by another's clock or a wall clock that may step), renews it every retryPeriod, and is `acting`
+ * only until renewDeadline after the last renewal it sent. That
  * deadline ends before leaseDuration, the earliest another hub may take over, so two never act at
  * once. Unlike client-go it does not exit on loss: it keeps trying, and acts again once it holds the
  * Lease. It is the runtime's Gate and the pod fence's epoch.
@@ -123,8 +123,8 @@ export class LeaseElector implements Gate, EpochSource {
     const lease = `lease ${store.namespace}/${store.name}`;
     if (!acting) {
       const error = this.lastError === null ? '' : ` (last error: ${this.lastError})`;
-      if (this.renewed !== undefined) reason = `this hub could not renew the ${lease} within ${renewDeadlineMs / 1000} s${error}; it has stopped acting on the cluster until it holds the lease again`;
-      else if (holder !== null && holder !== '' && holder !== this.identity) reason = `the ${lease} is held by ${holder}; this hub waits for it and does not act on the cluster`;
+      if (holder !== null && holder !== '' && holder !== this.identity) reason = `the ${lease} is held by ${holder}; this hub waits for it and does not act on the cluster`;
+      else if (this.renewed !== undefined) reason = `this hub could not renew the ${lease} within ${renewDeadlineMs / 1000} s${error}; it has stopped acting on the cluster until it holds the lease again`;
       else reason = `this hub has not acquired the ${lease} yet${error}`;
     }
     return {
