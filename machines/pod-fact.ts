@@ -105,15 +105,6 @@ export function relation(known: PodFact | null, next: PodFact, listedAt?: string
   return next.resourceVersion === known.resourceVersion ? 'stale' : 'unordered';
 }
 
-/**
- * answerRelation orders the answer of a call the machine awaited: it tells what the API says now,
- * so it replaces the known fact unless it is provably older news about the same pod.
- */
-export function answerRelation(known: PodFact | null, next: PodFact): Relation {
-  if (known === null || !known.exists || !next.exists || next.uid !== known.uid) return 'newer';
-  return relation(known, next) === 'stale' && !sameFact(known, next) ? 'stale' : 'newer';
-}
-
 /** sameFact: two facts say the same about the same pod (a repeated read, a duplicated event). */
 export function sameFact(a: PodFact, b: PodFact): boolean {
   if (!a.exists || !b.exists) return a.exists === b.exists;

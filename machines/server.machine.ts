@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
 import type { PodFact } from './pod-fact.js';
-import { answerRelation, failureOf, hasExited, isRunning, isUnready, relation, remember } from './pod-fact.js';
+import { failureOf, hasExited, isRunning, isUnready, relation, remember } from './pod-fact.js';
 
 /**
  * MACHINE_VERSION is stored with every snapshot; bump it whenever a change to this definition
@@ -110,7 +110,11 @@ function noted(context: ServerContext, event: ServerEvent): Pick<ServerContext, 
   let next: PodFact;
   let certain: boolean;
   if (answered(context, event)) {
-    if (!('pod' in event) || answerRelation(context.pod, event.pod) === 'stale') return keep;
+    // The awaited answer is the check an uncertain state asked for: whatever it says (an error
+    // included), the state decides on what it then knows, and never asks again at once. A pod it
+    // shows is what the API server saw when it took the call, unless a deletion of that very pod
+    // was heard since (answers can be slower than the watch).
+    if (!('pod' in event) || (event.pod.exists && event.pod.uid === context.gone)) return { ...keep, certain: true };
     next = event.pod;
     certain = true;
   } else if (event.type === 'pod.observed') {

@@ -156,6 +156,8 @@ function adversary(s: Situation): Edge[] {
     // An answer is taken as what the API says now whichever uid it names: one uid stands for all.
     for (const f of observationsFor(pod).filter((f) => !f.exists || f.uid === (pod?.exists === true ? pod.uid : f.uid))) {
       edges.push({ event: { type: 'pod.result', ref, op: 'read', pod: f } });
+      // The same pod at a lower version: an answer slower than the watch, or a cluster that went back.
+      if (f.exists) edges.push({ event: { type: 'pod.result', ref, op: 'read', pod: { ...f, resourceVersion: '1' } } });
     }
     edges.push({ event: { type: 'pod.result', ref, op: 'read', error: { code: 503, message: 'unavailable' } } });
   }
@@ -178,7 +180,8 @@ function signature(s: Situation): string {
 class SettleSearch {
   /** memo holds each situation's longest time to stable and the situation that path goes on to. */
   private readonly memo = new Map<string, { ms: number; state: string; next: string | undefined }>();
-  private readonly onStack = new Map<string, number>();
+  /** onStack holds, for each situation on the current path, the time passed and the answers taken when it was entered. */
+  private readonly onStack = new Map<string, { elapsed: number; answers: number; observations: number }>();
   problem: string | undefined;
   nodes = 0;
 
@@ -199,7 +202,7 @@ class SettleSearch {
     return out;
   }
 
-  longest(s: Situation, elapsed: number, depth = 0): { ms: number; sig: string } {
+  longest(s: Situation, elapsed: number, depth = 0, answers = 0, observations = 0): { ms: number; sig: string } {
     const sig = signature(s);
     if (s.snapshot.hasTag('stable')) {
       this.memo.set(sig, { ms: 0, state: stateName(s.snapshot), next: undefined });
@@ -209,15 +212,18 @@ class SettleSearch {
     if (known !== undefined) return { ms: known.ms, sig };
     const entered = this.onStack.get(sig);
     if (entered !== undefined) {
-      // Back to the same situation with the same time left on every timer: free if no time passed.
-      if (elapsed > entered) this.problem ??= `an observation or answer pushes a deadline back for ever: ${stateName(s.snapshot)} comes round again after time passed`;
+      // Back to the same situation with the same time left on every timer: free if no time passed,
+      // or if the world's observations drove it (one read per fact heard); a loop of calls kept up by
+      // their own answers alone would call the API as fast as it answers.
+      if (elapsed > entered.elapsed) this.problem ??= `an observation or answer pushes a deadline back for ever: ${stateName(s.snapshot)} comes round again after time passed`;
+      else if (answers > entered.answers && observations === entered.observations) this.problem ??= `${stateName(s.snapshot)} calls the API again and again without time passing`;
       return { ms: Number.NEGATIVE_INFINITY, sig };
     }
     if (++this.nodes > this.limit || depth > 5_000) {
       this.problem ??= `the settle search passed ${this.limit} situations without closing (last ${stateName(s.snapshot)})`;
       return { ms: Number.POSITIVE_INFINITY, sig };
     }
-    this.onStack.set(sig, elapsed);
+    this.onStack.set(sig, { elapsed, answers, observations });
     let best = Number.NEGATIVE_INFINITY;
     let bestNext: string | undefined;
     const edges = adversary(s);
@@ -227,7 +233,9 @@ class SettleSearch {
     for (const edge of edges) {
       const next = apply(this.machine, s, edge.event, edge.firing);
       const cost = next.now - s.now;
-      const r = this.longest(next, elapsed + cost, depth + 1);
+      const answer = edge.event.type === 'pod.result' ? 1 : 0;
+      const heard = edge.event.type === 'pod.observed' ? 1 : 0;
+      const r = this.longest(next, elapsed + cost, depth + 1, answers + answer, observations + heard);
       if (r.ms + cost > best) {
         best = r.ms + cost;
         bestNext = r.sig;

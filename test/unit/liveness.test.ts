@@ -31,13 +31,12 @@ function coarseDelays() {
 
 /**
  * settleBound is the chain the analysis finds longest: a stop run to its deadline and a last read,
- * the spawn a start queued during it run to its deadline, then either that spawn's last read and
- * its clean-up, or a pod found running at the deadline that the world then reports unready for its
- * whole unreadyTimeout, and its clean-up.
+ * the spawn a start queued during it run to its deadline and a last read, and that spawn's clean-up;
+ * or a running server unready for its whole unreadyTimeout, then stopped.
  */
 function settleBound(d: ServerDelays): number {
   const stop = d.stopTimeout + d.requestTimeout;
-  return stop + d.startTimeout + Math.max(d.requestTimeout, d.unreadyTimeout) + stop;
+  return Math.max(stop + d.startTimeout + d.requestTimeout + stop, d.unreadyTimeout + stop);
 }
 
 describe('liveness of serverMachine', () => {
@@ -63,7 +62,7 @@ describe('liveness of serverMachine', () => {
     const fast = analyzeLiveness(configureServerMachine(COARSE));
     expect(fast.problems).toEqual([]);
     expect(fast.bound).toBe(settleBound({ ...DEFAULT_DELAYS, ...COARSE }));
-    const slowUnready = { ...COARSE, unreadyTimeout: 90_000 };
+    const slowUnready = { ...COARSE, unreadyTimeout: 90_000 }; // now the unready chain is the longest
     const unready = analyzeLiveness(configureServerMachine(slowUnready));
     expect(unready.problems).toEqual([]);
     expect(unready.bound).toBe(settleBound({ ...DEFAULT_DELAYS, ...slowUnready }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PodFact } from '../../machines/pod-fact.js';
-import { answerRelation, failureOf, hasExited, isRunning, relation } from '../../machines/pod-fact.js';
+import { failureOf, hasExited, isRunning, relation } from '../../machines/pod-fact.js';
 
 const pod = (rv: string, over: Partial<Extract<PodFact, { exists: true }>> = {}): PodFact => ({
   exists: true,
@@ -75,19 +75,6 @@ describe('relation of a listed fact', () => {
   it('leaves a list older than the known version unordered: a stale list or a cluster that went back', () => {
     expect(relation(pod('10'), pod('7', { ready: false }), '8')).toBe('unordered');
     expect(relation(pod('10'), pod('7', { uid: 'other' }), '8')).toBe('unordered');
-  });
-});
-
-describe('answerRelation', () => {
-  it('takes the answer of an awaited call as what the API says now', () => {
-    expect(answerRelation(pod('10'), { exists: false })).toBe('newer');
-    expect(answerRelation(pod('10'), pod('3', { uid: 'other' }))).toBe('newer');
-    expect(answerRelation(pod('10'), pod('10'))).toBe('newer');
-  });
-
-  it('refuses an answer that is provably older news about the same pod', () => {
-    expect(answerRelation(pod('10'), pod('9'))).toBe('stale');
-    expect(answerRelation(pod('a', { deleting: true, ready: false }), pod('b'))).toBe('stale');
   });
 });
 
