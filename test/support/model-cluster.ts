@@ -85,8 +85,13 @@ export class ModelCluster implements PodClient {
     const stuck = [...this.faults.stuck].filter((key) => !stuckForever.has(key));
     this.faults = { ...ModelCluster.noFaults(), readyDelayMs, stuckForever };
     for (const key of stuck) if (this.pods.get(key)?.deleting) this.remove(key);
-    // Readiness flaps and lost nodes are faults too: a well cluster's running pods are ready.
-    for (const key of this.pods.keys()) this.recover(key);
+    // Readiness flaps and lost nodes are faults too: a well cluster's running pods are ready, and
+    // its kubelet runs every pending pod (one made by someone else included) within its delay.
+    for (const key of this.pods.keys()) {
+      this.recover(key);
+      const pod = this.pods.get(key);
+      if (pod?.phase === 'Pending' && !pod.deleting) this.clock.setTimeout(() => this.kubelet(key), readyDelayMs);
+    }
   }
 
   /** counter is the cluster's revision counter, whatever resourceVersions look like. */
