@@ -110,11 +110,11 @@ function noted(context: ServerContext, event: ServerEvent): Pick<ServerContext, 
   let next: PodFact;
   let certain: boolean;
   if (answered(context, event)) {
-    // The awaited answer is the check an uncertain state asked for: whatever it says (an error
-    // included), the state decides on what it then knows, and never asks again at once. A pod it
-    // shows is what the API server saw when it took the call, unless a deletion of that very pod
-    // was heard since (answers can be slower than the watch).
-    if (!('pod' in event) || (event.pod.exists && event.pod.uid === context.gone)) return { ...keep, certain: true };
+    // The awaited answer is what the API server saw when it took the call, unless a deletion of
+    // that very pod was heard since (answers can be slower than the watch). An error tells nothing:
+    // doubt stays, and the state reads again at its next poll, never at once.
+    if (!('pod' in event)) return keep;
+    if (event.pod.exists && event.pod.uid === context.gone) return { ...keep, certain: true };
     next = event.pod;
     certain = true;
   } else if (event.type === 'pod.observed') {
@@ -185,15 +185,15 @@ export const serverMachine = setup({
     answeredRunning: ({ context, event }) => answered(context, event) && isRunning(podAfter(context, event)),
     answeredAbsent: ({ context, event }) => answered(context, event) && absent(podAfter(context, event)),
     answeredFailed: ({ context, event }) => answered(context, event) && failureOf(podAfter(context, event)) !== undefined,
-    podRunning: ({ context }) => isRunning(context.pod),
+    podRunning: ({ context }) => context.certain && isRunning(context.pod),
     podFailed: ({ context }) => context.certain && failureOf(context.pod) !== undefined,
     podExited: ({ context }) => context.certain && hasExited(context.pod),
     podRecovered: ({ context }) => failureOf(context.pod) === undefined,
     podAbsent: ({ context }) => context.certain && absent(context.pod),
     podTerminating: ({ context }) => context.certain && terminating(context.pod),
     podUnready: ({ context }) => isUnready(context.pod),
-    /** doubtful: something heard could not be ordered with the known fact: read the pod before deciding. */
-    doubtful: ({ context }) => !context.certain,
+    /** heardDoubt: this observation leaves the server unsure of its pod: read it now, before deciding anything. */
+    heardDoubt: ({ context, event }) => event.type === 'pod.observed' && !noted(context, event).certain,
     newLingering: ({ context, event }) => heardOfPod(context, event) && lingering(event.type === 'pod.observed' ? event.pod : null),
     newTerminating: ({ context, event }) => heardOfPod(context, event) && terminating(event.type === 'pod.observed' ? event.pod : null),
     startQueued: ({ context }) => context.startQueued,
@@ -285,8 +285,8 @@ export const serverMachine = setup({
         },
         waiting: {
           entry: 'forget',
+          on: { 'pod.observed': readOnDoubt('polling') },
           always: [
-            { guard: 'doubtful', target: 'polling' },
             { guard: 'podRunning', target: '#server.running' },
             { guard: 'podFailed', target: 'failing' },
             { guard: 'podExited', target: '#server.stop_pending', actions: assign({ failure: 'the server exited before it became ready' }) },
@@ -356,6 +356,7 @@ export const serverMachine = setup({
       states: {
         ready: {
           tags: ['stable', 'ready'],
+          on: { 'pod.observed': readOnDoubt('unready') },
           always: endOfRunning('unready'),
         },
         unready: {
@@ -378,7 +379,8 @@ export const serverMachine = setup({
             },
             waiting: {
               entry: 'forget',
-              always: [endOfRunning('polling')[0], { guard: 'podRunning', target: '#server.running.ready' }, ...endOfRunning('polling').slice(1, -1)],
+              on: { 'pod.observed': readOnDoubt('polling') },
+              always: [{ guard: 'podRunning', target: '#server.running.ready' }, ...endOfRunning('polling').slice(0, -1)],
               after: { pollInterval: 'polling' },
             },
           },
@@ -412,10 +414,8 @@ export const serverMachine = setup({
             },
             waiting: {
               entry: 'forget',
-              always: [
-                { guard: 'doubtful', target: 'polling' },
-                { guard: 'podAbsent', target: '#server.stop_pending.done' },
-              ],
+              on: { 'pod.observed': readOnDoubt('polling') },
+              always: { guard: 'podAbsent', target: '#server.stop_pending.done' },
               after: { pollInterval: 'polling' },
             },
             polling: {
@@ -476,18 +476,22 @@ export const serverMachine = setup({
 
 /**
  * endOfRunning: what a running server does with the fact it knows: a certain end stops it (or, gone,
- * settles it stopped); a doubtful one, or (last, which `unready.waiting` leaves out: it reads on its
- * poll) a pod that does not serve, goes to `unsure` to be read.
+ * settles it stopped); and (last, which `unready.waiting` leaves out: it reads on its poll) a pod
+ * that does not serve goes to `unsure` to be read.
  */
 function endOfRunning(unsure: string) {
   return [
-    { guard: 'doubtful' as const, target: unsure },
     { guard: 'podAbsent' as const, target: '#server.stopped', actions: 'vanishedWhileRunning' as const },
     { guard: 'podFailed' as const, target: '#server.stop_pending', actions: 'failedWhileRunning' as const },
     { guard: 'podExited' as const, target: '#server.stop_pending', actions: 'exitedWhileRunning' as const },
     { guard: 'podTerminating' as const, target: '#server.stop_pending', actions: 'deletedWhileRunning' as const },
     { guard: 'podUnready' as const, target: unsure },
   ];
+}
+
+/** readOnDoubt: a waiting state that hears something it cannot order reads its pod at once. */
+function readOnDoubt(target: string) {
+  return [{ guard: 'heardDoubt' as const, target, actions: 'notePod' as const }, { actions: 'notePod' as const }];
 }
 
 /** podDetail names what a pod that does not serve shows, for the failure reason. */
