@@ -80,6 +80,11 @@ def pages(v1):
 def watch_delete(v1):
     rv = v1.list_namespaced_pod(NS).metadata.resource_version
     v1.create_namespaced_pod(NS, pod("watched", {"app": "watched"}))
+    # Only a pod bound to a node is deleted gracefully; one not yet scheduled goes at once, as in Kubernetes.
+    for _ in range(200):
+        if v1.read_namespaced_pod("watched", NS).spec.node_name:
+            break
+        time.sleep(0.025)
     v1.delete_namespaced_pod("watched", NS)
     seen = []
     w = watch.Watch()
