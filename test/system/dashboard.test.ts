@@ -84,16 +84,16 @@ describe('the dashboard in headless Chromium', () => {
     expect(requests.filter((r) => r.resourceType() === 'document')).toHaveLength(1);
 
     const timeline = page.locator('#timeline tbody tr');
-    await timeline.filter({ hasText: /→ running$/ }).first().waitFor(WAIT);
+    await timeline.filter({ hasText: /→ running\.ready$/ }).first().waitFor(WAIT);
     const events = await page.locator('#timeline tbody td.event').allTextContents();
     expect(events[0]).toBe('server.start');
     const states = await page.locator('#timeline tbody td.transition').allTextContents();
     expect(states[0]).toMatch(/^stopped → spawn_pending\.\S+$/);
-    expect(states).toContainEqual(expect.stringMatching(/^spawn_pending\.\S+ → running$/));
+    expect(states).toContainEqual(expect.stringMatching(/^spawn_pending\.\S+ → running\.ready$/));
 
     const active = await Promise.all((await page.locator('#diagram .node.active').all()).map((n) => n.getAttribute('data-state')));
-    expect(active).toEqual(['server.running']);
-    expect(await page.locator('#diagram .node.current').getAttribute('data-state')).toBe('server.running');
+    expect(active).toEqual(['server.running', 'server.running.ready']);
+    expect(await page.locator('#diagram .node.current').getAttribute('data-state')).toBe('server.running.ready');
     expect(await row.locator('td.deadline').textContent()).toBe('—');
 
     // The token travels only in the Authorization header, never in a URL.
