@@ -13,7 +13,7 @@ import { pipeline } from './pipeline.js';
 import { relist } from './relist.js';
 import { restart } from './restart.js';
 
-/** SCENARIOS are issue 6's six scenarios, in its order. */
+/** SCENARIOS are the six benchmark scenarios of bench/README.md, in its order. */
 const SCENARIOS: readonly Scenario[] = [pipeline, relist, restart, memory, api, outage];
 
 interface Args {

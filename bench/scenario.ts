@@ -10,7 +10,7 @@ export interface BenchOptions {
   readonly log: (line: string) => void;
 }
 
-/** Scenario is one numbered scenario of issue 6, run by bench/run.ts. */
+/** Scenario is one numbered benchmark scenario (bench/README.md), run by bench/run.ts. */
 export interface Scenario {
   readonly id: string;
   run(options: BenchOptions): Promise<ScenarioResult>;

@@ -1,7 +1,7 @@
 // The chaos runner: `npm run chaos -- --seed S --duration D --users N [--kills K]`.
 // The real hub runs as a child process on the simulator; a seeded schedule breaks the simulator and
 // SIGKILLs the hub while a workload drives the REST API; then the faults stop and every guarantee
-// of DESIGN.md is checked. The same seed gives the same fault and kill schedule.
+// (docs/world-model.md, the README's guarantees) is checked. The same seed gives the same fault and kill schedule.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

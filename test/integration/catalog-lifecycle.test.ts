@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Live, eventually, liveBound } from '../support/live.js';
 
-// Failure catalog (shared/research/jupyterhub-kubespawner.md §3): the hub's own lifecycle.
+// Failure catalog (docs/failure-catalog.md): the hub's own lifecycle.
 let live: Live | undefined;
 afterEach(async () => {
   await live?.close();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Live, eventually, liveBound } from '../support/live.js';
 
-// Failure catalog §3 scenario 2, and the seed incident itself (seeds/2017-09-29-mybinder-504.md).
+// Failure catalog scenario 2, and the 2017 mybinder incident itself (docs/failure-catalog.md).
 let live: Live | undefined;
 afterEach(async () => {
   await live?.close();

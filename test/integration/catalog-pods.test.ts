@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Live, eventually, liveBound } from '../support/live.js';
 
-// Failure catalog (shared/research/jupyterhub-kubespawner.md §3): what pods do on their own.
+// Failure catalog (docs/failure-catalog.md): what pods do on their own.
 let live: Live | undefined;
 afterEach(async () => {
   await live?.close();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Live, eventually, liveBound } from '../support/live.js';
 
-// Failure catalog (shared/research/jupyterhub-kubespawner.md §3): the watch and list scenarios.
+// Failure catalog (docs/failure-catalog.md): the watch and list scenarios.
 let live: Live | undefined;
 afterEach(async () => {
   await live?.close();

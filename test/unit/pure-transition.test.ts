@@ -9,7 +9,7 @@ import { persist, pureTransition, restore } from '../../src/runtime/step.js';
 
 /**
  * step.ts steps the machine on a reused actor scope and serialises snapshots without xstate's copy;
- * both are performance work (issue 6) that must not change one byte of what XState's public pure
+ * both are performance work (bench/README.md) that must not change one byte of what XState's public pure
  * `transition()` and `getPersistedSnapshot()` produce, or replay and the golden histories would drift.
  */
 
