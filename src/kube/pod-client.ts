@@ -1,3 +1,4 @@
+import { setTimeout as pause } from 'node:timers/promises';
 import { ApiException, Observable, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ConfigurationOptions, CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { PodFact } from '../../machines/pod-fact.js';
@@ -81,8 +82,9 @@ export class KubePodClient implements PodClient {
         const body = { metadata: { resourceVersion: pod.metadata?.resourceVersion, annotations: stamp } };
         return podFact(await this.api.patchNamespacedPod({ name, namespace: this.options.namespace, body }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch, withSignal(signal))));
       } catch (err) {
-        if (statusOf(err) !== 409 || attempt >= 3) throw toPodApiError(err, 'adopt');
+        if (statusOf(err) !== 409 || attempt >= CONFLICT_ATTEMPTS) throw toPodApiError(err, 'adopt');
       }
+      await conflictPause(attempt, signal);
       const again = await this.getAt(name, signal);
       if (again === undefined || ownerKey(again, this.options.instance) !== key) throw new PodApiError(`pod ${name} vanished while being adopted`, { code: 409, reason: 'Conflict' });
       pod = again;
@@ -107,8 +109,9 @@ export class KubePodClient implements PodClient {
         if (code !== 409) throw toPodApiError(err, 'delete');
       }
       // It changed since it was read: the same pod (a status update) is judged and deleted again; another is left alone.
+      await conflictPause(attempt, signal);
       const now = await this.find(key, null, 0, signal);
-      if (attempt >= 3 || now === undefined || now.metadata?.uid !== pod.metadata?.uid) return now === undefined ? { exists: false } : podFact(now);
+      if (attempt >= CONFLICT_ATTEMPTS || now === undefined || now.metadata?.uid !== pod.metadata?.uid) return now === undefined ? { exists: false } : podFact(now);
       pod = now;
     }
   }
@@ -175,6 +178,18 @@ export class KubePodClient implements PodClient {
       throw toPodApiError(err, 'read');
     }
   }
+}
+
+/**
+ * A write conditioned on the resourceVersion it read answers 409 when anything changed the pod in
+ * between, most often the kubelet writing its status while the pod starts. Like client-go's
+ * RetryOnConflict, such a write is read and judged again up to CONFLICT_ATTEMPTS times, with a short
+ * growing pause so a burst of status updates can pass.
+ */
+const CONFLICT_ATTEMPTS = 5;
+
+function conflictPause(attempt: number, signal: AbortSignal | undefined): Promise<void> {
+  return pause(10 * attempt, undefined, signal === undefined ? undefined : { signal });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { CoordinationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PresentPod } from '../../machines/pod-fact.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -74,6 +74,29 @@ describe('fencing: pods stamped with the lease transitions of their creator', ()
     // The holder of the pod's own tenure, or a later one, deletes it as before.
     await adopter.delete(KEY, { force: true });
     await eventually('the pod gone', () => pod() === undefined, 5_000);
+  });
+
+  it('adopts a pod that another writer changes between each of its first three reads and its stamp (the kubelet writing status as the pod starts)', async () => {
+    await client(new Tenure('hub-a', 0)).create(KEY);
+    const api = coreApi(sim.url);
+    const read = api.readNamespacedPod.bind(api);
+    let writes = 3;
+    // Every read of the adopter is followed, before its conditional write, by another writer's real write.
+    api.readNamespacedPod = async (...args: Parameters<typeof read>) => {
+      const found = await read(...args);
+      if (writes-- > 0) {
+        await coreApi(sim.url).patchNamespacedPod(
+          { name: 'jupyter-alice', namespace: 'default', body: { metadata: { labels: { touched: String(writes) } } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      }
+      return found;
+    };
+    const adopter = new KubePodClient(api, { namespace: 'default', instance: 'hub', template: DEFAULT_TEMPLATE, deleteGraceSeconds: 0, fence: leaseFence(new Tenure('hub-b', 1)) });
+    expect(await adopter.create(KEY)).toMatchObject({ exists: true });
+    expect(writes).toBeLessThan(0);
+    expect(pod()?.metadata.labels).toMatchObject({ touched: '0' });
+    expect(pod()?.metadata.annotations).toMatchObject({ [ANNOTATION_LEASE_TRANSITIONS]: '1', [ANNOTATION_LEASE_HOLDER]: 'hub-b' });
   });
 
   it('treats a pod without a stamp as any hub’s of this instance, as before fencing', async () => {
