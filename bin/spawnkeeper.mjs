@@ -4,5 +4,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { run } = await import('../src/hub/cli.ts');
+const { run } = await import('../src/hub/cli/cli.ts');
 await run(process.argv.slice(2));

@@ -1,4 +1,4 @@
-import { HttpError } from './http.js';
+import { HttpError } from './api/http.js';
 
 /**
  * MAX_ACTIVITY_SKEW_MS is how far ahead of the hub's clock a reported activity may be: 59 minutes,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ServiceConfigError, parseServices } from './services.js';
+import { ServiceConfigError, parseServices } from './auth/services.js';
 import type { HubConfig, Setting, SettingType } from './settings.js';
 import { DEFAULT_HUB_CONFIG, SETTINGS, envName, flagName, snake } from './settings.js';
 

@@ -11,7 +11,7 @@ import { createSpawnkeeper, kubeConfigFor } from '../spawnkeeper.js';
 import { openDatabase } from '../store/database.js';
 import { ConfigError } from './config.js';
 import type { Hub } from './hub.js';
-import { registerDashboard } from './dashboard.js';
+import { registerDashboard } from './dashboard/dashboard.js';
 import { createHub } from './hub.js';
 import type { HubConfig } from './settings.js';
 import { DEFAULT_HUB_CONFIG } from './settings.js';

@@ -1,5 +1,5 @@
-import type { ControlServer } from './control-server.js';
-import { startControlServer } from './control-server.js';
+import type { ControlServer } from './faults/control-server.js';
+import { startControlServer } from './faults/control-server.js';
 import type { Simulator } from './simulator.js';
 import { startSimulator } from './simulator.js';
 

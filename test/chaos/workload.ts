@@ -1,6 +1,6 @@
-import type { Random } from '../../src/sim/prng.js';
+import type { Random } from '../../src/sim/cluster/prng.js';
 
-export { mulberry32 } from '../../src/sim/prng.js';
+export { mulberry32 } from '../../src/sim/cluster/prng.js';
 
 /**
  * The chaos workload: users starting, stopping, restarting and deleting their servers through the

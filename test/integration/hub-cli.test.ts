@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/hub/cli.js';
+import { main } from '../../src/hub/cli/cli.js';
 import { tempDir } from '../support/harness.js';
 import { FAST_KUBELET, TEST_ENGINE } from './hub-helpers.js';
 
@@ -76,7 +76,7 @@ describe('spawnkeeper CLI', () => {
   afterAll(() => tmp.cleanup());
 
   it('serves the API within seconds as `npm start` does, with the default database path, and exits cleanly on SIGTERM', async () => {
-    const child = start([TSX, `${ROOT}src/hub/main.ts`], { cwd: tmp.dir, env: { SPAWNKEEPER_PORT: '0', SPAWNKEEPER_CONFIG: configFile } });
+    const child = start([TSX, `${ROOT}src/hub/cli/main.ts`], { cwd: tmp.dir, env: { SPAWNKEEPER_PORT: '0', SPAWNKEEPER_CONFIG: configFile } });
     try {
       const [, url] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)\/hub\/api/);
       // stdout is a pipe here, as under a log collector: the generated token goes to a private file, never to stdout.

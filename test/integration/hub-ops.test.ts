@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SPAWN_BUCKETS } from '../../src/hub/metrics.js';
+import { SPAWN_BUCKETS } from '../../src/hub/api/metrics.js';
 import { startHub } from '../../src/hub/serve.js';
 import { tempDir } from '../support/harness.js';
 import type { TestHub } from './hub-helpers.js';

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/hub/cli.js';
+import { main } from '../../src/hub/cli/cli.js';
 import { ConfigError, parseArgs, resolveConfig } from '../../src/hub/config.js';
 import type { RunningHub } from '../../src/hub/serve.js';
 import { startHub } from '../../src/hub/serve.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PodEventFeed } from '../../src/hub/pod-event-feed.js';
-import type { KubeEventObject } from '../../src/hub/pod-events.js';
+import { PodEventFeed } from '../../src/hub/api/pod-event-feed.js';
+import type { KubeEventObject } from '../../src/hub/api/pod-events.js';
 import type { TestHub } from './hub-helpers.js';
 import { ADMIN, startTestHub, waitFor } from './hub-helpers.js';
 

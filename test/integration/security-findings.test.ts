@@ -290,7 +290,7 @@ describe('security review findings', () => {
       blocker.close();
       tmp.cleanup();
     }
-    const { startInspection } = await import('../../src/hub/inspection.js');
+    const { startInspection } = await import('../../src/hub/dashboard/inspection.js');
     const lines: string[] = [];
     const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), env: {} };
     const relay = await startInspection(hub.running.sk, { port: 0 }, io);

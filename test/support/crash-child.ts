@@ -4,7 +4,7 @@ import { writeSync } from 'node:fs';
 import { MACHINE_VERSION, configureServerMachine } from '../../machines/server.machine.js';
 import type { ServerEvent } from '../../machines/server.machine.js';
 import { systemClock } from '../../src/core/clock.js';
-import { mulberry32 } from '../../src/sim/prng.js';
+import { mulberry32 } from '../../src/sim/cluster/prng.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteEventStore } from '../../src/store/event-store.js';

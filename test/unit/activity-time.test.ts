@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_ACTIVITY_SKEW_MS, activityTime, boundedActivity, parseTimestamp } from '../../src/hub/activity-time.js';
-import { HttpError } from '../../src/hub/http.js';
+import { HttpError } from '../../src/hub/api/http.js';
 
 describe('activity timestamps', () => {
   it('reads ISO 8601 times as JupyterHub does: without a zone they are UTC', () => {

@@ -3,8 +3,8 @@ import type { AnyStateMachine } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { reflectorMachine } from '../../machines/reflector.machine.js';
 import { serverMachine } from '../../machines/server.machine.js';
-import { main } from '../../src/hub/cli.js';
-import { exportMachine, structure } from '../../src/hub/export-machine.js';
+import { main } from '../../src/hub/cli/cli.js';
+import { exportMachine, structure } from '../../src/hub/cli/export-machine.js';
 
 /** evaluate runs exported `createMachine({...})` code the way the Stately editor's import does. */
 function evaluate(code: string): AnyStateMachine {

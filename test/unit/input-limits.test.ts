@@ -2,8 +2,8 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { InvalidNameError, validateServerName, validateUserName } from '../../src/kube/names.js';
 import { MAX_ACTIVITY_SKEW_MS, boundedActivity } from '../../src/hub/activity-time.js';
-import { MAX_JSON_DEPTH, nestingExceeds } from '../../src/hub/json-limits.js';
-import { MAX_EXPIRES_IN_SECONDS, childExpiry, expiresInProblem } from '../../src/hub/token-expiry.js';
+import { MAX_JSON_DEPTH, nestingExceeds } from '../../src/hub/api/json-limits.js';
+import { MAX_EXPIRES_IN_SECONDS, childExpiry, expiresInProblem } from '../../src/hub/auth/token-expiry.js';
 
 /** depthOf is the nesting depth of a parsed value, the reference nestingExceeds must agree with. */
 function depthOf(v: unknown): number {

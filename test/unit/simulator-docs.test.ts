@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONTROL_ACTIONS } from '../../src/sim/control-actions.js';
-import { Params } from '../../src/sim/control-params.js';
+import { CONTROL_ACTIONS } from '../../src/sim/faults/control-actions.js';
+import { Params } from '../../src/sim/faults/control-params.js';
 
 const doc = readFileSync(new URL('../../docs/simulator.md', import.meta.url), 'utf8');
 

@@ -1,0 +1,202 @@
+import { reflectorMachine } from '../../../machines/reflector.machine.js';
+import { serverMachine } from '../../../machines/server.machine.js';
+import { InvalidNameError } from '../../kube/names.js';
+import { SimUsageError, runSimCli } from '../../sim/index.js';
+import { DatabaseRefusedError } from '../../store/database.js';
+import { DatabaseLockedError } from '../../store/lock.js';
+import { EXPORT_DB_USAGE, HISTORY_USAGE, REPLAY_USAGE, TOKEN_USAGE, exportDbCommand, historyCommand, replayCommand, tokenCommand } from './db.js';
+import type { CliIo } from './io.js';
+import { processIo } from './io.js';
+import { STATUS_USAGE, statusCommand } from './status.js';
+import { ConfigError, configHelp, parseArgs, resolveConfig } from '../config.js';
+import type { ExportFormat } from './export-machine.js';
+import { exportMachine } from './export-machine.js';
+import { VERSION } from '../hub.js';
+import { startInspection } from '../dashboard/inspection.js';
+import { createLogger } from '../log.js';
+import type { RunningHub } from '../serve.js';
+import { startHub } from '../serve.js';
+import type { HubConfig } from '../settings.js';
+
+/** USAGE lists the commands, so `spawnkeeper --help` is the map of the tool. */
+export const USAGE = `usage: spawnkeeper COMMAND [options]   (spawnkeeper COMMAND --help for each)
+  serve     run the hub (the default; without --kubeconfig or --in-cluster, on an embedded simulated cluster)
+  sim       run the simulated Kubernetes API server alone
+  status    ask a running hub for its health and servers
+  history   print a server's event timeline from the database
+  replay    --check: fold every event log and compare it with the stored snapshots
+  export    print servers and their event logs from the database as JSON lines
+  token     mint an API token into the database (stop the hub first: it writes)
+  export-machine  print a machine for the Stately editor, as JSON or as a Mermaid diagram`;
+
+export const EXPORT_USAGE = `usage: spawnkeeper export-machine [--format stately|json|mermaid] [server|reflector]
+  stately (the default): createMachine({...}) code that the Stately editor imports;
+  json: the normalised definition; mermaid: a state diagram for docs.`;
+
+/** SERVE_USAGE is generated from the settings table, so the help cannot drift from the parser. */
+export const SERVE_USAGE = `usage: spawnkeeper serve [--config FILE] [--inspect [WS-URL]] [--inspect-host H] [--inspect-port P] [options]
+  --inspect streams every server's registration, events and snapshots to the Stately inspector;
+  with no URL it starts a local relay on 127.0.0.1:8080 (--inspect-host and --inspect-port change
+  that; another host lets anyone who can reach it and holds the page's key see every server) and
+  prints the page to open, with its key. A relay that cannot listen is reported; the hub goes on.
+  Settings come from defaults, then the JSON file (--config or $SPAWNKEEPER_CONFIG, snake_case
+  keys), then SPAWNKEEPER_* variables, then flags; each wins over the one before. Durations are seconds.
+${configHelp()}`;
+
+function banner(io: CliIo, running: RunningHub, config: HubConfig): void {
+  io.out(`spawnkeeper ${VERSION}: JupyterHub REST API at ${running.url}/hub/api`);
+  io.out(`  cluster:  ${running.sim === undefined ? (config.inCluster ? 'in-cluster service account' : `kubeconfig ${config.kubeconfig}`) : `embedded simulator at ${running.sim.url}`} (namespace ${config.namespace})`);
+  io.out(`  database: ${config.db}`);
+  if (running.generatedToken !== undefined) {
+    // Never onto the log stream: stdout may be collected. A terminal shows it; a file keeps it.
+    if (io.tty === true) io.out(`  admin token (generated; shown only this once, keep it): ${running.generatedToken}`);
+    io.out(running.adminTokenFile === undefined ? '  admin token: generated, not shown (no terminal, no database folder): set SPAWNKEEPER_ADMIN_TOKEN' : `  admin token: generated, written to ${running.adminTokenFile} (mode 0600)`);
+  } else if (config.adminToken !== '') {
+    io.out('  admin token: the value of SPAWNKEEPER_ADMIN_TOKEN');
+  } else {
+    io.out('  admin token: the one generated at the first start (lost it? `spawnkeeper token --admin --db ...`)');
+  }
+  io.out(`  try:      curl -H "Authorization: token $TOKEN" ${running.url}/hub/api/users`);
+}
+
+/** serveCommand runs the hub until SIGTERM or SIGINT (exit 0) or prolonged unhealth (exit 1). */
+async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv, { '--inspect': false, '--inspect-host': true, '--inspect-port': true });
+  if (args.help) {
+    io.out(SERVE_USAGE);
+    return 0;
+  }
+  let inspect = args.options.get('--inspect');
+  if (inspect === 'true' && /^wss?:\/\//.test(args.positionals[0] ?? '')) inspect = args.positionals.shift();
+  if (args.positionals.length > 0) throw new ConfigError(`unexpected argument ${args.positionals[0] ?? ''}`);
+  if (inspect !== undefined && inspect !== 'true' && !/^wss?:\/\/\S+$/.test(inspect)) throw new ConfigError(`--inspect takes a ws:// or wss:// URL, not ${JSON.stringify(inspect)}`);
+  const inspectPort = args.options.get('--inspect-port') ?? '8080';
+  if (!/^\d{1,5}$/.test(inspectPort) || Number(inspectPort) > 65535) throw new ConfigError(`--inspect-port must be a port from 0 to 65535, not ${JSON.stringify(inspectPort)}`);
+  const relay = { host: args.options.get('--inspect-host') ?? '127.0.0.1', port: Number(inspectPort) };
+  const config = resolveConfig({ args, env: io.env });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  let exitCode = 0;
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const running = await startHub(config, {
+    logger,
+    onUnhealthyExit: () => {
+      exitCode = 1;
+      stop();
+    },
+  });
+  // Signals are handled before the banner tells anyone the hub is there.
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'shutting down: no new requests; servers keep running and are picked up at the next start');
+    stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  banner(io, running, config);
+  const inspection = inspect === undefined ? undefined : await startInspection(running.sk, inspect === 'true' ? relay : { url: inspect }, io);
+  try {
+    await stopped;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    inspection?.stop();
+    await running.close();
+    logger.info('stopped');
+    logger.flush();
+  }
+  return exitCode;
+}
+
+/** exportCommand prints a machine in one of the export formats. */
+function exportCommand(argv: readonly string[], io: CliIo): number {
+  let format: ExportFormat = 'stately';
+  let which = 'server';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--help' || arg === '-h') {
+      io.out(EXPORT_USAGE);
+      return 0;
+    }
+    const value = arg === '--format' ? argv[++i] : arg.startsWith('--format=') ? arg.slice('--format='.length) : undefined;
+    if (value !== undefined) {
+      if (value !== 'stately' && value !== 'json' && value !== 'mermaid') throw new ConfigError(`--format is stately, json or mermaid, not ${JSON.stringify(value)}`);
+      format = value;
+    } else if (arg === 'server' || arg === 'reflector') which = arg;
+    else throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}\n${EXPORT_USAGE}`);
+  }
+  io.out(exportMachine(which === 'server' ? serverMachine : reflectorMachine, format).trimEnd());
+  return 0;
+}
+
+/** simCommand runs the simulator until SIGTERM or SIGINT. */
+async function simCommand(argv: string[], io: CliIo): Promise<number> {
+  const sim = await runSimCli(argv, { out: (line) => io.out(line) });
+  if (sim === undefined) return 0;
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  await sim.close();
+  return 0;
+}
+
+/**
+ * main runs one command and resolves to the process exit code: 0 success, 1 failure, 2 bad usage
+ * or configuration (with the reason on stderr).
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const [first, ...rest] = argv;
+  const command = first === undefined || first.startsWith('-') ? 'serve' : first;
+  const args = first === undefined || first.startsWith('-') ? [...argv] : rest;
+  try {
+    switch (command) {
+      case 'serve':
+        if (first === '--help' || first === '-h') {
+          io.out(`${USAGE}\n\n${SERVE_USAGE}`);
+          return 0;
+        }
+        return await serveCommand(args, io);
+      case 'sim':
+        return await simCommand(args, io);
+      case 'status':
+        return await statusCommand(args, io);
+      case 'history':
+        return historyCommand(args, io);
+      case 'replay':
+        return replayCommand(args, io);
+      case 'export':
+        return exportDbCommand(args, io);
+      case 'token':
+        return tokenCommand(args, io);
+      case 'export-machine':
+        return exportCommand(args, io);
+      case 'help':
+        io.out([USAGE, SERVE_USAGE, STATUS_USAGE, HISTORY_USAGE, REPLAY_USAGE, EXPORT_DB_USAGE, TOKEN_USAGE, EXPORT_USAGE].join('\n\n'));
+        return 0;
+      default:
+        io.err(`unknown command ${command}\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof SimUsageError || err instanceof InvalidNameError) {
+      io.err(`spawnkeeper ${command}: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof DatabaseRefusedError || err instanceof DatabaseLockedError) {
+      io.err(`spawnkeeper ${command}: ${err.message}`);
+      return 1;
+    }
+    io.err(`spawnkeeper ${command} failed: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+/**
+ * run is the process entry: it sets the exit code from `main`, and makes sure the process ends even
+ * if a stray handle (a keep-alive socket) would hold it open after a clean shutdown.
+ */
+export async function run(argv: readonly string[]): Promise<void> {
+  const code = await main(argv);
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 2_000).unref();
+}
