@@ -22,12 +22,18 @@ export default tseslint.config(
     // Machines are pure definitions: no I/O, no clock, no drivers (Temporal's workflow rule).
     files: ['machines/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['node:*'], message: 'machines/ are pure: no Node built-ins.' },
-          { group: ['better-sqlite3', '@kubernetes/*', 'pino', 'pino-*', '../src/*', '../src/**'], message: 'machines/ are pure: no I/O libraries.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'machines/ are pure: no Node built-ins.' },
+            {
+              group: ['better-sqlite3', '@kubernetes/*', 'pino', 'pino-*', '../src/*', '../src/**'],
+              message: 'machines/ are pure: no I/O libraries.',
+            },
+          ],
+        },
+      ],
       'no-restricted-globals': ['error', 'Date', 'setTimeout', 'setInterval', 'process', 'performance'],
       'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'machines/ are deterministic.' }],
     },
@@ -37,9 +43,18 @@ export default tseslint.config(
     // what they share with the runtime (the clock, step records) lives below both, in src/core.
     files: ['src/store/**/*.ts', 'src/sim/**/*.ts', 'src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ group: ['**/runtime/*', '**/hub/*', '**/kube/*'], message: 'src/store, src/sim and src/core sit below the runtime, the kube side and the hub: move what is shared into src/core.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/runtime/*', '**/hub/*', '**/kube/*'],
+              message:
+                'src/store, src/sim and src/core sit below the runtime, the kube side and the hub: move what is shared into src/core.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -52,7 +67,20 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'script',
       globals: Object.fromEntries(
-        ['window', 'document', 'fetch', 'sessionStorage', 'setInterval', 'setTimeout', 'TextDecoder', 'AbortController', 'Date', 'JSON', 'Map', 'Set'].map((g) => [g, 'readonly']),
+        [
+          'window',
+          'document',
+          'fetch',
+          'sessionStorage',
+          'setInterval',
+          'setTimeout',
+          'TextDecoder',
+          'AbortController',
+          'Date',
+          'JSON',
+          'Map',
+          'Set',
+        ].map((g) => [g, 'readonly']),
       ),
     },
   },

@@ -57,7 +57,8 @@ async function burst(sk: Spawnkeeper, watch: PodWatch, users: readonly string[])
   for (const u of users) {
     const pod = sk.get(u)?.podName ?? '';
     const [req, ack, created, ready, run] = [requested.get(u), acked.get(u), watch.created.get(pod), watch.ready.get(pod), running.get(u)];
-    if (req === undefined || ack === undefined || created === undefined || ready === undefined || run === undefined) throw new Error(`api: ${u} is missing a mark`);
+    if (req === undefined || ack === undefined || created === undefined || ready === undefined || run === undefined)
+      throw new Error(`api: ${u} is missing a mark`);
     out.ack.push(ack - req);
     out.create.push(created - req);
     out.ready.push(run - ready);
@@ -74,10 +75,13 @@ async function rawBurst(api: CoreV1Api, watch: PodWatch, keys: readonly string[]
   const started = performance.now();
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < pods.length; i = next++) await api.createNamespacedPod({ namespace: 'default', body: pods[i] as (typeof pods)[number] });
+    for (let i = next++; i < pods.length; i = next++)
+      await api.createNamespacedPod({ namespace: 'default', body: pods[i] as (typeof pods)[number] });
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  await Promise.all(pods.map((p) => api.deleteNamespacedPod({ namespace: 'default', name: p.metadata?.name ?? '', gracePeriodSeconds: 0 })));
+  await Promise.all(
+    pods.map((p) => api.deleteNamespacedPod({ namespace: 'default', name: p.metadata?.name ?? '', gracePeriodSeconds: 0 })),
+  );
   return pods.map((p) => (watch.created.get(p.metadata?.name ?? '') ?? Number.NaN) - started);
 }
 
@@ -103,31 +107,74 @@ export const api: Scenario = {
         const users = Array.from({ length: starts }, (_, i) => `r${rep + 1}u${i}`);
         const l = await burst(sk, watch, users);
         await stopAll(sk, users);
-        const baseline = options.baselines ? await rawBurst(raw, watch, users.map((u) => `${u}/raw`), sk.config.effectConcurrency) : [];
+        const baseline = options.baselines
+          ? await rawBurst(
+              raw,
+              watch,
+              users.map((u) => `${u}/raw`),
+              sk.config.effectConcurrency,
+            )
+          : [];
         return { ...l, baseline };
       });
       const p = (pick: (l: Rep) => number[], q: number) => reps.map((l) => percentile(pick(l), q));
-      const createP99 = metric('request → create-pod call seen at the simulator, p99', 'ms', p((l) => l.create, 99));
-      const readyP99 = metric('pod ready at the simulator → server running (committed), p99', 'ms', p((l) => l.ready, 99));
+      const createP99 = metric(
+        'request → create-pod call seen at the simulator, p99',
+        'ms',
+        p((l) => l.create, 99),
+      );
+      const readyP99 = metric(
+        'pod ready at the simulator → server running (committed), p99',
+        'ms',
+        p((l) => l.ready, 99),
+      );
       return {
         id: 'api',
         title: '5. API overhead',
         headline: createP99,
         rows: [
-          metric('request → create-pod call seen at the simulator, p50', 'ms', p((l) => l.create, 50)),
+          metric(
+            'request → create-pod call seen at the simulator, p50',
+            'ms',
+            p((l) => l.create, 50),
+          ),
           readyP99,
-          metric('pod ready at the simulator → server running (committed), p50', 'ms', p((l) => l.ready, 50)),
-          metric('request → acknowledged (start committed), p99', 'ms', p((l) => l.ack, 99)),
-          metric('request → acknowledged (start committed), p50', 'ms', p((l) => l.ack, 50)),
-          metric('baseline: same burst of creates via client-node alone, seen at the simulator, p99', 'ms', p((l) => l.baseline, 99)),
-          metric('baseline: same burst of creates via client-node alone, seen at the simulator, p50', 'ms', p((l) => l.baseline, 50)),
+          metric(
+            'pod ready at the simulator → server running (committed), p50',
+            'ms',
+            p((l) => l.ready, 50),
+          ),
+          metric(
+            'request → acknowledged (start committed), p99',
+            'ms',
+            p((l) => l.ack, 99),
+          ),
+          metric(
+            'request → acknowledged (start committed), p50',
+            'ms',
+            p((l) => l.ack, 50),
+          ),
+          metric(
+            'baseline: same burst of creates via client-node alone, seen at the simulator, p99',
+            'ms',
+            p((l) => l.baseline, 99),
+          ),
+          metric(
+            'baseline: same burst of creates via client-node alone, seen at the simulator, p50',
+            'ms',
+            p((l) => l.baseline, 50),
+          ),
         ],
         goals: [
           { text: `p99 < 10 ms request → create (${format(createP99.median)} ms)`, met: createP99.median < 10 },
           { text: `p99 < 10 ms pod ready → server ready (${format(readyP99.median)} ms)`, met: readyP99.median < 10 },
         ],
         extra: { readyP99 },
-        params: { starts, through: 'createSpawnkeeper (sk.start); the hub HTTP API is not in the path', effectConcurrency: sk.config.effectConcurrency },
+        params: {
+          starts,
+          through: 'createSpawnkeeper (sk.start); the hub HTTP API is not in the path',
+          effectConcurrency: sk.config.effectConcurrency,
+        },
       };
     } finally {
       watch.close();

@@ -25,7 +25,12 @@ export interface HistoryFile {
 export async function buildHistory(path: string, servers: number, now = Date.now()): Promise<HistoryFile> {
   const db = openDatabase(path, { durability: 'full', now });
   const cluster = new InstantCluster();
-  const runtime = new Runtime({ store: new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), machine: configureServerMachine(), pods: cluster, clock: new ManualClock(now) });
+  const runtime = new Runtime({
+    store: new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }),
+    machine: configureServerMachine(),
+    pods: cluster,
+    clock: new ManualClock(now),
+  });
   runtime.start();
   const keys = keysFor(servers);
   for (let cycle = 0; cycle < 2; cycle++) await lifecycle(runtime, cluster, keys);

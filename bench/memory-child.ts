@@ -26,7 +26,12 @@ async function main(path: string, sizes: readonly number[]): Promise<MemoryPoint
   if (!gc()) throw new Error('memory-child needs node --expose-gc');
   const db = openDatabase(path, { durability: 'full' });
   const cluster = new InstantCluster();
-  const runtime = new Runtime({ store: new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), machine: configureServerMachine(), pods: cluster, clock: new ManualClock() });
+  const runtime = new Runtime({
+    store: new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }),
+    machine: configureServerMachine(),
+    pods: cluster,
+    clock: new ManualClock(),
+  });
   runtime.start();
   const points: MemoryPoint[] = [];
   let made = 0;

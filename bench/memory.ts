@@ -23,20 +23,41 @@ export const memory: Scenario = {
         const points = await runChild<MemoryPoint[]>('./memory-child.ts', [dir.file('memory.db'), sizes.join(',')], ['--expose-gc']);
         const [b, s, l] = points;
         if (b === undefined || s === undefined) throw new Error('memory: the child measured nothing');
-        const per = (p: MemoryPoint | undefined, key: 'heapUsed' | 'rss') => (p === undefined ? Number.NaN : (p[key] - b[key]) / (p.servers - b.servers));
+        const per = (p: MemoryPoint | undefined, key: 'heapUsed' | 'rss') =>
+          p === undefined ? Number.NaN : (p[key] - b[key]) / (p.servers - b.servers);
         return { small: per(s, 'heapUsed'), large: per(l, 'heapUsed'), rssLarge: per(l, 'rss') };
       } finally {
         dir.remove();
       }
     });
-    const atLarge = metric(`heap per idle server at ${format(large)} servers`, 'bytes', reps.map((r) => r.large));
-    const atSmall = metric(`heap per idle server at ${format(small)} servers`, 'bytes', reps.map((r) => r.small));
+    const atLarge = metric(
+      `heap per idle server at ${format(large)} servers`,
+      'bytes',
+      reps.map((r) => r.large),
+    );
+    const atSmall = metric(
+      `heap per idle server at ${format(small)} servers`,
+      'bytes',
+      reps.map((r) => r.small),
+    );
     return {
       id: 'memory',
       title: '4. Memory',
       headline: atLarge,
-      rows: [atSmall, metric(`RSS per idle server at ${format(large)} servers (incl. SQLite cache)`, 'bytes', reps.map((r) => r.rssLarge))],
-      goals: [{ text: `≤ 2 KB per idle server (${format(Math.max(atLarge.median, atSmall.median))} B)`, met: Math.max(atLarge.median, atSmall.median) <= GOAL_BYTES }],
+      rows: [
+        atSmall,
+        metric(
+          `RSS per idle server at ${format(large)} servers (incl. SQLite cache)`,
+          'bytes',
+          reps.map((r) => r.rssLarge),
+        ),
+      ],
+      goals: [
+        {
+          text: `≤ 2 KB per idle server (${format(Math.max(atLarge.median, atSmall.median))} B)`,
+          met: Math.max(atLarge.median, atSmall.median) <= GOAL_BYTES,
+        },
+      ],
       extra: { atSmall, atLarge },
       params: { base, small, large, state: 'running, no timers' },
     };

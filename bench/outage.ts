@@ -39,7 +39,11 @@ function settled(sk: Spawnkeeper, sim: Simulator, users: readonly string[]): boo
   return statuses.every((s) => {
     const pod = pods.get(s?.key);
     if (s?.state !== 'running') return pod === undefined;
-    return pod !== undefined && pod.metadata.deletionTimestamp === undefined && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+    return (
+      pod !== undefined &&
+      pod.metadata.deletionTimestamp === undefined &&
+      (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+    );
   });
 }
 
@@ -94,15 +98,32 @@ export const outage: Scenario = {
   async run(options: BenchOptions): Promise<ScenarioResult> {
     const servers = options.quick ? 100 : 1_000;
     const reps = await repeat(options, 'outage', (rep) => once(rep < 0 ? Math.min(servers, 100) : servers, `r${rep + 1}`));
-    const simulated = metric('API back → all settled and agreeing, simulated time', 's', reps.map((r) => r.simulatedMs / 1000));
+    const simulated = metric(
+      'API back → all settled and agreeing, simulated time',
+      's',
+      reps.map((r) => r.simulatedMs / 1000),
+    );
     return {
       id: 'outage',
       title: '6. Settle after an outage',
       headline: simulated,
-      rows: [metric('the same, wall-clock time to compute it', 'ms', reps.map((r) => r.wallMs))],
+      rows: [
+        metric(
+          'the same, wall-clock time to compute it',
+          'ms',
+          reps.map((r) => r.wallMs),
+        ),
+      ],
       goals: [],
       extra: {},
-      params: { servers, starting: servers / 2, stopping: servers / 2, outageSimulatedMs: OUTAGE_MS, stepMs: STEP_MS, delays: 'production defaults' },
+      params: {
+        servers,
+        starting: servers / 2,
+        stopping: servers / 2,
+        outageSimulatedMs: OUTAGE_MS,
+        stepMs: STEP_MS,
+        delays: 'production defaults',
+      },
     };
   },
 };

@@ -34,7 +34,6 @@ interface PipelineRun {
   readonly snapshots: Map<number, string>;
 }
 
-
 async function runPipeline(dir: BenchDir, machine: ServerMachine, servers: number, cycles: number): Promise<PipelineRun> {
   const db = openDatabase(dir.file('runtime.db'), { durability: 'full' });
   const store = new BatchRecorder(new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }));
@@ -49,7 +48,9 @@ async function runPipeline(dir: BenchDir, machine: ServerMachine, servers: numbe
   const events = runtime.stats.events;
   runtime.close();
   const rows = db.prepare('SELECT sid, seq, ts, type, payload, state_before, state_after FROM events ORDER BY id').all() as LoggedEvent[];
-  const snapshots = new Map((db.prepare('SELECT sid, snapshot FROM servers').all() as Array<{ sid: number; snapshot: string }>).map((r) => [r.sid, r.snapshot]));
+  const snapshots = new Map(
+    (db.prepare('SELECT sid, snapshot FROM servers').all() as Array<{ sid: number; snapshot: string }>).map((r) => [r.sid, r.snapshot]),
+  );
   db.close();
   if (rows.length !== events) throw new Error(`pipeline: ${events} events stepped but ${rows.length} logged`);
   return { events, ms, batches: store.batches, rows, snapshots };
@@ -87,7 +88,8 @@ function transitionBaseline(machine: ServerMachine, run: PipelineRun): number {
   for (const { sid, event } of events) snapshots.set(sid, transition(machine, snapshots.get(sid)!, event)[0]);
   const ms = performance.now() - started;
   for (const [sid, stored] of run.snapshots) {
-    if (persist(machine, snapshots.get(sid)!) !== stored) throw new Error(`pipeline: server ${sid}'s stored snapshot differs from a fold of its events`);
+    if (persist(machine, snapshots.get(sid)!) !== stored)
+      throw new Error(`pipeline: server ${sid}'s stored snapshot differs from a fold of its events`);
   }
   return (events.length / ms) * 1000;
 }
@@ -110,20 +112,45 @@ export const pipeline: Scenario = {
         dir.remove();
       }
     });
-    const vsSqlite = metric('ratio vs raw SQLite', '×', reps.map((r) => r.runtime / r.sqlite));
-    const vsTransition = metric('ratio vs raw transition()', '×', reps.map((r) => r.runtime / r.xstate));
-    const sqlite = metric('baseline (a): raw better-sqlite3 inserts, same rows and batches', 'rows/s', reps.map((r) => r.sqlite));
-    const xstate = metric('baseline (b): raw xstate transition(), no I/O', 'events/s', reps.map((r) => r.xstate));
+    const vsSqlite = metric(
+      'ratio vs raw SQLite',
+      '×',
+      reps.map((r) => r.runtime / r.sqlite),
+    );
+    const vsTransition = metric(
+      'ratio vs raw transition()',
+      '×',
+      reps.map((r) => r.runtime / r.xstate),
+    );
+    const sqlite = metric(
+      'baseline (a): raw better-sqlite3 inserts, same rows and batches',
+      'rows/s',
+      reps.map((r) => r.sqlite),
+    );
+    const xstate = metric(
+      'baseline (b): raw xstate transition(), no I/O',
+      'events/s',
+      reps.map((r) => r.xstate),
+    );
     return {
       id: 'pipeline',
       title: '1. Pipeline throughput',
-      headline: metric('runtime: step + timers + snapshot + outbox, committed (synchronous=FULL)', 'events/s', reps.map((r) => r.runtime)),
+      headline: metric(
+        'runtime: step + timers + snapshot + outbox, committed (synchronous=FULL)',
+        'events/s',
+        reps.map((r) => r.runtime),
+      ),
       rows: [sqlite, xstate, vsSqlite, vsTransition],
       goals: [
         { text: `≥ 0.5 of raw SQLite (${vsSqlite.median.toFixed(2)})`, met: vsSqlite.median >= 0.5 },
         { text: `≥ 0.5 of raw transition() (${vsTransition.median.toFixed(2)})`, met: vsTransition.median >= 0.5 },
       ],
-      extra: { vsSqlite: vsSqlite.median, vsTransition: vsTransition.median, baselines: { sqlite, transition: xstate }, ratios: { vsSqlite, vsTransition } },
+      extra: {
+        vsSqlite: vsSqlite.median,
+        vsTransition: vsTransition.median,
+        baselines: { sqlite, transition: xstate },
+        ratios: { vsSqlite, vsTransition },
+      },
       params: { servers, cycles, events: reps[0]?.events ?? 0, medianBatch: reps[0]?.batch ?? 0 },
     };
   },

@@ -54,7 +54,10 @@ function where(frame: CallFrame): string {
  * function on the stack (inclusive). Samples whose stack holds an excluded function are left out;
  * with `focus`, only samples under that function count.
  */
-export function summarize(profile: CpuProfile, options: { exclude?: readonly string[]; focus?: string; byArea?: boolean } = {}): { totalMs: number; shares: Share[] } {
+export function summarize(
+  profile: CpuProfile,
+  options: { exclude?: readonly string[]; focus?: string; byArea?: boolean } = {},
+): { totalMs: number; shares: Share[] } {
   const name = options.byArea === true ? area : where;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -105,9 +108,11 @@ function main(argv: readonly string[]): void {
   const { totalMs, shares } = summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, options);
   const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)} %`;
   process.stdout.write(`${totalMs.toFixed(0)} ms of samples counted\n\nself time\n`);
-  for (const s of [...shares].sort((a, b) => b.selfShare - a.selfShare).slice(0, top)) process.stdout.write(`${pct(s.selfShare)}  ${s.name}\n`);
+  for (const s of [...shares].sort((a, b) => b.selfShare - a.selfShare).slice(0, top))
+    process.stdout.write(`${pct(s.selfShare)}  ${s.name}\n`);
   process.stdout.write('\ninclusive time\n');
-  for (const s of [...shares].sort((a, b) => b.totalShare - a.totalShare).slice(0, top)) process.stdout.write(`${pct(s.totalShare)}  ${s.name}\n`);
+  for (const s of [...shares].sort((a, b) => b.totalShare - a.totalShare).slice(0, top))
+    process.stdout.write(`${pct(s.totalShare)}  ${s.name}\n`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main(process.argv.slice(2));

@@ -52,7 +52,12 @@ async function inProcess(dir: BenchDir, servers: number): Promise<{ relist: () =
   const db = openDatabase(dir.file('in-process.db'), { durability: 'full' });
   const cluster = new InstantCluster();
   const clock = new ManualClock();
-  const runtime = new Runtime({ store: new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), machine: configureServerMachine(), pods: cluster, clock });
+  const runtime = new Runtime({
+    store: new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }),
+    machine: configureServerMachine(),
+    pods: cluster,
+    clock,
+  });
   runtime.start();
   const keys = keysFor(servers);
   await Promise.all(keys.map((k) => runtime.send(k, { type: 'server.start' })));
@@ -63,14 +68,22 @@ async function inProcess(dir: BenchDir, servers: number): Promise<{ relist: () =
     const pods = keys.map((k) => podFor(k, cluster.touch(k)));
     const before = runtime.stats.events;
     const abort = new AbortController();
-    const reflector = new Reflector({ kc: kubeConfigFor(NOWHERE), api: inProcessApi(pods, String(++round)), namespace: 'default', instance: INSTANCE, sink: runtime, clock });
+    const reflector = new Reflector({
+      kc: kubeConfigFor(NOWHERE),
+      api: inProcessApi(pods, String(++round)),
+      namespace: 'default',
+      instance: INSTANCE,
+      sink: runtime,
+      clock,
+    });
     const started = performance.now();
     const running = reflector.start(abort.signal);
     await reflector.synced();
     const ms = performance.now() - started;
     abort.abort();
     await running;
-    if (runtime.stats.events - before !== servers) throw new Error(`relist: ${runtime.stats.events - before} observations committed, expected ${servers}`);
+    if (runtime.stats.events - before !== servers)
+      throw new Error(`relist: ${runtime.stats.events - before} observations committed, expected ${servers}`);
     return ms;
   };
   return { relist, close: () => (runtime.close(), db.close()) };
@@ -94,9 +107,17 @@ async function touchAll(sim: Simulator, names: readonly string[], round: number)
 }
 
 /** ThroughSimulator is a whole spawnkeeper with N running servers whose watch is expired to force a relist over loopback. */
-async function throughSimulator(dir: BenchDir, servers: number, log: (line: string) => void): Promise<{ relist: () => Promise<number>; close: () => Promise<void> }> {
+async function throughSimulator(
+  dir: BenchDir,
+  servers: number,
+  log: (line: string) => void,
+): Promise<{ relist: () => Promise<number>; close: () => Promise<void> }> {
   const sim = await startSimulator({ kubelet: { scheduleMs: 0, createMs: 0, readyMs: 0 } });
-  const sk: Spawnkeeper = await createSpawnkeeper({ db: dir.file('simulator.db'), cluster: kubeConfigFor(sim.url), config: { durability: 'full', instance: INSTANCE } });
+  const sk: Spawnkeeper = await createSpawnkeeper({
+    db: dir.file('simulator.db'),
+    cluster: kubeConfigFor(sim.url),
+    config: { durability: 'full', instance: INSTANCE },
+  });
   await sk.reflector.synced();
   const users = Array.from({ length: servers }, (_, i) => `user${i}`);
   const started = performance.now();
@@ -140,8 +161,16 @@ export const relist: Scenario = {
       const viaSim = await throughSimulator(dir, servers, options.log);
       try {
         const reps = await repeat(options, 'relist', async () => ({ local: await local.relist(), sim: await viaSim.relist() }));
-        const fromMemory = metric(`${format(servers)} pods listed in process → all observations committed`, 'ms', reps.map((r) => r.local));
-        const fromSim = metric(`${format(servers)} pods relisted from the simulator over loopback → all committed`, 'ms', reps.map((r) => r.sim));
+        const fromMemory = metric(
+          `${format(servers)} pods listed in process → all observations committed`,
+          'ms',
+          reps.map((r) => r.local),
+        );
+        const fromSim = metric(
+          `${format(servers)} pods relisted from the simulator over loopback → all committed`,
+          'ms',
+          reps.map((r) => r.sim),
+        );
         return {
           id: 'relist',
           title: '2. Relist storm',

@@ -49,17 +49,41 @@ export const restart: Scenario = {
         const viaJs = await runChild<RestartPhases>(compiled, args('js'));
         return { ...viaTsx, compiled: viaJs.ready, compiledLoaded: viaJs.loaded };
       });
-      const total = metric('process start → serving (servers restored, timers re-armed), run with tsx', 'ms', reps.map((r) => r.ready));
+      const total = metric(
+        'process start → serving (servers restored, timers re-armed), run with tsx',
+        'ms',
+        reps.map((r) => r.ready),
+      );
       return {
         id: 'restart',
         title: '3. Restart',
         headline: total,
         rows: [
-          metric('  of which node + tsx + module loading', 'ms', reps.map((r) => r.loaded)),
-          metric('  of which openDatabase (header, integrity, migrations)', 'ms', reps.map((r) => r.opened - r.loaded)),
-          metric('  of which createSpawnkeeper (restore, re-arm, re-queue)', 'ms', reps.map((r) => r.ready - r.opened)),
-          metric('same restart compiled to JavaScript (esbuild bundle, plain node)', 'ms', reps.map((r) => r.compiled)),
-          metric('  of which node + module loading', 'ms', reps.map((r) => r.compiledLoaded)),
+          metric(
+            '  of which node + tsx + module loading',
+            'ms',
+            reps.map((r) => r.loaded),
+          ),
+          metric(
+            '  of which openDatabase (header, integrity, migrations)',
+            'ms',
+            reps.map((r) => r.opened - r.loaded),
+          ),
+          metric(
+            '  of which createSpawnkeeper (restore, re-arm, re-queue)',
+            'ms',
+            reps.map((r) => r.ready - r.opened),
+          ),
+          metric(
+            'same restart compiled to JavaScript (esbuild bundle, plain node)',
+            'ms',
+            reps.map((r) => r.compiled),
+          ),
+          metric(
+            '  of which node + module loading',
+            'ms',
+            reps.map((r) => r.compiledLoaded),
+          ),
         ],
         goals: [{ text: `< 1 s for ${format(servers)} servers (${format(total.median)} ms)`, met: total.median < 1_000 }],
         extra: {},

@@ -79,13 +79,21 @@ async function main(): Promise<void> {
     reps: options.reps,
     date: new Date().toISOString(),
     seconds: round(seconds),
-    machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30), sqlite: sqliteVersion() },
+    machine: {
+      node: process.version,
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: round(totalmem() / 2 ** 30),
+      sqlite: sqliteVersion(),
+    },
     scenarios: Object.fromEntries(results.map((r) => [r.id, toJson(r)])),
   };
   const dir = new URL('./results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   writeFileSync(new URL('latest.json', dir), `${JSON.stringify(out, null, 2)}\n`);
-  process.stdout.write(`${table(results)}\n\n${results.length} scenarios in ${seconds.toFixed(1)} s (${args.quick ? "quick" : "full"}, ${options.reps} rep${options.reps === 1 ? "" : "s"} after a warm-up); written to bench/results/latest.json\n`);
+  process.stdout.write(
+    `${table(results)}\n\n${results.length} scenarios in ${seconds.toFixed(1)} s (${args.quick ? 'quick' : 'full'}, ${options.reps} rep${options.reps === 1 ? '' : 's'} after a warm-up); written to bench/results/latest.json\n`,
+  );
 }
 
 function sqliteVersion(): string {

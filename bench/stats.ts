@@ -76,7 +76,9 @@ export function table(results: readonly ScenarioResult[]): string {
   for (const r of results) {
     const goals = r.goals.map((g) => `${g.met ? 'met' : 'NOT met'}: ${g.text}`).join('; ');
     [r.headline, ...r.rows].forEach((m, i) => {
-      lines.push(`| ${i === 0 ? r.title : ''} | ${m.label} | ${format(m.median)} | ${format(m.min)} | ${format(m.max)} | ${m.unit} | ${i === 0 ? goals : ''} |`);
+      lines.push(
+        `| ${i === 0 ? r.title : ''} | ${m.label} | ${format(m.median)} | ${format(m.min)} | ${format(m.max)} | ${m.unit} | ${i === 0 ? goals : ''} |`,
+      );
     });
   }
   return lines.join('\n');

@@ -55,7 +55,8 @@ export class InstantCluster implements PodClient {
   readonly held = new Set<string>();
 
   create(key: string, signal: AbortSignal): Promise<PodFact> {
-    if (this.held.has(key)) return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+    if (this.held.has(key))
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
     let pod = this.pods.get(key);
     if (pod === undefined) {
       pod = { uid: `uid-${++this.uids}`, rv: ++this.rv, phase: 'Pending', ready: false, deleting: false };

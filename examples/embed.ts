@@ -17,5 +17,7 @@ const server = createServer((req, res) => {
     (err: Error) => res.writeHead(400, { 'Content-Type': 'text/plain' }).end(err.message),
   );
 });
-server.listen(Number(process.env['PORT'] ?? 8000), '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${(server.address() as { port: number }).port}`));
+server.listen(Number(process.env['PORT'] ?? 8000), '127.0.0.1', () =>
+  console.log(`listening on http://127.0.0.1:${(server.address() as { port: number }).port}`),
+);
 process.once('SIGTERM', () => server.close(() => void sk.close()));

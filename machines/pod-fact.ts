@@ -108,7 +108,14 @@ export function relation(known: PodFact | null, next: PodFact, listedAt?: string
 /** sameFact: two facts say the same about the same pod (a repeated read, a duplicated event). */
 export function sameFact(a: PodFact, b: PodFact): boolean {
   if (!a.exists || !b.exists) return a.exists === b.exists;
-  return a.uid === b.uid && a.resourceVersion === b.resourceVersion && a.phase === b.phase && a.ready === b.ready && a.deleting === b.deleting && a.reason === b.reason;
+  return (
+    a.uid === b.uid &&
+    a.resourceVersion === b.resourceVersion &&
+    a.phase === b.phase &&
+    a.ready === b.ready &&
+    a.deleting === b.deleting &&
+    a.reason === b.reason
+  );
 }
 
 /**

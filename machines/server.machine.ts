@@ -143,7 +143,6 @@ function heardOfPod(context: ServerContext, event: ServerEvent): boolean {
   return rel === 'newer' || rel === 'unordered';
 }
 
-
 const absent = (pod: PodFact | null): boolean => pod !== null && !pod.exists;
 const lingering = (pod: PodFact | null): boolean => pod !== null && pod.exists && !pod.deleting;
 const terminating = (pod: PodFact | null): boolean => pod !== null && pod.exists && pod.deleting;
@@ -178,8 +177,7 @@ export const serverMachine = setup({
   guards: {
     answered: ({ context, event }) => answered(context, event),
     answeredOk: ({ context, event }) => answered(context, event) && 'pod' in event,
-    answeredForeign: ({ context, event }) =>
-      answered(context, event) && 'error' in event && event.error.reason === 'Foreign',
+    answeredForeign: ({ context, event }) => answered(context, event) && 'error' in event && event.error.reason === 'Foreign',
     answeredError: ({ context, event }) => answered(context, event) && 'error' in event,
     answeredPresent: ({ context, event }) => answered(context, event) && podAfter(context, event)?.exists === true,
     answeredRunning: ({ context, event }) => answered(context, event) && isRunning(podAfter(context, event)),
@@ -289,7 +287,11 @@ export const serverMachine = setup({
           always: [
             { guard: 'podRunning', target: '#server.running' },
             { guard: 'podFailed', target: 'failing' },
-            { guard: 'podExited', target: '#server.stop_pending', actions: assign({ failure: 'the server exited before it became ready' }) },
+            {
+              guard: 'podExited',
+              target: '#server.stop_pending',
+              actions: assign({ failure: 'the server exited before it became ready' }),
+            },
             { guard: 'podAbsent', target: '#server.stop_pending', actions: assign({ failure: 'pod vanished during spawn' }) },
             { guard: 'podTerminating', target: '#server.stop_pending', actions: assign({ failure: 'pod deleted during spawn' }) },
           ],
@@ -317,7 +319,11 @@ export const serverMachine = setup({
           },
           on: {
             'pod.result': [
-              { guard: 'answeredFailed', target: '#server.stop_pending', actions: ['notePod', assign({ failure: ({ context }) => failureOf(context.pod) ?? null })] },
+              {
+                guard: 'answeredFailed',
+                target: '#server.stop_pending',
+                actions: ['notePod', assign({ failure: ({ context }) => failureOf(context.pod) ?? null })],
+              },
               { guard: 'answered', target: 'waiting', actions: 'notePod' },
               { actions: 'notePod' },
             ],
@@ -403,10 +409,7 @@ export const serverMachine = setup({
           initial: 'deleting',
           states: {
             deleting: {
-              entry: [
-                'reserveRef',
-                { type: 'deletePod', params: ({ context }) => ({ ref: ref(context), force: context.attempt > 0 }) },
-              ],
+              entry: ['reserveRef', { type: 'deletePod', params: ({ context }) => ({ ref: ref(context), force: context.attempt > 0 }) }],
               after: { requestTimeout: 'waiting' },
               on: {
                 'pod.result': [{ guard: 'answered', target: 'waiting', actions: 'notePod' }, { actions: 'notePod' }],
@@ -523,7 +526,10 @@ function orphan(reason: string) {
 function lingeringPod() {
   return [
     { guard: 'newLingering' as const, target: '#server.stop_pending', actions: ['notePod' as const, 'lingerReason' as const] },
-    { guard: 'newTerminating' as const, actions: ['notePod' as const, orphan('a terminating pod was found while the server was not running')] },
+    {
+      guard: 'newTerminating' as const,
+      actions: ['notePod' as const, orphan('a terminating pod was found while the server was not running')],
+    },
     { actions: 'notePod' as const },
   ];
 }
@@ -534,7 +540,8 @@ export type ServerMachine = typeof serverMachine;
 export function configureServerMachine(delays: Partial<ServerDelays> = {}): ServerMachine {
   const d: ServerDelays = { ...DEFAULT_DELAYS, ...delays };
   for (const [name, value] of Object.entries(d)) {
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`delay ${name} must be a positive number of milliseconds, got ${String(value)}`);
+    if (!Number.isFinite(value) || value <= 0)
+      throw new Error(`delay ${name} must be a positive number of milliseconds, got ${String(value)}`);
   }
   return serverMachine.provide({
     delays: {

@@ -22,7 +22,10 @@ export const UPGRADES: Readonly<Record<number, Upgrade>> = {
   // which uid is known deleted (the one its absence names, if any).
   1: (s) => {
     const { pod, ...rest } = s.context;
-    const gone = typeof pod === 'object' && pod !== null && (pod as { exists?: unknown }).exists === false ? ((pod as { uid?: string }).uid ?? null) : null;
+    const gone =
+      typeof pod === 'object' && pod !== null && (pod as { exists?: unknown }).exists === false
+        ? ((pod as { uid?: string }).uid ?? null)
+        : null;
     return {
       ...s,
       value: s.value === 'running' ? { running: 'ready' } : s.value,

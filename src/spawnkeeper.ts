@@ -135,7 +135,9 @@ const FIRST_LEASE_WAIT_MS = 2_000;
 function leaseName(config: SpawnkeeperConfig): string {
   const name = config.lease.name ?? `spawnkeeper-${config.instance}`;
   if (name.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name)) {
-    throw new Error(`the lease name ${JSON.stringify(name)} must be a lowercase DNS subdomain (letters, digits, '-', '.'); set lease.name when the instance is not one`);
+    throw new Error(
+      `the lease name ${JSON.stringify(name)} must be a lowercase DNS subdomain (letters, digits, '-', '.'); set lease.name when the instance is not one`,
+    );
   }
   return name;
 }
@@ -179,7 +181,13 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     logger,
     floor: () => highestStamp(api, config.namespace, config.instance),
   });
-  const pods = new KubePodClient(api, { namespace: config.namespace, instance: config.instance, template, deleteGraceSeconds: config.deleteGraceSeconds, fence: leaseFence(lease) });
+  const pods = new KubePodClient(api, {
+    namespace: config.namespace,
+    instance: config.instance,
+    template,
+    deleteGraceSeconds: config.deleteGraceSeconds,
+    fence: leaseFence(lease),
+  });
   const runtime = new Runtime({
     store,
     machine,
@@ -191,7 +199,16 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     effectTimeoutMs: config.delays.requestTimeout ?? 10_000,
   });
   runtime.start();
-  const reflector = new Reflector({ kc: options.cluster, api, namespace: config.namespace, instance: config.instance, sink: runtime, clock, logger, ...config.reflector });
+  const reflector = new Reflector({
+    kc: options.cluster,
+    api,
+    namespace: config.namespace,
+    instance: config.instance,
+    sink: runtime,
+    clock,
+    logger,
+    ...config.reflector,
+  });
   const sweeper = new OrphanSweeper({
     store,
     pods,
@@ -206,10 +223,17 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   const abort = new AbortController();
   // The sweeper decides nothing before the first list; a close before that must not wait for one.
   const synced = new Promise<boolean>((resolve) => {
-    reflector.synced().then(() => resolve(true), () => resolve(false));
+    reflector.synced().then(
+      () => resolve(true),
+      () => resolve(false),
+    );
     abort.signal.addEventListener('abort', () => resolve(false), { once: true });
   });
-  const runnables = [lease.start(abort.signal), reflector.start(abort.signal), synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined))];
+  const runnables = [
+    lease.start(abort.signal),
+    reflector.start(abort.signal),
+    synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined)),
+  ];
   // Know whether this hub may act before serving (a hub with a reachable API reports healthy from its
   // first answer), but never wait long for an API that is away: the elector keeps trying.
   const waited = new AbortController();

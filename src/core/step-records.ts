@@ -24,4 +24,3 @@ export interface OrphanRecord {
 
 /** TimerChange is one arm or cancel, kept in the order the machine produced them. */
 export type TimerChange = { readonly arm: TimerArm } | { readonly cancel: string };
-

@@ -89,7 +89,8 @@ export function resolveConfig(sources: ConfigSources): HubConfig {
   }
   const hub = config as unknown as HubConfig;
   if (hub.kubeconfig !== '' && hub.inCluster) throw new ConfigError('give either kubeconfig or in_cluster, not both');
-  if (hub.apiPageDefaultLimit < 1 || hub.apiPageMaxLimit < 1) throw new ConfigError('api_page_default_limit and api_page_max_limit must be at least 1');
+  if (hub.apiPageDefaultLimit < 1 || hub.apiPageMaxLimit < 1)
+    throw new ConfigError('api_page_default_limit and api_page_max_limit must be at least 1');
   if (hub.adminToken !== '' && hub.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
     throw new ConfigError(`${envName('adminToken')} must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (try: openssl rand -hex 32)`);
   }
@@ -116,7 +117,8 @@ function readConfigFile(path: string, read: (path: string) => string = (p) => re
   } catch (err) {
     throw new ConfigError(`the config file ${path} is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(`the config file ${path} must hold a JSON object`);
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new ConfigError(`the config file ${path} must hold a JSON object`);
   const out: Record<string, unknown> = {};
   for (const [fileKey, value] of Object.entries(data as Record<string, unknown>)) {
     const s = SETTINGS.find((x) => snake(x.key) === fileKey);
@@ -150,9 +152,11 @@ function check(s: Setting, value: unknown, where: string): unknown {
   if (t === 'boolean') return typeof value === 'boolean' ? value : fail('true or false');
   if (t === 'object') return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : fail('an object');
   if (t === 'list') return Array.isArray(value) ? value : fail('a list');
-  if (t === 'port') return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535 ? value : fail('a port from 0 to 65535');
+  if (t === 'port')
+    return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535 ? value : fail('a port from 0 to 65535');
   if (t === 'count') return Number.isSafeInteger(value) && (value as number) >= 0 ? value : fail('a non-negative integer');
-  if (t === 'seconds') return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 86_400 * 365 ? value : fail('a number of seconds');
+  if (t === 'seconds')
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 86_400 * 365 ? value : fail('a number of seconds');
   return typeof value === 'string' && t.oneOf.includes(value) ? value : fail(`one of ${t.oneOf.join(', ')}`);
 }
 

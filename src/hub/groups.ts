@@ -58,7 +58,11 @@ export class GroupStore {
 
   /** members are the names of a group's users, oldest user first. */
   members(id: number): string[] {
-    return (this.db.prepare('SELECT u.name FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? ORDER BY u.id').all(id) as Array<{ name: string }>).map((r) => r.name);
+    return (
+      this.db
+        .prepare('SELECT u.name FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? ORDER BY u.id')
+        .all(id) as Array<{ name: string }>
+    ).map((r) => r.name);
   }
 
   /** groupsOf are the names of the groups a user is in, in the order the groups were created. */

@@ -15,7 +15,16 @@ import { createAdminToken, listAllTokens, revokeAnyToken } from './api/admin-tok
 import { health, info, metrics, version } from './api/hub.js';
 import { startServer, stopServer } from './api/servers.js';
 import { createToken, getToken, listTokens, revokeToken } from './api/tokens.js';
-import { addGroupUsers, createGroup, createGroups, deleteGroup, getGroup, listGroups, removeGroupUsers, setGroupProperties } from './api/groups.js';
+import {
+  addGroupUsers,
+  createGroup,
+  createGroups,
+  deleteGroup,
+  getGroup,
+  listGroups,
+  removeGroupUsers,
+  setGroupProperties,
+} from './api/groups.js';
 import { getService, listServices } from './api/services.js';
 import { createUser, createUsers, deleteUser, finishDeletions, getUser, listUsers, patchUser } from './api/users.js';
 import { whoami } from './api/whoami.js';
@@ -222,7 +231,10 @@ async function handle(hub: HubContext, router: Router, req: IncomingMessage, res
     const seconds = Number(process.hrtime.bigint() - began) / 1e9;
     hub.metrics.requestDuration.observe({ method, handler, code: String(res.statusCode) }, seconds);
     const quiet = handler.endsWith('/health') || handler.endsWith('/metrics');
-    hub.logger[quiet ? 'debug' : 'info']({ method, path: path.slice(0, 300), status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+    hub.logger[quiet ? 'debug' : 'info'](
+      { method, path: path.slice(0, 300), status: res.statusCode, ms: Math.round(seconds * 1000) },
+      'request',
+    );
   });
   try {
     if (hub.shutdown.aborted) throw new HttpError(503, 'The hub is shutting down', { Connection: 'close' });
@@ -245,7 +257,8 @@ function clientErrorStatus(err: NodeJS.ErrnoException): string {
 function asHttpError(hub: HubContext, err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof RuntimeFailedError) return new HttpError(503, 'The hub cannot record commands: its database failed. See /hub/health.');
-  if (err instanceof Error && err.message === 'runtime closed') return new HttpError(503, 'The hub is shutting down', { Connection: 'close' });
+  if (err instanceof Error && err.message === 'runtime closed')
+    return new HttpError(503, 'The hub is shutting down', { Connection: 'close' });
   hub.logger.error({ err }, 'request failed');
   return new HttpError(500, 'Unhandled error');
 }

@@ -116,7 +116,16 @@ export async function startHub(partial: Partial<HubConfig>, options: StartOption
       throw err;
     }
     undo.push(() => sk.close());
-    const hub = createHub({ sk, db, cluster, config, logger, extend: registerDashboard, ...(options.clock === undefined ? {} : { clock: options.clock }), ...(options.onUnhealthyExit === undefined ? {} : { onUnhealthyExit: options.onUnhealthyExit }) });
+    const hub = createHub({
+      sk,
+      db,
+      cluster,
+      config,
+      logger,
+      extend: registerDashboard,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.onUnhealthyExit === undefined ? {} : { onUnhealthyExit: options.onUnhealthyExit }),
+    });
     undo.push(() => hub.close());
     const { generated } = hub.tokens.ensureAdmin(config.adminToken);
     const adminTokenFile = generated === undefined ? undefined : writeAdminToken(config.db, generated);

@@ -47,7 +47,9 @@ export class UserStore {
 
   /** create adds a user, or returns undefined when the name is taken. */
   create(name: string, admin: boolean, now: number): UserRecord | undefined {
-    const info = this.db.prepare('INSERT INTO users (name, admin, created) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING').run(name, admin ? 1 : 0, now);
+    const info = this.db
+      .prepare('INSERT INTO users (name, admin, created) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING')
+      .run(name, admin ? 1 : 0, now);
     return info.changes === 0 ? undefined : this.get(name);
   }
 
@@ -110,7 +112,11 @@ export class UserStore {
   touchLifecycle(user: string, name: string, at: number): void {
     this.db.transaction(() => {
       this.db.prepare('UPDATE users SET last_activity = MAX(COALESCE(last_activity, 0), ?) WHERE name = ?').run(at, user);
-      this.db.prepare('UPDATE user_servers SET last_activity = MAX(COALESCE(last_activity, 0), ?) WHERE name = ? AND user_id = (SELECT id FROM users WHERE name = ?)').run(at, name, user);
+      this.db
+        .prepare(
+          'UPDATE user_servers SET last_activity = MAX(COALESCE(last_activity, 0), ?) WHERE name = ? AND user_id = (SELECT id FROM users WHERE name = ?)',
+        )
+        .run(at, name, user);
     })();
   }
 
@@ -127,11 +133,14 @@ export class UserStore {
   }
 
   servers(userId: number): ServerRecord[] {
-    return (this.db.prepare(`SELECT ${SERVER_COLUMNS} FROM user_servers WHERE user_id = ? ORDER BY name`).all(userId) as ServerRow[]).map(server);
+    return (this.db.prepare(`SELECT ${SERVER_COLUMNS} FROM user_servers WHERE user_id = ? ORDER BY name`).all(userId) as ServerRow[]).map(
+      server,
+    );
   }
 
   server(userId: number, name: string): ServerRecord | undefined {
-    const row = this.db.prepare(`SELECT ${SERVER_COLUMNS} FROM user_servers WHERE user_id = ? AND name = ?`).get(userId, name) as ServerRow | undefined;
+    const row = this.db.prepare(`SELECT ${SERVER_COLUMNS} FROM user_servers WHERE user_id = ? AND name = ?`).get(userId, name) as
+      ServerRow | undefined;
     return row === undefined ? undefined : server(row);
   }
 
@@ -155,7 +164,9 @@ export class UserStore {
 
   removePending(): Array<{ user: string; name: string; userId: number }> {
     return this.db
-      .prepare('SELECT u.name AS user, s.name AS name, u.id AS userId FROM user_servers s JOIN users u ON u.id = s.user_id WHERE s.remove_pending = 1')
+      .prepare(
+        'SELECT u.name AS user, s.name AS name, u.id AS userId FROM user_servers s JOIN users u ON u.id = s.user_id WHERE s.remove_pending = 1',
+      )
       .all() as Array<{ user: string; name: string; userId: number }>;
   }
 
@@ -164,12 +175,16 @@ export class UserStore {
   }
 
   touchServer(userId: number, name: string, at: number): void {
-    this.db.prepare('UPDATE user_servers SET last_activity = MAX(COALESCE(last_activity, 0), ?) WHERE user_id = ? AND name = ?').run(at, userId, name);
+    this.db
+      .prepare('UPDATE user_servers SET last_activity = MAX(COALESCE(last_activity, 0), ?) WHERE user_id = ? AND name = ?')
+      .run(at, userId, name);
   }
 
   /** setStarted records when a server's spawn began (null once it is stopped), keyed by names as the runtime knows them. */
   setStarted(user: string, name: string, started: number | null): void {
-    this.db.prepare('UPDATE user_servers SET started = ? WHERE name = ? AND user_id = (SELECT id FROM users WHERE name = ?)').run(started, name, user);
+    this.db
+      .prepare('UPDATE user_servers SET started = ? WHERE name = ? AND user_id = (SELECT id FROM users WHERE name = ?)')
+      .run(started, name, user);
   }
 }
 

@@ -68,7 +68,11 @@ export class KubeLeaseStore implements LeaseStore {
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { name: this.name, namespace: this.namespace, ...(record.resourceVersion === '' ? {} : { resourceVersion: record.resourceVersion }) },
+      metadata: {
+        name: this.name,
+        namespace: this.namespace,
+        ...(record.resourceVersion === '' ? {} : { resourceVersion: record.resourceVersion }),
+      },
       spec: {
         holderIdentity: record.holder,
         leaseDurationSeconds: record.durationSeconds,
@@ -90,7 +94,12 @@ export class KubeLeaseStore implements LeaseStore {
 
   async create(record: LeaseRecord, signal: AbortSignal): Promise<LeaseRecord> {
     try {
-      return toRecord(await this.api.createNamespacedLease({ namespace: this.namespace, body: this.body({ ...record, resourceVersion: '' }) }, withSignal(signal)));
+      return toRecord(
+        await this.api.createNamespacedLease(
+          { namespace: this.namespace, body: this.body({ ...record, resourceVersion: '' }) },
+          withSignal(signal),
+        ),
+      );
     } catch (err) {
       if (statusOf(err) === 409) throw new LeaseConflictError(`lease ${this.name} was created by another holder first`);
       throw err;
@@ -99,7 +108,9 @@ export class KubeLeaseStore implements LeaseStore {
 
   async update(record: LeaseRecord, signal: AbortSignal): Promise<LeaseRecord> {
     try {
-      return toRecord(await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: this.body(record) }, withSignal(signal)));
+      return toRecord(
+        await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: this.body(record) }, withSignal(signal)),
+      );
     } catch (err) {
       if (statusOf(err) === 409) throw new LeaseConflictError(`lease ${this.name} was changed by another holder first`);
       throw err;

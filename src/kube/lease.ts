@@ -26,11 +26,14 @@ const JITTER = 1.2;
 export function checkLeaseTimings(t: LeaseTimings): void {
   for (const name of ['durationMs', 'renewDeadlineMs', 'retryPeriodMs'] as const) {
     const v = t[name];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`lease ${name} must be a positive number of ms, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new Error(`lease ${name} must be a positive number of ms, got ${JSON.stringify(v)}`);
   }
   if (t.durationMs % 1000 !== 0) throw new Error(`lease durationMs must be whole seconds (the Lease stores seconds), got ${t.durationMs}`);
-  if (t.renewDeadlineMs >= t.durationMs) throw new Error(`lease renewDeadlineMs (${t.renewDeadlineMs}) must be less than durationMs (${t.durationMs})`);
-  if (t.retryPeriodMs * JITTER >= t.renewDeadlineMs) throw new Error(`lease renewDeadlineMs (${t.renewDeadlineMs}) must be more than ${JITTER} × retryPeriodMs (${t.retryPeriodMs})`);
+  if (t.renewDeadlineMs >= t.durationMs)
+    throw new Error(`lease renewDeadlineMs (${t.renewDeadlineMs}) must be less than durationMs (${t.durationMs})`);
+  if (t.retryPeriodMs * JITTER >= t.renewDeadlineMs)
+    throw new Error(`lease renewDeadlineMs (${t.renewDeadlineMs}) must be more than ${JITTER} × retryPeriodMs (${t.retryPeriodMs})`);
 }
 
 /** LeaseStatus is what /hub/health and the metrics tell of the Lease. */
@@ -123,8 +126,10 @@ export class LeaseElector implements Gate, EpochSource {
     const lease = `lease ${store.namespace}/${store.name}`;
     if (!acting) {
       const error = this.lastError === null ? '' : ` (last error: ${this.lastError})`;
-      if (holder !== null && holder !== '' && holder !== this.identity) reason = `the ${lease} is held by ${holder}; this hub waits for it and does not act on the cluster`;
-      else if (this.renewed !== undefined) reason = `this hub could not renew the ${lease} within ${renewDeadlineMs / 1000} s${error}; it has stopped acting on the cluster until it holds the lease again`;
+      if (holder !== null && holder !== '' && holder !== this.identity)
+        reason = `the ${lease} is held by ${holder}; this hub waits for it and does not act on the cluster`;
+      else if (this.renewed !== undefined)
+        reason = `this hub could not renew the ${lease} within ${renewDeadlineMs / 1000} s${error}; it has stopped acting on the cluster until it holds the lease again`;
       else reason = `this hub has not acquired the ${lease} yet${error}`;
     }
     return {
@@ -169,7 +174,10 @@ export class LeaseElector implements Gate, EpochSource {
       await this.o.store.update({ ...held, holder: '', durationSeconds: 1, acquireTime: now, renewTime: now }, signal);
       this.o.logger?.info({ lease: this.o.store.name }, 'released the lease');
     } catch (err) {
-      this.o.logger?.warn({ lease: this.o.store.name, err: describe(err) }, 'could not release the lease; a successor waits for it to expire');
+      this.o.logger?.warn(
+        { lease: this.o.store.name, err: describe(err) },
+        'could not release the lease; a successor waits for it to expire',
+      );
     }
   }
 
@@ -179,7 +187,10 @@ export class LeaseElector implements Gate, EpochSource {
     const onAbort = () => call.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     // Each attempt (a read and a write) is bounded, so a call that hangs cannot hold the loop past the deadline.
-    const timer = this.o.clock.setTimeout(() => call.abort(new Error('lease call timed out')), Math.max(this.o.retryPeriodMs, this.o.renewDeadlineMs / 2));
+    const timer = this.o.clock.setTimeout(
+      () => call.abort(new Error('lease call timed out')),
+      Math.max(this.o.retryPeriodMs, this.o.renewDeadlineMs / 2),
+    );
     try {
       if (await this.tryAcquireOrRenew(sent, call.signal)) {
         this.renewed = sent;
@@ -207,7 +218,14 @@ export class LeaseElector implements Gate, EpochSource {
     const old = await store.get(signal);
     if (old === undefined) {
       const floor = (await this.o.floor?.(signal)) ?? -1;
-      const fresh: LeaseRecord = { holder: identity, durationSeconds, acquireTime: now, renewTime: now, transitions: floor + 1, resourceVersion: '' };
+      const fresh: LeaseRecord = {
+        holder: identity,
+        durationSeconds,
+        acquireTime: now,
+        renewTime: now,
+        transitions: floor + 1,
+        resourceVersion: '',
+      };
       return this.won(() => store.create(fresh, signal));
     }
     this.observe(old);
@@ -250,11 +268,19 @@ export class LeaseElector implements Gate, EpochSource {
   /** observe notes when the Lease last changed, in this process's time: expiry is judged from that. */
   private observe(record: LeaseRecord): void {
     const prev = this.observed?.record;
-    const same = prev !== undefined && prev.holder === record.holder && prev.renewTime === record.renewTime &&
-      prev.transitions === record.transitions && prev.durationSeconds === record.durationSeconds && prev.acquireTime === record.acquireTime;
+    const same =
+      prev !== undefined &&
+      prev.holder === record.holder &&
+      prev.renewTime === record.renewTime &&
+      prev.transitions === record.transitions &&
+      prev.durationSeconds === record.durationSeconds &&
+      prev.acquireTime === record.acquireTime;
     if (!same) {
       if (prev?.holder !== record.holder && record.holder !== this.identity && record.holder !== '') {
-        this.o.logger?.info({ lease: this.o.store.name, holder: record.holder, transitions: record.transitions }, 'the lease is held by another hub');
+        this.o.logger?.info(
+          { lease: this.o.store.name, holder: record.holder, transitions: record.transitions },
+          'the lease is held by another hub',
+        );
       }
       this.observed = { record, at: this.o.clock.monotonic() };
     } else if (this.observed !== undefined) {
@@ -273,13 +299,19 @@ export class LeaseElector implements Gate, EpochSource {
     if (acting === this.wasActing) return;
     this.wasActing = acting;
     if (acting) {
-      this.o.logger?.info({ lease: this.o.store.name, identity: this.identity, transitions: this.tenure }, 'this hub holds the lease and acts on the cluster');
+      this.o.logger?.info(
+        { lease: this.o.store.name, identity: this.identity, transitions: this.tenure },
+        'this hub holds the lease and acts on the cluster',
+      );
       for (const listener of [...this.listeners]) listener();
       return;
     }
     if (this.renewed !== undefined) {
       this.losses++;
-      this.o.logger?.warn({ lease: this.o.store.name, err: this.lastError }, 'could not renew the lease in time; this hub stops acting on the cluster');
+      this.o.logger?.warn(
+        { lease: this.o.store.name, err: this.lastError },
+        'could not renew the lease in time; this hub stops acting on the cluster',
+      );
     }
   }
 }

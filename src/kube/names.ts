@@ -34,7 +34,10 @@ export class InvalidNameError extends Error {
  */
 export function validateUserName(user: string): string {
   const nfc = user.normalize('NFC');
-  if (!USER_NAME.test(nfc)) throw new InvalidNameError(`invalid user name ${JSON.stringify(user.slice(0, 80))}: 1–255 characters, no '/', white space or control characters`);
+  if (!USER_NAME.test(nfc))
+    throw new InvalidNameError(
+      `invalid user name ${JSON.stringify(user.slice(0, 80))}: 1–255 characters, no '/', white space or control characters`,
+    );
   const broken = nameRuleBroken(nfc);
   if (broken !== undefined) throw new InvalidNameError(`invalid user name ${JSON.stringify(user.slice(0, 80))}: ${broken}`);
   return nfc;
@@ -43,7 +46,10 @@ export function validateUserName(user: string): string {
 /** validateServerName is validateUserName's rules for a server name, which may also be empty (the default server). */
 export function validateServerName(name: string): string {
   const nfc = name.normalize('NFC');
-  if (!SERVER_NAME.test(nfc)) throw new InvalidNameError(`invalid server name ${JSON.stringify(name.slice(0, 80))}: up to 255 characters, no '/', white space or control characters`);
+  if (!SERVER_NAME.test(nfc))
+    throw new InvalidNameError(
+      `invalid server name ${JSON.stringify(name.slice(0, 80))}: up to 255 characters, no '/', white space or control characters`,
+    );
   const broken = nameRuleBroken(nfc);
   if (broken !== undefined) throw new InvalidNameError(`invalid server name ${JSON.stringify(name.slice(0, 80))}: ${broken}`);
   return nfc;
@@ -61,7 +67,8 @@ export function parseServerKey(key: string): ServerKey {
   const user = key.slice(0, slash);
   const name = key.slice(slash + 1);
   // A stored key is checked for its shape only: a key made under older name rules must stay readable.
-  if (!USER_NAME.test(user) || !SERVER_NAME.test(name)) throw new InvalidNameError(`invalid server key ${JSON.stringify(key.slice(0, 80))}`);
+  if (!USER_NAME.test(user) || !SERVER_NAME.test(name))
+    throw new InvalidNameError(`invalid server key ${JSON.stringify(key.slice(0, 80))}`);
   return { user, name };
 }
 
@@ -72,7 +79,11 @@ export function keyHash(key: string): string {
 
 /** dnsSafe lowercases and keeps [a-z0-9-], so the result can be part of a DNS-1123 label. */
 function dnsSafe(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 /** PLAIN is a name part that is used as it is: lowercase letters and digits in runs joined by single hyphens. */
@@ -89,7 +100,9 @@ export const MAX_POD_NAME_PREFIX = 63 - 1 - 1 - HASH_MARK.length - HASH_CHARS;
 /** validatePodNamePrefix accepts a DNS-1123 label short enough that every pod name fits in 63 characters. */
 export function validatePodNamePrefix(prefix: string): string {
   if (!DNS_LABEL.test(prefix) || prefix.length > MAX_POD_NAME_PREFIX) {
-    throw new InvalidNameError(`invalid pod name prefix ${JSON.stringify(prefix.slice(0, 80))}: 1–${MAX_POD_NAME_PREFIX} lowercase letters, digits or '-', starting and ending with a letter or digit`);
+    throw new InvalidNameError(
+      `invalid pod name prefix ${JSON.stringify(prefix.slice(0, 80))}: 1–${MAX_POD_NAME_PREFIX} lowercase letters, digits or '-', starting and ending with a letter or digit`,
+    );
   }
   return prefix;
 }

@@ -57,7 +57,8 @@ export class KubePodClient implements PodClient {
       if (statusOf(err) !== 409) throw toPodApiError(err, 'create');
     }
     const existing = await this.getAt(this.name(key), signal);
-    if (existing === undefined) throw new PodApiError(`pod ${this.name(key)} vanished while being adopted`, { code: 409, reason: 'Conflict' });
+    if (existing === undefined)
+      throw new PodApiError(`pod ${this.name(key)} vanished while being adopted`, { code: 409, reason: 'Conflict' });
     if (ownerKey(existing, instance) !== key) {
       throw new PodApiError(`pod ${this.name(key)} exists and is not spawnkeeper's; it is left alone`, { code: 409, reason: 'Foreign' });
     }
@@ -73,20 +74,30 @@ export class KubePodClient implements PodClient {
     let pod = found;
     for (let attempt = 1; ; attempt++) {
       const name = String(pod.metadata?.name);
-      if (!this.mine(pod, key)) throw new PodApiError(`pod ${name} was created by a newer holder of the lease; this hub is stale and leaves it alone`, { code: 409, reason: 'Fenced' });
+      if (!this.mine(pod, key))
+        throw new PodApiError(`pod ${name} was created by a newer holder of the lease; this hub is stale and leaves it alone`, {
+          code: 409,
+          reason: 'Fenced',
+        });
       const fact = podFact(pod);
       if (fact.deleting) throw new PodApiError(`pod ${name} of ${key} is still terminating`, { code: 409, reason: 'AlreadyExists' });
       const stamp = this.options.fence?.adopt(pod);
       if (stamp === undefined) return fact;
       try {
         const body = { metadata: { resourceVersion: pod.metadata?.resourceVersion, annotations: stamp } };
-        return podFact(await this.api.patchNamespacedPod({ name, namespace: this.options.namespace, body }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch, withSignal(signal))));
+        return podFact(
+          await this.api.patchNamespacedPod(
+            { name, namespace: this.options.namespace, body },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch, withSignal(signal)),
+          ),
+        );
       } catch (err) {
         if (statusOf(err) !== 409 || attempt >= CONFLICT_ATTEMPTS) throw toPodApiError(err, 'adopt');
       }
       await conflictPause(attempt, signal);
       const again = await this.getAt(name, signal);
-      if (again === undefined || ownerKey(again, this.options.instance) !== key) throw new PodApiError(`pod ${name} vanished while being adopted`, { code: 409, reason: 'Conflict' });
+      if (again === undefined || ownerKey(again, this.options.instance) !== key)
+        throw new PodApiError(`pod ${name} vanished while being adopted`, { code: 409, reason: 'Conflict' });
       pod = again;
     }
   }
@@ -111,7 +122,8 @@ export class KubePodClient implements PodClient {
       // It changed since it was read: the same pod (a status update) is judged and deleted again; another is left alone.
       await conflictPause(attempt, signal);
       const now = await this.find(key, null, 0, signal);
-      if (attempt >= CONFLICT_ATTEMPTS || now === undefined || now.metadata?.uid !== pod.metadata?.uid) return now === undefined ? { exists: false } : podFact(now);
+      if (attempt >= CONFLICT_ATTEMPTS || now === undefined || now.metadata?.uid !== pod.metadata?.uid)
+        return now === undefined ? { exists: false } : podFact(now);
       pod = now;
     }
   }
@@ -146,10 +158,16 @@ export class KubePodClient implements PodClient {
    */
   private deleteRead(key: string, pod: V1Pod, gracePeriodSeconds: number, signal: AbortSignal | undefined): Promise<V1Pod> {
     const uid = pod.metadata?.uid;
-    if (uid === undefined || uid === '') throw new PodApiError(`pod ${this.name(key)} has no uid; it is not deleted blind`, { reason: 'NoUid' });
+    if (uid === undefined || uid === '')
+      throw new PodApiError(`pod ${this.name(key)} has no uid; it is not deleted blind`, { reason: 'NoUid' });
     const resourceVersion = pod.metadata?.resourceVersion;
     return this.api.deleteNamespacedPod(
-      { name: String(pod.metadata?.name), namespace: this.options.namespace, gracePeriodSeconds, body: { preconditions: { uid, ...(resourceVersion === undefined ? {} : { resourceVersion }) } } },
+      {
+        name: String(pod.metadata?.name),
+        namespace: this.options.namespace,
+        gracePeriodSeconds,
+        body: { preconditions: { uid, ...(resourceVersion === undefined ? {} : { resourceVersion }) } },
+      },
       withSignal(signal),
     );
   }

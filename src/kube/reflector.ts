@@ -202,7 +202,10 @@ export class Reflector {
     }
     if (this.versions.listed(listRv) === 'regressed') {
       this.stats.regressions++;
-      this.o.logger?.warn({ resourceVersion: listRv, highest: this.versions.highestSeen }, 'the cluster\'s resourceVersion went back (etcd restored or a rebuilt cluster): a new epoch; servers read their pods before deciding');
+      this.o.logger?.warn(
+        { resourceVersion: listRv, highest: this.versions.highestSeen },
+        "the cluster's resourceVersion went back (etcd restored or a rebuilt cluster): a new epoch; servers read their pods before deciding",
+      );
     }
     const reports: Array<Promise<unknown>> = [];
     for (const c of byKey.values()) reports.push(this.report(c.key, c.fact, listRv));

@@ -57,7 +57,15 @@ const facts: Record<string, () => PodFact> = {
   running: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Running', ready: true, deleting: false }),
   notReady: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Running', ready: false, deleting: false }),
   nodeLost: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Unknown', ready: false, deleting: false }),
-  failing: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Pending', ready: false, deleting: false, reason: 'ErrImagePull' }),
+  failing: () => ({
+    exists: true,
+    uid: 'u',
+    resourceVersion: String(++rv),
+    phase: 'Pending',
+    ready: false,
+    deleting: false,
+    reason: 'ErrImagePull',
+  }),
   exited: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Succeeded', ready: false, deleting: false, exitCode: 0 }),
   terminating: () => ({ exists: true, uid: 'u', resourceVersion: String(++rv), phase: 'Running', ready: false, deleting: true }),
   absent: () => ({ exists: false, resourceVersion: String(++rv) }),
@@ -71,7 +79,15 @@ function podKind(pod: PodFact | null): string {
 
 function key(s: Situation): string {
   const c = s.snapshot.context;
-  return [stateName(s.snapshot), podKind(c.pod), c.certain, c.startQueued, c.failure !== null, c.awaiting !== null, Math.min(c.attempt, 1)].join('|');
+  return [
+    stateName(s.snapshot),
+    podKind(c.pod),
+    c.certain,
+    c.startQueued,
+    c.failure !== null,
+    c.awaiting !== null,
+    Math.min(c.attempt, 1),
+  ].join('|');
 }
 
 function apply(machine: ServerMachine, s: Situation, event: ServerEvent | { type: string }, firing?: string): Situation {
@@ -84,14 +100,18 @@ function apply(machine: ServerMachine, s: Situation, event: ServerEvent | { type
   const result = fold(machine, s.snapshot, event);
   let order = Math.max(0, ...[...timers.values()].map((t) => t.order)) + 1;
   for (const change of result.timers) {
-    if ('arm' in change) timers.set(change.arm.id, { event: change.arm.event, delay: change.arm.delay, dueAt: now + change.arm.delay, order: order++ });
+    if ('arm' in change)
+      timers.set(change.arm.id, { event: change.arm.event, delay: change.arm.delay, dueAt: now + change.arm.delay, order: order++ });
     else timers.delete(change.cancel);
   }
   return { snapshot: result.snapshot, timers, now };
 }
 
 function eventsFrom(s: Situation): Array<{ event: ServerEvent | { type: string }; firing?: string }> {
-  const out: Array<{ event: ServerEvent | { type: string }; firing?: string }> = [{ event: { type: 'server.start' } }, { event: { type: 'server.stop' } }];
+  const out: Array<{ event: ServerEvent | { type: string }; firing?: string }> = [
+    { event: { type: 'server.start' } },
+    { event: { type: 'server.stop' } },
+  ];
   const ref = s.snapshot.context.awaiting;
   for (const make of Object.values(facts)) {
     out.push({ event: { type: 'pod.observed', pod: make() } });
@@ -167,7 +187,10 @@ function adversary(s: Situation): Edge[] {
 }
 
 function signature(s: Situation): string {
-  return `${key(s)}#${[...s.timers].map(([id, t]) => `${id}:${t.dueAt - s.now}`).sort().join(',')}`;
+  return `${key(s)}#${[...s.timers]
+    .map(([id, t]) => `${id}:${t.dueAt - s.now}`)
+    .sort()
+    .join(',')}`;
 }
 
 /**
@@ -215,8 +238,10 @@ class SettleSearch {
       // Back to the same situation with the same time left on every timer: free if no time passed,
       // or if the world's observations drove it (one read per fact heard); a loop of calls kept up by
       // their own answers alone would call the API as fast as it answers.
-      if (elapsed > entered.elapsed) this.problem ??= `an observation or answer pushes a deadline back for ever: ${stateName(s.snapshot)} comes round again after time passed`;
-      else if (answers > entered.answers && observations === entered.observations) this.problem ??= `${stateName(s.snapshot)} calls the API again and again without time passing`;
+      if (elapsed > entered.elapsed)
+        this.problem ??= `an observation or answer pushes a deadline back for ever: ${stateName(s.snapshot)} comes round again after time passed`;
+      else if (answers > entered.answers && observations === entered.observations)
+        this.problem ??= `${stateName(s.snapshot)} calls the API again and again without time passing`;
       return { ms: Number.NEGATIVE_INFINITY, sig };
     }
     if (++this.nodes > this.limit || depth > 5_000) {
@@ -266,9 +291,10 @@ export function settleTime(machine: ServerMachine, from: Situation, answer: bool
     const ref = s.snapshot.context.awaiting;
     if (answer && ref !== null) {
       const pod = s.snapshot.context.pod;
-      const event: ServerEvent = pod === null
-        ? { type: 'pod.result', ref, op: 'read', error: { code: 503, message: 'unavailable' } }
-        : { type: 'pod.result', ref, op: 'read', pod };
+      const event: ServerEvent =
+        pod === null
+          ? { type: 'pod.result', ref, op: 'read', error: { code: 503, message: 'unavailable' } }
+          : { type: 'pod.result', ref, op: 'read', pod };
       s = apply(machine, s, event);
     } else {
       const next = [...s.timers].sort(([, a], [, b]) => a.dueAt - b.dueAt || a.order - b.order)[0];

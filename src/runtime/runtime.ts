@@ -164,7 +164,15 @@ export class Runtime {
     const { store, clock, machine } = this.options;
     for (const row of this.upgraded(store.loadServers())) {
       // Snapshots are resolved when a server's next event comes, not here: restart time and memory stay flat in idle servers.
-      const server: Server = { sid: row.sid, key: row.key, persisted: row.snapshot, snapshot: undefined, state: row.state, seq: row.seq, since: row.since };
+      const server: Server = {
+        sid: row.sid,
+        key: row.key,
+        persisted: row.snapshot,
+        snapshot: undefined,
+        state: row.state,
+        seq: row.seq,
+        since: row.since,
+      };
       this.servers.set(row.key, server);
       this.bySid.set(row.sid, server);
     }
@@ -180,7 +188,10 @@ export class Runtime {
       this.effects.enqueue({ outboxId: o.id, key: server.key, kind: o.kind, params: JSON.parse(o.params) as EffectParams });
     }
     const orphans = store.orphans().length; // read (and so verified) at start, not first at the sweeper's turn
-    this.options.logger?.info({ servers: this.servers.size, timers: this.timers.size, effects: this.effects.pending, orphans }, 'runtime restored');
+    this.options.logger?.info(
+      { servers: this.servers.size, timers: this.timers.size, effects: this.effects.pending, orphans },
+      'runtime restored',
+    );
   }
 
   /**
@@ -198,8 +209,19 @@ export class Runtime {
       const state = stateName(JSON.parse(snapshot) as { value: unknown });
       const event: UpgradedEvent = { type: UPGRADED, from: row.machineVersion, to: MACHINE_VERSION, snapshot };
       records.push({
-        sid: row.sid, key: row.key, seq: row.seq + 1, ts: now, type: UPGRADED, payload: JSON.stringify(event),
-        stateBefore: row.state, stateAfter: state, snapshot, since: row.since, timers: [], effects: [], orphans: [],
+        sid: row.sid,
+        key: row.key,
+        seq: row.seq + 1,
+        ts: now,
+        type: UPGRADED,
+        payload: JSON.stringify(event),
+        stateBefore: row.state,
+        stateAfter: state,
+        snapshot,
+        since: row.since,
+        timers: [],
+        effects: [],
+        orphans: [],
       });
       return { ...row, snapshot, state, seq: row.seq + 1, machineVersion: MACHINE_VERSION };
     });
@@ -354,7 +376,15 @@ export class Runtime {
         if (outboxId !== undefined) this.effects.enqueue({ outboxId, key: server.key, kind: effect.kind, params: effect.params });
       });
       item.resolve?.({ key: server.key, state: result.state, snapshot: result.snapshot, seq: record.seq, since: record.since });
-      const committed: Committed = { key: server.key, seq: record.seq, ts: now, event: item.event, before, after: result.state, snapshot: result.snapshot };
+      const committed: Committed = {
+        key: server.key,
+        seq: record.seq,
+        ts: now,
+        event: item.event,
+        before,
+        after: result.state,
+        snapshot: result.snapshot,
+      };
       for (const listener of this.listeners) listener(committed);
       // Listeners have read it; an idle server keeps only its JSON (its last step of the batch decides).
       if (server.snapshot === result.snapshot && result.snapshot.hasTag('stable')) server.snapshot = undefined;
@@ -373,7 +403,10 @@ export class Runtime {
   private apply(item: Item, now: number, drafts: Map<string, Draft>): Applied | undefined {
     const { machine } = this.options;
     let draft = drafts.get(item.key);
-    if (item.timer !== undefined && (draft?.timersTouched.has(item.timer.id) === true || !this.timers.isArmed(item.key, item.timer.id, item.timer.token))) {
+    if (
+      item.timer !== undefined &&
+      (draft?.timersTouched.has(item.timer.id) === true || !this.timers.isArmed(item.key, item.timer.id, item.timer.token))
+    ) {
       this.stats.staleTimers++;
       return undefined;
     }

@@ -29,7 +29,10 @@ const effectKinds: ReadonlySet<string> = new Set(EFFECT_ACTIONS);
  * the same order without xstate's copy of the whole snapshot; anything else takes xstate's path.
  */
 export function persist(machine: ServerMachine, snapshot: ServerSnapshot): string {
-  const { status, value, context, children, historyValue, output, error } = snapshot as ServerSnapshot & { output?: unknown; error?: unknown };
+  const { status, value, context, children, historyValue, output, error } = snapshot as ServerSnapshot & {
+    output?: unknown;
+    error?: unknown;
+  };
   if (status === 'active' && output === undefined && error === undefined && isEmpty(children) && isEmpty(historyValue)) {
     return JSON.stringify({ status, value, historyValue: {}, context, children: {} });
   }
@@ -154,6 +157,7 @@ export function fold(machine: ServerMachine, snapshot: ServerSnapshot, event: Se
  */
 export function longestFixedDelay(machine: ServerMachine): number {
   let longest = 0;
-  for (const delay of Object.values(machine.implementations.delays ?? {})) if (typeof delay === 'number') longest = Math.max(longest, delay);
+  for (const delay of Object.values(machine.implementations.delays ?? {}))
+    if (typeof delay === 'number') longest = Math.max(longest, delay);
   return longest;
 }

@@ -29,7 +29,8 @@ export class SimUsageError extends Error {
 
 function integerFlag(flag: string, value: string | undefined, max: number): number {
   if (value === undefined || value.startsWith('--')) throw new SimUsageError(`${flag} needs a value`);
-  if (!/^[0-9]+$/.test(value) || Number(value) > max) throw new SimUsageError(`${flag} must be an integer from 0 to ${max}, got "${value}"`);
+  if (!/^[0-9]+$/.test(value) || Number(value) > max)
+    throw new SimUsageError(`${flag} must be an integer from 0 to ${max}, got "${value}"`);
   return Number(value);
 }
 
@@ -52,7 +53,8 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
       case '--namespace': {
         const ns = value();
         if (ns === undefined || ns.startsWith('--')) throw new SimUsageError('--namespace needs a value');
-        if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63) throw new SimUsageError(`--namespace must be a DNS-1123 label, got "${ns}"`);
+        if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63)
+          throw new SimUsageError(`--namespace must be a DNS-1123 label, got "${ns}"`);
         args.namespace = ns;
         break;
       }
@@ -83,7 +85,10 @@ export interface SimCliIo {
  * the control API's); it resolves to the running simulator, whose close ends both, or undefined
  * after --help, and throws SimUsageError on bad flags.
  */
-export async function runSimCli(argv: string[], io: SimCliIo = { out: (line) => void process.stdout.write(`${line}\n`) }): Promise<Simulator | undefined> {
+export async function runSimCli(
+  argv: string[],
+  io: SimCliIo = { out: (line) => void process.stdout.write(`${line}\n`) },
+): Promise<Simulator | undefined> {
   const args = parseSimArgs(argv);
   if (args.help) {
     io.out(SIM_USAGE);

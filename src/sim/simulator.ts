@@ -88,7 +88,8 @@ export interface Simulator {
  * kubelet and fault injector, and resolves once it listens.
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  if (options.host !== undefined && options.host !== LOOPBACK) throw new Error(`the simulator listens on ${LOOPBACK} only, not ${String(options.host)}`);
+  if (options.host !== undefined && options.host !== LOOPBACK)
+    throw new Error(`the simulator listens on ${LOOPBACK} only, not ${String(options.host)}`);
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${port}`);
   const seed = (options.seed ?? 1) >>> 0;
@@ -97,13 +98,24 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const onError = options.onError ?? warn;
   const timers = new TimerSet(clock, onError);
   const startedAt = clock.now();
-  const store = new ClusterStore({ historyLimit: options.historyLimit ?? 1000, startResourceVersion: options.startResourceVersion ?? 1000, onListenerError: onError });
+  const store = new ClusterStore({
+    historyLimit: options.historyLimit ?? 1000,
+    startResourceVersion: options.startResourceVersion ?? 1000,
+    onListenerError: onError,
+  });
   const namespaces = new Set(['default', 'kube-system', namespace]);
   const ids = streamFor(seed, 'ids');
   const rules = new FailureRules(streamFor(seed, 'kubelet/rules'));
   const nodes = new NodePool(options.nodes ?? ['sim-node-1']);
   const delays: KubeletDelays = { ...DEFAULT_KUBELET_DELAYS, ...options.kubelet };
-  const registry = new PodRegistry({ store, clock, namespaces, uid: () => uuid(ids), suffix: () => alnum(ids, 5), admit: (pod) => rules.admit(pod) });
+  const registry = new PodRegistry({
+    store,
+    clock,
+    namespaces,
+    uid: () => uuid(ids),
+    suffix: () => alnum(ids, 5),
+    admit: (pod) => rules.admit(pod),
+  });
   const objects = new ObjectRegistry({ store, clock, namespaces, uid: () => uuid(ids), suffix: () => alnum(ids, 5) });
   const kinds = new KindTable([...SERVED_KINDS, ...(options.kinds ?? [])]);
   const recorder = new EventRecorder({ store, clock, random: streamFor(seed, 'events'), maxEvents: options.maxEvents ?? 5000 });
@@ -117,7 +129,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const requests = new RequestLedger();
   const schedule = new FaultSchedule(faults, timers);
   const ctx: RouteContext = {
-    store, registry, objects, kinds, watches, faults, timers, namespaces, startedAt, monotonic: () => clock.monotonic(),
+    store,
+    registry,
+    objects,
+    kinds,
+    watches,
+    faults,
+    timers,
+    namespaces,
+    startedAt,
+    monotonic: () => clock.monotonic(),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     defaultWatchTimeoutMs: options.defaultWatchTimeoutMs ?? 30 * 60_000,

@@ -113,7 +113,11 @@ function openReadonly(path: string, options: OpenOptions): Database {
     const version = appliedVersion(db);
     const known = loadMigrations().length;
     if (version < known) {
-      throw new DatabaseRefusedError(path, 'older-schema', `its schema (version ${version}) is older than this spawnkeeper's (${known}); start a hub on it once to upgrade it`);
+      throw new DatabaseRefusedError(
+        path,
+        'older-schema',
+        `its schema (version ${version}) is older than this spawnkeeper's (${known}); start a hub on it once to upgrade it`,
+      );
     }
     return db;
   } catch (err) {
@@ -204,16 +208,31 @@ function checkContents(db: Database, path: string, verify: 'quick' | 'full' | 'n
     const actual = schemaOf(db);
     const expected = expectedSchema(version);
     const wrong = expected.find((row, i) => actual[i] !== row) ?? (actual.length !== expected.length ? 'the list of tables' : undefined);
-    if (wrong !== undefined) throw new DatabaseRefusedError(path, 'corrupt', `the file is damaged: its schema is not the one spawnkeeper wrote (${wrong.slice(0, 120)})`);
+    if (wrong !== undefined)
+      throw new DatabaseRefusedError(
+        path,
+        'corrupt',
+        `the file is damaged: its schema is not the one spawnkeeper wrote (${wrong.slice(0, 120)})`,
+      );
     const names = new Map(loadMigrations().map((m) => [m.version, m.name]));
-    for (const row of db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as Array<{ version: number; name: string }>) {
-      if (names.get(row.version) !== row.name) throw new DatabaseRefusedError(path, 'corrupt', `the file is damaged: migration ${row.version} is recorded as ${JSON.stringify(row.name)}`);
+    for (const row of db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as Array<{
+      version: number;
+      name: string;
+    }>) {
+      if (names.get(row.version) !== row.name)
+        throw new DatabaseRefusedError(
+          path,
+          'corrupt',
+          `the file is damaged: migration ${row.version} is recorded as ${JSON.stringify(row.name)}`,
+        );
     }
   }
 }
 
 function schemaOf(db: Database): string[] {
-  return (db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all() as object[]).map((r) => JSON.stringify(r));
+  return (
+    db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all() as object[]
+  ).map((r) => JSON.stringify(r));
 }
 
 const expectedSchemas = new Map<number, string[]>();

@@ -107,7 +107,9 @@ export class SqliteEventStore implements EventStore {
     this.insertServer = db.prepare(
       'INSERT INTO servers (key, snapshot, state, seq, since, machine_version, created_at, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.updateServer = db.prepare('UPDATE servers SET snapshot = ?, state = ?, seq = ?, since = ?, machine_version = ?, crc = ? WHERE sid = ?');
+    this.updateServer = db.prepare(
+      'UPDATE servers SET snapshot = ?, state = ?, seq = ?, since = ?, machine_version = ?, crc = ? WHERE sid = ?',
+    );
     this.insertEvent = db.prepare(
       'INSERT INTO events (sid, seq, ts, type, payload, state_before, state_after, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -127,19 +129,29 @@ export class SqliteEventStore implements EventStore {
   }
 
   loadServers(): ServerRow[] {
-    const rows = this.read(() => this.db.prepare('SELECT sid, key, snapshot, state, seq, since, machine_version AS machineVersion, crc FROM servers ORDER BY sid').all() as Array<ServerRow & Checked>);
+    const rows = this.read(
+      () =>
+        this.db
+          .prepare('SELECT sid, key, snapshot, state, seq, since, machine_version AS machineVersion, crc FROM servers ORDER BY sid')
+          .all() as Array<ServerRow & Checked>,
+    );
     return rows.map((r) => this.verified(r, serverSum(r.key, r.snapshot, r.state, r.seq, r.since), `the row of server ${r.key}`));
   }
 
   loadTimers(): TimerRow[] {
     const rows = this.read(
-      () => this.db.prepare('SELECT sid, id, due_at AS dueAt, delay_ms AS delay, event, crc FROM timers ORDER BY due_at, sid').all() as Array<TimerRow & Checked>,
+      () =>
+        this.db.prepare('SELECT sid, id, due_at AS dueAt, delay_ms AS delay, event, crc FROM timers ORDER BY due_at, sid').all() as Array<
+          TimerRow & Checked
+        >,
     );
     return rows.map((r) => this.verified(r, timerSum(r.sid, r.id, r.dueAt, r.event, r.delay), `timer ${r.id} of server #${r.sid}`));
   }
 
   loadOutbox(): OutboxRow[] {
-    const rows = this.read(() => this.db.prepare('SELECT id, sid, kind, params, crc FROM outbox ORDER BY id').all() as Array<OutboxRow & Checked>);
+    const rows = this.read(
+      () => this.db.prepare('SELECT id, sid, kind, params, crc FROM outbox ORDER BY id').all() as Array<OutboxRow & Checked>,
+    );
     return rows.map((r) => this.verified(r, outboxSum(r.sid, r.kind, r.params), `effect #${r.id} of server #${r.sid}`));
   }
 
@@ -158,7 +170,11 @@ export class SqliteEventStore implements EventStore {
           .all(key) as Array<EventRow & Checked & { sid: number }>,
     );
     return rows.map((r) => {
-      const { sid: _sid, ...row } = this.verified(r, eventSum(r.sid, r.seq, r.ts, r.type, r.payload, r.stateBefore, r.stateAfter), `event ${r.seq} of ${key}`);
+      const { sid: _sid, ...row } = this.verified(
+        r,
+        eventSum(r.sid, r.seq, r.ts, r.type, r.payload, r.stateBefore, r.stateAfter),
+        `event ${r.seq} of ${key}`,
+      );
       return row;
     });
   }
@@ -179,7 +195,8 @@ export class SqliteEventStore implements EventStore {
   /** verified strips a row's checksum after checking it; a mismatch refuses the database. */
   private verified<T extends Checked>(row: T, sum: number, what: string): Omit<T, 'crc'> {
     const { crc, ...rest } = row;
-    if (crc !== null && crc !== sum) throw new DatabaseRefusedError(this.db.name, 'corrupt', `${what} is damaged (its checksum does not match)`);
+    if (crc !== null && crc !== sum)
+      throw new DatabaseRefusedError(this.db.name, 'corrupt', `${what} is damaged (its checksum does not match)`);
     return rest;
   }
 
@@ -187,7 +204,9 @@ export class SqliteEventStore implements EventStore {
     const rows = this.read(
       () =>
         this.db
-          .prepare('SELECT o.sid, s.key, o.uid, o.reason, o.recorded_at AS recordedAt, o.crc FROM orphans o LEFT JOIN servers s ON s.sid = o.sid ORDER BY o.recorded_at')
+          .prepare(
+            'SELECT o.sid, s.key, o.uid, o.reason, o.recorded_at AS recordedAt, o.crc FROM orphans o LEFT JOIN servers s ON s.sid = o.sid ORDER BY o.recorded_at',
+          )
           .all() as Array<OrphanRow & Checked>,
     );
     return rows.map((r) => {
@@ -211,17 +230,40 @@ export class SqliteEventStore implements EventStore {
       r.sid = sid;
     } else {
       r.sid = sid;
-      this.updateServer.run(r.snapshot, r.stateAfter, r.seq, r.since, this.machineVersion, serverSum(r.key, r.snapshot, r.stateAfter, r.seq, r.since), sid);
+      this.updateServer.run(
+        r.snapshot,
+        r.stateAfter,
+        r.seq,
+        r.since,
+        this.machineVersion,
+        serverSum(r.key, r.snapshot, r.stateAfter, r.seq, r.since),
+        sid,
+      );
     }
-    this.insertEvent.run(sid, r.seq, r.ts, r.type, r.payload, r.stateBefore, r.stateAfter, eventSum(sid, r.seq, r.ts, r.type, r.payload, r.stateBefore, r.stateAfter));
+    this.insertEvent.run(
+      sid,
+      r.seq,
+      r.ts,
+      r.type,
+      r.payload,
+      r.stateBefore,
+      r.stateAfter,
+      eventSum(sid, r.seq, r.ts, r.type, r.payload, r.stateBefore, r.stateAfter),
+    );
     if (r.firedTimer !== undefined) this.deleteTimer.run(sid, r.firedTimer);
     for (const change of r.timers) {
       if ('arm' in change) {
         const event = JSON.stringify(change.arm.event);
         const dueAt = r.ts + change.arm.delay;
-        this.upsertTimer.run(sid, change.arm.id, dueAt, change.arm.delay, event, timerSum(sid, change.arm.id, dueAt, event, change.arm.delay));
-      }
-      else this.deleteTimer.run(sid, change.cancel);
+        this.upsertTimer.run(
+          sid,
+          change.arm.id,
+          dueAt,
+          change.arm.delay,
+          event,
+          timerSum(sid, change.arm.id, dueAt, event, change.arm.delay),
+        );
+      } else this.deleteTimer.run(sid, change.cancel);
     }
     if (r.doneEffect !== undefined) this.deleteOutbox.run(r.doneEffect);
     const ids: number[] = [];
@@ -230,7 +272,8 @@ export class SqliteEventStore implements EventStore {
       ids.push(Number(this.insertOutbox.run(sid, effect.kind, params, r.ts, outboxSum(sid, effect.kind, params)).lastInsertRowid));
     }
     r.outboxIds = ids;
-    for (const orphan of r.orphans) this.upsertOrphan.run(sid, orphan.uid ?? '', orphan.reason, r.ts, orphanSum(sid, orphan.uid ?? '', orphan.reason, r.ts));
+    for (const orphan of r.orphans)
+      this.upsertOrphan.run(sid, orphan.uid ?? '', orphan.reason, r.ts, orphanSum(sid, orphan.uid ?? '', orphan.reason, r.ts));
   }
 }
 
@@ -243,7 +286,8 @@ const sum = (...fields: Array<string | number>): number =>
   // A flipped type byte can turn TEXT into a BLOB with the same bytes: only strings and numbers count.
   fields.every((f) => typeof f === 'string' || typeof f === 'number') ? crc32(fields.join('\0')) : -1;
 const serverSum = (key: string, snapshot: string, state: string, seq: number, since: number) => sum(key, snapshot, state, seq, since);
-const eventSum = (sid: number, seq: number, ts: number, type: string, payload: string, before: string, after: string) => sum(sid, seq, ts, type, payload, before, after);
+const eventSum = (sid: number, seq: number, ts: number, type: string, payload: string, before: string, after: string) =>
+  sum(sid, seq, ts, type, payload, before, after);
 /** A row older than the delay column was summed without it; every newer one has a delay, summed with the rest. */
 const timerSum = (sid: number, id: string, dueAt: number, event: string, delay: number | null) =>
   delay === null ? sum(sid, id, dueAt, event) : sum(sid, id, dueAt, event, delay);

@@ -29,7 +29,10 @@ export class DatabaseLockedError extends Error {
     readonly database: string,
     readonly holder: LockHolder | undefined,
   ) {
-    const who = holder === undefined ? 'another process' : `spawnkeeper pid ${holder.pid} on host ${holder.host}, since ${new Date(holder.since).toISOString()}`;
+    const who =
+      holder === undefined
+        ? 'another process'
+        : `spawnkeeper pid ${holder.pid} on host ${holder.host}, since ${new Date(holder.since).toISOString()}`;
     super(
       `refusing to open ${database} for writing: it is held by ${who}. Two hubs on one database would undo each other's work; ` +
         'stop the other one first. Reading works while it runs: history, replay --check and export open the file read-only.',
@@ -47,7 +50,8 @@ export function lockPathOf(database: string): string {
   return `${real}.lock`;
 }
 
-const SCHEMA = 'CREATE TABLE IF NOT EXISTS holder (one INTEGER PRIMARY KEY CHECK (one = 1), id TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, since INTEGER NOT NULL)';
+const SCHEMA =
+  'CREATE TABLE IF NOT EXISTS holder (one INTEGER PRIMARY KEY CHECK (one = 1), id TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, since INTEGER NOT NULL)';
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;

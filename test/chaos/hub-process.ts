@@ -63,7 +63,21 @@ export class HubProcess {
   /** start launches the hub; it resolves once /hub/health answers (any status) or rejects after `timeoutMs`. */
   async start(timeoutMs = 30_000): Promise<void> {
     const cluster = this.o.kubeconfig === undefined ? [] : ['--kubeconfig', this.o.kubeconfig];
-    const args = [BIN, 'serve', '--port', String(this.o.port), '--db', this.o.db, ...cluster, '--config', this.o.config, '--log-level', 'warn', '--log-format', 'json'];
+    const args = [
+      BIN,
+      'serve',
+      '--port',
+      String(this.o.port),
+      '--db',
+      this.o.db,
+      ...cluster,
+      '--config',
+      this.o.config,
+      '--log-level',
+      'warn',
+      '--log-format',
+      'json',
+    ];
     const child = spawn(process.execPath, args, {
       env: { ...process.env, SPAWNKEEPER_ADMIN_TOKEN: this.o.token, ...this.o.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,7 +89,8 @@ export class HubProcess {
     const began = Date.now();
     const deadline = began + timeoutMs;
     while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`the hub exited during start (code ${child.exitCode}, signal ${child.signalCode}); see ${this.o.logFile}`);
+      if (!this.running)
+        throw new Error(`the hub exited during start (code ${child.exitCode}, signal ${child.signalCode}); see ${this.o.logFile}`);
       try {
         await fetch(`${this.url}/hub/health`, { signal: AbortSignal.timeout(1_000) });
         this.servingSince = Date.now();

@@ -13,7 +13,9 @@ export interface RivalPlan {
 /** rivalTimes spreads `n` competing hubs over the first 70% of a run by the seed. */
 export function rivalTimes(seed: number, durationMs: number, n: number): RivalPlan[] {
   const random = mulberry32(seed ^ 0x72697661);
-  return Array.from({ length: n }, () => ({ atMs: random() * durationMs * 0.7, lifeMs: 3_000 + random() * 5_000 })).sort((a, b) => a.atMs - b.atMs);
+  return Array.from({ length: n }, () => ({ atMs: random() * durationMs * 0.7, lifeMs: 3_000 + random() * 5_000 })).sort(
+    (a, b) => a.atMs - b.atMs,
+  );
 }
 
 /**
@@ -44,13 +46,23 @@ export class Rivals {
       const wait = began + p.atMs - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const { dir, config, token, kubeconfig } = this.o;
-      const rival = new HubProcess({ port: await freePort(), db: join(dir, `rival-${i}.db`), kubeconfig, config, token, logFile: join(dir, `rival-${i}.log`) });
+      const rival = new HubProcess({
+        port: await freePort(),
+        db: join(dir, `rival-${i}.db`),
+        kubeconfig,
+        config,
+        token,
+        logFile: join(dir, `rival-${i}.log`),
+      });
       try {
         await rival.start();
         this.started++;
         const lived = Date.now() + p.lifeMs;
         while (Date.now() < lived) {
-          const status = await fetch(`${rival.url}/hub/health`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status, () => 0);
+          const status = await fetch(`${rival.url}/hub/health`, { signal: AbortSignal.timeout(2_000) }).then(
+            (r) => r.status,
+            () => 0,
+          );
           if (status === 200) this.healthy++;
           await new Promise((r) => setTimeout(r, 500));
         }

@@ -63,7 +63,10 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
     else if (flag === '--kills') o.kills = Number(value);
     else if (flag === '--rivals') o.rivals = Number(value);
     else if (flag === '--workers') o.workers = Number(value);
-    else throw new Error(`unknown option ${flag}; usage: npm run chaos -- [--seed S] [--duration 60s] [--users 20] [--kills K] [--rivals R] [--workers W]`);
+    else
+      throw new Error(
+        `unknown option ${flag}; usage: npm run chaos -- [--seed S] [--duration 60s] [--users 20] [--kills K] [--rivals R] [--workers W]`,
+      );
   }
   for (const [k, v] of Object.entries(o)) if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} must be a non-negative number`);
   return o;
@@ -88,10 +91,21 @@ export async function runChaos(o: ChaosOptions): Promise<boolean> {
   const kubeconfig = join(dir, 'kubeconfig.json');
   writeFileSync(kubeconfig, kubeconfigFor(sim.url));
   const config = join(dir, 'hub.json');
-  writeFileSync(config, JSON.stringify({
-    slow_spawn_timeout: 0.2, slow_stop_timeout: 0.2, concurrent_spawn_limit: 0, unhealthy_after: 5,
-    spawnkeeper: { delays: CHAOS_DELAYS, durability: 'full', reflector: { resyncMs: RESYNC_MS, silenceMs: 4_000, watchTimeoutSeconds: 20, backoffMaxMs: 1_000 }, sweeper: { intervalMs: SWEEP_MS, graceMs: 5_000 } },
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      slow_spawn_timeout: 0.2,
+      slow_stop_timeout: 0.2,
+      concurrent_spawn_limit: 0,
+      unhealthy_after: 5,
+      spawnkeeper: {
+        delays: CHAOS_DELAYS,
+        durability: 'full',
+        reflector: { resyncMs: RESYNC_MS, silenceMs: 4_000, watchTimeoutSeconds: 20, backoffMaxMs: 1_000 },
+        sweeper: { intervalMs: SWEEP_MS, graceMs: 5_000 },
+      },
+    }),
+  );
   const token = `chaos-admin-${o.seed}-${Date.now()}-0123456789abcdef`; // admin tokens have at least 32 characters
   const hub = new HubProcess({ port: await freePort(), db: join(dir, 'hub.db'), kubeconfig, config, token, logFile: join(dir, 'hub.log') });
   const bound = analyzeLiveness(configureServerMachine(CHAOS_DELAYS)).bound + RESYNC_MS + 2 * SWEEP_MS;

@@ -29,7 +29,13 @@ export class Workload {
     this.users = Array.from({ length: userCount }, (_, i) => `chaos-${i}`);
   }
 
-  private async call(op: LedgerEntry['op'], user: string, method: string, path: string, body?: unknown): Promise<{ status: number; json?: unknown }> {
+  private async call(
+    op: LedgerEntry['op'],
+    user: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json?: unknown }> {
     const sentAt = Date.now();
     let status = 0;
     let json: unknown;

@@ -13,7 +13,10 @@ export interface CullerHub {
   /** cullToken: the `idle-culler` service's token. */
   readonly cullToken: string;
   /** adminRequest is the suite's admin_request: a request with the pytest token, JSON back (or undefined for an empty body); non-2xx throws. */
-  adminRequest(path: string, options?: { method?: string; body?: string; headers?: Record<string, string>; parseJson?: boolean }): Promise<unknown>;
+  adminRequest(
+    path: string,
+    options?: { method?: string; body?: string; headers?: Record<string, string>; parseJson?: boolean },
+  ): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -36,7 +39,17 @@ export async function startCullerHub(options: { cullUsers?: boolean; config?: Pa
     ],
     loadRoles: [
       { name: 'pytest', scopes: ['servers', 'admin:users', 'read:hub'], services: ['pytest'] },
-      { name: 'idle-culler', scopes: ['list:users', 'read:users:activity', 'read:servers', 'delete:servers', ...(options.cullUsers === true ? ['admin:users'] : [])], services: ['idle-culler'] },
+      {
+        name: 'idle-culler',
+        scopes: [
+          'list:users',
+          'read:users:activity',
+          'read:servers',
+          'delete:servers',
+          ...(options.cullUsers === true ? ['admin:users'] : []),
+        ],
+        services: ['idle-culler'],
+      },
     ],
     slowSpawnTimeout: 10,
     slowStopTimeout: 10,

@@ -169,7 +169,9 @@ describe('jupyterhub-idle-culler with --cull-users, against spawnkeeper', () => 
     const now = await s.cull({ inactiveLimit: 300, cullUsers: true });
     expectClean(now);
     expect(await names()).toEqual(['test-0']);
-    const inactive = (await (await fetch(`${h.apiUrl}/users?state=inactive`, { headers: { Authorization: `token ${h.cullToken}` } })).json()) as UserModel[];
+    const inactive = (await (
+      await fetch(`${h.apiUrl}/users?state=inactive`, { headers: { Authorization: `token ${h.cullToken}` } })
+    ).json()) as UserModel[];
     expect(Date.parse(String(inactive[0]?.last_activity))).toBeGreaterThan(Date.now() - 60_000);
     expectClean(await s.cull({ inactiveLimit: 300, cullUsers: true, now: inFuture(600) }));
     expect(await names()).toEqual([]);
@@ -201,7 +203,9 @@ describe('jupyterhub-idle-culler paging, named servers and slow stops, against s
     expect(((await h.adminRequest('/users/test-1')) as UserModel).servers).toHaveProperty('lab');
     const run = await s.cull({ inactiveLimit: 300, removeNamedServers: true, now: inFuture(600) });
     expectClean(run);
-    expect(run.sent.filter((r) => r.method === 'DELETE').map((r) => [r.url.slice(h.apiUrl.length), r.body, r.status])).toEqual([['/users/test-1/servers/lab', '{"remove": true}', 204]]);
+    expect(run.sent.filter((r) => r.method === 'DELETE').map((r) => [r.url.slice(h.apiUrl.length), r.body, r.status])).toEqual([
+      ['/users/test-1/servers/lab', '{"remove": true}', 204],
+    ]);
     const user = (await h.adminRequest('/users/test-1?include_stopped_servers')) as UserModel;
     expect(user.servers).not.toHaveProperty('lab');
   });

@@ -141,7 +141,10 @@ export async function cullIdle(options: CullOptions): Promise<CullRun> {
     const age = server['started'] ? (now - parseDate(server['started'])) / 1000 : null;
     const lastActivity = key(server, 'last_activity');
     const inactive = lastActivity ? (now - parseDate(lastActivity)) / 1000 : age;
-    let shouldCull = options.cullArbiter !== undefined ? await options.cullArbiter(inactive, inactiveLimit, server) : inactive !== null && inactive >= inactiveLimit;
+    let shouldCull =
+      options.cullArbiter !== undefined
+        ? await options.cullArbiter(inactive, inactiveLimit, server)
+        : inactive !== null && inactive >= inactiveLimit;
     if (maxAge && !shouldCull && age !== null && age >= maxAge) shouldCull = true;
     if (!shouldCull) return false;
     const name = String(key(user, 'name'));
@@ -160,7 +163,8 @@ export async function cullIdle(options: CullOptions): Promise<CullRun> {
     if ('servers' in user) servers = user['servers'] as Record<string, Record<string, unknown>>;
     else {
       servers = {};
-      if (key(user, 'server')) servers[''] = { last_activity: key(user, 'last_activity'), pending: key(user, 'pending'), url: key(user, 'server') };
+      if (key(user, 'server'))
+        servers[''] = { last_activity: key(user, 'last_activity'), pending: key(user, 'pending'), url: key(user, 'server') };
     }
     const results = await Promise.all(Object.entries(servers).map(([n, s]) => handleServer(user, n, s)));
     if (!cullUsers) return undefined;

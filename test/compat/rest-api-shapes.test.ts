@@ -32,9 +32,15 @@ const PAGED = { Accept: 'application/jupyterhub-pagination+json' };
 function conforms(reply: Reply, status: number, shape: Shape | { listOf: Shape } | { mapOf: Shape }): void {
   expect(reply.status, reply.text.slice(0, 300)).toBe(status);
   const found =
-    'listOf' in shape ? (Array.isArray(reply.json) ? reply.json.flatMap((v, i) => problems(v, shape.listOf, `${shape.listOf.name}[${i}]`)) : ['not a list'])
-    : 'mapOf' in shape ? Object.entries((reply.json ?? {}) as Record<string, unknown>).flatMap(([k, v]) => problems(v, shape.mapOf, `${shape.mapOf.name}[${k}]`))
-    : problems(reply.json, shape);
+    'listOf' in shape
+      ? Array.isArray(reply.json)
+        ? reply.json.flatMap((v, i) => problems(v, shape.listOf, `${shape.listOf.name}[${i}]`))
+        : ['not a list']
+      : 'mapOf' in shape
+        ? Object.entries((reply.json ?? {}) as Record<string, unknown>).flatMap(([k, v]) =>
+            problems(v, shape.mapOf, `${shape.mapOf.name}[${k}]`),
+          )
+        : problems(reply.json, shape);
   expect(found).toEqual([]);
 }
 
@@ -47,7 +53,10 @@ function empty(reply: Reply, status: number): void {
 describe('the shape checker', () => {
   it('finds unknown fields, wrong types and missing required fields', () => {
     expect(problems({ kind: 'user', name: 'a' }, USER)).toEqual([]);
-    expect(problems({ kind: 'user', name: 1, colour: 'red' }, USER)).toEqual(['User.name: 1 is not string', 'User.colour: not a field of User']);
+    expect(problems({ kind: 'user', name: 1, colour: 'red' }, USER)).toEqual([
+      'User.name: 1 is not string',
+      'User.colour: not a field of User',
+    ]);
     expect(problems({ kind: 'service' }, USER)).toEqual(['User.kind: "service" is not "user"', 'User.name: missing']);
     expect(problems({ kind: 'user', name: 'a', last_activity: '2020-01-01 00:00' }, USER)).toHaveLength(1);
     expect(problems({ kind: 'user', name: 'a', servers: { '': { name: '', ready: 'yes' } } }, USER).length).toBeGreaterThan(0);
@@ -60,7 +69,13 @@ describe('REST API answers fit JupyterHub 5 models', () => {
   beforeAll(async () => {
     hub = await startTestHub({
       services: [{ name: 'culler', api_token: CULLER, url: 'http://culler:8000', info: { purpose: 'culling' } }],
-      loadRoles: [{ name: 'culler', scopes: ['list:users', 'read:users:activity', 'read:servers', 'delete:servers', 'read:services', 'read:roles:services'], services: ['culler'] }],
+      loadRoles: [
+        {
+          name: 'culler',
+          scopes: ['list:users', 'read:users:activity', 'read:servers', 'delete:servers', 'read:services', 'read:roles:services'],
+          services: ['culler'],
+        },
+      ],
     });
   });
   afterAll(() => hub.close());
@@ -75,7 +90,21 @@ describe('REST API answers fit JupyterHub 5 models', () => {
     conforms(await hub.call('POST', `${api}/users`, { body: { usernames: ['bob', 'carol'] } }), 201, { listOf: USER });
     const alice = await hub.call('GET', `${api}/users/alice`);
     conforms(alice, 200, USER);
-    expect(Object.keys(alice.json as object)).toEqual(expect.arrayContaining(['kind', 'name', 'admin', 'roles', 'groups', 'server', 'pending', 'created', 'last_activity', 'servers', 'auth_state']));
+    expect(Object.keys(alice.json as object)).toEqual(
+      expect.arrayContaining([
+        'kind',
+        'name',
+        'admin',
+        'roles',
+        'groups',
+        'server',
+        'pending',
+        'created',
+        'last_activity',
+        'servers',
+        'auth_state',
+      ]),
+    );
     conforms(await hub.call('PATCH', `${api}/users/carol`, { body: { name: 'caroline', admin: false } }), 200, USER);
   });
 
@@ -88,7 +117,12 @@ describe('REST API answers fit JupyterHub 5 models', () => {
     const { frames } = await readEvents(progress);
     expect(frames.at(-1)).toMatchObject({ progress: 100, ready: true, url: '/user/alice/' });
     for (const f of frames) expect(typeof f['progress'] === 'number' && typeof f['message'] === 'string').toBe(true);
-    empty(await hub.call('POST', `${api}/users/alice/activity`, { body: { last_activity: new Date().toISOString(), servers: { lab: { last_activity: new Date().toISOString() } } } }), 200);
+    empty(
+      await hub.call('POST', `${api}/users/alice/activity`, {
+        body: { last_activity: new Date().toISOString(), servers: { lab: { last_activity: new Date().toISOString() } } },
+      }),
+      200,
+    );
     const user = await hub.call('GET', `${api}/users/alice`);
     conforms(user, 200, USER);
     const lab = (user.json as { servers: Record<string, Record<string, unknown>> }).servers['lab'];
@@ -104,11 +138,21 @@ describe('REST API answers fit JupyterHub 5 models', () => {
     conforms(await hub.call('GET', `${api}/users?limit=1&sort=-last_activity`, { headers: PAGED }), 200, paginatedList(USER));
     const culled = await hub.call('GET', `${api}/users?state=ready`, { token: CULLER, headers: PAGED });
     conforms(culled, 200, paginatedList(USER));
-    expect((culled.json as { items: unknown[] }).items).toEqual([expect.objectContaining({ name: 'bob', kind: 'user', admin: false, last_activity: expect.any(String), servers: { '': expect.objectContaining({ ready: true }) } })]);
+    expect((culled.json as { items: unknown[] }).items).toEqual([
+      expect.objectContaining({
+        name: 'bob',
+        kind: 'user',
+        admin: false,
+        last_activity: expect.any(String),
+        servers: { '': expect.objectContaining({ ready: true }) },
+      }),
+    ]);
   });
 
   it('POST, GET and DELETE /users/{name}/tokens', async () => {
-    const minted = await hub.call('POST', `${api}/users/alice/tokens`, { body: { scopes: ['read:users!user', 'read:servers!user'], note: 'shape' } });
+    const minted = await hub.call('POST', `${api}/users/alice/tokens`, {
+      body: { scopes: ['read:users!user', 'read:servers!user'], note: 'shape' },
+    });
     conforms(minted, 201, NEW_TOKEN);
     userToken = (minted.json as { token: string }).token;
     const listed = await hub.call('GET', `${api}/users/alice/tokens`);
@@ -130,7 +174,9 @@ describe('REST API answers fit JupyterHub 5 models', () => {
   });
 
   it('the groups API', async () => {
-    conforms(await hub.call('POST', `${api}/groups`, { body: { groups: ['staff', 'students'], users: ['alice'] } }), 201, { listOf: GROUP });
+    conforms(await hub.call('POST', `${api}/groups`, { body: { groups: ['staff', 'students'], users: ['alice'] } }), 201, {
+      listOf: GROUP,
+    });
     conforms(await hub.call('POST', `${api}/groups/tas`, { body: { users: ['bob'] } }), 201, GROUP);
     conforms(await hub.call('GET', `${api}/groups`), 200, { listOf: GROUP });
     conforms(await hub.call('GET', `${api}/groups?limit=2`, { headers: PAGED }), 200, paginatedList(GROUP));

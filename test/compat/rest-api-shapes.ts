@@ -37,7 +37,16 @@ const strOrNull: FieldType = ['string', 'null'];
 /** SPAWNKEEPER_SERVER is the `spawnkeeper` object spawnkeeper adds to a server model: the machine's own view. */
 const SPAWNKEEPER_SERVER: Shape = {
   name: 'spawnkeeper server view',
-  fields: { state: 'string', detail: 'string', reason: strOrNull, start_queued: 'boolean', deadline: dateOrNull, since: dateOrNull, pod_name: strOrNull, seq: 'number' },
+  fields: {
+    state: 'string',
+    detail: 'string',
+    reason: strOrNull,
+    start_queued: 'boolean',
+    deadline: dateOrNull,
+    since: dateOrNull,
+    pod_name: strOrNull,
+    seq: 'number',
+  },
   required: ['state', 'detail', 'reason', 'start_queued', 'deadline', 'since', 'pod_name', 'seq'],
 };
 
@@ -58,7 +67,19 @@ export const SERVER: Shape = {
     state: 'object',
     user_options: 'object',
   },
-  required: ['name', 'ready', 'stopped', 'pending', 'url', 'progress_url', 'full_url', 'full_progress_url', 'started', 'last_activity', 'user_options'],
+  required: [
+    'name',
+    'ready',
+    'stopped',
+    'pending',
+    'url',
+    'progress_url',
+    'full_url',
+    'full_progress_url',
+    'started',
+    'last_activity',
+    'user_options',
+  ],
   // full_name: JupyterHub 5's server_model sends it; spawnkeeper: the machine's state, reason and deadline.
   extra: { full_name: 'string', spawnkeeper: SPAWNKEEPER_SERVER },
 };
@@ -86,7 +107,17 @@ export const USER: Shape = {
 /** SERVICE is the spec's Service. */
 export const SERVICE: Shape = {
   name: 'Service',
-  fields: { name: 'string', kind: { literal: 'service' }, admin: 'boolean', roles: 'string[]', url: 'string', prefix: 'string', pid: 'number', command: 'string[]', info: 'object' },
+  fields: {
+    name: 'string',
+    kind: { literal: 'service' },
+    admin: 'boolean',
+    roles: 'string[]',
+    url: 'string',
+    prefix: 'string',
+    pid: 'number',
+    command: 'string[]',
+    info: 'object',
+  },
   required: ['name', 'kind', 'admin'],
   // display: JupyterHub's service_model sends it.
   extra: { display: 'boolean' },
@@ -133,7 +164,12 @@ export const TOKEN: Shape = {
 };
 
 /** NEW_TOKEN is the spec's NewToken: a Token and, this once, the token itself. */
-export const NEW_TOKEN: Shape = { ...TOKEN, name: 'NewToken', fields: { ...TOKEN.fields, token: 'string' }, required: [...(TOKEN.required ?? []), 'token'] };
+export const NEW_TOKEN: Shape = {
+  ...TOKEN,
+  name: 'NewToken',
+  fields: { ...TOKEN.fields, token: 'string' },
+  required: [...(TOKEN.required ?? []), 'token'],
+};
 
 /** PAGINATION is the spec's Pagination. */
 export const PAGINATION: Shape = {
@@ -142,14 +178,21 @@ export const PAGINATION: Shape = {
     total: 'number',
     limit: 'number',
     offset: 'number',
-    next: [{ name: 'next page', fields: { offset: 'number', limit: 'number', url: 'string' }, required: ['offset', 'limit', 'url'] }, 'null'],
+    next: [
+      { name: 'next page', fields: { offset: 'number', limit: 'number', url: 'string' }, required: ['offset', 'limit', 'url'] },
+      'null',
+    ],
   },
   required: ['total', 'limit', 'offset', 'next'],
 };
 
 /** paginatedList is the spec's PaginatedList of one kind of item. */
 export function paginatedList(item: Shape): Shape {
-  return { name: `PaginatedList of ${item.name}`, fields: { items: { listOf: item }, _pagination: PAGINATION }, required: ['items', '_pagination'] };
+  return {
+    name: `PaginatedList of ${item.name}`,
+    fields: { items: { listOf: item }, _pagination: PAGINATION },
+    required: ['items', '_pagination'],
+  };
 }
 
 /** VERSION is the answer of `GET /`. */
@@ -163,7 +206,12 @@ export const INFO: Shape = {
     python: 'string',
     sys_executable: 'string',
     authenticator: { name: 'authenticator', fields: { class: 'string', version: 'string' }, required: ['class', 'version'] },
-    spawner: { name: 'spawner', fields: { class: 'string', version: 'string' }, required: ['class', 'version'], extra: { namespace: 'string', instance: 'string' } },
+    spawner: {
+      name: 'spawner',
+      fields: { class: 'string', version: 'string' },
+      required: ['class', 'version'],
+      extra: { namespace: 'string', instance: 'string' },
+    },
   },
   required: ['version', 'sys_executable', 'authenticator', 'spawner'],
   extra: { spawnkeeper: 'string', node: 'string', cluster: 'string', limits: 'object', timeouts: 'object', health: 'object' },
@@ -183,21 +231,34 @@ function isShape(t: FieldType): t is Shape {
 function typeProblems(value: unknown, t: FieldType, at: string): string[] {
   if (Array.isArray(t)) {
     const each = t.map((alt) => typeProblems(value, alt, at));
-    return each.some((p) => p.length === 0) ? [] : [`${at}: ${JSON.stringify(value)?.slice(0, 60)} is none of its types (${each.map((p) => p[0]).join('; ')})`];
+    return each.some((p) => p.length === 0)
+      ? []
+      : [`${at}: ${JSON.stringify(value)?.slice(0, 60)} is none of its types (${each.map((p) => p[0]).join('; ')})`];
   }
   if (typeof t === 'string') {
     const ok =
-      t === 'string' ? typeof value === 'string'
-      : t === 'boolean' ? typeof value === 'boolean'
-      : t === 'number' ? typeof value === 'number' && Number.isFinite(value)
-      : t === 'null' ? value === null
-      : t === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value)
-      : t === 'date' ? typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(value) && Number.isFinite(Date.parse(value))
-      : Array.isArray(value) && value.every((v) => typeof v === 'string');
+      t === 'string'
+        ? typeof value === 'string'
+        : t === 'boolean'
+          ? typeof value === 'boolean'
+          : t === 'number'
+            ? typeof value === 'number' && Number.isFinite(value)
+            : t === 'null'
+              ? value === null
+              : t === 'object'
+                ? typeof value === 'object' && value !== null && !Array.isArray(value)
+                : t === 'date'
+                  ? typeof value === 'string' &&
+                    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(value) &&
+                    Number.isFinite(Date.parse(value))
+                  : Array.isArray(value) && value.every((v) => typeof v === 'string');
     return ok ? [] : [`${at}: ${JSON.stringify(value)?.slice(0, 60)} is not ${t}`];
   }
   if ('literal' in t) return value === t.literal ? [] : [`${at}: ${JSON.stringify(value)} is not "${t.literal}"`];
-  if ('oneOf' in t) return typeof value === 'string' && t.oneOf.includes(value) ? [] : [`${at}: ${JSON.stringify(value)} is not one of ${t.oneOf.join(', ')}`];
+  if ('oneOf' in t)
+    return typeof value === 'string' && t.oneOf.includes(value)
+      ? []
+      : [`${at}: ${JSON.stringify(value)} is not one of ${t.oneOf.join(', ')}`];
   if ('mapOf' in t) {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${at}: not an object`];
     return Object.entries(value).flatMap(([k, v]) => problems(v, t.mapOf, `${at}.${k}`));
@@ -208,7 +269,8 @@ function typeProblems(value: unknown, t: FieldType, at: string): string[] {
 
 /** problems lists every way `value` differs from `shape`: unknown fields, wrong types, missing required fields. */
 export function problems(value: unknown, shape: Shape, at = shape.name): string[] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${at}: not an object but ${JSON.stringify(value)?.slice(0, 60)}`];
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return [`${at}: not an object but ${JSON.stringify(value)?.slice(0, 60)}`];
   const out: string[] = [];
   for (const [field, v] of Object.entries(value)) {
     const t = shape.fields[field] ?? shape.extra?.[field];

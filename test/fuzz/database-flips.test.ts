@@ -33,7 +33,9 @@ const TABLES: Record<string, string> = {
 function dump(path: string): string {
   const db = new BetterSqlite3(path, { readonly: true });
   try {
-    return JSON.stringify(Object.entries(TABLES).map(([t, columns]) => db.prepare(`SELECT ${columns} FROM ${t} ORDER BY ${columns}`).all()));
+    return JSON.stringify(
+      Object.entries(TABLES).map(([t, columns]) => db.prepare(`SELECT ${columns} FROM ${t} ORDER BY ${columns}`).all()),
+    );
   } finally {
     db.close();
   }
@@ -51,7 +53,8 @@ function load(path: string): void {
     runtime.close();
     store.orphans(); // what the sweeper reads
     for (const row of store.loadServers()) {
-      if (!checkReplay(machine, store, row.key, row.snapshot).ok) throw new DatabaseRefusedError(path, 'corrupt', `the log of ${row.key} does not replay to its snapshot`);
+      if (!checkReplay(machine, store, row.key, row.snapshot).ok)
+        throw new DatabaseRefusedError(path, 'corrupt', `the log of ${row.key} does not replay to its snapshot`);
     }
   } finally {
     db.close();
@@ -83,34 +86,46 @@ describe('fuzz: database byte flips', () => {
       const outcomes = { refused: 0, unchanged: 0 };
       const path = `${tmp.dir}/flipped.db`;
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.record({ at: fc.nat({ max: bytes.length - 1 }), xor: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 4 }), async (flips) => {
-          const damaged = Buffer.from(bytes);
-          for (const f of flips) damaged[f.at] = (damaged[f.at] as number) ^ f.xor;
-          writeFileSync(path, damaged);
-          let refused: unknown;
-          try {
-            load(path);
-          } catch (err) {
-            refused = err;
-          }
-          if (refused !== undefined) {
-            expect(refused, String(refused)).toBeInstanceOf(DatabaseRefusedError);
-            expect((refused as Error).message, (refused as Error).message).toMatch(/^refusing to open .+: (the file|.+ is damaged|it was written by|the log of|the orphan record)/s);
-            expect(readFileSync(path).equals(damaged), 'a refused file is left as it was').toBe(true);
-            outcomes.refused++;
-          } else {
-            const now = dump(path);
-            if (now !== truth) {
-              let i = 0;
-              while (now[i] === truth[i]) i++;
-              throw new Error(`flips ${JSON.stringify(flips)} changed what the file says, and it was not refused: …${truth.slice(Math.max(0, i - 80), i + 40)} → …${now.slice(Math.max(0, i - 80), i + 40)}`);
+        fc.asyncProperty(
+          fc.array(fc.record({ at: fc.nat({ max: bytes.length - 1 }), xor: fc.integer({ min: 1, max: 255 }) }), {
+            minLength: 1,
+            maxLength: 4,
+          }),
+          async (flips) => {
+            const damaged = Buffer.from(bytes);
+            for (const f of flips) damaged[f.at] = (damaged[f.at] as number) ^ f.xor;
+            writeFileSync(path, damaged);
+            let refused: unknown;
+            try {
+              load(path);
+            } catch (err) {
+              refused = err;
             }
-            outcomes.unchanged++;
-          }
-        }),
+            if (refused !== undefined) {
+              expect(refused, String(refused)).toBeInstanceOf(DatabaseRefusedError);
+              expect((refused as Error).message, (refused as Error).message).toMatch(
+                /^refusing to open .+: (the file|.+ is damaged|it was written by|the log of|the orphan record)/s,
+              );
+              expect(readFileSync(path).equals(damaged), 'a refused file is left as it was').toBe(true);
+              outcomes.refused++;
+            } else {
+              const now = dump(path);
+              if (now !== truth) {
+                let i = 0;
+                while (now[i] === truth[i]) i++;
+                throw new Error(
+                  `flips ${JSON.stringify(flips)} changed what the file says, and it was not refused: …${truth.slice(Math.max(0, i - 80), i + 40)} → …${now.slice(Math.max(0, i - 80), i + 40)}`,
+                );
+              }
+              outcomes.unchanged++;
+            }
+          },
+        ),
         { numRuns: FLIPS, seed: SEED },
       );
-      console.log(`fuzz: ${FLIPS} damaged files of ${bytes.length} bytes: ${outcomes.refused} refused, ${outcomes.unchanged} unchanged in meaning (flips in unused bytes)`);
+      console.log(
+        `fuzz: ${FLIPS} damaged files of ${bytes.length} bytes: ${outcomes.refused} refused, ${outcomes.unchanged} unchanged in meaning (flips in unused bytes)`,
+      );
       copyFileSync(original, path); // and the original still loads
       expect(() => load(path)).not.toThrow();
     } finally {

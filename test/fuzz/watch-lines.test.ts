@@ -19,19 +19,53 @@ type Json = Record<string, unknown>;
 function poisoned(base: Json): fc.Arbitrary<unknown> {
   const clone = () => structuredClone(base) as Json & { metadata: Json & { labels: Json } };
   const poison: Array<fc.Arbitrary<unknown>> = [
-    fc.string({ maxLength: 20 }).filter((v) => v !== 'spawnkeeper').map((v) => { const p = clone(); p.metadata.labels[LABEL_MANAGED_BY] = v; return p; }),
-    fc.string({ maxLength: 30 }).map((v) => { const p = clone(); p.metadata.labels[LABEL_SERVER] = `forged${v}`; return p; }),
-    fc.constantFrom(undefined, null, 7, '', [], {}).map((v) => { const p = clone(); p.metadata['uid'] = v; return p; }),
-    fc.constantFrom(undefined, null, 42, '', {}).map((v) => { const p = clone(); p.metadata['resourceVersion'] = v; return p; }),
-    fc.anything().filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)).map((v) => { const p = clone() as Json; p['metadata'] = v; return p; }),
-    fc.constantFrom('1', '2', '10').map((rv) => { const p = clone(); p.metadata['resourceVersion'] = rv; return p; }), // valid but stale
+    fc
+      .string({ maxLength: 20 })
+      .filter((v) => v !== 'spawnkeeper')
+      .map((v) => {
+        const p = clone();
+        p.metadata.labels[LABEL_MANAGED_BY] = v;
+        return p;
+      }),
+    fc.string({ maxLength: 30 }).map((v) => {
+      const p = clone();
+      p.metadata.labels[LABEL_SERVER] = `forged${v}`;
+      return p;
+    }),
+    fc.constantFrom(undefined, null, 7, '', [], {}).map((v) => {
+      const p = clone();
+      p.metadata['uid'] = v;
+      return p;
+    }),
+    fc.constantFrom(undefined, null, 42, '', {}).map((v) => {
+      const p = clone();
+      p.metadata['resourceVersion'] = v;
+      return p;
+    }),
+    fc
+      .anything()
+      .filter((v) => typeof v !== 'object' || v === null || Array.isArray(v))
+      .map((v) => {
+        const p = clone() as Json;
+        p['metadata'] = v;
+        return p;
+      }),
+    fc.constantFrom('1', '2', '10').map((rv) => {
+      const p = clone();
+      p.metadata['resourceVersion'] = rv;
+      return p;
+    }), // valid but stale
   ];
-  const extra = fc.record({ path: fc.constantFrom('status', 'spec', 'status.phase', 'status.conditions', 'metadata.annotations', 'kind'), value: fc.anything({ maxDepth: 3 }) });
+  const extra = fc.record({
+    path: fc.constantFrom('status', 'spec', 'status.phase', 'status.conditions', 'metadata.annotations', 'kind'),
+    value: fc.anything({ maxDepth: 3 }),
+  });
   return fc.tuple(fc.oneof(...poison), fc.array(extra, { maxLength: 3 })).map(([obj, extras]) => {
     for (const { path, value } of extras) {
       const parts = path.split('.');
       let target = obj as Json;
-      for (const part of parts.slice(0, -1)) target = (typeof target[part] === 'object' && target[part] !== null ? target[part] : (target[part] = {})) as Json;
+      for (const part of parts.slice(0, -1))
+        target = (typeof target[part] === 'object' && target[part] !== null ? target[part] : (target[part] = {})) as Json;
       target[parts.at(-1) as string] = value;
     }
     return obj;
@@ -40,7 +74,9 @@ function poisoned(base: Json): fc.Arbitrary<unknown> {
 
 function lineArb(base: Json): fc.Arbitrary<string> {
   const event = (object: fc.Arbitrary<unknown>) =>
-    fc.tuple(fc.constantFrom('ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR', 'SURPRISE', 7, null), object).map(([type, o]) => JSON.stringify({ type, object: o }));
+    fc
+      .tuple(fc.constantFrom('ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR', 'SURPRISE', 7, null), object)
+      .map(([type, o]) => JSON.stringify({ type, object: o }));
   return fc.oneof(
     { weight: 6, arbitrary: event(poisoned(base)) },
     { weight: 2, arbitrary: fc.string({ maxLength: 200 }) },
@@ -64,7 +100,9 @@ async function assertQuietly<T>(property: fc.IAsyncProperty<T>, params: fc.Param
   const details = await fc.check(property, params);
   if (details.failed) {
     const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-    throw new Error(`property failed (seed ${details.seed}, path ${details.counterexamplePath}): ${error.slice(0, 500)}; counterexample ${JSON.stringify(details.counterexample).slice(0, 1_000)}`);
+    throw new Error(
+      `property failed (seed ${details.seed}, path ${details.counterexamplePath}): ${error.slice(0, 500)}; counterexample ${JSON.stringify(details.counterexample).slice(0, 1_000)}`,
+    );
   }
 }
 
@@ -78,7 +116,11 @@ describe('fuzz: watch lines', () => {
       await live.sk.stop('bea');
       await live.settled('bea');
       const base = live.pod(ada.podName) as unknown as Json;
-      const seqs = () => live.sk.list().map((s) => `${s.key}:${s.seq}:${s.detail}`).join(' ');
+      const seqs = () =>
+        live.sk
+          .list()
+          .map((s) => `${s.key}:${s.seq}:${s.detail}`)
+          .join(' ');
       const before = seqs();
       let sent = 0;
       await assertQuietly(
@@ -87,15 +129,24 @@ describe('fuzz: watch lines', () => {
           const { bookmarks } = live.sk.reflector.stats;
           const restarts = live.sk.health().reflector.restarts;
           const rv = String(live.sim.cluster.resourceVersion());
-          const sentinel = JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: rv } } });
+          const sentinel = JSON.stringify({
+            type: 'BOOKMARK',
+            object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: rv } },
+          });
           live.sim.faults.injectWatchLines([...lines, sentinel]);
           sent += lines.length;
-          await eventually('the batch to be read', () => live.sk.reflector.stats.bookmarks > bookmarks || live.sk.health().reflector.restarts > restarts, 5_000);
+          await eventually(
+            'the batch to be read',
+            () => live.sk.reflector.stats.bookmarks > bookmarks || live.sk.health().reflector.restarts > restarts,
+            5_000,
+          );
           expect(seqs()).toBe(before);
         }),
         { numRuns: Math.ceil(LINES / BATCH), seed: SEED },
       );
-      console.log(`fuzz: ${sent} watch lines, ${live.sk.reflector.stats.skipped} skipped as malformed, ${live.sk.health().reflector.restarts} reflector restarts`);
+      console.log(
+        `fuzz: ${sent} watch lines, ${live.sk.reflector.stats.skipped} skipped as malformed, ${live.sk.health().reflector.restarts} reflector restarts`,
+      );
       expect(sent).toBeGreaterThanOrEqual(LINES);
       // The reflector still brings real changes.
       await live.sk.stop('ada');

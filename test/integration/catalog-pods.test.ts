@@ -9,7 +9,7 @@ afterEach(async () => {
 });
 
 describe('failure catalog: pods', () => {
-  it('8. a pod deleted behind the hub\'s back while running ends stopped with the reason, and the user can start again', async () => {
+  it("8. a pod deleted behind the hub's back while running ends stopped with the reason, and the user can start again", async () => {
     live = await Live.start();
     await live.sk.start('gil');
     const s = await live.settled('gil');
@@ -108,7 +108,7 @@ describe('failure catalog: pods', () => {
     await eventually('both pods deleted', () => live!.pod(lu.podName) === undefined && live!.pod(mo.podName) === undefined);
   });
 
-  it('16. a reused pod name is told apart by uid: the old pod\'s events never satisfy the new start', async () => {
+  it("16. a reused pod name is told apart by uid: the old pod's events never satisfy the new start", async () => {
     live = await Live.start();
     await live.sk.start('ned');
     const first = await live.settled('ned');

@@ -64,7 +64,11 @@ describe('failure catalog: watch and list', () => {
     const pod = live.pod(again.podName);
     // The old pod's life again, and the new pod's own fact again: old news, not even logged.
     await live.sk.runtime.observe('di/', oldFact!);
-    await live.sk.runtime.observe('di/', { exists: false, uid: oldFact!.exists ? oldFact!.uid : undefined, resourceVersion: oldFact!.resourceVersion });
+    await live.sk.runtime.observe('di/', {
+      exists: false,
+      uid: oldFact!.exists ? oldFact!.uid : undefined,
+      resourceVersion: oldFact!.resourceVersion,
+    });
     await live.sk.runtime.observe('di/', live.sk.runtime.get('di/')!.snapshot.context.pod!);
     expect(live.sk.get('di')?.state).toBe('running');
     expect(live.sk.get('di')?.seq).toBe(seq);
@@ -73,7 +77,12 @@ describe('failure catalog: watch and list', () => {
     await live.sk.runtime.observe('di/', { exists: false, resourceVersion: oldFact!.resourceVersion });
     const verified = await live.settled('di');
     expect(verified.detail).toBe('running.ready');
-    expect(live.sk.history('di').slice(-2).map((e) => e.summary)).toEqual([expect.stringMatching(/^observed: no pod/), expect.stringMatching(/^read answered: pod Running, ready/)]);
+    expect(
+      live.sk
+        .history('di')
+        .slice(-2)
+        .map((e) => e.summary),
+    ).toEqual([expect.stringMatching(/^observed: no pod/), expect.stringMatching(/^read answered: pod Running, ready/)]);
     expect(live.pod(again.podName)?.metadata.uid).toBe(pod?.metadata.uid);
   });
 

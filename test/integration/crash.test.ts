@@ -40,7 +40,14 @@ describe('crash safety', () => {
   it(`loses no acknowledged event and replays every server exactly across ${KILLS} SIGKILLs`, async () => {
     const tmp = tempDir();
     const path = `${tmp.dir}/crash.db`;
-    const machine = configureServerMachine({ ...TEST_DELAYS, pollInterval: 20, requestTimeout: 50, stopRetryInterval: 200, stopTimeout: 500, startTimeout: 800 });
+    const machine = configureServerMachine({
+      ...TEST_DELAYS,
+      pollInterval: 20,
+      requestTimeout: 50,
+      stopRetryInterval: 200,
+      stopTimeout: 500,
+      startTimeout: 800,
+    });
     const all: Ack[] = [];
     try {
       for (let kill = 0; kill < KILLS; kill++) {

@@ -29,7 +29,9 @@ function refused(path: string): DatabaseRefusedError {
 /** populated makes a real spawnkeeper database with some rows and closes it cleanly. */
 function populated(path: string): void {
   const db = openDatabase(path);
-  const insert = db.prepare("INSERT INTO servers (key, snapshot, state, seq, since, machine_version, created_at) VALUES (?, '{}', 'stopped', 0, 0, 1, 0)");
+  const insert = db.prepare(
+    "INSERT INTO servers (key, snapshot, state, seq, since, machine_version, created_at) VALUES (?, '{}', 'stopped', 0, 0, 1, 0)",
+  );
   for (let i = 0; i < 200; i++) insert.run(`user${i}/`);
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();

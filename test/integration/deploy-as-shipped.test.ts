@@ -19,7 +19,11 @@ const TOKEN = 'deploy-as-shipped-token-0123456789abcdef';
 
 interface Container {
   args: string[];
-  env: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } } }>;
+  env: Array<{
+    name: string;
+    value?: string;
+    valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } };
+  }>;
   readinessProbe: { httpGet: { path: string } };
   volumeMounts: Array<{ name: string; mountPath: string }>;
 }
@@ -31,7 +35,8 @@ interface Rule {
 }
 
 const load = <T>(file: string): T[] => loadAllYaml(readFileSync(new URL(`../../deploy/${file}`, import.meta.url), 'utf8')) as T[];
-const container = (load<{ kind: string; spec: { template: { spec: { containers: Container[] } } } }>('deployment.yaml')[0]?.spec.template.spec.containers[0]) as Container;
+const container = load<{ kind: string; spec: { template: { spec: { containers: Container[] } } } }>('deployment.yaml')[0]?.spec.template
+  .spec.containers[0] as Container;
 const rules = load<{ kind: string; rules?: Rule[] }>('rbac.yaml').find((d) => d.kind === 'Role')?.rules ?? [];
 
 /** Access is one call in RBAC's terms: API group, resource, verb and object name. */
@@ -51,12 +56,25 @@ function access(s: Seen): Access | undefined {
   const group = root === 'api' ? '' : (parts[1] ?? '');
   const [, , resource = '', name] = rest;
   const watch = new URLSearchParams(s.query).get('watch') === 'true';
-  const verb = s.method === 'GET' ? (name !== undefined ? 'get' : watch ? 'watch' : 'list') : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[s.method] ?? s.method;
+  const verb =
+    s.method === 'GET'
+      ? name !== undefined
+        ? 'get'
+        : watch
+          ? 'watch'
+          : 'list'
+      : (({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[s.method] ?? s.method);
   return { group, resource, verb, name };
 }
 
 function allowed(a: Access): boolean {
-  return rules.some((r) => r.apiGroups.includes(a.group) && r.resources.includes(a.resource) && r.verbs.includes(a.verb) && (r.resourceNames === undefined || (a.name !== undefined && r.resourceNames.includes(a.name))));
+  return rules.some(
+    (r) =>
+      r.apiGroups.includes(a.group) &&
+      r.resources.includes(a.resource) &&
+      r.verbs.includes(a.verb) &&
+      (r.resourceNames === undefined || (a.name !== undefined && r.resourceNames.includes(a.name))),
+  );
 }
 
 /**
@@ -94,8 +112,13 @@ describe('deploy/ as shipped: the hub container, its Recreate overlap and its Ro
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };
   }
-  const probe = (url: string) => fetch(`${url}${container.readinessProbe.httpGet.path}`).then((r) => r.status, () => 0);
-  const call = (url: string, method: string, path: string) => fetch(`${url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } }).then((r) => r.status);
+  const probe = (url: string) =>
+    fetch(`${url}${container.readinessProbe.httpGet.path}`).then(
+      (r) => r.status,
+      () => 0,
+    );
+  const call = (url: string, method: string, path: string) =>
+    fetch(`${url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } }).then((r) => r.status);
 
   beforeAll(async () => {
     tmp = tempDir('spawnkeeper-deploy-');
@@ -115,15 +138,21 @@ describe('deploy/ as shipped: the hub container, its Recreate overlap and its Ro
     const old = runPod(await freePort());
     await waitFor('the old pod ready', async () => ((await probe(old.url)) === 200 ? true : undefined), 30_000);
     // Work that needs every verb: a start that adopts a pod already there (patch), a start (create), a stop (delete).
-    await kubeConfigFor(sim.url).makeApiClient(CoreV1Api).createNamespacedPod({ namespace: 'default', body: podManifest('kept/', 'hub', DEFAULT_TEMPLATE) });
+    await kubeConfigFor(sim.url)
+      .makeApiClient(CoreV1Api)
+      .createNamespacedPod({ namespace: 'default', body: podManifest('kept/', 'hub', DEFAULT_TEMPLATE) });
     for (const user of ['kept', 'fresh']) {
       expect(await call(old.url, 'POST', `/users/${user}`)).toBe(201);
       expect([201, 202]).toContain(await call(old.url, 'POST', `/users/${user}/server`));
     }
-    await waitFor('both running', async () => {
-      const res = await fetch(`${old.url}/hub/api/users?state=ready`, { headers: { Authorization: `token ${TOKEN}` } });
-      return ((await res.json()) as unknown[]).length === 2 ? true : undefined;
-    }, 30_000);
+    await waitFor(
+      'both running',
+      async () => {
+        const res = await fetch(`${old.url}/hub/api/users?state=ready`, { headers: { Authorization: `token ${TOKEN}` } });
+        return ((await res.json()) as unknown[]).length === 2 ? true : undefined;
+      },
+      30_000,
+    );
     expect([202, 204]).toContain(await call(old.url, 'DELETE', '/users/fresh/server'));
 
     // Kubernetes starts the replacement while the old pod still runs: it exits, naming the holder, and the kubelet retries it.

@@ -18,8 +18,17 @@ function expectMemoryIsDatabase(): void {
   expect(shown).toEqual(stored);
   for (const row of rows) {
     expect(h.runtime.get(row.key)?.snapshot.value).toEqual((JSON.parse(row.snapshot) as { value: unknown }).value);
-    const timers = h.store.loadTimers().filter((t) => sids.get(t.sid) === row.key).map((t) => t.id).sort();
-    expect(h.runtime.deadlines(row.key).map((d) => d.id).sort()).toEqual(timers);
+    const timers = h.store
+      .loadTimers()
+      .filter((t) => sids.get(t.sid) === row.key)
+      .map((t) => t.id)
+      .sort();
+    expect(
+      h.runtime
+        .deadlines(row.key)
+        .map((d) => d.id)
+        .sort(),
+    ).toEqual(timers);
   }
 }
 

@@ -30,7 +30,13 @@ class Tenure implements EpochSource {
 describe('fencing: pods stamped with the lease transitions of their creator', () => {
   let sim: Simulator;
   const client = (tenure: Tenure) =>
-    new KubePodClient(coreApi(sim.url), { namespace: 'default', instance: 'hub', template: DEFAULT_TEMPLATE, deleteGraceSeconds: 0, fence: leaseFence(tenure) });
+    new KubePodClient(coreApi(sim.url), {
+      namespace: 'default',
+      instance: 'hub',
+      template: DEFAULT_TEMPLATE,
+      deleteGraceSeconds: 0,
+      fence: leaseFence(tenure),
+    });
   const pod = () => sim.pods().find((p) => p.metadata.name === 'jupyter-alice');
 
   beforeEach(async () => {
@@ -50,7 +56,10 @@ describe('fencing: pods stamped with the lease transitions of their creator', ()
     await client(newer).create(KEY);
     const uid = pod()?.metadata.uid;
     const stale = client(new Tenure('hub-a', 1));
-    const adopted = await stale.create(KEY).then(() => undefined, (err: unknown) => err);
+    const adopted = await stale.create(KEY).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect(adopted).toBeInstanceOf(PodApiError);
     expect((adopted as PodApiError).reason).toBe('Fenced');
     expect(await stale.read(KEY)).toEqual({ exists: false });
@@ -92,7 +101,13 @@ describe('fencing: pods stamped with the lease transitions of their creator', ()
       }
       return found;
     };
-    const adopter = new KubePodClient(api, { namespace: 'default', instance: 'hub', template: DEFAULT_TEMPLATE, deleteGraceSeconds: 0, fence: leaseFence(new Tenure('hub-b', 1)) });
+    const adopter = new KubePodClient(api, {
+      namespace: 'default',
+      instance: 'hub',
+      template: DEFAULT_TEMPLATE,
+      deleteGraceSeconds: 0,
+      fence: leaseFence(new Tenure('hub-b', 1)),
+    });
     expect(await adopter.create(KEY)).toMatchObject({ exists: true });
     expect(writes).toBeLessThan(0);
     expect(pod()?.metadata.labels).toMatchObject({ touched: '0' });
@@ -107,7 +122,9 @@ describe('fencing: pods stamped with the lease transitions of their creator', ()
 
   it('sweeps nothing while the lease is not held, and sweeps once it is', async () => {
     await client(new Tenure('hub-a', 0)).create(KEY);
-    const known = sim.pods().map((p) => ({ key: KEY, name: p.metadata.name, fact: podFact(p as unknown as V1Pod) as PresentPod, createdAt: 0, seenAt: -1e9 }));
+    const known = sim
+      .pods()
+      .map((p) => ({ key: KEY, name: p.metadata.name, fact: podFact(p as unknown as V1Pod) as PresentPod, createdAt: 0, seenAt: -1e9 }));
     const gate = { acting: false, onOpen: () => () => undefined };
     const sweeper = new OrphanSweeper({
       store: { orphans: () => [], removeOrphan: () => undefined },

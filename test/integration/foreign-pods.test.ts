@@ -28,7 +28,11 @@ describe('ownership', () => {
     const foreign: V1Pod[] = [
       pod('jupyter-xena'), // the very name our pod for xena would take
       pod('jupyter-yuri', { 'app.kubernetes.io/managed-by': 'spawnkeeper', 'spawnkeeper.io/instance': 'other-hub' }),
-      pod('jupyter-zed', { 'app.kubernetes.io/managed-by': 'spawnkeeper', 'spawnkeeper.io/instance': 'hub', 'spawnkeeper.io/server': 'forged' }, { 'spawnkeeper.io/key': 'zed/' }),
+      pod(
+        'jupyter-zed',
+        { 'app.kubernetes.io/managed-by': 'spawnkeeper', 'spawnkeeper.io/instance': 'hub', 'spawnkeeper.io/server': 'forged' },
+        { 'spawnkeeper.io/key': 'zed/' },
+      ),
       pod('database-0', { app: 'postgres' }),
     ];
     for (const body of [...foreign, ours]) await api.createNamespacedPod({ namespace, body });

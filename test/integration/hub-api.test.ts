@@ -25,7 +25,9 @@ describe('hub REST API: users', () => {
     expect((await hub.call('POST', `${api}/users/ann`)).status).toBe(409);
     const read = await hub.call('GET', `${api}/users/ann`);
     expect(read.status).toBe(200);
-    expect(Object.keys(read.json as Json)).toEqual(expect.arrayContaining(['name', 'admin', 'roles', 'groups', 'server', 'pending', 'created', 'last_activity', 'servers']));
+    expect(Object.keys(read.json as Json)).toEqual(
+      expect.arrayContaining(['name', 'admin', 'roles', 'groups', 'server', 'pending', 'created', 'last_activity', 'servers']),
+    );
   });
 
   it('answers 404 for an unknown user', async () => {
@@ -55,11 +57,16 @@ describe('hub REST API: users', () => {
     const page = (await hub.call('GET', `${api}/users?offset=1&limit=2`)).json as Json[];
     expect(page.map((u) => u['name'])).toEqual(all.slice(1, 3).map((u) => u['name']));
     const paged = await hub.call('GET', `${api}/users?offset=0&limit=2`, { headers: { Accept: 'application/jupyterhub-pagination+json' } });
-    const body = paged.json as { items: Json[]; _pagination: { offset: number; limit: number; total: number; next: { offset: number; limit: number; url: string } | null } };
+    const body = paged.json as {
+      items: Json[];
+      _pagination: { offset: number; limit: number; total: number; next: { offset: number; limit: number; url: string } | null };
+    };
     expect(body.items).toHaveLength(2);
     expect(body._pagination).toMatchObject({ offset: 0, limit: 2, total: all.length, next: { offset: 2, limit: 2 } });
     expect(body._pagination.next?.url).toContain('offset=2');
-    const last = await hub.call('GET', `${api}/users?offset=${all.length - 1}&limit=2`, { headers: { Accept: 'application/jupyterhub-pagination+json' } });
+    const last = await hub.call('GET', `${api}/users?offset=${all.length - 1}&limit=2`, {
+      headers: { Accept: 'application/jupyterhub-pagination+json' },
+    });
     expect((last.json as { _pagination: { next: unknown } })._pagination.next).toBeNull();
   });
 
@@ -68,7 +75,9 @@ describe('hub REST API: users', () => {
     expect((await hub.call('GET', `${api}/users?limit=ten`)).status).toBe(400);
     expect((await hub.call('GET', `${api}/users?offset=1.5`)).status).toBe(400);
     const paged = { Accept: 'application/jupyterhub-pagination+json' };
-    const page = (await hub.call('GET', `${api}/users?offset=-1&limit=0`, { headers: paged })).json as { _pagination: { offset: number; limit: number } };
+    const page = (await hub.call('GET', `${api}/users?offset=-1&limit=0`, { headers: paged })).json as {
+      _pagination: { offset: number; limit: number };
+    };
     expect(page._pagination).toMatchObject({ offset: 1, limit: 1 });
   });
 
@@ -77,7 +86,9 @@ describe('hub REST API: users', () => {
     await hub.call('POST', `${api}/users/active1/server`);
     const soon = new Date(Date.now() + 30 * 60_000);
     soon.setUTCMilliseconds(123);
-    const ok = await hub.call('POST', `${api}/users/active1/activity`, { body: { last_activity: soon.toISOString(), servers: { '': { last_activity: soon.toISOString().replace('Z', '456+00:00') } } } });
+    const ok = await hub.call('POST', `${api}/users/active1/activity`, {
+      body: { last_activity: soon.toISOString(), servers: { '': { last_activity: soon.toISOString().replace('Z', '456+00:00') } } },
+    });
     expect(ok.status).toBe(200);
     expect(ok.text).toBe('');
     await hub.call('POST', `${api}/users/active1/activity`, { body: { last_activity: '2020-01-01T00:00:00Z' } });
@@ -92,7 +103,9 @@ describe('hub REST API: users', () => {
     expect(refused.status).toBe(400);
     expect((refused.json as Json)['message']).toMatch(/^Rejecting activity from more than an hour in the future: /);
     expect((await hub.call('POST', `${api}/users/active1/activity`, { body: { last_activity: 'yesterday' } })).status).toBe(400);
-    const unknown = await hub.call('POST', `${api}/users/active1/activity`, { body: { servers: { nope: { last_activity: '2030-01-01T00:00:00Z' } } } });
+    const unknown = await hub.call('POST', `${api}/users/active1/activity`, {
+      body: { servers: { nope: { last_activity: '2030-01-01T00:00:00Z' } } },
+    });
     expect(unknown.status).toBe(400);
     expect((unknown.json as Json)['message']).toBe("No such server 'nope' for user active1");
     expect(((await hub.call('GET', `${api}/users/active1`)).json as Json)['last_activity']).toBe(iso);
@@ -127,7 +140,11 @@ describe('hub REST API: users', () => {
 describe('hub REST API: servers', () => {
   let hub: TestHub;
   beforeAll(async () => {
-    hub = await startTestHub({ slowSpawnTimeout: 0.3, slowStopTimeout: 0.3, spawnkeeper: { delays: { pollInterval: 200 }, durability: 'normal', deleteGraceSeconds: 2 } });
+    hub = await startTestHub({
+      slowSpawnTimeout: 0.3,
+      slowStopTimeout: 0.3,
+      spawnkeeper: { delays: { pollInterval: 200 }, durability: 'normal', deleteGraceSeconds: 2 },
+    });
     for (const name of ['sam', 'sue', 'sid', 'sal', 'sol', 'dee', 'nan']) await hub.call('POST', `${api}/users/${name}`);
   });
   afterAll(() => hub.close());
@@ -136,7 +153,14 @@ describe('hub REST API: servers', () => {
   it('starts with 201 when ready in time, refuses a second start with 400, and stops with 204, also when already stopped', async () => {
     const start = await hub.call('POST', `${api}/users/sam/server`);
     expect(start.status).toBe(201);
-    expect(start.json).toMatchObject({ name: '', ready: true, pending: null, stopped: false, url: '/user/sam/', progress_url: '/hub/api/users/sam/server/progress' });
+    expect(start.json).toMatchObject({
+      name: '',
+      ready: true,
+      pending: null,
+      stopped: false,
+      url: '/user/sam/',
+      progress_url: '/hub/api/users/sam/server/progress',
+    });
     const again = await hub.call('POST', `${api}/users/sam/server`);
     expect(again.status).toBe(400);
     expect(again.json).toEqual({ status: 400, message: 'sam is already running' });
@@ -146,7 +170,12 @@ describe('hub REST API: servers', () => {
     expect(stopped.text).toBe('');
     // Each acknowledged stop is in the history; the second changed nothing.
     const top = (state: string) => state.split('.')[0];
-    expect(hub.running.sk.history('sam').filter((e) => e.type === 'server.stop').map((e) => `${top(e.from)} → ${top(e.to)}`)).toEqual(['running → stop_pending', 'stopped → stopped']);
+    expect(
+      hub.running.sk
+        .history('sam')
+        .filter((e) => e.type === 'server.stop')
+        .map((e) => `${top(e.from)} → ${top(e.to)}`),
+    ).toEqual(['running → stop_pending', 'stopped → stopped']);
   });
 
   it('answers 202 for a slow start and 202 again for a start while the spawn is pending', async () => {
@@ -201,7 +230,13 @@ describe('hub REST API: servers', () => {
   it('starts, lists and removes a named server', async () => {
     const start = await hub.call('POST', `${api}/users/sol/servers/lab`, { body: { profile: 'small' } });
     expect(start.status).toBe(201);
-    expect(start.json).toMatchObject({ name: 'lab', full_name: 'sol/lab', url: '/user/sol/lab/', user_options: { profile: 'small' }, progress_url: '/hub/api/users/sol/servers/lab/progress' });
+    expect(start.json).toMatchObject({
+      name: 'lab',
+      full_name: 'sol/lab',
+      url: '/user/sol/lab/',
+      user_options: { profile: 'small' },
+      progress_url: '/hub/api/users/sol/servers/lab/progress',
+    });
     const user = (await hub.call('GET', `${api}/users/sol`)).json as { servers: Record<string, Json> };
     expect(Object.keys(user.servers)).toEqual(['lab']);
     const removed = await hub.call('DELETE', `${api}/users/sol/servers/lab`, { body: { remove: true } });

@@ -11,7 +11,10 @@ describe('hub tokens and scopes', () => {
   const minted: string[] = [];
   const revoked = new Set<string>();
   const mint = async (user: string, scopes: string[] | undefined, by = ADMIN): Promise<string> => {
-    const r = await hub.call('POST', `${api}/users/${user}/tokens`, { token: by, body: scopes === undefined ? {} : { scopes, note: 'test' } });
+    const r = await hub.call('POST', `${api}/users/${user}/tokens`, {
+      token: by,
+      body: scopes === undefined ? {} : { scopes, note: 'test' },
+    });
     expect(r.status).toBe(201);
     const token = (r.json as { token: string }).token;
     minted.push(token);

@@ -76,7 +76,10 @@ describe('spawnkeeper CLI', () => {
   afterAll(() => tmp.cleanup());
 
   it('serves the API within seconds as `npm start` does, with the default database path, and exits cleanly on SIGTERM', async () => {
-    const child = start([TSX, `${ROOT}src/hub/cli/main.ts`], { cwd: tmp.dir, env: { SPAWNKEEPER_PORT: '0', SPAWNKEEPER_CONFIG: configFile } });
+    const child = start([TSX, `${ROOT}src/hub/cli/main.ts`], {
+      cwd: tmp.dir,
+      env: { SPAWNKEEPER_PORT: '0', SPAWNKEEPER_CONFIG: configFile },
+    });
     try {
       const [, url] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)\/hub\/api/);
       // stdout is a pipe here, as under a log collector: the generated token goes to a private file, never to stdout.
@@ -105,7 +108,8 @@ describe('spawnkeeper CLI', () => {
       const [, url] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)/);
       await child.line(/admin token: the value of SPAWNKEEPER_ADMIN_TOKEN/); // waited for, not assumed to have arrived with the URL
       expect(child.out()).not.toContain(TOKEN);
-      const call = (method: string, path: string) => fetch(`${url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } });
+      const call = (method: string, path: string) =>
+        fetch(`${url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } });
       expect((await call('POST', '/users/cli')).status).toBe(201);
       expect((await call('POST', '/users/cli/server')).status).toBe(201);
       expect((await call('DELETE', '/users/cli/server')).status).toBe(204);
@@ -121,7 +125,9 @@ describe('spawnkeeper CLI', () => {
       // The record of the named server survives the restart; its pod did not (the embedded cluster
       // starts empty), so the hub finds that out and settles it stopped instead of claiming it runs.
       const read = async () =>
-        (await (await fetch(`${url2}/hub/api/users/cli?include_stopped_servers=1`, { headers: { Authorization: `token ${TOKEN}` } })).json()) as {
+        (await (
+          await fetch(`${url2}/hub/api/users/cli?include_stopped_servers=1`, { headers: { Authorization: `token ${TOKEN}` } })
+        ).json()) as {
           servers: Record<string, { ready: boolean; pending: string | null; spawnkeeper?: { detail: string; reason: string | null } }>;
         };
       let user = await read();
@@ -130,7 +136,11 @@ describe('spawnkeeper CLI', () => {
         user = await read();
       }
       expect(Object.keys(user.servers).sort()).toEqual(['', 'kept']);
-      expect(user.servers['kept']).toMatchObject({ ready: false, pending: null, spawnkeeper: { detail: 'stopped', reason: 'pod vanished while running' } });
+      expect(user.servers['kept']).toMatchObject({
+        ready: false,
+        pending: null,
+        spawnkeeper: { detail: 'stopped', reason: 'pod vanished while running' },
+      });
       child.proc.kill('SIGINT');
       expect(await child.exited).toBe(0);
     } finally {
@@ -150,7 +160,9 @@ describe('spawnkeeper CLI', () => {
     expect(replay.code).toBe(0);
     expect(replay.out).toMatch(/2 servers replayed, 0 differ/);
     const sqlite = new BetterSqlite3(db);
-    sqlite.prepare("UPDATE servers SET snapshot = replace(snapshot, '\"startQueued\":false', '\"startQueued\":true') WHERE key = 'cli/'").run();
+    sqlite
+      .prepare("UPDATE servers SET snapshot = replace(snapshot, '\"startQueued\":false', '\"startQueued\":true') WHERE key = 'cli/'")
+      .run();
     const damaged = await inProcess(['replay', '--check', '--db', db]);
     expect(damaged.code).toBe(1); // the row checksum no longer matches: refused as damaged
     expect(damaged.err).toMatch(/damaged/);
@@ -183,15 +195,28 @@ describe('spawnkeeper CLI', () => {
     const listed = await inProcess(['token', 'list', '--json', '--db', db]);
     expect(listed.code).toBe(0);
     expect(listed.out).not.toContain(secret);
-    const tokens = JSON.parse(listed.out) as Array<{ id: string; user: string | null; source: string; note: string; expiresAt: string | null }>;
-    expect(tokens.map((t) => [t.user, t.source])).toEqual([[null, 'env'], [null, 'api']]);
+    const tokens = JSON.parse(listed.out) as Array<{
+      id: string;
+      user: string | null;
+      source: string;
+      note: string;
+      expiresAt: string | null;
+    }>;
+    expect(tokens.map((t) => [t.user, t.source])).toEqual([
+      [null, 'env'],
+      [null, 'api'],
+    ]);
     const minted = tokens.find((t) => t.note === 'for a script');
     expect(Date.parse(minted?.expiresAt ?? '') - Date.now()).toBeGreaterThan(3_500_000);
     expect((await inProcess(['token', 'list', '--db', db])).out).toMatch(/^a\d+\t\(admin\)\tenv\t/m);
     expect((await inProcess(['token', 'revoke', minted?.id ?? '', '--db', db])).out.trim()).toBe(`revoked ${minted?.id ?? ''}`);
     expect((await inProcess(['token', 'revoke', minted?.id ?? '', '--db', db])).code).toBe(1);
     expect(JSON.parse((await inProcess(['token', 'list', '--json', '--db', db])).out)).toHaveLength(1);
-    for (const bad of [['--expires-in', '0'], ['--expires-in', '1.5'], ['--expires-in', 'soon']]) {
+    for (const bad of [
+      ['--expires-in', '0'],
+      ['--expires-in', '1.5'],
+      ['--expires-in', 'soon'],
+    ]) {
       const r = await inProcess(['token', '--admin', ...bad, '--db', db]);
       expect(`${bad.join(' ')} ${r.code}`).toBe(`${bad.join(' ')} 2`);
     }

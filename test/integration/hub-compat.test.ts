@@ -4,7 +4,10 @@ import type { TestHub } from './hub-helpers.js';
 import { ADMIN, startTestHub } from './hub-helpers.js';
 
 type Json = Record<string, unknown>;
-type Page = { items: Json[]; _pagination: { offset: number; limit: number; total: number; next: { offset: number; limit: number; url: string } | null } };
+type Page = {
+  items: Json[];
+  _pagination: { offset: number; limit: number; total: number; next: { offset: number; limit: number; url: string } | null };
+};
 const api = '/hub/api';
 const PAGED = { Accept: 'application/jupyterhub-pagination+json' };
 
@@ -30,7 +33,7 @@ describe('JupyterHub 5 behaviour of the users API', () => {
   });
   afterAll(() => hub.close());
 
-  it('lower-cases user names, as JupyterHub\'s default authenticator, wherever a name comes in', async () => {
+  it("lower-cases user names, as JupyterHub's default authenticator, wherever a name comes in", async () => {
     const one = await hub.call('POST', `${api}/users/Alice`);
     expect(one.status).toBe(201);
     expect((one.json as Json)['name']).toBe('alice');
@@ -57,7 +60,9 @@ describe('JupyterHub 5 behaviour of the users API', () => {
     expect(r.json).toMatchObject({ name: 'renamed', admin: true, roles: ['admin', 'user'] });
     expect((await hub.call('GET', `${api}/users/ren`)).status).toBe(404);
     expect(((await hub.call('GET', `${api}/user`, { token })).json as Json)['name']).toBe('renamed');
-    expect(((await hub.call('GET', `${api}/users/renamed?include_stopped_servers`)).json as { servers: Json }).servers).toHaveProperty('keep');
+    expect(((await hub.call('GET', `${api}/users/renamed?include_stopped_servers`)).json as { servers: Json }).servers).toHaveProperty(
+      'keep',
+    );
     expect((await hub.call('PATCH', `${api}/users/renamed`, { body: {} })).status).toBe(400);
     expect((await hub.call('PATCH', `${api}/users/renamed`, { body: { colour: 'red' } })).status).toBe(400);
     expect((await hub.call('PATCH', `${api}/users/renamed`, { body: { admin: 'yes' } })).status).toBe(400);
@@ -87,7 +92,12 @@ describe('JupyterHub 5 behaviour of the users API', () => {
     expect(names(await hub.call('GET', `${api}/users?name_filter=p-`))).toHaveLength(55);
     expect(((await hub.call('GET', `${api}/users?limit=0`, { headers: PAGED })).json as Page)._pagination.limit).toBe(1);
     expect(((await hub.call('GET', `${api}/users?limit=5000`, { headers: PAGED })).json as Page)._pagination.limit).toBe(200);
-    const proxied = await rawGet(hub.url, `${api}/users?name_filter=p-&limit=20`, { ...PAGED, Authorization: `token ${ADMIN}`, Host: 'hub.example.org', 'X-Forwarded-Proto': 'https' });
+    const proxied = await rawGet(hub.url, `${api}/users?name_filter=p-&limit=20`, {
+      ...PAGED,
+      Authorization: `token ${ADMIN}`,
+      Host: 'hub.example.org',
+      'X-Forwarded-Proto': 'https',
+    });
     expect((proxied.json as Page)._pagination.next?.url).toBe('https://hub.example.org/hub/api/users?name_filter=p-&limit=20&offset=20');
     const plain = (await hub.call('GET', `${api}/users?name_filter=p-&limit=20&offset=20`, { headers: PAGED })).json as Page;
     expect(plain._pagination.next?.url).toBe(`${hub.url}/hub/api/users?name_filter=p-&limit=20&offset=40`);
@@ -113,7 +123,10 @@ describe('JupyterHub 5 behaviour of the users API', () => {
     expect(running.servers['']?.['last_activity']).toBe(running.last_activity);
     expect(running.servers['']?.['started']).toBe(running.last_activity);
     expect((await hub.call('DELETE', `${api}/users/act/server`)).status).toBe(204);
-    const stopped = (await hub.call('GET', `${api}/users/act?include_stopped_servers`)).json as { last_activity: string; servers: Record<string, Json> };
+    const stopped = (await hub.call('GET', `${api}/users/act?include_stopped_servers`)).json as {
+      last_activity: string;
+      servers: Record<string, Json>;
+    };
     expect(Date.parse(stopped.last_activity)).toBeGreaterThan(spawned);
     expect(stopped.servers['']?.['last_activity']).toBe(stopped.last_activity);
     expect(stopped.servers['']?.['started']).toBeNull();
@@ -132,26 +145,42 @@ describe('JupyterHub 5 behaviour of the users API', () => {
     ];
     for (const [body, status, message] of cases) {
       const r = await hub.call('POST', `${api}/users/act/activity`, body === undefined ? {} : { body });
-      expect(`${JSON.stringify(body)}: ${r.status} ${String((r.json as Json | undefined)?.['message'])}`).toBe(`${JSON.stringify(body)}: ${status} ${message}`);
+      expect(`${JSON.stringify(body)}: ${r.status} ${String((r.json as Json | undefined)?.['message'])}`).toBe(
+        `${JSON.stringify(body)}: ${status} ${message}`,
+      );
     }
     expect(((await hub.call('GET', `${api}/users/act?include_stopped_servers`)).json as Json)['last_activity']).toBe(before);
-    expect((await hub.call('POST', `${api}/users/nobody/activity`, { body: { last_activity: '2020-01-01T00:00:00Z' } })).json).toEqual({ status: 404, message: "No such user: 'nobody'" });
-    const zoned = await hub.call('POST', `${api}/users/act/activity`, { body: { servers: { two: { last_activity: '2099-01-01T02:00:00+02:00'.replace('2099', String(new Date().getUTCFullYear() + 1)) } } } });
+    expect((await hub.call('POST', `${api}/users/nobody/activity`, { body: { last_activity: '2020-01-01T00:00:00Z' } })).json).toEqual({
+      status: 404,
+      message: "No such user: 'nobody'",
+    });
+    const zoned = await hub.call('POST', `${api}/users/act/activity`, {
+      body: { servers: { two: { last_activity: '2099-01-01T02:00:00+02:00'.replace('2099', String(new Date().getUTCFullYear() + 1)) } } },
+    });
     expect(zoned.status).toBe(400); // a year ahead: refused
-    const ok = await hub.call('POST', `${api}/users/act/activity`, { body: { servers: { two: { last_activity: '2024-06-01 12:00:00+02:00' } } } });
+    const ok = await hub.call('POST', `${api}/users/act/activity`, {
+      body: { servers: { two: { last_activity: '2024-06-01 12:00:00+02:00' } } },
+    });
     expect(ok.status).toBe(200);
     expect(ok.text).toBe('');
-    const two = ((await hub.call('GET', `${api}/users/act?include_stopped_servers`)).json as { servers: Record<string, Json> }).servers['two'];
+    const two = ((await hub.call('GET', `${api}/users/act?include_stopped_servers`)).json as { servers: Record<string, Json> }).servers[
+      'two'
+    ];
     expect(String(two?.['last_activity']) >= '2024-06-01T10:00:00.000000Z').toBe(true);
     expect(((await hub.call('GET', `${api}/users/act?include_stopped_servers`)).json as Json)['last_activity']).toBe(before); // servers alone do not move the user's
   });
 
-  it('shows a server\'s state only with admin:server_state, and whoami what the token may read of its owner', async () => {
-    const reader = ((await hub.call('POST', `${api}/users/act/tokens`, { body: { scopes: ['read:servers!user'] } })).json as { token: string }).token;
+  it("shows a server's state only with admin:server_state, and whoami what the token may read of its owner", async () => {
+    const reader = (
+      (await hub.call('POST', `${api}/users/act/tokens`, { body: { scopes: ['read:servers!user'] } })).json as { token: string }
+    ).token;
     const asReader = (await hub.call('GET', `${api}/users/act`, { token: reader })).json as Json;
     expect(Object.keys(asReader).sort()).toEqual(['admin', 'kind', 'name', 'servers']); // read:servers implies read:users:name
     expect((asReader['servers'] as Record<string, Json>)['two']).not.toHaveProperty('state');
-    expect(((await hub.call('GET', `${api}/users/act`)).json as { servers: Record<string, Json> }).servers['two']?.['state']).toEqual({ pod_name: 'jupyter-act--two', namespace: 'default' });
+    expect(((await hub.call('GET', `${api}/users/act`)).json as { servers: Record<string, Json> }).servers['two']?.['state']).toEqual({
+      pod_name: 'jupyter-act--two',
+      namespace: 'default',
+    });
     const me = (await hub.call('GET', `${api}/user`, { token: reader })).json as Json;
     expect(Object.keys(me).sort()).toEqual(['admin', 'groups', 'kind', 'name', 'scopes', 'servers', 'session_id', 'token_id']);
     expect(me['scopes']).toEqual(['read:servers!user=act', 'read:users:name!user=act']);
@@ -166,6 +195,9 @@ describe('JupyterHub 5 behaviour of the users API', () => {
     expect((await hub.call('OPTIONS', `${api}/nothing`, { token: null })).status).toBe(404);
     const never = await hub.call('DELETE', `${api}/users/alice/servers/never`);
     expect(never.json).toEqual({ status: 404, message: "alice has no server named 'never'" });
-    expect((await hub.call('DELETE', `${api}/users/alice/server`, { body: { remove: true } })).json).toEqual({ status: 400, message: 'Cannot delete the default server' });
+    expect((await hub.call('DELETE', `${api}/users/alice/server`, { body: { remove: true } })).json).toEqual({
+      status: 400,
+      message: 'Cannot delete the default server',
+    });
   });
 });

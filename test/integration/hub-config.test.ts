@@ -9,11 +9,25 @@ describe('hub configuration', () => {
   it('runs on loopback port 8081 with the embedded simulator and ./data/spawnkeeper.db by default', () => {
     const config = resolveConfig({ args: parseArgs([]), env: {} });
     expect(config).toEqual(DEFAULT_HUB_CONFIG);
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 8081, db: './data/spawnkeeper.db', kubeconfig: '', inCluster: false, slowSpawnTimeout: 10, slowStopTimeout: 10 });
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 8081,
+      db: './data/spawnkeeper.db',
+      kubeconfig: '',
+      inCluster: false,
+      slowSpawnTimeout: 10,
+      slowStopTimeout: 10,
+    });
   });
 
   it('lets flags win over the environment, the environment over the file, the file over defaults', () => {
-    const readFile = file({ port: 1000, namespace: 'from-file', slow_spawn_timeout: 3, concurrent_spawn_limit: 7, spawnkeeper: { delays: { pollInterval: 200 } } });
+    const readFile = file({
+      port: 1000,
+      namespace: 'from-file',
+      slow_spawn_timeout: 3,
+      concurrent_spawn_limit: 7,
+      spawnkeeper: { delays: { pollInterval: 200 } },
+    });
     const env = { SPAWNKEEPER_PORT: '2000', SPAWNKEEPER_NAMESPACE: 'from-env' };
     const config = resolveConfig({ args: parseArgs(['--config', 'hub.json', '--port', '3000']), env, readFile });
     expect(config.port).toBe(3000);
@@ -30,19 +44,31 @@ describe('hub configuration', () => {
       env: { SPAWNKEEPER_CONFIG: 'x.json', SPAWNKEEPER_AUTHENTICATE_PROMETHEUS: 'no' },
       readFile: file({ log_format: 'json' }),
     });
-    expect(config).toMatchObject({ inCluster: true, namespace: 'ns1', allowNamedServers: false, authenticatePrometheus: false, logFormat: 'json' });
+    expect(config).toMatchObject({
+      inCluster: true,
+      namespace: 'ns1',
+      allowNamedServers: false,
+      authenticatePrometheus: false,
+      logFormat: 'json',
+    });
   });
 
   it('refuses bad values with a ConfigError that names the source', () => {
     const bad: Array<[() => unknown, RegExp]> = [
       [() => resolveConfig({ args: parseArgs(['--port']), env: {} }), /--port needs a value/],
       [() => resolveConfig({ args: parseArgs(['--log-level', 'loud']), env: {} }), /--log-level must be one of fatal, error/],
-      [() => resolveConfig({ args: parseArgs([]), env: { SPAWNKEEPER_IN_CLUSTER: 'maybe' } }), /SPAWNKEEPER_IN_CLUSTER must be true or false/],
+      [
+        () => resolveConfig({ args: parseArgs([]), env: { SPAWNKEEPER_IN_CLUSTER: 'maybe' } }),
+        /SPAWNKEEPER_IN_CLUSTER must be true or false/,
+      ],
       [() => resolveConfig({ args: parseArgs([]), env: { SPAWNKEEPER_ADMIN_TOKEN: 'short' } }), /at least 32 characters/],
       [() => resolveConfig({ args: parseArgs(['--config', 'c']), env: {}, readFile: () => '{oops' }), /not valid JSON/],
       [() => resolveConfig({ args: parseArgs(['--config', 'c']), env: {}, readFile: file([1]) }), /must hold a JSON object/],
       [() => resolveConfig({ args: parseArgs(['--config', 'c']), env: {}, readFile: file({ sim: 3 }) }), /"sim" in c must be an object/],
-      [() => resolveConfig({ args: parseArgs(['--config', 'c']), env: {}, readFile: file({ slow_stop_timeout: -1 }) }), /must be a number of seconds/],
+      [
+        () => resolveConfig({ args: parseArgs(['--config', 'c']), env: {}, readFile: file({ slow_stop_timeout: -1 }) }),
+        /must be a number of seconds/,
+      ],
       [() => resolveConfig({ args: parseArgs(['--admin-token', 'x']), env: {} }), /unknown option --admin-token/],
     ];
     for (const [fn, message] of bad) {

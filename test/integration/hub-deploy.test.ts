@@ -33,7 +33,9 @@ describe('deploy manifests', () => {
   });
 
   it('grant a Role on pods, events and the one Lease only, in the namespace', () => {
-    const docs = load('rbac.yaml') as Array<Doc & { rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> }>;
+    const docs = load('rbac.yaml') as Array<
+      Doc & { rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> }
+    >;
     expect(docs.map((d) => d.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding']);
     const rules = docs[1]?.rules ?? [];
     expect(rules.flatMap((r) => r.resources).sort()).toEqual(['events', 'leases', 'leases', 'pods']);
@@ -41,8 +43,13 @@ describe('deploy manifests', () => {
     expect(rules.find((r) => r.resources.includes('events'))?.verbs.sort()).toEqual(['get', 'list', 'watch']);
     // Leases: create (a name cannot limit it), then only get and update, of spawnkeeper-<instance>.
     const leases = rules.filter((r) => r.resources.includes('leases'));
-    expect(leases.map((r) => [r.verbs.sort(), r.resourceNames ?? null])).toEqual([[['create'], null], [['get', 'update'], ['spawnkeeper-hub']]]);
-    const kustomize = loadAllYaml(readFileSync(new URL('../../deploy/kustomization.yaml', import.meta.url), 'utf8'))[0] as { resources: string[] };
+    expect(leases.map((r) => [r.verbs.sort(), r.resourceNames ?? null])).toEqual([
+      [['create'], null],
+      [['get', 'update'], ['spawnkeeper-hub']],
+    ]);
+    const kustomize = loadAllYaml(readFileSync(new URL('../../deploy/kustomization.yaml', import.meta.url), 'utf8'))[0] as {
+      resources: string[];
+    };
     expect(kustomize.resources.sort()).toEqual(['deployment.yaml', 'pvc.yaml', 'rbac.yaml', 'service.yaml']);
   });
 });

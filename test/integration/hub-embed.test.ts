@@ -32,17 +32,23 @@ describe('the embedding example', () => {
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      const url = await waitFor('the example listening', () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], 20_000).catch((e: Error) => {
-        throw new Error(`${e.message}\n${out}\n${err}`);
-      });
+      const url = await waitFor('the example listening', () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], 20_000).catch(
+        (e: Error) => {
+          throw new Error(`${e.message}\n${out}\n${err}`);
+        },
+      );
       expect((await fetch(`${url}/eve`)).status).toBe(404);
       const started = (await (await fetch(`${url}/eve`, { method: 'POST' })).json()) as { key: string; pending: string };
       expect(started).toMatchObject({ key: 'eve/', pending: 'spawn' });
-      await waitFor('eve running', async () => (((await (await fetch(`${url}/eve`)).json()) as { ready: boolean }).ready ? true : undefined));
+      await waitFor('eve running', async () =>
+        ((await (await fetch(`${url}/eve`)).json()) as { ready: boolean }).ready ? true : undefined,
+      );
       expect(sim.pods().map((p) => p.metadata.name)).toContain('jupyter-eve');
       const stopping = (await (await fetch(`${url}/eve`, { method: 'DELETE' })).json()) as { pending: string };
       expect(stopping.pending).toBe('stop');
-      await waitFor('eve stopped', async () => (((await (await fetch(`${url}/eve`)).json()) as { state: string }).state === 'stopped' ? true : undefined));
+      await waitFor('eve stopped', async () =>
+        ((await (await fetch(`${url}/eve`)).json()) as { state: string }).state === 'stopped' ? true : undefined,
+      );
       const bad = await fetch(`${url}/a%20b`, { method: 'POST' });
       expect(bad.status).toBe(400);
       child.kill('SIGTERM');

@@ -70,7 +70,12 @@ describe('hub groups API', () => {
   });
 
   it('honours !group= filters: a token for a group acts on its members only', async () => {
-    const teacher = await mint('cy', ['servers!group=physics', 'list:users!group=physics', 'read:groups!group=physics', 'list:groups!group=physics']);
+    const teacher = await mint('cy', [
+      'servers!group=physics',
+      'list:users!group=physics',
+      'read:groups!group=physics',
+      'list:groups!group=physics',
+    ]);
     expect(((await hub.call('GET', `${api}/users`, { token: teacher })).json as Json[]).map((u) => u['name'])).toEqual(['ada', 'ben']);
     expect((await hub.call('POST', `${api}/users/ada/server`, { token: teacher })).status).toBe(201);
     expect((await hub.call('POST', `${api}/users/cy/server`, { token: teacher })).status).toBe(404);
@@ -79,7 +84,7 @@ describe('hub groups API', () => {
     expect((await hub.call('GET', `${api}/groups/maths`, { token: teacher })).status).toBe(404);
   });
 
-  it('sets a user\'s groups with PATCH /users/{name}, each of which must exist', async () => {
+  it("sets a user's groups with PATCH /users/{name}, each of which must exist", async () => {
     const r = await hub.call('PATCH', `${api}/users/cy`, { body: { groups: ['maths'] } });
     expect(r.status).toBe(200);
     expect((r.json as Json)['groups']).toEqual(['maths']);

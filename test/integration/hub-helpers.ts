@@ -14,7 +14,16 @@ export const FAST_KUBELET = { scheduleMs: 5, createMs: 5, readyMs: 5, stopMs: 5,
 /** TEST_ENGINE keeps the machine's ordering of delays, shortened so a whole flow takes well under a second. */
 export const TEST_ENGINE: HubConfig['spawnkeeper'] = {
   durability: 'normal',
-  delays: { pollInterval: 200, requestTimeout: 2_000, startTimeout: 20_000, stopTimeout: 15_000, stopRetryInterval: 5_000, failFastGrace: 300, retryBackoff: 100, retryBackoffMax: 1_000 },
+  delays: {
+    pollInterval: 200,
+    requestTimeout: 2_000,
+    startTimeout: 20_000,
+    stopTimeout: 15_000,
+    stopRetryInterval: 5_000,
+    failFastGrace: 300,
+    retryBackoff: 100,
+    retryBackoffMax: 1_000,
+  },
   reflector: { resyncMs: 5_000 },
 };
 
@@ -31,7 +40,11 @@ export interface TestHub {
   readonly dir: string;
   /** logs: every JSON line the hub logged, to assert on what it wrote. */
   readonly logs: string[];
-  call(method: string, path: string, options?: { token?: string | null; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> }): Promise<Reply>;
+  call(
+    method: string,
+    path: string,
+    options?: { token?: string | null; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> },
+  ): Promise<Reply>;
   close(): Promise<void>;
 }
 
@@ -39,7 +52,12 @@ export interface TestHub {
 export function sinkLogger(lines: string[]): Logger {
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       done();
     },
   });

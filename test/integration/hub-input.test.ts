@@ -43,7 +43,13 @@ describe('hub input validation', () => {
   afterAll(() => hub.close());
 
   it('refuses bad user and server names with 400', async () => {
-    for (const path of [`${api}/users/a%20b`, `${api}/users/%2F`, `${api}/users/ctl%00x`, `${api}/users/${'x'.repeat(300)}`, `${api}/users/val/servers/a%09b`]) {
+    for (const path of [
+      `${api}/users/a%20b`,
+      `${api}/users/%2F`,
+      `${api}/users/ctl%00x`,
+      `${api}/users/${'x'.repeat(300)}`,
+      `${api}/users/val/servers/a%09b`,
+    ]) {
       const r = await rawRequest(hub.url, 'POST', path);
       expect(`${path.slice(0, 40)} ${r.status}`).toBe(`${path.slice(0, 40)} 400`);
       expect(r.json).toMatchObject({ status: 400, message: expect.stringMatching(/invalid (user|server) name/) });
@@ -91,8 +97,33 @@ describe('hub input validation', () => {
       return seed % n;
     };
     const methods = ['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS'];
-    const paths = [`${api}/users/val`, `${api}/users/val/server`, `${api}/users/val/servers/%ff`, `${api}/users/val/activity`, `${api}/users`, `${api}/users/val/tokens`, `${api}/users/val/tokens/zz`, `${api}/users/val/server/progress`, '/hub/health', '/hub/metrics', `${api}/users/%`, '/x/../hub/api', `${api}/users/val/servers/`];
-    const bodies = ['', '{', 'null', '"s"', '{"remove":1}', '{"last_activity":5}', '{"servers":{"":{}}}', '{"usernames":[1]}', '{"scopes":["x!y"]}', '\u0000\u0001'];
+    const paths = [
+      `${api}/users/val`,
+      `${api}/users/val/server`,
+      `${api}/users/val/servers/%ff`,
+      `${api}/users/val/activity`,
+      `${api}/users`,
+      `${api}/users/val/tokens`,
+      `${api}/users/val/tokens/zz`,
+      `${api}/users/val/server/progress`,
+      '/hub/health',
+      '/hub/metrics',
+      `${api}/users/%`,
+      '/x/../hub/api',
+      `${api}/users/val/servers/`,
+    ];
+    const bodies = [
+      '',
+      '{',
+      'null',
+      '"s"',
+      '{"remove":1}',
+      '{"last_activity":5}',
+      '{"servers":{"":{}}}',
+      '{"usernames":[1]}',
+      '{"scopes":["x!y"]}',
+      '\u0000\u0001',
+    ];
     const statuses = new Map<number, number>();
     for (let i = 0; i < 200; i++) {
       const method = methods[rnd(methods.length)] ?? 'GET';

@@ -35,7 +35,9 @@ describe('hub limits', () => {
     // The slow pods stay slow (their timers were set); a stop and start makes them fast.
     for (const u of ['l1', 'l2']) await hub.call('DELETE', `${api}/users/${u}/server`);
     for (const u of ['l1', 'l2', 'l3']) {
-      await waitFor(`${u} can start`, () => (hub.running.sk.get(u)?.pending === null || hub.running.sk.get(u) === undefined ? true : undefined));
+      await waitFor(`${u} can start`, () =>
+        hub.running.sk.get(u)?.pending === null || hub.running.sk.get(u) === undefined ? true : undefined,
+      );
       expect((await hub.call('POST', `${api}/users/${u}/server`)).status).not.toBe(429);
     }
     for (const u of ['l1', 'l2', 'l3']) await waitFor(`${u} ready`, () => (hub.running.sk.get(u)?.ready === true ? true : undefined));
@@ -67,17 +69,28 @@ describe('hub metrics and health', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toContain('text/plain');
     const text = r.text;
-    const les = [...text.matchAll(/jupyterhub_server_spawn_duration_seconds_bucket\{le="([^"]+)",status="success",reason=""\}/g)].map((m) => m[1]);
+    const les = [...text.matchAll(/jupyterhub_server_spawn_duration_seconds_bucket\{le="([^"]+)",status="success",reason=""\}/g)].map(
+      (m) => m[1],
+    );
     expect(les).toEqual([...SPAWN_BUCKETS.map(String), '+Inf']);
     expect(text).toMatch(/jupyterhub_server_spawn_duration_seconds_count\{status="success",reason=""\} 2/);
     expect(text).toMatch(/jupyterhub_server_stop_seconds_count\{status="success"\} 1/);
     expect(text).toMatch(/^jupyterhub_running_servers 1$/m);
     expect(text).toMatch(/^jupyterhub_total_users 1$/m);
-    expect(text).toMatch(/jupyterhub_request_duration_seconds_count\{method="POST",handler="\/hub\/api\/users\/:name\/server",code="201"\} 2/);
+    expect(text).toMatch(
+      /jupyterhub_request_duration_seconds_count\{method="POST",handler="\/hub\/api\/users\/:name\/server",code="201"\} 2/,
+    );
     expect(text).toMatch(/^spawnkeeper_servers\{state="running"\} 1$/m);
     expect(text).toMatch(/^spawnkeeper_reflector_healthy 1$/m);
     expect(text).toMatch(/^spawnkeeper_events_appended_total [1-9]\d*$/m);
-    for (const name of ['spawnkeeper_reflector_restarts_total', 'spawnkeeper_timers_armed', 'spawnkeeper_timers_overdue', 'spawnkeeper_orphan_pods', 'spawnkeeper_effect_errors_total', 'spawnkeeper_effects_pending']) {
+    for (const name of [
+      'spawnkeeper_reflector_restarts_total',
+      'spawnkeeper_timers_armed',
+      'spawnkeeper_timers_overdue',
+      'spawnkeeper_orphan_pods',
+      'spawnkeeper_effect_errors_total',
+      'spawnkeeper_effects_pending',
+    ]) {
       expect(text).toMatch(new RegExp(`^${name} \\d+$`, 'm'));
     }
   });

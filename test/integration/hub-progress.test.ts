@@ -40,15 +40,27 @@ describe('hub progress stream and the whole flow', () => {
     expect(events.map((e) => (e['raw_event'] as Json)['reason'])).toEqual(expect.arrayContaining(['Scheduled', 'Started']));
     const progressValues = events.map((e) => e['progress'] as number);
     expect(progressValues).toEqual([...progressValues].sort((a, b) => a - b));
-    expect(frames.at(-1)).toEqual({ progress: 100, ready: true, message: 'Server ready at /user/flo/', html_message: 'Server ready at <a href="/user/flo/">/user/flo/</a>', url: '/user/flo/' });
+    expect(frames.at(-1)).toEqual({
+      progress: 100,
+      ready: true,
+      message: 'Server ready at /user/flo/',
+      html_message: 'Server ready at <a href="/user/flo/">/user/flo/</a>',
+      url: '/user/flo/',
+    });
     expect(raw).toContain('\n\n\n\n'); // a keepalive went out while the pod was starting
 
     const seen = new Date(Date.now() + 10 * 60_000);
     seen.setUTCMilliseconds(0);
     const at = seen.toISOString();
-    const activity = await hub.call('POST', `${api}/users/flo/activity`, { body: { last_activity: at, servers: { '': { last_activity: at } } } });
+    const activity = await hub.call('POST', `${api}/users/flo/activity`, {
+      body: { last_activity: at, servers: { '': { last_activity: at } } },
+    });
     expect(activity.status).toBe(200);
-    const user = (await hub.call('GET', `${api}/users/flo`)).json as { last_activity: string; server: string; servers: Record<string, Json> };
+    const user = (await hub.call('GET', `${api}/users/flo`)).json as {
+      last_activity: string;
+      server: string;
+      servers: Record<string, Json>;
+    };
     expect(user.last_activity).toBe(at.replace('Z', '000Z'));
     expect(user.server).toBe('/user/flo/');
     expect(user.servers['']).toMatchObject({ ready: true, last_activity: at.replace('Z', '000Z') });
@@ -64,7 +76,15 @@ describe('hub progress stream and the whole flow', () => {
     await hub.call('POST', `${api}/users/rdy/servers/one`);
     await waitFor('rdy/one ready', () => (hub.running.sk.get('rdy', 'one')?.ready === true ? true : undefined));
     const { frames } = await readEvents(await progress('/users/rdy/servers/one/progress'));
-    expect(frames).toEqual([{ progress: 100, ready: true, message: 'Server ready at /user/rdy/one/', html_message: 'Server ready at <a href="/user/rdy/one/">/user/rdy/one/</a>', url: '/user/rdy/one/' }]);
+    expect(frames).toEqual([
+      {
+        progress: 100,
+        ready: true,
+        message: 'Server ready at /user/rdy/one/',
+        html_message: 'Server ready at <a href="/user/rdy/one/">/user/rdy/one/</a>',
+        url: '/user/rdy/one/',
+      },
+    ]);
   });
 
   it('answers 404 for an unknown user or named server', async () => {

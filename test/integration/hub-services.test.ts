@@ -13,12 +13,10 @@ const api = '/hub/api';
 const CULLER = 'culler-service-token-0123456789abcdef';
 const OPS = 'ops-service-token-0123456789abcdef';
 
-const SERVICES = [
-  { name: 'culler', api_token: CULLER },
-  { name: 'ops', api_token: OPS, admin: true },
-  { name: 'tokenless' },
+const SERVICES = [{ name: 'culler', api_token: CULLER }, { name: 'ops', api_token: OPS, admin: true }, { name: 'tokenless' }];
+const ROLES = [
+  { name: 'culler', scopes: ['list:users', 'read:users:activity', 'read:servers', 'delete:servers'], services: ['culler', 'tokenless'] },
 ];
-const ROLES = [{ name: 'culler', scopes: ['list:users', 'read:users:activity', 'read:servers', 'delete:servers'], services: ['culler', 'tokenless'] }];
 
 const file = (json: unknown) => () => JSON.stringify(json);
 
@@ -27,12 +25,23 @@ describe('services in the configuration file', () => {
     const ok = resolveConfig({ args: parseArgs(['--config', 'c']), env: {}, readFile: file({ services: SERVICES, load_roles: ROLES }) });
     expect(ok.services).toEqual(SERVICES);
     const bad: Array<[unknown, unknown, RegExp]> = [
-      [[{ name: 'c', command: ['python3', '-m', 'jupyterhub_idle_culler'] }], [], /service c: "command" is not supported: spawnkeeper does not start service processes/],
+      [
+        [{ name: 'c', command: ['python3', '-m', 'jupyterhub_idle_culler'] }],
+        [],
+        /service c: "command" is not supported: spawnkeeper does not start service processes/,
+      ],
       [[{ name: 'c' }], [{ name: 'r', scopes: ['servers'], users: ['alice'] }], /role r: spawnkeeper gives roles to services only/],
       [[{ name: 'c' }], [{ name: 'r', scopes: ['servers'], services: ['d'] }], /role r names service d, which is not in services/],
       [[{ name: 'c' }, { name: 'c' }], [], /two services are named c/],
       [[{ name: 'c', api_token: 'short' }], [], /api_token must be a string of at least 32 characters/],
-      [[{ name: 'c', api_token: 'same-token-0123456789abcdef-0123456789' }, { name: 'd', api_token: 'same-token-0123456789abcdef-0123456789' }], [], /already another service's or the admin token/],
+      [
+        [
+          { name: 'c', api_token: 'same-token-0123456789abcdef-0123456789' },
+          { name: 'd', api_token: 'same-token-0123456789abcdef-0123456789' },
+        ],
+        [],
+        /already another service's or the admin token/,
+      ],
       [[{ name: 'spawnkeeper' }], [], /service name "spawnkeeper" is reserved/],
       [[{ name: 'c', colour: 'red' }], [], /service c: unknown key "colour"/],
       [[{ name: 'c' }], [{ name: 'r', scopes: ['be:root'], services: ['c'] }], /role r: Unknown scope\(s\): be:root/],
@@ -52,11 +61,27 @@ describe('services and their tokens', () => {
   const db = () => `${tmp.dir}/hub.db`;
   const open = async (config: Partial<HubConfig> = {}) => {
     await running?.close();
-    running = await startHub({ db: db(), port: 0, adminToken: ADMIN, sim: { seed: 3, kubelet: FAST_KUBELET }, spawnkeeper: TEST_ENGINE, services: SERVICES, loadRoles: ROLES, ...config }, { logger: sinkLogger([]) });
+    running = await startHub(
+      {
+        db: db(),
+        port: 0,
+        adminToken: ADMIN,
+        sim: { seed: 3, kubelet: FAST_KUBELET },
+        spawnkeeper: TEST_ENGINE,
+        services: SERVICES,
+        loadRoles: ROLES,
+        ...config,
+      },
+      { logger: sinkLogger([]) },
+    );
     await running.sk.reflector.synced();
   };
   const call = async (method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
-    const res = await fetch(`${running?.url ?? ''}${api}${path}`, { method, headers: { Authorization: `token ${token}` }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const res = await fetch(`${running?.url ?? ''}${api}${path}`, {
+      method,
+      headers: { Authorization: `token ${token}` },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     const text = await res.text();
     return { status: res.status, json: text === '' ? undefined : (JSON.parse(text) as unknown) };
   };
@@ -80,7 +105,13 @@ describe('services and their tokens', () => {
     const me = await call('GET', '/user', CULLER);
     expect(me.status).toBe(200);
     expect(me.json).toMatchObject({ kind: 'service', name: 'culler', admin: false, session_id: null });
-    expect((me.json as { scopes: string[] }).scopes).toEqual(['delete:servers', 'list:users', 'read:servers', 'read:users:activity', 'read:users:name']);
+    expect((me.json as { scopes: string[] }).scopes).toEqual([
+      'delete:servers',
+      'list:users',
+      'read:servers',
+      'read:users:activity',
+      'read:users:name',
+    ]);
     expect((await call('GET', '/users', CULLER)).status).toBe(200);
     expect((await call('POST', '/users/carol', CULLER)).status).toBe(403);
     expect((await call('GET', '/info', CULLER)).status).toBe(403);

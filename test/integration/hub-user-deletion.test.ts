@@ -26,7 +26,10 @@ class Conn {
   private text = '';
   private wake: () => void = () => {};
 
-  private constructor(private readonly socket: Socket, private readonly host: string) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly host: string,
+  ) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.text += chunk;
@@ -49,7 +52,13 @@ class Conn {
   }
 
   write(method: string, path: string, keepAlive = false): void {
-    const head = [`${method} ${path} HTTP/1.1`, `Host: ${this.host}`, `Authorization: token ${ADMIN}`, 'Content-Length: 0', `Connection: ${keepAlive ? 'keep-alive' : 'close'}`];
+    const head = [
+      `${method} ${path} HTTP/1.1`,
+      `Host: ${this.host}`,
+      `Authorization: token ${ADMIN}`,
+      'Content-Length: 0',
+      `Connection: ${keepAlive ? 'keep-alive' : 'close'}`,
+    ];
     this.socket.write(`${head.join('\r\n')}\r\n\r\n`);
   }
 
@@ -88,8 +97,12 @@ function watchOrphans(h: TestHub): string[] {
 /** serversOfGoneUsers lists the servers and pods that still live although their user is gone. */
 function serversOfGoneUsers(h: TestHub): string[] {
   const gone = (user: string) => h.running.hub.users.get(user) === undefined;
-  const servers = h.running.sk.list().filter((s) => gone(s.user) && s.state !== 'stopped' && s.state !== 'failed').map((s) => `${s.key} ${s.detail}`);
-  const pods = h.running.sim!.pods()
+  const servers = h.running.sk
+    .list()
+    .filter((s) => gone(s.user) && s.state !== 'stopped' && s.state !== 'failed')
+    .map((s) => `${s.key} ${s.detail}`);
+  const pods = h.running
+    .sim!.pods()
     .map((p) => ownerKey(p, 'hub'))
     .filter((k): k is string => k !== undefined && gone(parseServerKey(k).user))
     .map((k) => `pod of ${k}`);
@@ -113,16 +126,26 @@ describe('user deletion and server starts', () => {
           return together(h.url, i % 4 === 3 ? [remove, start] : [start, remove]);
         }),
       )
-    ).flat().map((status) => ({ status }));
+    )
+      .flat()
+      .map((status) => ({ status }));
     expect(replies.map((r) => r.status).filter((s) => s >= 500)).toEqual([]);
     expect(replies.filter((r) => ![201, 202, 204, 400, 404].includes(r.status))).toEqual([]);
 
-    await waitFor('every user removed', async () => {
-      const left = await Promise.all(users.map(async (u) => (await h.call('GET', `${api}/users/${u}`)).status));
-      return left.every((s) => s === 404) ? true : undefined;
-    }, 30_000);
+    await waitFor(
+      'every user removed',
+      async () => {
+        const left = await Promise.all(users.map(async (u) => (await h.call('GET', `${api}/users/${u}`)).status));
+        return left.every((s) => s === 404) ? true : undefined;
+      },
+      30_000,
+    );
     // A timeout here is not the verdict: the assertion after it names what is left.
-    await waitFor('every server of a removed user stopped and its pod gone', () => (serversOfGoneUsers(h).length === 0 ? true : undefined), 30_000).catch(() => undefined);
+    await waitFor(
+      'every server of a removed user stopped and its pod gone',
+      () => (serversOfGoneUsers(h).length === 0 ? true : undefined),
+      30_000,
+    ).catch(() => undefined);
     expect(serversOfGoneUsers(h)).toEqual([]);
     expect(orphans).toEqual([]);
   });
@@ -148,15 +171,32 @@ describe('user deletion and server starts', () => {
     });
     // Half the users already run a server when the race begins.
     await Promise.all(users.filter((_, i) => i % 2 === 0).map((u) => h.call('POST', `${api}/users/${u}/server`)));
-    const statuses = (await Promise.all(users.map((u, i) => together(h.url, (plans[i % plans.length] ?? []).map((op) => request(u, op)))))).flat();
+    const statuses = (
+      await Promise.all(
+        users.map((u, i) =>
+          together(
+            h.url,
+            (plans[i % plans.length] ?? []).map((op) => request(u, op)),
+          ),
+        ),
+      )
+    ).flat();
     expect(statuses.filter((s) => ![201, 202, 204, 400, 404].includes(s))).toEqual([]);
 
-    await waitFor('every user removed', async () => {
-      const left = await Promise.all(users.map(async (u) => (await h.call('GET', `${api}/users/${u}`)).status));
-      return left.every((s) => s === 404) ? true : undefined;
-    }, 30_000);
+    await waitFor(
+      'every user removed',
+      async () => {
+        const left = await Promise.all(users.map(async (u) => (await h.call('GET', `${api}/users/${u}`)).status));
+        return left.every((s) => s === 404) ? true : undefined;
+      },
+      30_000,
+    );
     // A timeout here is not the verdict: the assertion after it names what is left.
-    await waitFor('every server of a removed user stopped and its pod gone', () => (serversOfGoneUsers(h).length === 0 ? true : undefined), 30_000).catch(() => undefined);
+    await waitFor(
+      'every server of a removed user stopped and its pod gone',
+      () => (serversOfGoneUsers(h).length === 0 ? true : undefined),
+      30_000,
+    ).catch(() => undefined);
     expect(serversOfGoneUsers(h)).toEqual([]);
     expect(orphans).toEqual([]);
   });
@@ -176,20 +216,35 @@ describe('user deletion and server starts', () => {
       sim ??= await startSimulator({ seed: 11, kubelet: FAST_KUBELET });
       tmp ??= tempDir('spawnkeeper-deletion-');
       const kubeconfig = `${tmp.dir}/kubeconfig.json`;
-      writeFileSync(kubeconfig, JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'sim', cluster: { server: sim.url, 'insecure-skip-tls-verify': true } }],
-        users: [{ name: 'sim', user: {} }],
-        contexts: [{ name: 'sim', context: { cluster: 'sim', user: 'sim', namespace: 'default' } }],
-        'current-context': 'sim',
-      }));
-      const r = await startHub({ db: `${tmp.dir}/hub.db`, kubeconfig, port: 0, adminToken: ADMIN, spawnkeeper: TEST_ENGINE, slowSpawnTimeout: 5, slowStopTimeout: 5 }, { logger: sinkLogger([]) });
+      writeFileSync(
+        kubeconfig,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'sim', cluster: { server: sim.url, 'insecure-skip-tls-verify': true } }],
+          users: [{ name: 'sim', user: {} }],
+          contexts: [{ name: 'sim', context: { cluster: 'sim', user: 'sim', namespace: 'default' } }],
+          'current-context': 'sim',
+        }),
+      );
+      const r = await startHub(
+        {
+          db: `${tmp.dir}/hub.db`,
+          kubeconfig,
+          port: 0,
+          adminToken: ADMIN,
+          spawnkeeper: TEST_ENGINE,
+          slowSpawnTimeout: 5,
+          slowStopTimeout: 5,
+        },
+        { logger: sinkLogger([]) },
+      );
       hubs.push(r);
       await r.sk.reflector.synced();
       return r;
     }
-    const call = (r: RunningHub, method: string, path: string) => fetch(`${r.url}${path}`, { method, headers: { Authorization: `token ${ADMIN}` } });
+    const call = (r: RunningHub, method: string, path: string) =>
+      fetch(`${r.url}${path}`, { method, headers: { Authorization: `token ${ADMIN}` } });
 
     it('stops, at the next start, the servers of users marked for deletion or already removed, and removes those users', async () => {
       const first = await open();
@@ -207,9 +262,13 @@ describe('user deletion and server starts', () => {
 
       const second = await open();
       await waitFor('dora removed', async () => ((await call(second, 'GET', `${api}/users/dora`)).status === 404 ? true : undefined));
-      await waitFor('the servers of dora and gus stopped', () => (['dora', 'gus'].every((u) => second.sk.get(u)?.state === 'stopped') ? true : undefined));
+      await waitFor('the servers of dora and gus stopped', () =>
+        ['dora', 'gus'].every((u) => second.sk.get(u)?.state === 'stopped') ? true : undefined,
+      );
       const owners = sim!.pods().map((p) => ownerKey(p, 'hub'));
-      await waitFor('their pods gone', () => (sim!.pods().some((p) => ['dora/', 'gus/'].includes(ownerKey(p, 'hub') ?? '')) ? undefined : true));
+      await waitFor('their pods gone', () =>
+        sim!.pods().some((p) => ['dora/', 'gus/'].includes(ownerKey(p, 'hub') ?? '')) ? undefined : true,
+      );
       expect(owners).toContain('kept/');
       expect(second.sk.get('kept')?.state).toBe('running');
       expect((await call(second, 'GET', `${api}/users/kept`)).status).toBe(200);

@@ -44,7 +44,11 @@ describe('Stately inspector', () => {
       await hub.running.sk.waitFor('insa', '', (s) => s.state === 'running', 10_000);
       expect([202, 204]).toContain((await hub.call('DELETE', '/hub/api/users/insa/server')).status);
       await hub.running.sk.waitFor('insa', '', (s) => s.state === 'stopped', 10_000);
-      await eventually('the last snapshot to arrive', () => messages.some((m) => m.type === '@xstate.snapshot' && m.snapshot?.value === 'stopped'), 5_000);
+      await eventually(
+        'the last snapshot to arrive',
+        () => messages.some((m) => m.type === '@xstate.snapshot' && m.snapshot?.value === 'stopped'),
+        5_000,
+      );
     } finally {
       detach();
       inspector.stop();
@@ -73,7 +77,11 @@ describe('Stately inspector', () => {
   it('relays the hub through the local relay to viewers holding the key, and passes on nothing a viewer sends', async () => {
     hub = await startTestHub();
     const lines: string[] = [];
-    const inspection = await startInspection(hub.running.sk, { port: 0 }, { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
+    const inspection = await startInspection(
+      hub.running.sk,
+      { port: 0 },
+      { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} },
+    );
     const viewers: WebSocket[] = [];
     try {
       const page = new URL(inspection.pageUrl ?? '');
@@ -95,10 +103,20 @@ describe('Stately inspector', () => {
       b.ws.send(JSON.stringify({ type: '@xstate.event', sessionId: 'server:forged/', event: { type: 'server.stop' } }));
       expect((await hub.call('POST', '/hub/api/users/relayed')).status).toBe(201);
       expect([201, 202]).toContain((await hub.call('POST', '/hub/api/users/relayed/server')).status);
-      await eventually('the start to reach the viewer', () => a.got.some((m) => m.sessionId === actorId('relayed/') && m.type === '@xstate.event'), 10_000);
+      await eventually(
+        'the start to reach the viewer',
+        () => a.got.some((m) => m.sessionId === actorId('relayed/') && m.type === '@xstate.event'),
+        10_000,
+      );
       expect(a.got.some((m) => m.sessionId === 'server:forged/')).toBe(false);
       expect(b.got.some((m) => m.sessionId === actorId('relayed/'))).toBe(true);
-      expect(await new Promise((r) => new WebSocket(`ws://${page.host}/publish?key=${page.searchParams.get('key') ?? ''}`).once('unexpected-response', (_q, res) => r(res.statusCode)))).toBe(403);
+      expect(
+        await new Promise((r) =>
+          new WebSocket(`ws://${page.host}/publish?key=${page.searchParams.get('key') ?? ''}`).once('unexpected-response', (_q, res) =>
+            r(res.statusCode),
+          ),
+        ),
+      ).toBe(403);
     } finally {
       for (const v of viewers) v.close();
       inspection.stop();
@@ -106,6 +124,10 @@ describe('Stately inspector', () => {
   });
 
   it('redacts anything that looks like a credential', () => {
-    expect(sanitize({ a: 1, apiToken: 'x', nested: [{ password: 'p', ok: true }] })).toEqual({ a: 1, apiToken: '[redacted]', nested: [{ password: '[redacted]', ok: true }] });
+    expect(sanitize({ a: 1, apiToken: 'x', nested: [{ password: 'p', ok: true }] })).toEqual({
+      a: 1,
+      apiToken: '[redacted]',
+      nested: [{ password: '[redacted]', ok: true }],
+    });
   });
 });

@@ -28,7 +28,13 @@ describe('lease elector: client-go leader election on the simulator', () => {
     });
     const abort = new AbortController();
     const loop = elector.start(abort.signal);
-    const r = { elector, stop: async () => { abort.abort(); await loop; } };
+    const r = {
+      elector,
+      stop: async () => {
+        abort.abort();
+        await loop;
+      },
+    };
     started.push(r);
     return r;
   };
@@ -108,7 +114,9 @@ describe('lease elector: client-go leader election on the simulator', () => {
   });
 
   it('refuses timings under which a holder could still act when another takes over', () => {
-    expect(() => checkLeaseTimings({ durationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 })).toThrow(/must be less than durationMs/);
+    expect(() => checkLeaseTimings({ durationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 })).toThrow(
+      /must be less than durationMs/,
+    );
     expect(() => checkLeaseTimings({ durationMs: 15_000, renewDeadlineMs: 2_000, retryPeriodMs: 2_000 })).toThrow(/1.2 × retryPeriodMs/);
     expect(() => checkLeaseTimings({ durationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 200 })).toThrow(/whole seconds/);
     expect(() => checkLeaseTimings({ durationMs: 15_000, renewDeadlineMs: -1, retryPeriodMs: 2_000 })).toThrow(/positive/);

@@ -65,7 +65,7 @@ describe('machine versions', () => {
       expect(h.runtime.get('ann/')?.state).toBe('running.ready');
       const events = h.store.events('ann/');
       expect(events.at(-1)?.type).toBe(UPGRADED);
-      const stored = (h.db.prepare('SELECT snapshot, machine_version AS v FROM servers').get() as { snapshot: string; v: number });
+      const stored = h.db.prepare('SELECT snapshot, machine_version AS v FROM servers').get() as { snapshot: string; v: number };
       expect(stored.v).toBe(MACHINE_VERSION);
       const check = checkReplay(h.machine, h.store, 'ann/', stored.snapshot);
       expect(check.ok).toBe(true);

@@ -22,7 +22,10 @@ function digest(db: string): string {
 
 /** cli runs one spawnkeeper command as its own process and waits for it, the event loop free meanwhile. */
 function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, SPAWNKEEPER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, SPAWNKEEPER_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -37,7 +40,8 @@ describe('one database, one writer: two real hub processes on one SQLite file', 
   let kubeconfig: string;
   let sim: Simulator;
   let first: HubProcess;
-  const api = (hub: HubProcess, method: string, path: string) => fetch(`${hub.url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } });
+  const api = (hub: HubProcess, method: string, path: string) =>
+    fetch(`${hub.url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } });
 
   beforeAll(async () => {
     tmp = tempDir('spawnkeeper-one-db-');
@@ -63,10 +67,14 @@ describe('one database, one writer: two real hub processes on one SQLite file', 
   it('refuses a second hub at once with the holder’s pid, host and start, and leaves the file untouched', async () => {
     const before = digest(db);
     const began = Date.now();
-    const second = spawn(process.execPath, [BIN, 'serve', '--port', String(await freePort()), '--db', db, '--kubeconfig', kubeconfig, '--config', config], {
-      env: { ...process.env, SPAWNKEEPER_ADMIN_TOKEN: TOKEN },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const second = spawn(
+      process.execPath,
+      [BIN, 'serve', '--port', String(await freePort()), '--db', db, '--kubeconfig', kubeconfig, '--config', config],
+      {
+        env: { ...process.env, SPAWNKEEPER_ADMIN_TOKEN: TOKEN },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     second.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
     second.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -93,7 +101,10 @@ describe('one database, one writer: two real hub processes on one SQLite file', 
     expect(replay.out).toMatch(/2 servers replayed, 0 differ/);
     const exported = await cli(['export', '--db', db]);
     expect(exported.code, exported.err).toBe(0);
-    const lines = exported.out.trim().split('\n').map((l) => JSON.parse(l) as { key: string; events: unknown[] });
+    const lines = exported.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { key: string; events: unknown[] });
     expect(lines.map((l) => l.key).sort()).toEqual(['ada/', 'ada/lab']);
     expect(lines.every((l) => l.events.length > 0)).toBe(true);
     const status = await cli(['status', '--url', first.url, '--token', TOKEN]);

@@ -22,7 +22,11 @@ interface Hub {
 
 interface Health {
   status: number;
-  body: { reason: string | null; pendingEffects: number; lease: { acting: boolean; holder: string | null; identity: string; transitions: number | null; renewedAt: number | null } };
+  body: {
+    reason: string | null;
+    pendingEffects: number;
+    lease: { acting: boolean; holder: string | null; identity: string; transitions: number | null; renewedAt: number | null };
+  };
 }
 
 /**
@@ -39,7 +43,8 @@ describe('one cluster, one writer: two real hub processes with separate files an
   const hubs = new Map<string, Hub>();
 
   const hub = (name: string): Hub => hubs.get(name) as Hub;
-  const call = (h: Hub, method: string, path: string) => fetch(`${h.process.url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } });
+  const call = (h: Hub, method: string, path: string) =>
+    fetch(`${h.process.url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } });
   const health = async (h: Hub): Promise<Health> => {
     const res = await fetch(`${h.process.url}/hub/health`, { headers: { Authorization: `token ${TOKEN}` } }); // the reason needs read:hub
     return { status: res.status, body: (await res.json()) as Health['body'] };
@@ -61,7 +66,14 @@ describe('one cluster, one writer: two real hub processes with separate files an
     const p = await ApiProxy.start(sim.url);
     const kubeconfig = `${tmp.dir}/${name}.kubeconfig`;
     writeFileSync(kubeconfig, kubeconfigFor(p.url));
-    const process = new HubProcess({ port: await freePort(), db: `${tmp.dir}/${name}.db`, kubeconfig, config: hubConfig, token: TOKEN, logFile: `${tmp.dir}/${name}.log` });
+    const process = new HubProcess({
+      port: await freePort(),
+      db: `${tmp.dir}/${name}.db`,
+      kubeconfig,
+      config: hubConfig,
+      token: TOKEN,
+      logFile: `${tmp.dir}/${name}.log`,
+    });
     await process.start();
     const h = { name, process, proxy: p };
     hubs.set(name, h);
@@ -73,13 +85,20 @@ describe('one cluster, one writer: two real hub processes with separate files an
     sim = await startSimulator({ seed: 9, kubelet: { scheduleMs: 5, createMs: 5, readyMs: 20, stopMs: 5 } });
     config = `${tmp.dir}/hub.json`;
     const settings = {
-      slow_spawn_timeout: 0.5, slow_stop_timeout: 0.5, authenticate_prometheus: false,
-      lease_duration: LEASE.duration, lease_renew_deadline: LEASE.renewDeadline, lease_retry_period: LEASE.retryPeriod,
+      slow_spawn_timeout: 0.5,
+      slow_stop_timeout: 0.5,
+      authenticate_prometheus: false,
+      lease_duration: LEASE.duration,
+      lease_renew_deadline: LEASE.renewDeadline,
+      lease_retry_period: LEASE.retryPeriod,
       spawnkeeper: TEST_ENGINE,
     };
     writeFileSync(config, JSON.stringify(settings));
     patient = `${tmp.dir}/patient.json`;
-    writeFileSync(patient, JSON.stringify({ ...settings, spawnkeeper: { ...TEST_ENGINE, delays: { ...TEST_ENGINE.delays, requestTimeout: 12_000 } } }));
+    writeFileSync(
+      patient,
+      JSON.stringify({ ...settings, spawnkeeper: { ...TEST_ENGINE, delays: { ...TEST_ENGINE.delays, requestTimeout: 12_000 } } }),
+    );
   });
   afterAll(async () => {
     for (const h of hubs.values()) {
@@ -135,7 +154,10 @@ describe('one cluster, one writer: two real hub processes with separate files an
     await waitFor('bob running', async () => ((await state(b, 'bob')) === 'running' ? true : undefined), 20_000);
     const lease = (await health(b)).body.lease;
     expect(lease.transitions).toBe(before + 1);
-    expect(podOf('bob')?.metadata.annotations).toMatchObject({ [ANNOTATION_LEASE_TRANSITIONS]: String(before + 1), [ANNOTATION_LEASE_HOLDER]: lease.identity });
+    expect(podOf('bob')?.metadata.annotations).toMatchObject({
+      [ANNOTATION_LEASE_TRANSITIONS]: String(before + 1),
+      [ANNOTATION_LEASE_HOLDER]: lease.identity,
+    });
     expect(b.proxy.count('POST', CREATE)).toBeGreaterThan(0);
     console.log(`lease handover: the waiting hub acted ${tookMs} ms after the holder's SIGKILL (lease duration ${LEASE.duration} s)`);
   }, 90_000);
@@ -145,10 +167,14 @@ describe('one cluster, one writer: two real hub processes with separate files an
     const tenure = (await health(b)).body.lease.transitions;
     b.proxy.partition();
     const cutAt = Date.now();
-    const lost = await waitFor('b stops acting', async () => {
-      const h = await health(b);
-      return h.status === 503 ? h : undefined;
-    }, 10_000);
+    const lost = await waitFor(
+      'b stops acting',
+      async () => {
+        const h = await health(b);
+        return h.status === 503 ? h : undefined;
+      },
+      10_000,
+    );
     const stoppedMs = Date.now() - cutAt;
     // It stopped at its last renewal's sending + the renew deadline, and that renewal was sent before the cut.
     expect(lost.body.lease.renewedAt).toBeLessThanOrEqual(cutAt);
@@ -196,7 +222,11 @@ describe('one cluster, one writer: two real hub processes with separate files an
 
     // b's delete goes on with what it read: the API server refuses it (the pod changed hands since b
     // read it), b reads again, sees c's stamp and leaves the pod alone.
-    await waitFor('b’s late delete', () => (b.proxy.seen.some((s) => s.method === 'DELETE' && /jupyter-dee$/.test(s.path) && s.status !== undefined) ? true : undefined), holdMs + 10_000);
+    await waitFor(
+      'b’s late delete',
+      () => (b.proxy.seen.some((s) => s.method === 'DELETE' && /jupyter-dee$/.test(s.path) && s.status !== undefined) ? true : undefined),
+      holdMs + 10_000,
+    );
     await new Promise((r) => setTimeout(r, holdMs + 1_000));
     const deletes = b.proxy.seen.filter((s) => s.method === 'DELETE' && /jupyter-dee$/.test(s.path));
     expect(deletes.length).toBeGreaterThan(0);

@@ -58,7 +58,10 @@ describe('the shared pod events feed', () => {
       expect(res.status).toBe(200);
       const body = res.text();
       expect((await hub.call('DELETE', `${api}/users/feed-c/tokens/${id}`)).status).toBe(204);
-      const text = await Promise.race([body, new Promise<string>((_, reject) => setTimeout(() => reject(new Error('the stream did not end')), 4_000))]);
+      const text = await Promise.race([
+        body,
+        new Promise<string>((_, reject) => setTimeout(() => reject(new Error('the stream did not end')), 4_000)),
+      ]);
       expect(text).toContain('Server requested');
       expect(hub.running.sk.get('feed-c')?.state).toBe('spawn_pending');
     } finally {

@@ -21,7 +21,11 @@ async function createUnderEarlierName(l: Live, key: string): Promise<string> {
   return name;
 }
 
-const podsOf = (l: Live, key: string) => l.sim.pods().filter((p) => ownerKey(p, 'hub') === key && p.metadata.deletionTimestamp === undefined).map((p) => p.metadata.name);
+const podsOf = (l: Live, key: string) =>
+  l.sim
+    .pods()
+    .filter((p) => ownerKey(p, 'hub') === key && p.metadata.deletionTimestamp === undefined)
+    .map((p) => p.metadata.name);
 
 describe('pod names across the naming change', () => {
   it('runs Bob and the user named like the earlier hashed pod name of Bob side by side', async () => {

@@ -19,7 +19,13 @@ const faults: Array<[string, (sim: Simulator) => Promise<unknown> | unknown]> = 
   ['dropped watch events', (sim) => sim.faults.dropWatchEvents(1)],
   ['cut watch connections', (sim) => sim.faults.cutWatches()],
   ['stalled watches', (sim) => sim.faults.stallWatches({ includeNew: true })],
-  ['410 on every watch', (sim) => { sim.cluster.compact(); return sim.faults.expireWatches(); }],
+  [
+    '410 on every watch',
+    (sim) => {
+      sim.cluster.compact();
+      return sim.faults.expireWatches();
+    },
+  ],
   ['500 on every call', (sim) => sim.faults.failCalls({ fraction: 1, status: 500 })],
   ['slow answers', (sim) => sim.faults.slowCalls({ fraction: 1, delayMs: 700 })],
   ['refused connections', (sim) => sim.faults.refuseConnections()],

@@ -44,7 +44,13 @@ describe('runtime behind a gate (the Lease)', () => {
     db = openDatabase(`${tmp.dir}/hub.db`, { durability: 'normal' });
     cluster = new ModelCluster(clock);
     gate = new SwitchGate();
-    runtime = new Runtime({ store: new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), machine: configureServerMachine(TEST_DELAYS), pods: cluster, clock, gate });
+    runtime = new Runtime({
+      store: new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }),
+      machine: configureServerMachine(TEST_DELAYS),
+      pods: cluster,
+      clock,
+      gate,
+    });
     runtime.start();
   });
   afterEach(() => {

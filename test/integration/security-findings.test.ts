@@ -24,7 +24,12 @@ const api = '/hub/api';
 const BIN = fileURLToPath(new URL('../../bin/spawnkeeper.mjs', import.meta.url));
 
 /** raw sends exactly the given path and body bytes (fetch would normalise `..` and encodings). */
-function raw(url: string, method: string, path: string, options: { token?: string | null; body?: string; timeoutMs?: number } = {}): Promise<{ status: number; text: string }> {
+function raw(
+  url: string,
+  method: string,
+  path: string,
+  options: { token?: string | null; body?: string; timeoutMs?: number } = {},
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const token = options.token === undefined ? ADMIN : options.token;
@@ -83,7 +88,12 @@ describe('security review findings', () => {
     const attack = await raw(hub.url, 'POST', `${api}/users/alice/servers/deep`, { token, body: nested(4_000) });
     expect(attack.status).toBe(400);
     expect(attack.text).toMatch(/nested/);
-    for (const path of [`${api}/users`, `${api}/users?state=active`, `${api}/users/alice`, `${api}/users/alice?include_stopped_servers=1`]) {
+    for (const path of [
+      `${api}/users`,
+      `${api}/users?state=active`,
+      `${api}/users/alice`,
+      `${api}/users/alice?include_stopped_servers=1`,
+    ]) {
       expect(`${path} ${(await hub.call('GET', path)).status}`).toBe(`${path} 200`);
     }
     expect(hub.running.db.prepare("SELECT COUNT(*) AS n FROM user_servers WHERE name = 'deep'").get()).toEqual({ n: 0 });
@@ -125,15 +135,23 @@ describe('security review findings', () => {
         const tokens = ((await list.json()) as { tokens: Json[] }).tokens;
         expect(tokens.filter((t) => t['user'] === null && t['source'] === 'generated')).toHaveLength(1);
         expect(JSON.stringify(tokens)).not.toContain(generated);
-        const minted = await fetch(`${running.url}${api}/spawnkeeper/tokens`, { method: 'POST', headers: as(generated), body: JSON.stringify({ expires_in: 1, note: 'short' }) });
+        const minted = await fetch(`${running.url}${api}/spawnkeeper/tokens`, {
+          method: 'POST',
+          headers: as(generated),
+          body: JSON.stringify({ expires_in: 1, note: 'short' }),
+        });
         expect(minted.status).toBe(201);
         const short = (await minted.json()) as { token: string; id: string; expires_at: string | null };
         expect(short.expires_at).not.toBeNull();
         expect((await fetch(`${running.url}${api}/users`, { headers: as(short.token) })).status).toBe(200);
         await new Promise((r) => setTimeout(r, 1_100));
         expect((await fetch(`${running.url}${api}/users`, { headers: as(short.token) })).status).toBe(401);
-        const second = (await (await fetch(`${running.url}${api}/spawnkeeper/tokens`, { method: 'POST', headers: as(generated), body: '{}' })).json()) as { token: string; id: string };
-        expect((await fetch(`${running.url}${api}/spawnkeeper/tokens/${second.id}`, { method: 'DELETE', headers: as(generated) })).status).toBe(204);
+        const second = (await (
+          await fetch(`${running.url}${api}/spawnkeeper/tokens`, { method: 'POST', headers: as(generated), body: '{}' })
+        ).json()) as { token: string; id: string };
+        expect(
+          (await fetch(`${running.url}${api}/spawnkeeper/tokens/${second.id}`, { method: 'DELETE', headers: as(generated) })).status,
+        ).toBe(204);
         expect((await fetch(`${running.url}${api}/users`, { headers: as(second.token) })).status).toBe(401);
       } finally {
         await running.close();
@@ -192,7 +210,9 @@ describe('security review findings', () => {
     const stream = `${hub.url}${api}/spawnkeeper/stream`;
     const revoked = await mint('bob', { scopes: ['read:servers!user'] });
     const id = String(revoked.model['id']);
-    expect(await streamEnds(stream, revoked.token, 4_000, async () => void (await hub.call('DELETE', `${api}/users/bob/tokens/${id}`)))).toBe(true);
+    expect(
+      await streamEnds(stream, revoked.token, 4_000, async () => void (await hub.call('DELETE', `${api}/users/bob/tokens/${id}`))),
+    ).toBe(true);
     const expiring = await mint('bob', { scopes: ['read:servers!user'], expires_in: 1 });
     expect(await streamEnds(stream, expiring.token, 4_000, async () => undefined)).toBe(true);
     expect((await hub.call('POST', `${api}/users/carol`)).status).toBe(201);
@@ -245,10 +265,14 @@ describe('security review findings', () => {
   it('finding 9: the data folder is 0700, the database files 0600, and a chosen admin token must have at least 32 characters', async () => {
     const tmp = tempDir('spawnkeeper-sec-');
     try {
-      const running = await startHub({ db: `${tmp.dir}/data/hub.db`, port: 0, adminToken: ADMIN, sim: { kubelet: FAST_KUBELET }, spawnkeeper: TEST_ENGINE }, { logger: sinkLogger([]) });
+      const running = await startHub(
+        { db: `${tmp.dir}/data/hub.db`, port: 0, adminToken: ADMIN, sim: { kubelet: FAST_KUBELET }, spawnkeeper: TEST_ENGINE },
+        { logger: sinkLogger([]) },
+      );
       try {
         expect((statSync(`${tmp.dir}/data`).mode & 0o777).toString(8)).toBe('700');
-        for (const f of ['hub.db', 'hub.db-wal', 'hub.db-shm']) expect(`${f} ${(statSync(`${tmp.dir}/data/${f}`).mode & 0o777).toString(8)}`).toBe(`${f} 600`);
+        for (const f of ['hub.db', 'hub.db-wal', 'hub.db-shm'])
+          expect(`${f} ${(statSync(`${tmp.dir}/data/${f}`).mode & 0o777).toString(8)}`).toBe(`${f} 600`);
       } finally {
         await running.close();
       }
@@ -256,7 +280,9 @@ describe('security review findings', () => {
       tmp.cleanup();
     }
     expect(() => resolveConfig({ args: parseArgs([]), env: { SPAWNKEEPER_ADMIN_TOKEN: 'abcd1234' } })).toThrow(/at least 32 characters/);
-    expect(() => resolveConfig({ args: parseArgs([]), env: { SPAWNKEEPER_ADMIN_TOKEN: 'x'.repeat(31) } })).toThrow(/at least 32 characters/);
+    expect(() => resolveConfig({ args: parseArgs([]), env: { SPAWNKEEPER_ADMIN_TOKEN: 'x'.repeat(31) } })).toThrow(
+      /at least 32 characters/,
+    );
     expect(resolveConfig({ args: parseArgs([]), env: { SPAWNKEEPER_ADMIN_TOKEN: ADMIN } }).adminToken).toBe(ADMIN);
     const row = hub.running.db.prepare("SELECT prefix FROM tokens WHERE source = 'env'").get() as { prefix: string };
     expect(ADMIN.startsWith(row.prefix) && row.prefix.length > 0).toBe(false);
@@ -267,20 +293,28 @@ describe('security review findings', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const taken = (blocker.address() as AddressInfo).port;
     const tmp = tempDir('spawnkeeper-sec-');
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--db', `${tmp.dir}/hub.db`, '--inspect', '--inspect-port', String(taken)], {
-      env: { ...process.env, SPAWNKEEPER_ADMIN_TOKEN: ADMIN, SPAWNKEEPER_LOG_LEVEL: 'warn', SPAWNKEEPER_LOG_FORMAT: 'json' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'serve', '--port', '0', '--db', `${tmp.dir}/hub.db`, '--inspect', '--inspect-port', String(taken)],
+      {
+        env: { ...process.env, SPAWNKEEPER_ADMIN_TOKEN: ADMIN, SPAWNKEEPER_LOG_LEVEL: 'warn', SPAWNKEEPER_LOG_FORMAT: 'json' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
     child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      const url = await waitFor('the hub and the inspector report', () => {
-        if (child.exitCode !== null) throw new Error(`the hub exited ${child.exitCode}:\n${out}`);
-        const m = /JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        return m !== null && out.includes('inspector:') ? m[1] : undefined;
-      }, 20_000);
+      const url = await waitFor(
+        'the hub and the inspector report',
+        () => {
+          if (child.exitCode !== null) throw new Error(`the hub exited ${child.exitCode}:\n${out}`);
+          const m = /JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          return m !== null && out.includes('inspector:') ? m[1] : undefined;
+        },
+        20_000,
+      );
       expect(out).toMatch(new RegExp(`inspector: cannot listen on 127\\.0\\.0\\.1:${taken} .*the hub goes on without it`));
       expect((await fetch(`${url}/hub/health`)).status).toBe(200);
       child.kill('SIGTERM');
@@ -323,7 +357,9 @@ describe('security review findings', () => {
   it('finding 11a: logs redact Authorization in any case, nested request headers, token lists and ?token= in URLs', () => {
     const lines: string[] = [];
     const log = sinkLogger(lines);
-    const err = Object.assign(new Error('call failed'), { config: { url: 'https://k8s/api?token=s-url-1&watch=1', headers: { Authorization: 'Bearer s-hdr-1' } } });
+    const err = Object.assign(new Error('call failed'), {
+      config: { url: 'https://k8s/api?token=s-url-1&watch=1', headers: { Authorization: 'Bearer s-hdr-1' } },
+    });
     log.warn({ err }, 'nested');
     log.info({ headers: { Authorization: 'token s-hdr-2', accept: 'x/y' } }, 'capital');
     log.info({ req: { headers: { authorization: 'token s-hdr-3' }, url: '/hub/api/users?token=s-url-2' } }, 'request');
@@ -343,7 +379,9 @@ describe('security review findings', () => {
       const u = new URL(slow.url);
       const answer = await new Promise<string>((resolve) => {
         let text = '';
-        const socket = connect(Number(u.port), u.hostname, () => socket.write(`POST ${api}/users/slow HTTP/1.1\r\nHost: x\r\nAuthorization: token ${ADMIN}\r\nContent-Length: 100\r\n\r\n{`));
+        const socket = connect(Number(u.port), u.hostname, () =>
+          socket.write(`POST ${api}/users/slow HTTP/1.1\r\nHost: x\r\nAuthorization: token ${ADMIN}\r\nContent-Length: 100\r\n\r\n{`),
+        );
         socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
         socket.on('close', () => resolve(text));
         socket.on('error', () => resolve(text));

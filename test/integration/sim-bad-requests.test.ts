@@ -15,7 +15,11 @@ describe('simulated API server: bad requests get Status errors, never a crash', 
     await sim.close();
   });
 
-  const expectStatus = (res: { status: number; type: string | null; json: Record<string, unknown> }, code: number, reason: string): void => {
+  const expectStatus = (
+    res: { status: number; type: string | null; json: Record<string, unknown> },
+    code: number,
+    reason: string,
+  ): void => {
     expect(res.status).toBe(code);
     expect(res.type).toBe('application/json');
     expect(res.json).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason });
@@ -30,7 +34,11 @@ describe('simulated API server: bad requests get Status errors, never a crash', 
 
   it('answers a body of another kind or namespace with 400 BadRequest', async () => {
     expectStatus(await raw(sim.url + PODS, 'POST', JSON.stringify({ kind: 'Service', metadata: { name: 'x' } })), 400, 'BadRequest');
-    expectStatus(await raw(sim.url + PODS, 'POST', JSON.stringify({ ...podBody('x'), metadata: { name: 'x', namespace: 'other' } })), 400, 'BadRequest');
+    expectStatus(
+      await raw(sim.url + PODS, 'POST', JSON.stringify({ ...podBody('x'), metadata: { name: 'x', namespace: 'other' } })),
+      400,
+      'BadRequest',
+    );
   });
 
   it('answers a pod without a name, with an invalid name or without containers with 422 Invalid naming the field', async () => {
@@ -41,7 +49,9 @@ describe('simulated API server: bad requests get Status errors, never a crash', 
     expectStatus(badName, 422, 'Invalid');
     expect(String(badName.json['message'])).toMatch(/RFC 1123/);
     expectStatus(await raw(sim.url + PODS, 'POST', JSON.stringify({ metadata: { name: 'x' }, spec: { containers: [] } })), 422, 'Invalid');
-    const viaClient: unknown = await coreApi(sim.url).createNamespacedPod({ namespace: 'default', body: podBody('UPPER') }).catch((e: unknown) => e);
+    const viaClient: unknown = await coreApi(sim.url)
+      .createNamespacedPod({ namespace: 'default', body: podBody('UPPER') })
+      .catch((e: unknown) => e);
     expect(statusOf(viaClient)).toMatchObject({ code: 422, reason: 'Invalid' });
   });
 
@@ -68,7 +78,11 @@ describe('simulated API server: bad requests get Status errors, never a crash', 
   });
 
   it('answers an unsupported patch or body media type with 415', async () => {
-    expectStatus(await raw(`${sim.url}${PODS}/x`, 'PATCH', '{}', { 'Content-Type': 'application/apply-patch+yaml' }), 415, 'UnsupportedMediaType');
+    expectStatus(
+      await raw(`${sim.url}${PODS}/x`, 'PATCH', '{}', { 'Content-Type': 'application/apply-patch+yaml' }),
+      415,
+      'UnsupportedMediaType',
+    );
     expectStatus(await raw(sim.url + PODS, 'POST', 'kind: Pod', { 'Content-Type': 'application/yaml' }), 415, 'UnsupportedMediaType');
   });
 

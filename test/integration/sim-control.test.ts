@@ -13,7 +13,10 @@ describe('the fault control API over HTTP (spawnkeeper sim --faults)', () => {
     await control?.close();
     control = undefined;
   });
-  const start = async (): Promise<{ sim: Simulator; call: (name: string, args?: object) => Promise<{ status: number; json: Record<string, unknown> }> }> => {
+  const start = async (): Promise<{
+    sim: Simulator;
+    call: (name: string, args?: object) => Promise<{ status: number; json: Record<string, unknown> }>;
+  }> => {
     const sim = await startSim();
     control = await startControlServer(sim);
     const url = control.url;
@@ -34,7 +37,11 @@ describe('the fault control API over HTTP (spawnkeeper sim --faults)', () => {
     const { sim, call } = await start();
     expect((await call('fail-next', { count: 2, status: 503, verbs: ['list'] })).status).toBe(200);
     const api = coreApi(sim.url);
-    for (let i = 0; i < 2; i++) expect(statusOf(await api.listNamespacedPod({ namespace: 'default' }).catch((e: unknown) => e))).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });
+    for (let i = 0; i < 2; i++)
+      expect(statusOf(await api.listNamespacedPod({ namespace: 'default' }).catch((e: unknown) => e))).toMatchObject({
+        code: 503,
+        reason: 'ServiceUnavailable',
+      });
     expect((await api.listNamespacedPod({ namespace: 'default' })).items).toEqual([]);
   });
 
@@ -64,26 +71,41 @@ describe('the fault control API over HTTP (spawnkeeper sim --faults)', () => {
     expect((await call('refuse-connections', { forMs: 300 })).json).toMatchObject({ ok: true, refusing: true });
     await expect(fetch(`${sim.url}/version`)).rejects.toThrow();
     expect((await raw(`${control?.url ?? ''}/state`, 'GET')).json).toMatchObject({ refusing: true });
-    await waitFor('the API port back', async () => ((await fetch(`${sim.url}/version`).catch(() => undefined))?.ok === true ? true : undefined), 5_000);
+    await waitFor(
+      'the API port back',
+      async () => ((await fetch(`${sim.url}/version`).catch(() => undefined))?.ok === true ? true : undefined),
+      5_000,
+    );
     expect(sim.faults.log().map((r) => r.kind)).toEqual(['refuse', 'accept']);
   });
 
   it('gives future pods each kubelet failure: image pull, crash loop, never ready, node lost', async () => {
     const { sim, call } = await start();
-    for (const [name, mode] of [['pull', { kind: 'imagePull' }], ['crash', { kind: 'crashLoop' }], ['lazy', { kind: 'neverReady' }], ['far', { kind: 'nodeLost', afterMs: 0, evictAfterMs: 60_000 }]] as const) {
+    for (const [name, mode] of [
+      ['pull', { kind: 'imagePull' }],
+      ['crash', { kind: 'crashLoop' }],
+      ['lazy', { kind: 'neverReady' }],
+      ['far', { kind: 'nodeLost', afterMs: 0, evictAfterMs: 60_000 }],
+    ] as const) {
       expect((await call('kubelet/fail-pods', { name, mode })).status).toBe(200);
     }
     const api = coreApi(sim.url);
     for (const name of ['pull', 'crash', 'lazy', 'far']) await api.createNamespacedPod({ namespace: 'default', body: podBody(name) });
     const read = async (name: string): Promise<V1Pod> => api.readNamespacedPod({ namespace: 'default', name });
     const ready = (p: V1Pod): string | undefined => p.status?.conditions?.find((c) => c.type === 'Ready')?.status;
-    await waitFor('ErrImagePull', async () => ((await read('pull')).status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImagePull' ? true : undefined));
-    await waitFor('CrashLoopBackOff', async () => ((await read('crash')).status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' ? true : undefined));
+    await waitFor('ErrImagePull', async () =>
+      (await read('pull')).status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImagePull' ? true : undefined,
+    );
+    await waitFor('CrashLoopBackOff', async () =>
+      (await read('crash')).status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' ? true : undefined,
+    );
     await waitFor('running, not ready', async () => {
       const p = await read('lazy');
       return p.status?.phase === 'Running' && ready(p) === 'False' && p.status.containerStatuses?.[0]?.started === true ? true : undefined;
     });
-    await waitFor('node lost', async () => ((await read('far')).status?.conditions?.find((c) => c.type === 'Ready')?.reason === 'NodeLost' ? true : undefined));
+    await waitFor('node lost', async () =>
+      (await read('far')).status?.conditions?.find((c) => c.type === 'Ready')?.reason === 'NodeLost' ? true : undefined,
+    );
     expect(sim.events().some((e) => e.reason === 'Unhealthy' && e.involvedObject.name === 'lazy')).toBe(true);
   });
 
@@ -91,9 +113,15 @@ describe('the fault control API over HTTP (spawnkeeper sim --faults)', () => {
     const { sim, call } = await start();
     const api = coreApi(sim.url);
     const first = await api.createNamespacedPod({ namespace: 'default', body: podBody('p1') });
-    await waitFor('ready', () => (sim.pods()[0]?.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined));
-    expect((await call('kubelet/set-ready', { pod: 'p1', ready: false })).json).toMatchObject({ status: { phase: 'Running', conditions: expect.arrayContaining([expect.objectContaining({ type: 'Ready', status: 'False' })]) } });
-    expect((await call('kubelet/set-ready', { pod: 'p1', ready: true })).json).toMatchObject({ status: { conditions: expect.arrayContaining([expect.objectContaining({ type: 'Ready', status: 'True' })]) } });
+    await waitFor('ready', () =>
+      sim.pods()[0]?.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined,
+    );
+    expect((await call('kubelet/set-ready', { pod: 'p1', ready: false })).json).toMatchObject({
+      status: { phase: 'Running', conditions: expect.arrayContaining([expect.objectContaining({ type: 'Ready', status: 'False' })]) },
+    });
+    expect((await call('kubelet/set-ready', { pod: 'p1', ready: true })).json).toMatchObject({
+      status: { conditions: expect.arrayContaining([expect.objectContaining({ type: 'Ready', status: 'True' })]) },
+    });
     await call('kubelet/lose-node', { node: 'sim-node-1', evictAfterMs: 60_000 });
     expect(sim.pods()[0]?.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'NodeLost' });
     await call('kubelet/restore-node', { node: 'sim-node-1' });
@@ -105,8 +133,13 @@ describe('the fault control API over HTTP (spawnkeeper sim --faults)', () => {
     expect(replaced.metadata.uid).not.toBe(first.metadata?.uid);
     await waitFor('DELETED then ADDED', () => (w.events.length >= 2 ? true : undefined));
     w.abort();
-    expect(w.events.slice(0, 2).map((e) => [e.type, (e.object.metadata as { uid: string }).uid])).toEqual([['DELETED', first.metadata?.uid], ['ADDED', replaced.metadata.uid]]);
-    await waitFor('the new pod ready', () => (sim.pods()[0]?.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined));
+    expect(w.events.slice(0, 2).map((e) => [e.type, (e.object.metadata as { uid: string }).uid])).toEqual([
+      ['DELETED', first.metadata?.uid],
+      ['ADDED', replaced.metadata.uid],
+    ]);
+    await waitFor('the new pod ready', () =>
+      sim.pods()[0]?.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined,
+    );
   });
 
   it('restores an etcd snapshot: objects and resourceVersions go back, watches are cut, the kubelet carries on', async () => {
@@ -136,7 +169,11 @@ describe('the fault control API over HTTP (spawnkeeper sim --faults)', () => {
     await call('stop-schedule');
     await call('drop-watch-events', { fraction: 0.5 });
     const log = sim.faults.log();
-    expect(log.map((r) => r.detail)).toEqual(['runSchedule durationMs=60000 seed=5 meanGapMs=1000 meanEpisodeMs=500 episodes=' + String((res.json['plan'] as unknown[]).length), 'stopSchedule', 'dropWatchEvents fraction=0.5']);
+    expect(log.map((r) => r.detail)).toEqual([
+      'runSchedule durationMs=60000 seed=5 meanGapMs=1000 meanEpisodeMs=500 episodes=' + String((res.json['plan'] as unknown[]).length),
+      'stopSchedule',
+      'dropWatchEvents fraction=0.5',
+    ]);
     expect(log.map((r) => Date.parse(r.at))).toEqual([...log.map((r) => Date.parse(r.at))].sort((a, b) => a - b));
     expect((await raw(`${control?.url ?? ''}/log`, 'GET')).json['log']).toEqual(log);
   });

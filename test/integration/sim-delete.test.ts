@@ -57,7 +57,8 @@ describe('simulated API server: deleting pods', () => {
     const byBody = await api.deleteNamespacedPod({ name: 'p2', namespace: 'default', body: { gracePeriodSeconds: 7 } });
     expect(byQuery.metadata?.deletionGracePeriodSeconds).toBe(5);
     expect(byBody.metadata?.deletionGracePeriodSeconds).toBe(7);
-    const deadline = (p: V1Pod): number => (p.metadata?.deletionTimestamp?.getTime() ?? 0) - (p.metadata?.creationTimestamp?.getTime() ?? 0);
+    const deadline = (p: V1Pod): number =>
+      (p.metadata?.deletionTimestamp?.getTime() ?? 0) - (p.metadata?.creationTimestamp?.getTime() ?? 0);
     expect(deadline(byBody)).toBeGreaterThan(deadline(byQuery));
   });
 
@@ -77,7 +78,11 @@ describe('simulated API server: deleting pods', () => {
     for (const p of [zero, unscheduled, finished]) expect(p.metadata?.deletionGracePeriodSeconds).toBe(0);
     await waitFor('three DELETED', () => (w.events.length >= 3 ? true : undefined));
     w.abort();
-    expect(w.events.map((e) => `${e.type} ${e.object.metadata?.name ?? ''}`)).toEqual(['DELETED zero', 'DELETED unscheduled', 'DELETED finished']);
+    expect(w.events.map((e) => `${e.type} ${e.object.metadata?.name ?? ''}`)).toEqual([
+      'DELETED zero',
+      'DELETED unscheduled',
+      'DELETED finished',
+    ]);
     expect(s.pods()).toEqual([]);
   });
 
@@ -98,7 +103,9 @@ describe('simulated API server: deleting pods', () => {
     const s = await start();
     const api = coreApi(s.url);
     await api.createNamespacedPod({ namespace: 'default', body: podBody('p1') });
-    const err: unknown = await api.deleteNamespacedPod({ name: 'p1', namespace: 'default', body: { preconditions: { uid: 'someone-else' } } }).catch((e: unknown) => e);
+    const err: unknown = await api
+      .deleteNamespacedPod({ name: 'p1', namespace: 'default', body: { preconditions: { uid: 'someone-else' } } })
+      .catch((e: unknown) => e);
     expect(statusOf(err)).toMatchObject({ reason: 'Conflict', code: 409 });
     expect(s.pods()).toHaveLength(1);
   });

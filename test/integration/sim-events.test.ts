@@ -18,13 +18,19 @@ describe('simulated API server: Kubernetes Events about pods', () => {
     await api.deleteNamespacedPod({ name: 'p1', namespace: 'default' });
     await waitFor('gone', () => (sim.pods().length === 0 ? true : undefined));
     const list = await api.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=p1,involvedObject.kind=Pod' });
-    expect(list.items.map((e: CoreV1Event) => e.reason)).toEqual(expect.arrayContaining(['Scheduled', 'Pulling', 'Pulled', 'Created', 'Started', 'Killing']));
+    expect(list.items.map((e: CoreV1Event) => e.reason)).toEqual(
+      expect.arrayContaining(['Scheduled', 'Pulling', 'Pulled', 'Created', 'Started', 'Killing']),
+    );
     for (const e of list.items) {
       expect(e.involvedObject).toMatchObject({ kind: 'Pod', name: 'p1', namespace: 'default', uid: pod.metadata?.uid });
       expect(e.count).toBeGreaterThanOrEqual(1);
     }
     const scheduled = list.items.find((e) => e.reason === 'Scheduled');
-    expect(scheduled).toMatchObject({ type: 'Normal', message: 'Successfully assigned default/p1 to sim-node-1', source: { component: 'default-scheduler' } });
+    expect(scheduled).toMatchObject({
+      type: 'Normal',
+      message: 'Successfully assigned default/p1 to sim-node-1',
+      source: { component: 'default-scheduler' },
+    });
   });
 
   it('streams Warning events of a failing pod to an events watch', async () => {

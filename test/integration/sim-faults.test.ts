@@ -18,7 +18,8 @@ describe('simulated API server: fault injection', () => {
     await sim?.close();
     sim = undefined;
   });
-  const create = (s: Simulator, name: string): Promise<V1Pod> => coreApi(s.url).createNamespacedPod({ namespace: 'default', body: podBody(name) });
+  const create = (s: Simulator, name: string): Promise<V1Pod> =>
+    coreApi(s.url).createNamespacedPod({ namespace: 'default', body: podBody(name) });
 
   it('drops watch events silently while told to, and delivers again once cleared', async () => {
     const s = await start();
@@ -105,7 +106,9 @@ describe('simulated API server: fault injection', () => {
     await waitFor('one watch', () => (s.cluster.openWatches() === 1 ? true : undefined));
     expect(s.faults.expireWatches()).toBe(1);
     expect(await w.ended).toBeNull();
-    expect(w.events).toEqual([{ type: 'ERROR', object: expect.objectContaining({ kind: 'Status', code: 410, reason: 'Expired' }) as unknown }]);
+    expect(w.events).toEqual([
+      { type: 'ERROR', object: expect.objectContaining({ kind: 'Status', code: 410, reason: 'Expired' }) as unknown },
+    ]);
   });
 
   it('fails the next list with 410 Expired and then answers normally', async () => {
@@ -158,9 +161,11 @@ describe('simulated API server: fault injection', () => {
     s.faults.slowCalls({ fraction: 1, delayMs: 5_000, verbs: ['get'] });
     await create(s, 'p1');
     let settled = false;
-    const read = coreApi(s.url).readNamespacedPod({ name: 'p1', namespace: 'default' }).finally(() => {
-      settled = true;
-    });
+    const read = coreApi(s.url)
+      .readNamespacedPod({ name: 'p1', namespace: 'default' })
+      .finally(() => {
+        settled = true;
+      });
     await waitFor('slow call registered', () => (s.faults.log().some((r) => r.kind === 'slow') ? true : undefined));
     clock.advance(4_999);
     await new Promise((r) => setTimeout(r, 30));
@@ -213,7 +218,12 @@ describe('simulated API server: fault injection', () => {
         const api = coreApi(s.url);
         const codes: number[] = [];
         for (let i = 0; i < 24; i++) {
-          codes.push(await api.listNamespacedPod({ namespace: 'default' }).then(() => 200, (e: unknown) => (e as { code: number }).code));
+          codes.push(
+            await api.listNamespacedPod({ namespace: 'default' }).then(
+              () => 200,
+              (e: unknown) => (e as { code: number }).code,
+            ),
+          );
         }
         return codes.join(',');
       } finally {
@@ -249,7 +259,11 @@ describe('simulated API server: fault injection', () => {
     expect(first?.kind).toBe('failCalls');
     if (first === undefined) return;
     const api = coreApi(s.url);
-    const list = (): Promise<number> => api.listNamespacedPod({ namespace: 'default' }).then(() => 200, (e: unknown) => (e as { code: number }).code);
+    const list = (): Promise<number> =>
+      api.listNamespacedPod({ namespace: 'default' }).then(
+        () => 200,
+        (e: unknown) => (e as { code: number }).code,
+      );
     clock.advance(first.atMs - 1);
     expect(await list()).toBe(200);
     clock.advance(1);

@@ -77,17 +77,37 @@ export async function recordWatch(url: string, path: string, query: Record<strin
 }
 
 /** statusOf parses the Status body of a client-node ApiException. */
-export function statusOf(err: unknown): { code: number; reason: string; kind: string; status: string; message: string; details?: Record<string, unknown> } {
+export function statusOf(err: unknown): {
+  code: number;
+  reason: string;
+  kind: string;
+  status: string;
+  message: string;
+  details?: Record<string, unknown>;
+} {
   expect(err).toHaveProperty('body');
   const body = (err as { body: unknown }).body;
   return (typeof body === 'string' ? JSON.parse(body) : body) as ReturnType<typeof statusOf>;
 }
 
 /** raw sends a request with Node's fetch, for requests client-node would never make. */
-export async function raw(url: string, method: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
-  const res = await fetch(url, { method, headers: { 'Content-Type': 'application/json', ...headers }, ...(body === undefined ? {} : { body }) });
+export async function raw(
+  url: string,
+  method: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
+  const res = await fetch(url, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body }),
+  });
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type'), json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+  };
 }
 
 /**
@@ -107,7 +127,9 @@ export function simulatorPerTest(defaults: SimulatorOptions): (options?: Simulat
 }
 
 /** LeaseObject is a stored coordination.k8s.io/v1 Lease as the simulator keeps it. */
-export type LeaseObject = KubeObject & { spec: { holderIdentity?: string; leaseDurationSeconds?: number; leaseTransitions?: number; renewTime?: string; acquireTime?: string } };
+export type LeaseObject = KubeObject & {
+  spec: { holderIdentity?: string; leaseDurationSeconds?: number; leaseTransitions?: number; renewTime?: string; acquireTime?: string };
+};
 
 /** leases returns the simulator's Leases, of one namespace or all. */
 export function leases(sim: Simulator, namespace?: string): LeaseObject[] {

@@ -26,7 +26,8 @@ describe('simulated scheduler and kubelet: failure modes', () => {
       const p = await read(s, name);
       return test(p) ? p : undefined;
     });
-  const condition = (p: V1Pod, type: string): { status?: string; reason?: string } | undefined => p.status?.conditions?.find((c) => c.type === type);
+  const condition = (p: V1Pod, type: string): { status?: string; reason?: string } | undefined =>
+    p.status?.conditions?.find((c) => c.type === type);
 
   it('moves a pod through its stages on the simulated clock with the configured delays', async () => {
     const clock = new ManualClock();
@@ -44,8 +45,13 @@ describe('simulated scheduler and kubelet: failure modes', () => {
       seen.push(phase());
     }
     expect(seen).toEqual([
-      'Pending/-/-', 'Pending/-/-', 'Pending/sim-node-1/-', 'Pending/sim-node-1/-',
-      'Pending/sim-node-1/ContainerCreating', 'Pending/sim-node-1/ContainerCreating', 'Running/sim-node-1/ip',
+      'Pending/-/-',
+      'Pending/-/-',
+      'Pending/sim-node-1/-',
+      'Pending/sim-node-1/-',
+      'Pending/sim-node-1/ContainerCreating',
+      'Pending/sim-node-1/ContainerCreating',
+      'Running/sim-node-1/ip',
     ]);
   });
 
@@ -63,7 +69,11 @@ describe('simulated scheduler and kubelet: failure modes', () => {
     const pulled = await until(s, 'ErrImagePull', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImagePull');
     expect(pulled.status?.phase).toBe('Pending');
     expect(pulled.status?.containerStatuses?.[0]?.state?.waiting?.message).toMatch(/failed to pull/);
-    const backoff = await until(s, 'ImagePullBackOff', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff');
+    const backoff = await until(
+      s,
+      'ImagePullBackOff',
+      (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff',
+    );
     expect(backoff.status?.phase).toBe('Pending');
     expect(condition(backoff, 'Ready')?.status).toBe('False');
   });
@@ -189,7 +199,8 @@ describe('simulated scheduler and kubelet: failure modes', () => {
         s.kubelet.addRule({ match: (p) => p.metadata.labels?.['flaky'] === 'yes', fraction: 0.5, mode: { kind: 'imagePull' } });
         const api = coreApi(s.url);
         const names = [...Array.from({ length: 12 }, (_, i) => `jupyter-flaky-${i}`), 'jupyter-bad-1'];
-        for (const name of names) await api.createNamespacedPod({ namespace: 'default', body: podBody(name, name.includes('flaky') ? { flaky: 'yes' } : {}) });
+        for (const name of names)
+          await api.createNamespacedPod({ namespace: 'default', body: podBody(name, name.includes('flaky') ? { flaky: 'yes' } : {}) });
         const fate = (p: Pod): string | undefined => {
           if (p.status.phase === 'Running') return 'ok';
           if (p.status.conditions?.some((c) => c.reason === 'Unschedulable') === true) return 'unschedulable';

@@ -61,15 +61,34 @@ describe('simulated API server: coordination.k8s.io/v1 Leases through @kubernete
 
   it('updates with the current resourceVersion and refuses a stale one with 409 Conflict, changing nothing', async () => {
     const first = await api.createNamespacedLease({ namespace: NS, body: leaseBody('l', 'a') });
-    const renewed = await api.replaceNamespacedLease({ name: 'l', namespace: NS, body: { ...leaseBody('l', 'a'), metadata: { name: 'l', resourceVersion: first.metadata?.resourceVersion } } });
+    const renewed = await api.replaceNamespacedLease({
+      name: 'l',
+      namespace: NS,
+      body: { ...leaseBody('l', 'a'), metadata: { name: 'l', resourceVersion: first.metadata?.resourceVersion } },
+    });
     expect(Number(renewed.metadata?.resourceVersion)).toBeGreaterThan(Number(first.metadata?.resourceVersion));
     expect(renewed.metadata?.uid).toBe(first.metadata?.uid);
     // A second writer still holding the first version loses: the optimistic lock of leader election.
-    const stale = await rejection(api.replaceNamespacedLease({ name: 'l', namespace: NS, body: { ...leaseBody('l', 'b', 1), metadata: { name: 'l', resourceVersion: first.metadata?.resourceVersion } } }));
+    const stale = await rejection(
+      api.replaceNamespacedLease({
+        name: 'l',
+        namespace: NS,
+        body: { ...leaseBody('l', 'b', 1), metadata: { name: 'l', resourceVersion: first.metadata?.resourceVersion } },
+      }),
+    );
     expect(stale).toMatchObject({ code: 409, reason: 'Conflict' });
     expect(stale.message).toContain('the object has been modified');
-    expect(leases(sim, NS)[0]).toMatchObject({ metadata: { resourceVersion: renewed.metadata?.resourceVersion }, spec: { holderIdentity: 'a', leaseTransitions: 0 } });
-    const wrongUid = await rejection(api.replaceNamespacedLease({ name: 'l', namespace: NS, body: { ...leaseBody('l', 'b'), metadata: { name: 'l', uid: '00000000-0000-4000-8000-000000000000' } } }));
+    expect(leases(sim, NS)[0]).toMatchObject({
+      metadata: { resourceVersion: renewed.metadata?.resourceVersion },
+      spec: { holderIdentity: 'a', leaseTransitions: 0 },
+    });
+    const wrongUid = await rejection(
+      api.replaceNamespacedLease({
+        name: 'l',
+        namespace: NS,
+        body: { ...leaseBody('l', 'b'), metadata: { name: 'l', uid: '00000000-0000-4000-8000-000000000000' } },
+      }),
+    );
     expect(wrongUid).toMatchObject({ code: 409, reason: 'Conflict' });
     const absent = await rejection(api.replaceNamespacedLease({ name: 'other', namespace: NS, body: leaseBody('other', 'a') }));
     expect(absent).toMatchObject({ code: 404 });
@@ -79,7 +98,11 @@ describe('simulated API server: coordination.k8s.io/v1 Leases through @kubernete
     const watch = await recordWatch(sim.url, `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`, { resourceVersion: '0' });
     try {
       const created = await api.createNamespacedLease({ namespace: NS, body: leaseBody('w', 'a') });
-      const updated = await api.replaceNamespacedLease({ name: 'w', namespace: NS, body: { ...leaseBody('w', 'b', 1), metadata: { name: 'w', resourceVersion: created.metadata?.resourceVersion } } });
+      const updated = await api.replaceNamespacedLease({
+        name: 'w',
+        namespace: NS,
+        body: { ...leaseBody('w', 'b', 1), metadata: { name: 'w', resourceVersion: created.metadata?.resourceVersion } },
+      });
       await waitFor('two lease events', () => (watch.events.length >= 2 ? true : undefined));
       expect(watch.events.map((e) => [e.type, e.object.metadata?.resourceVersion, e.object['kind']])).toEqual([
         ['ADDED', created.metadata?.resourceVersion, 'Lease'],
@@ -92,9 +115,17 @@ describe('simulated API server: coordination.k8s.io/v1 Leases through @kubernete
 
   it('rejects bad Leases with the API server’s 400 and 422 answers and stores nothing', async () => {
     const base = `${sim.url}/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`;
-    const millis = await raw(base, 'POST', JSON.stringify({ kind: 'Lease', metadata: { name: 'x' }, spec: { renewTime: new Date().toISOString() } }));
+    const millis = await raw(
+      base,
+      'POST',
+      JSON.stringify({ kind: 'Lease', metadata: { name: 'x' }, spec: { renewTime: new Date().toISOString() } }),
+    );
     expect(millis.status).toBe(400);
-    const negative = await raw(base, 'POST', JSON.stringify({ kind: 'Lease', metadata: { name: 'x' }, spec: { leaseDurationSeconds: 0, leaseTransitions: -1 } }));
+    const negative = await raw(
+      base,
+      'POST',
+      JSON.stringify({ kind: 'Lease', metadata: { name: 'x' }, spec: { leaseDurationSeconds: 0, leaseTransitions: -1 } }),
+    );
     expect(negative.status).toBe(422);
     expect(JSON.stringify(negative.json['details'])).toContain('spec.leaseDurationSeconds');
     expect(JSON.stringify(negative.json['details'])).toContain('spec.leaseTransitions');
@@ -123,7 +154,13 @@ describe('simulated API server: coordination.k8s.io/v1 Leases through @kubernete
   it('applies injected faults to lease calls as to pod calls', async () => {
     sim.faults.failNext(1, { status: 503, verbs: ['update'] });
     const lease = await api.createNamespacedLease({ namespace: NS, body: leaseBody('f', 'a') });
-    const failed = await rejection(api.replaceNamespacedLease({ name: 'f', namespace: NS, body: { ...leaseBody('f', 'a'), metadata: { name: 'f', resourceVersion: lease.metadata?.resourceVersion } } }));
+    const failed = await rejection(
+      api.replaceNamespacedLease({
+        name: 'f',
+        namespace: NS,
+        body: { ...leaseBody('f', 'a'), metadata: { name: 'f', resourceVersion: lease.metadata?.resourceVersion } },
+      }),
+    );
     expect(failed).toMatchObject({ code: 503 });
     expect(leases(sim)[0]?.metadata.resourceVersion).toBe(lease.metadata?.resourceVersion);
   });

@@ -31,7 +31,10 @@ describe('simulated API server: pods through @kubernetes/client-node', () => {
 
   it('names a pod from generateName and serves it under pods/NAME/status too', async () => {
     const api = coreApi(sim.url);
-    const created = await api.createNamespacedPod({ namespace: 'default', body: { ...podBody(''), metadata: { generateName: 'jupyter-' } } });
+    const created = await api.createNamespacedPod({
+      namespace: 'default',
+      body: { ...podBody(''), metadata: { generateName: 'jupyter-' } },
+    });
     const name = created.metadata?.name ?? '';
     expect(name).toMatch(/^jupyter-[a-z0-9]{5}$/);
     const status = await api.readNamespacedPodStatus({ name, namespace: 'default' });
@@ -45,7 +48,13 @@ describe('simulated API server: pods through @kubernetes/client-node', () => {
     expect(read.metadata?.name).toBe('p1');
     const err: unknown = await api.readNamespacedPod({ name: 'nope', namespace: 'default' }).catch((e: unknown) => e);
     expect(err).toHaveProperty('code', 404);
-    expect(statusOf(err)).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404, details: { name: 'nope', kind: 'pods' } });
+    expect(statusOf(err)).toMatchObject({
+      kind: 'Status',
+      status: 'Failure',
+      reason: 'NotFound',
+      code: 404,
+      details: { name: 'nope', kind: 'pods' },
+    });
   });
 
   it('answers a duplicate create with 409 AlreadyExists', async () => {
@@ -108,7 +117,9 @@ describe('simulated API server: pods through @kubernetes/client-node', () => {
     const first = await api.listNamespacedPod({ namespace: 'default', limit: 1 });
     await api.createNamespacedPod({ namespace: 'default', body: podBody('p4') });
     sim.cluster.compact();
-    const err: unknown = await api.listNamespacedPod({ namespace: 'default', limit: 1, _continue: first.metadata?._continue ?? '' }).catch((e: unknown) => e);
+    const err: unknown = await api
+      .listNamespacedPod({ namespace: 'default', limit: 1, _continue: first.metadata?._continue ?? '' })
+      .catch((e: unknown) => e);
     expect(err).toHaveProperty('code', 410);
     expect(statusOf(err)).toMatchObject({ reason: 'Expired', code: 410 });
   });
@@ -131,7 +142,8 @@ describe('simulated API server: pods through @kubernetes/client-node', () => {
       const uids = async (url: string): Promise<string[]> => {
         const api = coreApi(url);
         const out: string[] = [];
-        for (const name of ['a', 'b']) out.push((await api.createNamespacedPod({ namespace: 'default', body: podBody(name) })).metadata?.uid ?? '');
+        for (const name of ['a', 'b'])
+          out.push((await api.createNamespacedPod({ namespace: 'default', body: podBody(name) })).metadata?.uid ?? '');
         return out;
       };
       expect(await uids(sim.url)).toEqual(await uids(other.url));
@@ -141,12 +153,20 @@ describe('simulated API server: pods through @kubernetes/client-node', () => {
   });
 
   it('answers discovery for /api, /apis and /api/v1', async () => {
-    const get = async (path: string): Promise<Record<string, unknown>> => (await fetch(sim.url + path)).json() as Promise<Record<string, unknown>>;
+    const get = async (path: string): Promise<Record<string, unknown>> =>
+      (await fetch(sim.url + path)).json() as Promise<Record<string, unknown>>;
     expect(await get('/api')).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });
     expect(await get('/apis')).toMatchObject({ kind: 'APIGroupList', groups: [expect.objectContaining({ name: 'coordination.k8s.io' })] });
     const core = await get('/api/v1');
     expect(core).toMatchObject({ kind: 'APIResourceList', groupVersion: 'v1' });
-    expect(core['resources']).toContainEqual(expect.objectContaining({ name: 'pods', namespaced: true, shortNames: ['po'], verbs: expect.arrayContaining(['list', 'watch', 'create', 'delete']) as unknown }));
+    expect(core['resources']).toContainEqual(
+      expect.objectContaining({
+        name: 'pods',
+        namespaced: true,
+        shortNames: ['po'],
+        verbs: expect.arrayContaining(['list', 'watch', 'create', 'delete']) as unknown,
+      }),
+    );
   });
 
   it('creates in a namespace only if it exists', async () => {
@@ -162,12 +182,16 @@ describe('simulated API server: pods through @kubernetes/client-node', () => {
     const api = coreApi(sim.url);
     await api.createNamespacedPod({ namespace: 'default', body: podBody('p1', { app: 'hub' }) });
     const res = await fetch(`${sim.url}/api/v1/namespaces/default/pods/p1`, {
-      method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { labels: { app: null, owner: 'me' } } }),
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ metadata: { labels: { app: null, owner: 'me' } } }),
     });
     expect(res.status).toBe(200);
     expect(((await res.json()) as V1Pod).metadata?.labels).toEqual({ owner: 'me' });
     const bad = await fetch(`${sim.url}/api/v1/namespaces/default/pods/p1`, {
-      method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { nodeName: 'x' } }),
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { nodeName: 'x' } }),
     });
     expect(bad.status).toBe(422);
     expect(await bad.json()).toMatchObject({ kind: 'Status', reason: 'Invalid' });

@@ -49,7 +49,10 @@ describe('simulated API server: watches', () => {
       const w = await recordWatch(s.url, PODS, rv === undefined ? {} : { resourceVersion: rv });
       await waitFor('two ADDED', () => (w.events.length >= 2 ? true : undefined));
       w.abort();
-      expect(w.events.slice(0, 2).map((e) => [e.type, e.object.metadata?.name])).toEqual([['ADDED', 'a'], ['ADDED', 'b']]);
+      expect(w.events.slice(0, 2).map((e) => [e.type, e.object.metadata?.name])).toEqual([
+        ['ADDED', 'a'],
+        ['ADDED', 'b'],
+      ]);
     }
   });
 
@@ -112,7 +115,11 @@ describe('simulated API server: watches', () => {
     const w = await recordWatch(s.url, PODS, { labelSelector: 'app=hub' });
     await waitFor('initial ADDED', () => w.events[0]);
     const patch = async (labels: Record<string, string | null>): Promise<void> => {
-      const res = await fetch(`${s.url}${PODS}/p1`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { labels } }) });
+      const res = await fetch(`${s.url}${PODS}/p1`, {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/merge-patch+json' },
+        body: JSON.stringify({ metadata: { labels } }),
+      });
       expect(res.status).toBe(200);
     };
     await patch({ app: 'elsewhere' });
@@ -132,7 +139,10 @@ describe('simulated API server: watches', () => {
     await new Promise((r) => setTimeout(r, 60));
     withMarks.abort();
     without.abort();
-    expect(withMarks.events[0]).toEqual({ type: 'BOOKMARK', object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(s.cluster.resourceVersion()) } } });
+    expect(withMarks.events[0]).toEqual({
+      type: 'BOOKMARK',
+      object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(s.cluster.resourceVersion()) } },
+    });
     expect(without.events).toEqual([]);
   });
 

@@ -22,7 +22,10 @@ async function firstLines(url: string, n: number): Promise<{ status: number; lin
     if (text.split('\n').filter((l) => l.trim() !== '').length >= n && text.endsWith('\n')) break;
   }
   controller.abort();
-  const lines = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   return { status: res.status, lines: lines.slice(0, n) };
 }
 
@@ -48,7 +51,10 @@ describe('simulated API server: the wire as kube-apiserver speaks it', () => {
     const s = await start({ bookmarkIntervalMs: 20 });
     const rv = s.cluster.resourceVersion();
     const on = await firstLines(`${s.url}${PODS}?watch=1&resourceVersion=${rv}&allowWatchBookmarks=True`, 1);
-    expect(on.lines[0]).toMatchObject({ type: 'BOOKMARK', object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(rv) } } });
+    expect(on.lines[0]).toMatchObject({
+      type: 'BOOKMARK',
+      object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(rv) } },
+    });
     const w = await recordWatch(s.url, PODS, { resourceVersion: String(rv), allowWatchBookmarks: 'False' });
     await new Promise((r) => setTimeout(r, 100));
     w.abort();
@@ -59,7 +65,9 @@ describe('simulated API server: the wire as kube-apiserver speaks it', () => {
     const s = await start();
     const w = await recordWatch(s.url, PODS, { resourceVersion: '1' });
     expect(await w.ended).toBeNull();
-    expect(w.events).toEqual([{ type: 'ERROR', object: expect.objectContaining({ kind: 'Status', status: 'Failure', reason: 'Expired', code: 410 }) }]);
+    expect(w.events).toEqual([
+      { type: 'ERROR', object: expect.objectContaining({ kind: 'Status', status: 'Failure', reason: 'Expired', code: 410 }) },
+    ]);
     expect(w.events[0]?.object['message']).toBe(`too old resource version: 1 (${s.cluster.oldestResourceVersion()})`);
   });
 
@@ -83,11 +91,17 @@ describe('simulated API server: the wire as kube-apiserver speaks it', () => {
     const api = coreApi(s.url);
     const a = await api.createNamespacedPod({ namespace: 'default', body: podBody('a') });
     await api.createNamespacedPod({ namespace: 'default', body: podBody('b') });
-    const atA = await api.listNamespacedPod({ namespace: 'default', resourceVersion: a.metadata?.resourceVersion ?? '', resourceVersionMatch: 'Exact' });
+    const atA = await api.listNamespacedPod({
+      namespace: 'default',
+      resourceVersion: a.metadata?.resourceVersion ?? '',
+      resourceVersionMatch: 'Exact',
+    });
     expect(atA.metadata?.resourceVersion).toBe(a.metadata?.resourceVersion);
     expect(atA.items.map((p) => p.metadata?.name)).toEqual(['a']);
     for (const name of ['c', 'd', 'e']) await api.createNamespacedPod({ namespace: 'default', body: podBody(name) });
-    const err = await api.listNamespacedPod({ namespace: 'default', resourceVersion: a.metadata?.resourceVersion ?? '', resourceVersionMatch: 'Exact' }).catch((e: unknown) => e);
+    const err = await api
+      .listNamespacedPod({ namespace: 'default', resourceVersion: a.metadata?.resourceVersion ?? '', resourceVersionMatch: 'Exact' })
+      .catch((e: unknown) => e);
     expect(statusOf(err)).toMatchObject({ code: 410, reason: 'Expired', message: 'The resourceVersion for the provided list is too old.' });
   });
 
@@ -106,7 +120,12 @@ describe('simulated API server: the wire as kube-apiserver speaks it', () => {
     expect([paged.metadata?.resourceVersion, paged.items.length]).toEqual([rv, 1]);
     const any = await api.listNamespacedPod({ namespace: 'default', resourceVersion: '0', limit: 1 });
     expect([any.items.length, typeof any.metadata?._continue]).toEqual([1, 'string']);
-    const next = await api.listNamespacedPod({ namespace: 'default', resourceVersion: '0', limit: 1, _continue: any.metadata?._continue ?? '' });
+    const next = await api.listNamespacedPod({
+      namespace: 'default',
+      resourceVersion: '0',
+      limit: 1,
+      _continue: any.metadata?._continue ?? '',
+    });
     expect(next.items.map((p) => p.metadata?.name)).toEqual(['b']);
     const mixed = await raw(`${s.url}${PODS}?limit=1&continue=${any.metadata?._continue ?? ''}&resourceVersion=${rv}`, 'GET');
     expect([mixed.status, mixed.json['message']]).toEqual([400, 'specifying resource version is not allowed when using continue']);
@@ -130,7 +149,10 @@ describe('simulated API server: the wire as kube-apiserver speaks it', () => {
     const late = await timingOut;
     expect(late.status).toBe(504);
     expect(late.json).toMatchObject({
-      kind: 'Status', reason: 'Timeout', code: 504, message: `Timeout: Too large resource version: ${far}, current: ${s.cluster.resourceVersion()}`,
+      kind: 'Status',
+      reason: 'Timeout',
+      code: 504,
+      message: `Timeout: Too large resource version: ${far}, current: ${s.cluster.resourceVersion()}`,
       details: { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
     });
   });
@@ -138,16 +160,36 @@ describe('simulated API server: the wire as kube-apiserver speaks it', () => {
   it('answers forbidden combinations of list options with 422 Invalid ListOptions, naming the field', async () => {
     const s = await start();
     const cases: [string, string][] = [
-      ['resourceVersionMatch=Exact', 'resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided'],
-      ['resourceVersion=0&resourceVersionMatch=Exact', 'resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"'],
-      ['resourceVersion=5&resourceVersionMatch=Newest', 'resourceVersionMatch: Unsupported value: "Newest": supported values: "Exact", "NotOlderThan", ""'],
+      [
+        'resourceVersionMatch=Exact',
+        'resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+      ],
+      [
+        'resourceVersion=0&resourceVersionMatch=Exact',
+        'resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+      ],
+      [
+        'resourceVersion=5&resourceVersionMatch=Newest',
+        'resourceVersionMatch: Unsupported value: "Newest": supported values: "Exact", "NotOlderThan", ""',
+      ],
       ['sendInitialEvents=true', 'sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list'],
-      ['watch=1&resourceVersionMatch=NotOlderThan', 'resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'],
-      ['watch=1&sendInitialEvents=true', 'resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan'],
+      [
+        'watch=1&resourceVersionMatch=NotOlderThan',
+        'resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+      ],
+      [
+        'watch=1&sendInitialEvents=true',
+        'resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
+      ],
     ];
     for (const [query, message] of cases) {
       const res = await raw(`${s.url}${PODS}?${query}`, 'GET');
-      expect([query, res.status, res.json['reason'], res.json['message']]).toEqual([query, 422, 'Invalid', `ListOptions.meta.k8s.io "" is invalid: ${message}`]);
+      expect([query, res.status, res.json['reason'], res.json['message']]).toEqual([
+        query,
+        422,
+        'Invalid',
+        `ListOptions.meta.k8s.io "" is invalid: ${message}`,
+      ]);
       expect(res.json['details']).toMatchObject({ group: 'meta.k8s.io', kind: 'ListOptions', name: '' });
     }
   });
@@ -158,12 +200,25 @@ describe('simulated API server: the wire as kube-apiserver speaks it', () => {
     await api.createNamespacedPod({ namespace: 'default', body: podBody('a') });
     await api.createNamespacedPod({ namespace: 'default', body: podBody('b', { app: 'other' }) });
     const rv = String(s.cluster.resourceVersion());
-    const w = await recordWatch(s.url, PODS, { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: true, labelSelector: 'app=sim-test' });
+    const w = await recordWatch(s.url, PODS, {
+      sendInitialEvents: true,
+      resourceVersionMatch: 'NotOlderThan',
+      allowWatchBookmarks: true,
+      labelSelector: 'app=sim-test',
+    });
     await api.createNamespacedPod({ namespace: 'default', body: podBody('c') });
     await waitFor('c', () => w.events.find((e) => e.object.metadata?.name === 'c'));
     w.abort();
-    expect(w.events.map((e) => [e.type, e.object.metadata?.name ?? e.object.metadata?.resourceVersion])).toEqual([['ADDED', 'a'], ['BOOKMARK', rv], ['ADDED', 'c']]);
-    expect(w.events[1]?.object).toEqual({ kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: rv, annotations: { 'k8s.io/initial-events-end': 'true' } } });
+    expect(w.events.map((e) => [e.type, e.object.metadata?.name ?? e.object.metadata?.resourceVersion])).toEqual([
+      ['ADDED', 'a'],
+      ['BOOKMARK', rv],
+      ['ADDED', 'c'],
+    ]);
+    expect(w.events[1]?.object).toEqual({
+      kind: 'Pod',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: rv, annotations: { 'k8s.io/initial-events-end': 'true' } },
+    });
   });
 
   it('sends no initial state when sendInitialEvents is false, and no end bookmark unless bookmarks are allowed', async () => {
@@ -177,7 +232,10 @@ describe('simulated API server: the wire as kube-apiserver speaks it', () => {
     off.abort();
     noMark.abort();
     expect(off.events.map((e) => [e.type, e.object.metadata?.name])).toEqual([['ADDED', 'b']]);
-    expect(noMark.events.map((e) => [e.type, e.object.metadata?.name])).toEqual([['ADDED', 'a'], ['ADDED', 'b']]);
+    expect(noMark.events.map((e) => [e.type, e.object.metadata?.name])).toEqual([
+      ['ADDED', 'a'],
+      ['ADDED', 'b'],
+    ]);
   });
 
   it('sends a watch from a version ahead of the server only the changes after that version', async () => {

@@ -12,7 +12,6 @@ harnessPerTest((harness) => (h = harness));
 const START_TIMEOUT = 'xstate.after.startTimeout.server.spawn_pending';
 const HOUR = 3_600_000;
 
-
 function eventTypes(key: string): string[] {
   return h.store.events(key).map((e) => e.type);
 }

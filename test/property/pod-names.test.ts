@@ -47,7 +47,11 @@ function squatters(key: string, prefix: string, namer: Namer): string[] {
   const { user, name } = parseServerKey(key);
   const suffix = namer(key, prefix).slice(prefix.length + 1);
   const tails = [suffix, legacyPodName(key, prefix).slice(prefix.length + 1)];
-  const out: Array<string | undefined> = [keyOf(user.toLowerCase(), name), keyOf(user.toUpperCase(), name), keyOf(user, name.toLowerCase())];
+  const out: Array<string | undefined> = [
+    keyOf(user.toLowerCase(), name),
+    keyOf(user.toUpperCase(), name),
+    keyOf(user, name.toLowerCase()),
+  ];
   for (const tail of tails) {
     out.push(keyOf(tail, ''));
     for (let i = tail.indexOf('--'); i !== -1; i = tail.indexOf('--', i + 1)) out.push(keyOf(tail.slice(0, i), tail.slice(i + 2)));

@@ -58,7 +58,10 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'resync' as const }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 100, max: 30_000 }) }) },
   // A kill -9; the wall clock may step while the hub is down.
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), wallMs: fc.constantFrom(0, 0, 600_000, -600_000, 7_200_000, -7_200_000) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('crash' as const), wallMs: fc.constantFrom(0, 0, 600_000, -600_000, 7_200_000, -7_200_000) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('apiDown' as const), down: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('latency' as const), ms: fc.constantFrom(0, 1_000, 5_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('failNext' as const), n: fc.integer({ min: 1, max: 4 }) }) },
@@ -72,11 +75,25 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('readyDelay' as const), ms: fc.constantFrom(0, 3_000, 120_000) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('regress' as const), back: fc.integer({ min: 1, max: 200 }), lose: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('regress' as const), back: fc.integer({ min: 1, max: 200 }), lose: fc.boolean() }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('recreate' as const), server, ready: fc.boolean() }) },
   // etcd restored from an older snapshot, and the pod replaced there: a new uid below every version seen.
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('replaceInNewEpoch' as const), server, back: fc.integer({ min: 5, max: 200 }), ready: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('unready' as const), server, how: fc.constantFrom('notReady' as const, 'nodeLost' as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('replaceInNewEpoch' as const),
+      server,
+      back: fc.integer({ min: 5, max: 200 }),
+      ready: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('unready' as const), server, how: fc.constantFrom('notReady' as const, 'nodeLost' as const) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('recover' as const), server }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('late' as const), ms: fc.constantFrom(0, 4_000, 20_000) }) },
   // The wall clock stepped (NTP, a VM resumed) forward or back by up to two hours, while running or between a crash and the restart.
@@ -277,7 +294,9 @@ describe('property', () => {
             if (process.env['PROPERTY_STATS'] !== undefined) {
               const states = [...w.h.runtime.keys()].map((k) => w.h.runtime.get(k)?.state).join(',');
               const events = (w.h.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
-              console.log(`${steps.length} steps, ${w.acked.length} acked, ${events} events, ${w.h.cluster.calls} calls, orphans ${w.h.store.orphans().length}: ${states}`);
+              console.log(
+                `${steps.length} steps, ${w.acked.length} acked, ${events} events, ${w.h.cluster.calls} calls, orphans ${w.h.store.orphans().length}: ${states}`,
+              );
             }
           } finally {
             w.h.close();

@@ -31,7 +31,12 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('start' as const, 'stop' as const), user }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 50, max: 800 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('refuse' as const), ms: fc.integer({ min: 200, max: 1_500 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('cut' as const, 'expire' as const, 'snapshot' as const, 'restore' as const, 'restart' as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('cut' as const, 'expire' as const, 'snapshot' as const, 'restore' as const, 'restart' as const),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('stall' as const), ms: fc.integer({ min: 200, max: 2_000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('drop' as const), fraction: fc.constantFrom(0.3, 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('failNext' as const), n: fc.integer({ min: 1, max: 4 }) }) },
@@ -148,7 +153,10 @@ describe('property against the simulated cluster', () => {
           await settle(w, 20_000);
           for (const u of USERS) {
             const s = live.sk.get(u);
-            expect(done(w, u), `${u} (last asked to ${w.last.get(u) ?? 'nothing'}) is ${s?.detail ?? 'unknown'}; pod ${JSON.stringify(live.pod(s?.podName ?? '')?.status ?? null)}`).toBe(true);
+            expect(
+              done(w, u),
+              `${u} (last asked to ${w.last.get(u) ?? 'nothing'}) is ${s?.detail ?? 'unknown'}; pod ${JSON.stringify(live.pod(s?.podName ?? '')?.status ?? null)}`,
+            ).toBe(true);
           }
           for (const check of live.sk.replayCheck()) expect(check.ok, `${check.key}: replay equals the stored snapshot`).toBe(true);
         } finally {

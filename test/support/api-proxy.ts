@@ -93,7 +93,13 @@ export class ApiProxy {
     this.open.add(call);
     res.once('close', () => this.open.delete(call));
     const upstream = httpRequest(
-      { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: { ...req.headers, host: this.target.host } },
+      {
+        host: this.target.hostname,
+        port: this.target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: this.target.host },
+      },
       (answer) => {
         const pass = () => {
           if (res.destroyed) return;

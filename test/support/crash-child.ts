@@ -16,9 +16,22 @@ if (path === undefined) throw new Error('usage: crash-child DB [SEED]');
 const random = mulberry32(Number(seedArg ?? 1));
 
 const db = openDatabase(path);
-const machine = configureServerMachine({ ...TEST_DELAYS, pollInterval: 20, requestTimeout: 50, stopRetryInterval: 200, stopTimeout: 500, startTimeout: 800 });
+const machine = configureServerMachine({
+  ...TEST_DELAYS,
+  pollInterval: 20,
+  requestTimeout: 50,
+  stopRetryInterval: 200,
+  stopTimeout: 500,
+  startTimeout: 800,
+});
 const cluster = new ModelCluster(systemClock, { graceMs: 30, readyDelayMs: 40 });
-const runtime = new Runtime({ store: new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), machine, pods: cluster, clock: systemClock, effectTimeoutMs: 40 });
+const runtime = new Runtime({
+  store: new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }),
+  machine,
+  pods: cluster,
+  clock: systemClock,
+  effectTimeoutMs: 40,
+});
 runtime.start();
 writeSync(1, 'ready\n');
 

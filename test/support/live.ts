@@ -58,7 +58,9 @@ export class Live {
     this.cleanup = tmp.cleanup;
   }
 
-  static async start(options: { sim?: SimulatorOptions; config?: Partial<SpawnkeeperConfig>; waitForSync?: boolean; clock?: Clock } = {}): Promise<Live> {
+  static async start(
+    options: { sim?: SimulatorOptions; config?: Partial<SpawnkeeperConfig>; waitForSync?: boolean; clock?: Clock } = {},
+  ): Promise<Live> {
     liveBound(); // the analysis runs for seconds on this thread: before the hub runs, never while it does
     const sim = await startSimulator({ kubelet: { scheduleMs: 20, createMs: 20, readyMs: 60, stopMs: 30 }, ...options.sim });
     const live = new Live(sim, { ...LIVE_CONFIG, ...options.config }, options.clock);
@@ -86,7 +88,9 @@ export class Live {
       const s = this.sk.get(user, name);
       if (s !== undefined && s.stable && this.agrees(s)) return s;
       if (Date.now() > deadline) {
-        throw new Error(`${user}/${name} did not settle within ${within} ms: ${s?.detail ?? 'unknown'}, pod ${JSON.stringify(this.pod(s?.podName ?? '')?.status?.phase)}`);
+        throw new Error(
+          `${user}/${name} did not settle within ${within} ms: ${s?.detail ?? 'unknown'}, pod ${JSON.stringify(this.pod(s?.podName ?? '')?.status?.phase)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -105,7 +109,10 @@ export class Live {
   agrees(s: ServerStatus): boolean {
     const found = this.pod(s.podName);
     const pod = found !== undefined && ownerKey(found, this.sk.config.instance) === s.key ? found : undefined;
-    const ready = pod !== undefined && pod.metadata.deletionTimestamp === undefined && pod.status?.phase === 'Running' &&
+    const ready =
+      pod !== undefined &&
+      pod.metadata.deletionTimestamp === undefined &&
+      pod.status?.phase === 'Running' &&
       (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
     if (s.state === 'running') return ready;
     if (pod === undefined) return true;

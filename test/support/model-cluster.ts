@@ -76,7 +76,16 @@ export class ModelCluster implements PodClient {
   }
 
   static noFaults(): ModelFaults {
-    return { down: false, latencyMs: 0, failNext: 0, stuck: new Set(), stuckForever: new Set(), failOnStart: new Map(), readyDelayMs: 3_000, lateMs: 0 };
+    return {
+      down: false,
+      latencyMs: 0,
+      failNext: 0,
+      stuck: new Set(),
+      stuckForever: new Set(),
+      failOnStart: new Map(),
+      readyDelayMs: 3_000,
+      lateMs: 0,
+    };
   }
 
   /** clear ends every fault; pods held by a finalizer finish terminating. */
@@ -165,14 +174,29 @@ export class ModelCluster implements PodClient {
   }
 
   private deletedAnswer(pod: ModelPod): PodFact {
-    return { exists: true, uid: pod.uid, resourceVersion: this.version(this.rv), phase: pod.phase, ready: false, deleting: true, reason: pod.reason, exitCode: pod.exitCode };
+    return {
+      exists: true,
+      uid: pod.uid,
+      resourceVersion: this.version(this.rv),
+      phase: pod.phase,
+      ready: false,
+      deleting: true,
+      reason: pod.reason,
+      exitCode: pod.exitCode,
+    };
   }
 
   /** recreate deletes a server's pod and creates another under the same name with a new uid (kubectl replace, a controller). */
   recreate(key: string, options: { ready?: boolean } = {}): void {
     const old = this.pods.get(key);
     if (old !== undefined) this.remove(key);
-    this.pods.set(key, { uid: `${this.uidPrefix}-${++this.uids}`, rv: 0, phase: options.ready === false ? 'Pending' : 'Running', ready: options.ready !== false, deleting: false });
+    this.pods.set(key, {
+      uid: `${this.uidPrefix}-${++this.uids}`,
+      rv: 0,
+      phase: options.ready === false ? 'Pending' : 'Running',
+      ready: options.ready !== false,
+      deleting: false,
+    });
     this.changed(key);
   }
 

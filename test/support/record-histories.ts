@@ -54,7 +54,7 @@ const scenarios: Record<string, { description: string; run: Scenario }> = {
     },
   },
   'vanished-while-running': {
-    description: 'A pod deleted behind the hub\'s back while running; stale and duplicate observations change nothing.',
+    description: "A pod deleted behind the hub's back while running; stale and duplicate observations change nothing.",
     run: async (h, key) => {
       await h.runtime.send(key, { type: 'server.start' });
       await h.advance(10_000);
@@ -102,10 +102,19 @@ for (const [name, scenario] of Object.entries(scenarios)) {
   const key = 'golden/';
   await scenario.run(h, key);
   const events = h.store.events(key).map((e) => JSON.parse(e.payload) as unknown);
-  const { snapshot, state } = h.db.prepare('SELECT snapshot, state FROM servers WHERE key = ?').get(key) as { snapshot: string; state: string };
+  const { snapshot, state } = h.db.prepare('SELECT snapshot, state FROM servers WHERE key = ?').get(key) as {
+    snapshot: string;
+    state: string;
+  };
   h.close();
   tmp.cleanup();
-  const fixture = { description: scenario.description, machineVersion: MACHINE_VERSION, finalState: state, events, expected: JSON.parse(snapshot) as unknown };
+  const fixture = {
+    description: scenario.description,
+    machineVersion: MACHINE_VERSION,
+    finalState: state,
+    events,
+    expected: JSON.parse(snapshot) as unknown,
+  };
   writeFileSync(`${out}${name}.json`, `${JSON.stringify(fixture, null, 1)}\n`);
   console.log(`${name}: ${events.length} events, ends ${state}`);
 }

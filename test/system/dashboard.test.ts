@@ -14,7 +14,16 @@ const WAIT = { timeout: 15_000 };
 async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: need(CHROMIUM),
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -30,7 +39,12 @@ describe('the dashboard in headless Chromium', () => {
   beforeAll(async () => {
     browser = await launch();
     // readyMs is long enough that the table is seen in spawn_pending before it turns running.
-    hub = await startTestHub({ host: '127.0.0.1', port: 0, slowSpawnTimeout: 0.05, sim: { seed: 7, kubelet: { ...FAST_KUBELET, readyMs: 2_000 } } });
+    hub = await startTestHub({
+      host: '127.0.0.1',
+      port: 0,
+      slowSpawnTimeout: 0.05,
+      sim: { seed: 7, kubelet: { ...FAST_KUBELET, readyMs: 2_000 } },
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -84,7 +98,10 @@ describe('the dashboard in headless Chromium', () => {
     expect(requests.filter((r) => r.resourceType() === 'document')).toHaveLength(1);
 
     const timeline = page.locator('#timeline tbody tr');
-    await timeline.filter({ hasText: /→ running\.ready$/ }).first().waitFor(WAIT);
+    await timeline
+      .filter({ hasText: /→ running\.ready$/ })
+      .first()
+      .waitFor(WAIT);
     const events = await page.locator('#timeline tbody td.event').allTextContents();
     expect(events[0]).toBe('server.start');
     const states = await page.locator('#timeline tbody td.transition').allTextContents();

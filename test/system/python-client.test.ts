@@ -19,8 +19,14 @@ describe('the Python Kubernetes client against the simulated API server', () => 
   it('creates, reads, lists by selector and deletes a pod; a duplicate is 409 and a deleted pod 404', async () => {
     const seen = await scenario('crud');
     expect(seen).toMatchObject({
-      phase: 'Pending', readUid: seen['uid'], duplicate: { status: 409, reason: 'AlreadyExists' },
-      selected: ['py1'], notSelected: ['py2'], deletedHasTimestamp: true, gone: true, afterDelete: { status: 404, reason: 'NotFound' },
+      phase: 'Pending',
+      readUid: seen['uid'],
+      duplicate: { status: 409, reason: 'AlreadyExists' },
+      selected: ['py1'],
+      notSelected: ['py2'],
+      deletedHasTimestamp: true,
+      gone: true,
+      afterDelete: { status: 404, reason: 'NotFound' },
     });
   });
 
@@ -57,7 +63,11 @@ describe('the Python Kubernetes client against the simulated API server', () => 
       invalid: { status: 422, reason: 'Invalid' },
       listed: ['py-claim', 'py-secret', 'py-svc'],
       serviceWatch: ['DELETED'],
-      afterDelete: [{ status: 404, reason: 'NotFound' }, { status: 404, reason: 'NotFound' }, { status: 404, reason: 'NotFound' }],
+      afterDelete: [
+        { status: 404, reason: 'NotFound' },
+        { status: 404, reason: 'NotFound' },
+        { status: 404, reason: 'NotFound' },
+      ],
     });
   });
 });

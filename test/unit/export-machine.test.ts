@@ -12,7 +12,10 @@ function evaluate(code: string): AnyStateMachine {
 }
 
 describe('export-machine', () => {
-  for (const [name, machine] of [['serverMachine', serverMachine], ['reflectorMachine', reflectorMachine]] as const) {
+  for (const [name, machine] of [
+    ['serverMachine', serverMachine],
+    ['reflectorMachine', reflectorMachine],
+  ] as const) {
     it(`exports ${name} as Stately code that evaluates to the same states and transitions`, () => {
       const exported = evaluate(exportMachine(machine, 'stately'));
       expect(structure(exported)).toEqual(structure(machine));
@@ -30,7 +33,8 @@ describe('export-machine', () => {
   it('draws a Mermaid diagram with every state, balanced blocks and the timeouts by name', () => {
     const diagram = exportMachine(serverMachine, 'mermaid');
     expect(diagram.startsWith('stateDiagram-v2\n')).toBe(true);
-    for (const s of ['stopped (stable)', 'ready (stable)', 'unready', 'failed (stable)', 'timed_out', 'giving_up']) expect(diagram).toContain(s);
+    for (const s of ['stopped (stable)', 'ready (stable)', 'unready', 'failed (stable)', 'timed_out', 'giving_up'])
+      expect(diagram).toContain(s);
     expect(diagram).toContain('after startTimeout');
     expect((diagram.match(/\{/g) ?? []).length).toBe((diagram.match(/^\s*\}$/gm) ?? []).length);
   });

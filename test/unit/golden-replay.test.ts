@@ -20,7 +20,11 @@ function load(dir: string): Array<[string, Fixture]> {
 }
 
 const machine = configureServerMachine();
-const fold = (f: Fixture) => replay(machine, f.events.map((e) => ({ payload: JSON.stringify(e) })));
+const fold = (f: Fixture) =>
+  replay(
+    machine,
+    f.events.map((e) => ({ payload: JSON.stringify(e) })),
+  );
 
 describe('golden histories', () => {
   const golden = load('histories');

@@ -23,10 +23,21 @@ function without(path: string[]): ServerMachine {
 }
 
 /** COARSE delays keep every default's ordering with few poll rounds per deadline, so a search is quick. */
-const COARSE = { startTimeout: 20_000, stopTimeout: 10_000, stopRetryInterval: 5_000, requestTimeout: 2_000, pollInterval: 5_000, failFastGrace: 5_000, unreadyTimeout: 15_000, retryBackoff: 1_000, retryBackoffMax: 4_000 };
+const COARSE = {
+  startTimeout: 20_000,
+  stopTimeout: 10_000,
+  stopRetryInterval: 5_000,
+  requestTimeout: 2_000,
+  pollInterval: 5_000,
+  failFastGrace: 5_000,
+  unreadyTimeout: 15_000,
+  retryBackoff: 1_000,
+  retryBackoffMax: 4_000,
+};
 
 function coarseDelays() {
-  return (configureServerMachine(COARSE) as unknown as { implementations: { delays: Record<string, unknown> } }).implementations.delays as never;
+  return (configureServerMachine(COARSE) as unknown as { implementations: { delays: Record<string, unknown> } }).implementations
+    .delays as never;
 }
 
 /**
@@ -74,7 +85,10 @@ describe('liveness of serverMachine', () => {
     unready['on'] = { 'pod.observed': { target: '#server.running.unready', reenter: true, actions: 'notePod' } };
     const mutant = createMachine(config as never, serverMachine.implementations as never) as unknown as ServerMachine;
     const report = analyzeLiveness(mutant.provide({ delays: coarseDelays() }) as ServerMachine);
-    expect(report.problems.some((p) => p.startsWith('an observation or answer pushes a deadline back')), report.problems.join('; ')).toBe(true);
+    expect(
+      report.problems.some((p) => p.startsWith('an observation or answer pushes a deadline back')),
+      report.problems.join('; '),
+    ).toBe(true);
   }, 240_000);
 
   it('accepts a state whose own poll was removed while its parent still has a deadline', () => {

@@ -66,7 +66,7 @@ describe('relation', () => {
 });
 
 describe('relation of a listed fact', () => {
-  it('takes what a list at or after the known version shows as the pod now, whatever the pod\'s own version', () => {
+  it("takes what a list at or after the known version shows as the pod now, whatever the pod's own version", () => {
     expect(relation(pod('10'), pod('7', { ready: false }), '12')).toBe('newer');
     expect(relation(pod('10'), pod('10', { ready: false }), '10')).toBe('newer');
     expect(relation(pod('10'), pod('10'), '12')).toBe('stale');

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidNameError, MAX_POD_NAME_PREFIX, legacyPodName, podName, podNameCandidates, serverKey, validatePodNamePrefix } from '../../src/kube/names.js';
+import {
+  InvalidNameError,
+  MAX_POD_NAME_PREFIX,
+  legacyPodName,
+  podName,
+  podNameCandidates,
+  serverKey,
+  validatePodNamePrefix,
+} from '../../src/kube/names.js';
 
 describe('pod names', () => {
   it("gives a user named like another user's hashed pod name a pod name of its own (squatting regression)", () => {

@@ -21,7 +21,14 @@ type Move =
   | { kind: 'stop' }
   | { kind: 'timer' }
   | { kind: 'observe'; fact: Omit<PodFact, 'resourceVersion'>; rvStep: number }
-  | { kind: 'answer'; current: boolean; op: 'create' | 'read' | 'delete'; fact: Omit<PodFact, 'resourceVersion'> | undefined; foreign: boolean; rvStep: number };
+  | {
+      kind: 'answer';
+      current: boolean;
+      op: 'create' | 'read' | 'delete';
+      fact: Omit<PodFact, 'resourceVersion'> | undefined;
+      foreign: boolean;
+      rvStep: number;
+    };
 
 const present = fc.record({
   exists: fc.constant(true as const),
@@ -47,14 +54,20 @@ const move: fc.Arbitrary<Move> = fc.oneof(
 );
 
 /** eventFor turns a move into an event the machine could receive now, timers taken from those it armed. */
-function eventFor(m: Move, snapshot: ServerSnapshot, armed: Map<string, { type: string }>, rv: { n: number }): ServerEvent | { type: string } | undefined {
+function eventFor(
+  m: Move,
+  snapshot: ServerSnapshot,
+  armed: Map<string, { type: string }>,
+  rv: { n: number },
+): ServerEvent | { type: string } | undefined {
   if (m.kind === 'start') return { type: 'server.start' };
   if (m.kind === 'stop') return { type: 'server.stop' };
   if (m.kind === 'timer') return [...armed.values()][0];
   rv.n += m.rvStep;
   if (m.kind === 'observe') return { type: 'pod.observed', pod: { ...m.fact, resourceVersion: String(rv.n) } as PodFact };
   const ref = m.current ? (snapshot.context.awaiting ?? '0') : '999';
-  if (m.fact === undefined) return { type: 'pod.result', ref, op: m.op, error: { message: 'boom', reason: m.foreign ? 'Foreign' : undefined } };
+  if (m.fact === undefined)
+    return { type: 'pod.result', ref, op: m.op, error: { message: 'boom', reason: m.foreign ? 'Foreign' : undefined } };
   return { type: 'pod.result', ref, op: m.op, pod: { ...m.fact, resourceVersion: String(rv.n) } as PodFact };
 }
 
@@ -78,7 +91,8 @@ describe('stepping on a reused actor scope', () => {
           expect(persist(machine, nextTheirs)).toBe(expected);
           expect(shape(actionsOurs)).toEqual(shape(actionsTheirs));
           for (const a of actionsTheirs as ReadonlyArray<{ type: string; params?: Record<string, unknown> }>) {
-            if (a.type === 'xstate.raise' && typeof a.params?.['delay'] === 'number') armed.set(String(a.params['id']), a.params['event'] as { type: string });
+            if (a.type === 'xstate.raise' && typeof a.params?.['delay'] === 'number')
+              armed.set(String(a.params['id']), a.params['event'] as { type: string });
             if (a.type === 'xstate.cancel') armed.delete(String(a.params?.['sendId']));
           }
           if (event.type.startsWith('xstate.after.')) armed.delete([...armed.keys()][0] ?? '');

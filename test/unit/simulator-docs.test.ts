@@ -7,7 +7,10 @@ const doc = readFileSync(new URL('../../docs/simulator.md', import.meta.url), 'u
 
 /** curls are the doc's `curl -X POST $F/<call> [-d '<json>']` lines, as call and arguments. */
 function curls(): { call: string; args: Record<string, unknown> }[] {
-  return [...doc.matchAll(/^curl -X POST \$F\/(\S+)(?: -d '([^']*)')?/gm)].map((m) => ({ call: m[1] ?? '', args: JSON.parse(m[2] ?? '{}') as Record<string, unknown> }));
+  return [...doc.matchAll(/^curl -X POST \$F\/(\S+)(?: -d '([^']*)')?/gm)].map((m) => ({
+    call: m[1] ?? '',
+    args: JSON.parse(m[2] ?? '{}') as Record<string, unknown>,
+  }));
 }
 
 describe('docs/simulator.md', () => {
@@ -21,10 +24,13 @@ describe('docs/simulator.md', () => {
       const action = CONTROL_ACTIONS.find((a) => a.name === call);
       expect(action, call).toBeDefined();
       const params = new Params(args);
-      expect(() => {
-        action?.parse(params);
-        params.done();
-      }, `${call} ${JSON.stringify(args)}`).not.toThrow();
+      expect(
+        () => {
+          action?.parse(params);
+          params.done();
+        },
+        `${call} ${JSON.stringify(args)}`,
+      ).not.toThrow();
     }
   });
 });

@@ -9,7 +9,9 @@ describe('the preflight of npm run test:system', () => {
   it('fails at once with the one apt-get line that installs every missing package', async () => {
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const env = { ...process.env, CHROMIUM: '/nonexistent/chromium', KUBECTL: '/nonexistent/kubectl', PYTHON: '/nonexistent/python3' };
-      execFile(process.execPath, ['--import', 'tsx', PREFLIGHT], { env }, (err, _stdout, stderr) => resolve({ code: err === null ? 0 : (err.code as number), stderr }));
+      execFile(process.execPath, ['--import', 'tsx', PREFLIGHT], { env }, (err, _stdout, stderr) =>
+        resolve({ code: err === null ? 0 : (err.code as number), stderr }),
+      );
     });
     expect(result.code).toBe(1);
     const sudo = process.getuid?.() === 0 ? '' : 'sudo ';

@@ -28,7 +28,9 @@ describe('durable timer table', () => {
     expect(t.size).toBe(500);
     clock.advance(200_000);
     const expected = [
-      ...Array.from({ length: 500 }, (_, j) => j * 10).filter((i) => i % 20 !== 0).map((i) => ({ key: `s${i}`, id: 'start', at: 1_000 + i })),
+      ...Array.from({ length: 500 }, (_, j) => j * 10)
+        .filter((i) => i % 20 !== 0)
+        .map((i) => ({ key: `s${i}`, id: 'start', at: 1_000 + i })),
       ...Array.from({ length: 250 }, (_, j) => j * 20).map((i) => ({ key: `s${i}`, id: 'start', at: 100_000 + i })),
     ];
     expect(fired).toEqual(expected);
@@ -63,7 +65,10 @@ describe('durable timer table', () => {
     expect(t.size).toBe(2);
     clock.advance(25); // 'one' fired and waits for its step: armed, overdue
     expect(t.overdue()).toBe(1);
-    expect(t.deadlines('a')).toEqual([{ id: 'one', dueAt: 20 }, { id: 'two', dueAt: 30 }]);
+    expect(t.deadlines('a')).toEqual([
+      { id: 'one', dueAt: 20 },
+      { id: 'two', dueAt: 30 },
+    ]);
   });
 
   it('fires on monotonic time while the wall clock steps back and forward, and tells deadlines on the wall clock', () => {

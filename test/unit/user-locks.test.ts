@@ -26,7 +26,11 @@ describe('KeyedLock', () => {
   it('releases the key when a section throws, and passes the error on', async () => {
     const lock = new KeyedLock();
     await expect(lock.run('ann', () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
-    await expect(lock.run('ann', () => { throw new Error('sync'); })).rejects.toThrow('sync');
+    await expect(
+      lock.run('ann', () => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
     expect(await lock.run('ann', () => 'next')).toBe('next');
     expect(lock.size).toBe(0);
   });

@@ -39,7 +39,8 @@ export function recordActivity(hub: HubContext): Handler {
         if (hub.users.server(user.id, server) === undefined && hub.sk.get(name, server) === undefined) {
           throw new HttpError(400, `No such server '${server}' for user ${name}`);
         }
-        if (typeof info !== 'object' || info === null || Array.isArray(info) || !('last_activity' in info)) throw new HttpError(400, SERVERS_SHAPE);
+        if (typeof info !== 'object' || info === null || Array.isArray(info) || !('last_activity' in info))
+          throw new HttpError(400, SERVERS_SHAPE);
         updates.push({ server, at: activityTime((info as { last_activity: unknown }).last_activity, now) });
       }
     }

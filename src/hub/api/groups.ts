@@ -11,7 +11,10 @@ const GROUP_NAME = /^[^/\s\p{Cc}]{1,255}$/u;
 /** groupName validates a group name from the path or a body: 400 for a bad one. */
 function groupName(raw: unknown): string {
   if (typeof raw !== 'string' || !GROUP_NAME.test(raw)) {
-    throw new HttpError(400, `invalid group name ${JSON.stringify(raw)?.slice(0, 80) ?? 'nothing'}: 1–255 characters, no '/', white space or control characters`);
+    throw new HttpError(
+      400,
+      `invalid group name ${JSON.stringify(raw)?.slice(0, 80) ?? 'nothing'}: 1–255 characters, no '/', white space or control characters`,
+    );
   }
   return raw;
 }
@@ -38,10 +41,12 @@ function userIds(hub: HubContext, names: unknown): number[] {
 /** checkGroupBody is JupyterHub's _check_group_model: keys name, users, roles only; spawnkeeper groups hold no roles. */
 function checkGroupBody(body: Record<string, unknown>): void {
   for (const key of Object.keys(body)) {
-    if (!['name', 'users', 'roles'].includes(key)) throw new HttpError(400, `Invalid JSON keys: ${JSON.stringify(Object.keys(body)).slice(0, 200)}`);
+    if (!['name', 'users', 'roles'].includes(key))
+      throw new HttpError(400, `Invalid JSON keys: ${JSON.stringify(Object.keys(body)).slice(0, 200)}`);
   }
   const roles = body['roles'];
-  if (roles !== undefined && !(Array.isArray(roles) && roles.length === 0)) throw new HttpError(400, 'groups hold no roles in spawnkeeper; give scopes to tokens and services instead');
+  if (roles !== undefined && !(Array.isArray(roles) && roles.length === 0))
+    throw new HttpError(400, 'groups hold no roles in spawnkeeper; give scopes to tokens and services instead');
 }
 
 /** listGroups is `GET /groups` (`list:groups`): the groups the token may list, paged as GET /users. */
@@ -79,7 +84,12 @@ export function createGroups(hub: HubContext): Handler {
     checkGroupBody(rest);
     const names = [...new Set(groups.map(groupName))];
     const members = userIds(hub, rest['users']);
-    sendJson(ctx.req, ctx.res, 201, create(hub, names, members).map((g) => groupModel(hub, g, caller.grants)));
+    sendJson(
+      ctx.req,
+      ctx.res,
+      201,
+      create(hub, names, members).map((g) => groupModel(hub, g, caller.grants)),
+    );
   };
 }
 

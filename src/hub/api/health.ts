@@ -46,7 +46,9 @@ export class HealthMonitor {
     if (failed !== undefined) reason = failed.message;
     else if (!h.lease.acting) reason = h.lease.reason;
     else if (!h.reflector.healthy) {
-      const since = Number.isFinite(h.reflector.sinceLastSuccessMs) ? `for ${Math.round(h.reflector.sinceLastSuccessMs / 1000)} s` : 'since the hub started';
+      const since = Number.isFinite(h.reflector.sinceLastSuccessMs)
+        ? `for ${Math.round(h.reflector.sinceLastSuccessMs / 1000)} s`
+        : 'since the hub started';
       reason = `the pod reflector has had no successful list or watch ${since}${h.reflector.lastError === null ? '' : ` (last error: ${h.reflector.lastError})`}`;
     }
     if (reason === null) {

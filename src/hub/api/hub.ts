@@ -23,7 +23,11 @@ export function info(hub: HubContext): Handler {
       authenticator: { class: 'spawnkeeper.tokens', version: hub.version },
       spawner: { class: 'spawnkeeper', version: hub.version, namespace: hub.sk.config.namespace, instance: hub.sk.config.instance },
       cluster: c.inCluster ? 'in-cluster' : c.kubeconfig !== '' ? 'kubeconfig' : 'simulated',
-      limits: { concurrent_spawn_limit: c.concurrentSpawnLimit, active_server_limit: c.activeServerLimit, named_server_limit_per_user: c.namedServerLimitPerUser },
+      limits: {
+        concurrent_spawn_limit: c.concurrentSpawnLimit,
+        active_server_limit: c.activeServerLimit,
+        named_server_limit_per_user: c.namedServerLimitPerUser,
+      },
       timeouts: { slow_spawn_timeout: c.slowSpawnTimeout, slow_stop_timeout: c.slowStopTimeout },
       health: hub.health.check(),
     });

@@ -34,7 +34,9 @@ export class SpawnLimiter {
     if (concurrentSpawnLimit > 0 && spawning >= concurrentSpawnLimit) {
       const [lo, hi] = this.settings.retryRange ?? [30, 60];
       const retry = Math.round(lo + (hi - lo) * (this.settings.random ?? Math.random)());
-      throw limitError(`Too many users trying to log in right now. Try again in ${retry} seconds.`, 'throttled', { 'Retry-After': String(retry) });
+      throw limitError(`Too many users trying to log in right now. Try again in ${retry} seconds.`, 'throttled', {
+        'Retry-After': String(retry),
+      });
     }
     if (activeServerLimit > 0 && this.index.active() + this.reserved >= activeServerLimit) {
       throw limitError('Active user limit exceeded. Try again in a few minutes.', 'too-many-users', {});

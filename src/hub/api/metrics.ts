@@ -34,7 +34,12 @@ export class HubMetrics {
       buckets: SPAWN_BUCKETS,
       registers,
     });
-    this.stopDuration = new Histogram({ name: 'jupyterhub_server_stop_seconds', help: 'time taken for server stopping operation', labelNames: ['status'], registers });
+    this.stopDuration = new Histogram({
+      name: 'jupyterhub_server_stop_seconds',
+      help: 'time taken for server stopping operation',
+      labelNames: ['status'],
+      registers,
+    });
     this.requestDuration = new Histogram({
       name: 'jupyterhub_request_duration_seconds',
       help: 'request duration for all HTTP requests',
@@ -45,8 +50,22 @@ export class HubMetrics {
       this.spawnDuration.zero({ status, reason: '' });
       this.stopDuration.zero({ status });
     }
-    new Gauge({ name: 'jupyterhub_running_servers', help: 'the number of user servers currently running', registers, collect() { this.set(index.count('running')); } });
-    new Gauge({ name: 'jupyterhub_total_users', help: 'total number of users', registers, collect() { this.set(sources.totalUsers()); } });
+    new Gauge({
+      name: 'jupyterhub_running_servers',
+      help: 'the number of user servers currently running',
+      registers,
+      collect() {
+        this.set(index.count('running'));
+      },
+    });
+    new Gauge({
+      name: 'jupyterhub_total_users',
+      help: 'total number of users',
+      registers,
+      collect() {
+        this.set(sources.totalUsers());
+      },
+    });
     new Gauge({
       name: 'spawnkeeper_servers',
       help: 'servers per state',
@@ -56,7 +75,14 @@ export class HubMetrics {
         for (const state of TOP_STATES) this.set({ state }, index.count(state));
       },
     });
-    new Gauge({ name: 'spawnkeeper_reflector_healthy', help: '1 while the pod reflector is healthy', registers, collect() { this.set(sk.reflector.health().healthy ? 1 : 0); } });
+    new Gauge({
+      name: 'spawnkeeper_reflector_healthy',
+      help: '1 while the pod reflector is healthy',
+      registers,
+      collect() {
+        this.set(sk.reflector.health().healthy ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'spawnkeeper_reflector_seconds_since_success',
       help: 'seconds since the reflector last listed or heard a watch event',
@@ -66,12 +92,34 @@ export class HubMetrics {
         this.set(Number.isFinite(ms) ? ms / 1000 : -1);
       },
     });
-    monotonic('spawnkeeper_reflector_restarts_total', 'list or watch restarts after errors, silences and 410s', () => sk.reflector.health().restarts, registers);
-    monotonic('spawnkeeper_resource_version_regressions_total', 'lists whose resourceVersion was below the highest seen: a new cluster epoch (etcd restored, a rebuilt cluster)', () => sk.reflector.stats.regressions, registers);
+    monotonic(
+      'spawnkeeper_reflector_restarts_total',
+      'list or watch restarts after errors, silences and 410s',
+      () => sk.reflector.health().restarts,
+      registers,
+    );
+    monotonic(
+      'spawnkeeper_resource_version_regressions_total',
+      'lists whose resourceVersion was below the highest seen: a new cluster epoch (etcd restored, a rebuilt cluster)',
+      () => sk.reflector.stats.regressions,
+      registers,
+    );
     monotonic('spawnkeeper_events_appended_total', 'events committed to the event log', () => sk.runtime.stats.events, registers);
     monotonic('spawnkeeper_commits_total', 'SQLite transactions committed by the runtime', () => sk.runtime.stats.commits, registers);
-    monotonic('spawnkeeper_effect_errors_total', 'pod effects (create, read, delete) that failed and were retried or verified', () => sk.runtime.stats.effectErrors, registers);
-    new Gauge({ name: 'spawnkeeper_lease_acting', help: '1 while this hub holds the Lease and acts on the cluster; 0 while its effects wait', registers, collect() { this.set(sk.lease.acting ? 1 : 0); } });
+    monotonic(
+      'spawnkeeper_effect_errors_total',
+      'pod effects (create, read, delete) that failed and were retried or verified',
+      () => sk.runtime.stats.effectErrors,
+      registers,
+    );
+    new Gauge({
+      name: 'spawnkeeper_lease_acting',
+      help: '1 while this hub holds the Lease and acts on the cluster; 0 while its effects wait',
+      registers,
+      collect() {
+        this.set(sk.lease.acting ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'spawnkeeper_lease_transitions',
       help: "the Lease's leaseTransitions of this hub's tenure (the fencing stamp on the pods it creates), -1 before any",
@@ -80,11 +128,44 @@ export class HubMetrics {
         this.set(sk.lease.status().transitions ?? -1);
       },
     });
-    monotonic('spawnkeeper_lease_losses_total', 'times this hub stopped acting because it could not renew the Lease in time', () => sk.lease.status().losses, registers);
-    new Gauge({ name: 'spawnkeeper_timers_armed', help: 'durable timers armed', registers, collect() { this.set(sk.runtime.timerCount); } });
-    new Gauge({ name: 'spawnkeeper_timers_overdue', help: 'durable timers past their due time', registers, collect() { this.set(sk.runtime.overdueTimers()); } });
-    new Gauge({ name: 'spawnkeeper_effects_pending', help: 'pod effects queued or in flight', registers, collect() { this.set(sk.runtime.pendingEffects); } });
-    new Gauge({ name: 'spawnkeeper_orphan_pods', help: 'pods handed to the orphan sweeper', registers, collect() { this.set(sk.store.orphans().length); } });
+    monotonic(
+      'spawnkeeper_lease_losses_total',
+      'times this hub stopped acting because it could not renew the Lease in time',
+      () => sk.lease.status().losses,
+      registers,
+    );
+    new Gauge({
+      name: 'spawnkeeper_timers_armed',
+      help: 'durable timers armed',
+      registers,
+      collect() {
+        this.set(sk.runtime.timerCount);
+      },
+    });
+    new Gauge({
+      name: 'spawnkeeper_timers_overdue',
+      help: 'durable timers past their due time',
+      registers,
+      collect() {
+        this.set(sk.runtime.overdueTimers());
+      },
+    });
+    new Gauge({
+      name: 'spawnkeeper_effects_pending',
+      help: 'pod effects queued or in flight',
+      registers,
+      collect() {
+        this.set(sk.runtime.pendingEffects);
+      },
+    });
+    new Gauge({
+      name: 'spawnkeeper_orphan_pods',
+      help: 'pods handed to the orphan sweeper',
+      registers,
+      collect() {
+        this.set(sk.store.orphans().length);
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
     this.off = index.onTransition((t) => this.observe(t));
   }

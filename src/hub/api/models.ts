@@ -94,7 +94,10 @@ export function serverModel(
 }
 
 /** userServers merges the servers the runtime knows with the hub's records, by server name. */
-export function userServers(src: ModelSources, user: UserRecord): Map<string, { status: ServerStatus | undefined; record: ServerRecord | undefined }> {
+export function userServers(
+  src: ModelSources,
+  user: UserRecord,
+): Map<string, { status: ServerStatus | undefined; record: ServerRecord | undefined }> {
   const out = new Map<string, { status: ServerStatus | undefined; record: ServerRecord | undefined }>();
   for (const record of src.users.servers(user.id)) out.set(record.name, { status: src.sk.get(user.name, record.name), record });
   for (const key of src.index.keysOf(user.name)) {
@@ -179,7 +182,21 @@ const SERVICE_ACCESS: Readonly<Record<string, readonly string[]>> = {
  * serviceModel is JupyterHub's service model cut to the caller's scopes. Services here are never
  * run by the hub nor proxied, so `command` is empty, `pid` 0 and `prefix` ''.
  */
-export function serviceModel(service: Pick<ServiceSpec, 'name' | 'admin' | 'roles' | 'url' | 'info' | 'display'>, grants: Grants): Record<string, unknown> {
-  const full = { kind: 'service', name: service.name, roles: [...service.roles], admin: service.admin, url: service.url, prefix: '', command: [], pid: 0, info: service.info, display: service.display };
+export function serviceModel(
+  service: Pick<ServiceSpec, 'name' | 'admin' | 'roles' | 'url' | 'info' | 'display'>,
+  grants: Grants,
+): Record<string, unknown> {
+  const full = {
+    kind: 'service',
+    name: service.name,
+    roles: [...service.roles],
+    admin: service.admin,
+    url: service.url,
+    prefix: '',
+    command: [],
+    pid: 0,
+    info: service.info,
+    display: service.display,
+  };
   return pick(full, allowedKeys(SERVICE_ACCESS, grants, { service: service.name }));
 }

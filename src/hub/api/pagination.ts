@@ -24,7 +24,10 @@ function pythonInt(raw: string): number {
  * to 1…api_page_max_limit; without a limit, api_page_default_limit for a client that accepts pages,
  * else the max (so an old client misses fewer items).
  */
-export function pageOf(ctx: RequestContext, config: Pick<HubConfig, 'apiPageDefaultLimit' | 'apiPageMaxLimit'>): { offset: number; limit: number } {
+export function pageOf(
+  ctx: RequestContext,
+  config: Pick<HubConfig, 'apiPageDefaultLimit' | 'apiPageMaxLimit'>,
+): { offset: number; limit: number } {
   const max = config.apiPageMaxLimit;
   const rawOffset = ctx.query.get('offset');
   const rawLimit = ctx.query.get('limit');

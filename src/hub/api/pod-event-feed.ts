@@ -58,7 +58,9 @@ export class PodEventFeed {
   private start(): AbortController {
     const abort = new AbortController();
     const { kc, namespace, logger } = this.options;
-    watchPodEvents({ kc, namespace, logger, signal: abort.signal, onEvent: (e) => this.deliver(e) }).catch((err: unknown) => logger?.warn({ err }, 'pod events watch ended'));
+    watchPodEvents({ kc, namespace, logger, signal: abort.signal, onEvent: (e) => this.deliver(e) }).catch((err: unknown) =>
+      logger?.warn({ err }, 'pod events watch ended'),
+    );
     return abort;
   }
 

@@ -12,7 +12,13 @@ type Frame = Record<string, unknown>;
 
 function readyFrame(user: string, server: string): Frame {
   const url = serverUrl(user, server);
-  return { progress: 100, ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${url}">${url}</a>`, url };
+  return {
+    progress: 100,
+    ready: true,
+    message: `Server ready at ${url}`,
+    html_message: `Server ready at <a href="${url}">${url}</a>`,
+    url,
+  };
 }
 
 /** finalFrame is the frame that ends a stream for this status, or undefined while the spawn goes on. */
@@ -42,13 +48,22 @@ export function progress(hub: HubContext): Handler {
     hub.auth.require(ctx.req, 'read:servers', { user, server });
     const record = findUser(hub, user);
     const s = hub.sk.get(user, server);
-    if (server !== '' && !isActive(s) && hub.users.server(record.id, server) === undefined) throw new HttpError(404, `${user} has no server named ${server}`);
+    if (server !== '' && !isActive(s) && hub.users.server(record.id, server) === undefined)
+      throw new HttpError(404, `${user} has no server named ${server}`);
     const key = `${user}/${server}`;
-    if (s === undefined || (!s.ready && s.state !== 'failed' && s.state !== 'spawn_pending' && !(s.state === 'stop_pending' && s.startQueued))) {
+    if (
+      s === undefined ||
+      (!s.ready && s.state !== 'failed' && s.state !== 'spawn_pending' && !(s.state === 'stop_pending' && s.startQueued))
+    ) {
       throw new HttpError(400, `${logName(user, server)} is not starting...`);
     }
     const res = ctx.res;
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no', Connection: 'keep-alive' });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      'X-Accel-Buffering': 'no',
+      Connection: 'keep-alive',
+    });
     if (ctx.req.method === 'HEAD') return void res.end(); // the headers say it all; a HEAD must not wait for the spawn
     const send = (frame: Frame) => res.write(`data: ${JSON.stringify(frame)}\n\n`);
     const early = s.ready ? readyFrame(user, server) : s.state === 'failed' ? finalFrame(hub, s) : undefined;
@@ -109,6 +124,11 @@ function stream(hub: HubContext, ctx: RequestContext, key: string, s: ServerStat
   hub.shutdown.addEventListener('abort', onShutdown, { once: true });
   res.once('close', () => finish(undefined));
   const target = { user: s.user, server: s.name };
-  const unguard = guardStream(hub, ctx.req, (c) => c.grants.has('read:servers', target), () => finish(undefined));
+  const unguard = guardStream(
+    hub,
+    ctx.req,
+    (c) => c.grants.has('read:servers', target),
+    () => finish(undefined),
+  );
   const unsubscribe = hub.podEvents.subscribe(s.podName, emit);
 }

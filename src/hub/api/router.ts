@@ -47,7 +47,8 @@ export class Router {
     for (const route of this.routes) {
       const params = bind(route.pattern, segments);
       if (params === undefined) continue;
-      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { name: route.name, handler: route.handler, params };
+      if (route.method === method || (method === 'HEAD' && route.method === 'GET'))
+        return { name: route.name, handler: route.handler, params };
       allowed.add(route.method);
       known ??= { name: route.name, params };
     }
@@ -55,7 +56,10 @@ export class Router {
     if (allowed.has('GET')) allowed.add('HEAD');
     if (method === 'OPTIONS') {
       const allow = [...allowed, 'OPTIONS'].sort().join(', ');
-      return { ...known, handler: (ctx) => void ctx.res.writeHead(200, { Allow: allow, 'Content-Length': '0', 'Cache-Control': 'no-store' }).end() };
+      return {
+        ...known,
+        handler: (ctx) => void ctx.res.writeHead(200, { Allow: allow, 'Content-Length': '0', 'Cache-Control': 'no-store' }).end(),
+      };
     }
     throw new HttpError(405, `Method ${method.slice(0, 20)} is not allowed here`, { Allow: [...allowed].sort().join(', ') });
   }

@@ -37,25 +37,39 @@ export function startServer(hub: HubContext): Handler {
     const { user, server } = names(ctx);
     const { grants } = hub.auth.require(ctx.req, 'servers', userTarget(hub, user, server));
     const options = await readJson(ctx.req, hub.config.maxBodyBytes);
-    if (jsonBytes(options) > MAX_STORED_JSON_BYTES) throw new HttpError(400, `user_options may be at most ${MAX_STORED_JSON_BYTES} bytes of JSON`);
+    if (jsonBytes(options) > MAX_STORED_JSON_BYTES)
+      throw new HttpError(400, `user_options may be at most ${MAX_STORED_JSON_BYTES} bytes of JSON`);
     // The user's lock: a deletion sees this start committed, or this start sees the user marked for deletion.
     const waits = await hub.userLocks.run(user, async () => {
       const record = findUser(hub, user);
       if (record.deleting) throw new HttpError(400, `${user} is being deleted`);
       if (server !== '' && !hub.config.allowNamedServers) throw new HttpError(400, 'Named servers are not enabled.');
       const limit = hub.config.namedServerLimitPerUser;
-      if (server !== '' && limit > 0 && hub.users.server(record.id, server) === undefined && hub.users.namedServerCount(record.id) >= limit) {
-        throw new HttpError(400, `User ${user} already has the maximum of ${limit} named servers.  One must be deleted before a new server can be created`);
+      if (
+        server !== '' &&
+        limit > 0 &&
+        hub.users.server(record.id, server) === undefined &&
+        hub.users.namedServerCount(record.id) >= limit
+      ) {
+        throw new HttpError(
+          400,
+          `User ${user} already has the maximum of ${limit} named servers.  One must be deleted before a new server can be created`,
+        );
       }
       const before = hub.sk.get(user, server);
       if (before?.state === 'running') throw new HttpError(400, `${logName(user, server)} is already running`);
-      const spawns = before === undefined || before.state === 'stopped' || before.state === 'failed' || (before.state === 'stop_pending' && !before.startQueued);
+      const spawns =
+        before === undefined ||
+        before.state === 'stopped' ||
+        before.state === 'failed' ||
+        (before.state === 'stop_pending' && !before.startQueued);
       let release: (() => void) | undefined;
       if (spawns) {
         try {
           release = hub.limiter.admit();
         } catch (err) {
-          if (err instanceof LimitError) hub.metrics.spawnDuration.observe({ status: 'failure', reason: err.reason }, (hub.clock.monotonic() - began) / 1000);
+          if (err instanceof LimitError)
+            hub.metrics.spawnDuration.observe({ status: 'failure', reason: err.reason }, (hub.clock.monotonic() - began) / 1000);
           throw err;
         }
       }

@@ -44,7 +44,12 @@ export function tokenId(raw: string | undefined): number {
  * noteAndExpiry reads a new token's `note` and `expires_in` (400 for bad ones) and returns when it
  * expires: as asked, but never after the token of the caller that mints it.
  */
-export function noteAndExpiry(body: Record<string, unknown>, caller: Caller, now: number, defaultNote: string): { note: string; expiresAt: number | null } {
+export function noteAndExpiry(
+  body: Record<string, unknown>,
+  caller: Caller,
+  now: number,
+  defaultNote: string,
+): { note: string; expiresAt: number | null } {
   // JupyterHub replaces a missing or empty note with its own.
   const given = body['note'];
   const note = given === undefined || given === null || given === '' ? defaultNote : given;
@@ -81,8 +86,16 @@ export function createToken(hub: HubContext): Handler {
       throw err;
     }
     const refused = scopes.filter((s) => !allowedToGrant(caller.grants, s, name));
-    if (refused.length > 0) throw new HttpError(403, `Not assigning requested scopes ${refused.join(', ')}: the requester does not hold them`);
-    const by = caller.owner === name ? '' : caller.owner !== null ? ` by user ${caller.owner}` : caller.service !== null ? ` by service ${caller.service}` : '';
+    if (refused.length > 0)
+      throw new HttpError(403, `Not assigning requested scopes ${refused.join(', ')}: the requester does not hold them`);
+    const by =
+      caller.owner === name
+        ? ''
+        : caller.owner !== null
+          ? ` by user ${caller.owner}`
+          : caller.service !== null
+            ? ` by service ${caller.service}`
+            : '';
     const { note, expiresAt } = noteAndExpiry(body, caller, hub.clock.now(), `Requested via api${by}`);
     const { token, model } = hub.tokens.mint({ owner: name, scopes, note, expiresAt });
     hub.logger.info({ user: name, tokenId: model.id, scopes }, 'token created');
@@ -118,7 +131,8 @@ export function revokeToken(hub: HubContext): Handler {
     const name = userName(ctx.params['name']);
     hub.auth.require(ctx.req, 'tokens', userTarget(hub, name));
     findUser(hub, name);
-    if (!hub.tokens.revoke(name, tokenId(ctx.params['id']))) throw new HttpError(404, `No such token: ${String(ctx.params['id']).slice(0, 40)}`);
+    if (!hub.tokens.revoke(name, tokenId(ctx.params['id'])))
+      throw new HttpError(404, `No such token: ${String(ctx.params['id']).slice(0, 40)}`);
     sendJson(ctx.req, ctx.res, 204, undefined);
   };
 }

@@ -32,7 +32,8 @@ function matchesState(hub: HubContext, user: UserRecord, state: (typeof STATE_FI
 function sorter(raw: string): (a: UserRecord, b: UserRecord) => number {
   const desc = raw.startsWith('-');
   const key = desc ? raw.slice(1) : raw;
-  if (!(SORT_KEYS as readonly string[]).includes(key)) throw new HttpError(400, `sort must be 'id', 'name', or 'last_activity', not '${raw.slice(0, 80)}'`);
+  if (!(SORT_KEYS as readonly string[]).includes(key))
+    throw new HttpError(400, `sort must be 'id', 'name', or 'last_activity', not '${raw.slice(0, 80)}'`);
   const sign = desc ? -1 : 1;
   return (a, b) => {
     let c = 0;
@@ -79,7 +80,15 @@ export function listUsers(hub: HubContext): Handler {
 }
 
 /** USER_READ are the scopes any of which lets a token read (part of) a user model, as JupyterHub's GET /users/{name}. */
-const USER_READ = ['read:users', 'read:users:name', 'read:servers', 'read:users:groups', 'read:users:activity', 'read:roles:users', 'admin:auth_state'] as const;
+const USER_READ = [
+  'read:users',
+  'read:users:name',
+  'read:servers',
+  'read:users:groups',
+  'read:users:activity',
+  'read:roles:users',
+  'admin:auth_state',
+] as const;
 
 /** getUser is `GET /users/{name}`. */
 export function getUser(hub: HubContext): Handler {
@@ -101,7 +110,8 @@ function checkUserBody(body: Record<string, unknown>, allowed: readonly string[]
   };
   for (const [key, value] of Object.entries(body)) {
     if (!allowed.includes(key)) throw new HttpError(400, `Invalid JSON keys: ${JSON.stringify(Object.keys(body)).slice(0, 200)}`);
-    if (!(types[key]?.(value) ?? false)) throw new HttpError(400, `user.${key} has the wrong type: ${JSON.stringify(value)?.slice(0, 60) ?? 'nothing'}`);
+    if (!(types[key]?.(value) ?? false))
+      throw new HttpError(400, `user.${key} has the wrong type: ${JSON.stringify(value)?.slice(0, 60) ?? 'nothing'}`);
   }
 }
 
@@ -150,22 +160,35 @@ export function createUsers(hub: HubContext): Handler {
         invalid.push(JSON.stringify(n)?.slice(0, 60) ?? String(n));
       }
     }
-    if (invalid.length > 0) throw new HttpError(400, `Invalid username${invalid.length === 1 ? '' : 's'}: ${invalid.slice(0, 10).join(', ')}`);
+    if (invalid.length > 0)
+      throw new HttpError(400, `Invalid username${invalid.length === 1 ? '' : 's'}: ${invalid.slice(0, 10).join(', ')}`);
     const admin = body['admin'] === true;
     grantsAdmin(hub, caller, admin);
     // The route's scope check has no user to filter on: a token whose admin:users is filtered may create only the users it names.
     const outside = valid.filter((n) => !caller.grants.has('admin:users', userTarget(hub, n)));
-    if (outside.length > 0) throw new HttpError(403, `Action is not authorized with current scopes; requires any of [admin:users] for ${outside.slice(0, 5).join(', ')}`);
+    if (outside.length > 0)
+      throw new HttpError(
+        403,
+        `Action is not authorized with current scopes; requires any of [admin:users] for ${outside.slice(0, 5).join(', ')}`,
+      );
     const created = hub.users.createMany([...new Set(valid)], admin, hub.clock.now());
     if (created.length === 0) throw new HttpError(409, `All ${names.length} users already exist`);
     hub.logger.info({ users: created.length, admin }, 'users created');
-    sendJson(ctx.req, ctx.res, 201, created.map((u) => userModel(hub, u, caller.grants)));
+    sendJson(
+      ctx.req,
+      ctx.res,
+      201,
+      created.map((u) => userModel(hub, u, caller.grants)),
+    );
   };
 }
 
 /** stopServersOf sends a stop to every active server of a user and resolves, once they are committed, with their names. */
 async function stopServersOf(hub: HubContext, user: string): Promise<string[]> {
-  const active = hub.index.keysOf(user).map((k) => parseServerKey(k).name).filter((n) => isActive(hub.sk.get(user, n)));
+  const active = hub.index
+    .keysOf(user)
+    .map((k) => parseServerKey(k).name)
+    .filter((n) => isActive(hub.sk.get(user, n)));
   await Promise.all(active.map((n) => hub.sk.stop(user, n)));
   return active;
 }
@@ -208,7 +231,8 @@ function patch(hub: HubContext, caller: Caller, name: string, body: Record<strin
     if (group === undefined) throw new HttpError(400, `No such group: ${g.slice(0, 255)}`);
     return group.id;
   });
-  if (newName !== name && !hub.users.rename(user.id, name, newName)) throw new HttpError(400, `User ${newName} already exists, username must be unique`);
+  if (newName !== name && !hub.users.rename(user.id, name, newName))
+    throw new HttpError(400, `User ${newName} already exists, username must be unique`);
   if (typeof body['admin'] === 'boolean') hub.users.setAdmin(user.id, body['admin']);
   if (groupIds !== undefined) hub.groups.setGroupsOf(user.id, groupIds);
   hub.logger.info({ user: name, changes: Object.keys(body) }, 'user modified');
@@ -253,6 +277,8 @@ export function finishDeletions(hub: HubContext): void {
     const user = hub.users.get(s.user);
     if (user !== undefined && !user.deleting) continue;
     hub.logger.warn({ server: s.key, user: user === undefined ? 'removed' : 'deleting' }, 'stopping a server whose user is deleted');
-    hub.sk.stop(s.user, s.name).catch((err: unknown) => hub.logger.error({ err, server: s.key }, 'could not stop a server of a deleted user'));
+    hub.sk
+      .stop(s.user, s.name)
+      .catch((err: unknown) => hub.logger.error({ err, server: s.key }, 'could not stop a server of a deleted user'));
   }
 }

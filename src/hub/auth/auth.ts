@@ -40,7 +40,8 @@ export class Authenticator {
     const caller = this.caller(req);
     const any = typeof scopes === 'string' ? [scopes] : scopes;
     if (!any.some((s) => caller.grants.has(s, target))) {
-      if (target !== undefined && any.some((s) => caller.grants.has(s))) throw new HttpError(404, 'No access to resources or resources not found');
+      if (target !== undefined && any.some((s) => caller.grants.has(s)))
+        throw new HttpError(404, 'No access to resources or resources not found');
       throw new HttpError(403, `Action is not authorized with current scopes; requires any of [${any.join(', ')}]`);
     }
     return caller;

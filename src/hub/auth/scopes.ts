@@ -119,7 +119,13 @@ function isValid(scope: string): boolean {
   if (scope === 'self' || scope === 'inherit') return true;
   const [name = '', filter] = splitFilter(scope);
   if (!(name in SCOPE_TREE)) return false;
-  return filter === undefined || filter === 'user' || filter === 'service' || /^(user|group|service)=[^/\s]+$/.test(filter) || /^server=[^/\s]+\/[^/\s]*$/.test(filter);
+  return (
+    filter === undefined ||
+    filter === 'user' ||
+    filter === 'service' ||
+    /^(user|group|service)=[^/\s]+$/.test(filter) ||
+    /^server=[^/\s]+\/[^/\s]*$/.test(filter)
+  );
 }
 
 function splitFilter(scope: string): [string, string | undefined] {
@@ -145,7 +151,8 @@ export class Grants {
       const bound = this.bind(filter);
       if (bound === null) continue; // `!user` on a token of no user grants nothing, as `!service` on one of no service
       for (const implied of closure(name)) {
-        if (!this.grants.some((g) => g.scope === implied && g.kind === bound.kind && g.value === bound.value)) this.grants.push({ scope: implied, ...bound });
+        if (!this.grants.some((g) => g.scope === implied && g.kind === bound.kind && g.value === bound.value))
+          this.grants.push({ scope: implied, ...bound });
       }
     }
   }

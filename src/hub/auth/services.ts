@@ -69,7 +69,10 @@ function parseRole(raw: unknown, i: number): RoleSpec {
   const name = raw['name'];
   if (typeof name !== 'string' || name === '') throw new ServiceConfigError(`load_roles[${i}].name must be a non-empty string`);
   for (const key of Object.keys(raw)) {
-    if (key === 'users' || key === 'groups') throw new ServiceConfigError(`role ${name}: spawnkeeper gives roles to services only; give a user's token its scopes when you mint it`);
+    if (key === 'users' || key === 'groups')
+      throw new ServiceConfigError(
+        `role ${name}: spawnkeeper gives roles to services only; give a user's token its scopes when you mint it`,
+      );
     if (!ROLE_KEYS.has(key)) throw new ServiceConfigError(`role ${name}: unknown key "${key}"`);
   }
   const scopes = stringList(raw['scopes'], `role ${name}: scopes`);
@@ -87,8 +90,10 @@ function parseRole(raw: unknown, i: number): RoleSpec {
 function parseService(raw: unknown, i: number, roles: readonly RoleSpec[]): ServiceSpec {
   if (!isObject(raw)) throw new ServiceConfigError(`services[${i}] must be an object`);
   const name = raw['name'];
-  if (typeof name !== 'string' || !NAME.test(name)) throw new ServiceConfigError(`services[${i}].name must be 1–255 characters without '/', white space or control characters`);
-  if (name === OWN_TOKENS_NAME) throw new ServiceConfigError(`service name "${OWN_TOKENS_NAME}" is reserved: the hub's own tokens identify as it`);
+  if (typeof name !== 'string' || !NAME.test(name))
+    throw new ServiceConfigError(`services[${i}].name must be 1–255 characters without '/', white space or control characters`);
+  if (name === OWN_TOKENS_NAME)
+    throw new ServiceConfigError(`service name "${OWN_TOKENS_NAME}" is reserved: the hub's own tokens identify as it`);
   for (const key of Object.keys(raw)) {
     const why = UNSUPPORTED_SERVICE_KEYS[key];
     if (why !== undefined) throw new ServiceConfigError(`service ${name}: "${key}" is not supported: ${why}`);
@@ -96,7 +101,9 @@ function parseService(raw: unknown, i: number, roles: readonly RoleSpec[]): Serv
   }
   const token = raw['api_token'];
   if (token !== undefined && (typeof token !== 'string' || token.length < MIN_SERVICE_TOKEN_LENGTH)) {
-    throw new ServiceConfigError(`service ${name}: api_token must be a string of at least ${MIN_SERVICE_TOKEN_LENGTH} characters (try: openssl rand -hex 32)`);
+    throw new ServiceConfigError(
+      `service ${name}: api_token must be a string of at least ${MIN_SERVICE_TOKEN_LENGTH} characters (try: openssl rand -hex 32)`,
+    );
   }
   const admin = raw['admin'] ?? false;
   if (typeof admin !== 'boolean') throw new ServiceConfigError(`service ${name}: admin must be true or false`);
@@ -132,7 +139,8 @@ export function parseServices(services: unknown, loadRoles: unknown, adminToken 
     if (names.has(s.name)) throw new ServiceConfigError(`two services are named ${s.name}`);
     names.add(s.name);
     if (s.apiToken !== undefined) {
-      if (tokens.has(s.apiToken)) throw new ServiceConfigError(`service ${s.name}: its api_token is already another service's or the admin token`);
+      if (tokens.has(s.apiToken))
+        throw new ServiceConfigError(`service ${s.name}: its api_token is already another service's or the admin token`);
       tokens.add(s.apiToken);
     }
   }

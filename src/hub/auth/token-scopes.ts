@@ -32,8 +32,11 @@ export function scopeResolver(services: ServiceRegistry, users: UserStore, logge
     if (owner?.kind !== 'service') return [...new Set(listed)];
     const roles = new Grants(own, null, owner.name);
     const kept = listed.filter((s) => allowedToGrant(roles, s, null, owner.name));
-    if (kept.length < listed.length) logger?.warn({ service: owner.name, dropped: listed.filter((s) => !kept.includes(s)) }, "a service token's scopes exceed the service's roles; the excess is dropped");
+    if (kept.length < listed.length)
+      logger?.warn(
+        { service: owner.name, dropped: listed.filter((s) => !kept.includes(s)) },
+        "a service token's scopes exceed the service's roles; the excess is dropped",
+      );
     return [...new Set(kept)];
   };
 }
-

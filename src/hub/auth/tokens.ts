@@ -76,7 +76,9 @@ export class TokenStore {
     private readonly resolve: ScopeResolver = (_owner, scopes) => [...scopes],
   ) {
     this.byHash = db.prepare(`SELECT ${COLUMNS} FROM tokens WHERE hash = ?`);
-    this.insert = db.prepare('INSERT INTO tokens (hash, prefix, owner, service, source, scopes, note, created, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare(
+      'INSERT INTO tokens (hash, prefix, owner, service, source, scopes, note, created, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
   }
 
   /** authenticate finds the caller of a token, or undefined for an unknown or expired one. */
@@ -84,10 +86,17 @@ export class TokenStore {
     const row = this.byHash.get(hashToken(token));
     if (row === undefined) return undefined;
     if (row.expires_at !== null && row.expires_at <= this.now()) return undefined;
-    const owner: Owner = row.owner !== null ? { kind: 'user', name: row.owner } : row.service !== null ? { kind: 'service', name: row.service } : null;
+    const owner: Owner =
+      row.owner !== null ? { kind: 'user', name: row.owner } : row.service !== null ? { kind: 'service', name: row.service } : null;
     const scopes = this.resolve(owner, JSON.parse(row.scopes) as string[]);
     if (scopes === undefined) return undefined;
-    return { tokenId: row.id, owner: row.owner, service: row.service, grants: new Grants(scopes, row.owner, row.service), expiresAt: row.expires_at };
+    return {
+      tokenId: row.id,
+      owner: row.owner,
+      service: row.service,
+      grants: new Grants(scopes, row.owner, row.service),
+      expiresAt: row.expires_at,
+    };
   }
 
   /**
@@ -95,15 +104,46 @@ export class TokenStore {
    * generated here keeps a 4-character prefix to recognise it by: of a chosen one, even that much
    * could be a large part of the secret.
    */
-  mint(options: { owner: string | null; service?: string | null; scopes: readonly string[]; note?: string; expiresAt?: number | null; source?: string; token?: string }): { token: string; model: TokenModel } {
+  mint(options: {
+    owner: string | null;
+    service?: string | null;
+    scopes: readonly string[];
+    note?: string;
+    expiresAt?: number | null;
+    source?: string;
+    token?: string;
+  }): { token: string; model: TokenModel } {
     const token = options.token ?? newToken();
     const prefix = options.token === undefined ? token.slice(0, 4) : '';
     const created = this.now();
     const expires = options.expiresAt ?? null;
     const service = options.owner === null ? (options.service ?? null) : null;
-    const info = this.insert.run(hashToken(token), prefix, options.owner, service, options.source ?? 'api', JSON.stringify(options.scopes), options.note ?? '', created, expires);
+    const info = this.insert.run(
+      hashToken(token),
+      prefix,
+      options.owner,
+      service,
+      options.source ?? 'api',
+      JSON.stringify(options.scopes),
+      options.note ?? '',
+      created,
+      expires,
+    );
     const id = Number(info.lastInsertRowid);
-    return { token, model: this.model({ id, prefix, owner: options.owner, service, source: options.source ?? 'api', scopes: JSON.stringify(options.scopes), note: options.note ?? '', created, expires_at: expires }) };
+    return {
+      token,
+      model: this.model({
+        id,
+        prefix,
+        owner: options.owner,
+        service,
+        source: options.source ?? 'api',
+        scopes: JSON.stringify(options.scopes),
+        note: options.note ?? '',
+        created,
+        expires_at: expires,
+      }),
+    };
   }
 
   /**
@@ -115,7 +155,14 @@ export class TokenStore {
       this.db.prepare("DELETE FROM tokens WHERE source = 'config'").run();
       for (const t of tokens) {
         this.db.prepare('DELETE FROM tokens WHERE hash = ?').run(hashToken(t.token));
-        this.mint({ owner: null, service: t.service, scopes: ['inherit'], note: 'api_token from configuration', source: 'config', token: t.token });
+        this.mint({
+          owner: null,
+          service: t.service,
+          scopes: ['inherit'],
+          note: 'api_token from configuration',
+          source: 'config',
+          token: t.token,
+        });
       }
     })();
   }

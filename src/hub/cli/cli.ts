@@ -4,7 +4,16 @@ import { InvalidNameError } from '../../kube/names.js';
 import { SimUsageError, runSimCli } from '../../sim/index.js';
 import { DatabaseRefusedError } from '../../store/database.js';
 import { DatabaseLockedError } from '../../store/lock.js';
-import { EXPORT_DB_USAGE, HISTORY_USAGE, REPLAY_USAGE, TOKEN_USAGE, exportDbCommand, historyCommand, replayCommand, tokenCommand } from './db.js';
+import {
+  EXPORT_DB_USAGE,
+  HISTORY_USAGE,
+  REPLAY_USAGE,
+  TOKEN_USAGE,
+  exportDbCommand,
+  historyCommand,
+  replayCommand,
+  tokenCommand,
+} from './db.js';
 import type { CliIo } from './io.js';
 import { processIo } from './io.js';
 import { STATUS_USAGE, statusCommand } from './status.js';
@@ -45,12 +54,18 @@ ${configHelp()}`;
 
 function banner(io: CliIo, running: RunningHub, config: HubConfig): void {
   io.out(`spawnkeeper ${VERSION}: JupyterHub REST API at ${running.url}/hub/api`);
-  io.out(`  cluster:  ${running.sim === undefined ? (config.inCluster ? 'in-cluster service account' : `kubeconfig ${config.kubeconfig}`) : `embedded simulator at ${running.sim.url}`} (namespace ${config.namespace})`);
+  io.out(
+    `  cluster:  ${running.sim === undefined ? (config.inCluster ? 'in-cluster service account' : `kubeconfig ${config.kubeconfig}`) : `embedded simulator at ${running.sim.url}`} (namespace ${config.namespace})`,
+  );
   io.out(`  database: ${config.db}`);
   if (running.generatedToken !== undefined) {
     // Never onto the log stream: stdout may be collected. A terminal shows it; a file keeps it.
     if (io.tty === true) io.out(`  admin token (generated; shown only this once, keep it): ${running.generatedToken}`);
-    io.out(running.adminTokenFile === undefined ? '  admin token: generated, not shown (no terminal, no database folder): set SPAWNKEEPER_ADMIN_TOKEN' : `  admin token: generated, written to ${running.adminTokenFile} (mode 0600)`);
+    io.out(
+      running.adminTokenFile === undefined
+        ? '  admin token: generated, not shown (no terminal, no database folder): set SPAWNKEEPER_ADMIN_TOKEN'
+        : `  admin token: generated, written to ${running.adminTokenFile} (mode 0600)`,
+    );
   } else if (config.adminToken !== '') {
     io.out('  admin token: the value of SPAWNKEEPER_ADMIN_TOKEN');
   } else {
@@ -69,9 +84,11 @@ async function serveCommand(argv: readonly string[], io: CliIo): Promise<number>
   let inspect = args.options.get('--inspect');
   if (inspect === 'true' && /^wss?:\/\//.test(args.positionals[0] ?? '')) inspect = args.positionals.shift();
   if (args.positionals.length > 0) throw new ConfigError(`unexpected argument ${args.positionals[0] ?? ''}`);
-  if (inspect !== undefined && inspect !== 'true' && !/^wss?:\/\/\S+$/.test(inspect)) throw new ConfigError(`--inspect takes a ws:// or wss:// URL, not ${JSON.stringify(inspect)}`);
+  if (inspect !== undefined && inspect !== 'true' && !/^wss?:\/\/\S+$/.test(inspect))
+    throw new ConfigError(`--inspect takes a ws:// or wss:// URL, not ${JSON.stringify(inspect)}`);
   const inspectPort = args.options.get('--inspect-port') ?? '8080';
-  if (!/^\d{1,5}$/.test(inspectPort) || Number(inspectPort) > 65535) throw new ConfigError(`--inspect-port must be a port from 0 to 65535, not ${JSON.stringify(inspectPort)}`);
+  if (!/^\d{1,5}$/.test(inspectPort) || Number(inspectPort) > 65535)
+    throw new ConfigError(`--inspect-port must be a port from 0 to 65535, not ${JSON.stringify(inspectPort)}`);
   const relay = { host: args.options.get('--inspect-host') ?? '127.0.0.1', port: Number(inspectPort) };
   const config = resolveConfig({ args, env: io.env });
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
@@ -93,7 +110,8 @@ async function serveCommand(argv: readonly string[], io: CliIo): Promise<number>
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   banner(io, running, config);
-  const inspection = inspect === undefined ? undefined : await startInspection(running.sk, inspect === 'true' ? relay : { url: inspect }, io);
+  const inspection =
+    inspect === undefined ? undefined : await startInspection(running.sk, inspect === 'true' ? relay : { url: inspect }, io);
   try {
     await stopped;
   } finally {
@@ -119,7 +137,8 @@ function exportCommand(argv: readonly string[], io: CliIo): number {
     }
     const value = arg === '--format' ? argv[++i] : arg.startsWith('--format=') ? arg.slice('--format='.length) : undefined;
     if (value !== undefined) {
-      if (value !== 'stately' && value !== 'json' && value !== 'mermaid') throw new ConfigError(`--format is stately, json or mermaid, not ${JSON.stringify(value)}`);
+      if (value !== 'stately' && value !== 'json' && value !== 'mermaid')
+        throw new ConfigError(`--format is stately, json or mermaid, not ${JSON.stringify(value)}`);
       format = value;
     } else if (arg === 'server' || arg === 'reflector') which = arg;
     else throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}\n${EXPORT_USAGE}`);

@@ -83,7 +83,11 @@ export function historyCommand(argv: readonly string[], io: CliIo): number {
   try {
     const entries = history(new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), key);
     if (args.options.has('--json')) io.out(JSON.stringify(entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() }))));
-    else for (const e of entries) io.out(`${new Date(e.at).toISOString()}  ${e.type.padEnd(14)}  ${e.from} → ${e.to}${e.summary === e.type ? '' : `  (${e.summary})`}`);
+    else
+      for (const e of entries)
+        io.out(
+          `${new Date(e.at).toISOString()}  ${e.type.padEnd(14)}  ${e.from} → ${e.to}${e.summary === e.type ? '' : `  (${e.summary})`}`,
+        );
     if (entries.length === 0) {
       io.err(`no history for ${key}`);
       return 1;
@@ -114,7 +118,9 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
         // Another version's history is never replayed on this machine: it is upgraded at the next start, or refused.
         try {
           upgrade(row.snapshot, row.machineVersion, MACHINE_VERSION, `server ${row.key}`);
-          io.out(`OLD ${row.key}: written by machine version ${row.machineVersion}; the next start upgrades it to ${MACHINE_VERSION}, and replay then starts from that checkpoint`);
+          io.out(
+            `OLD ${row.key}: written by machine version ${row.machineVersion}; the next start upgrades it to ${MACHINE_VERSION}, and replay then starts from that checkpoint`,
+          );
         } catch (err) {
           if (!(err instanceof MachineVersionError)) throw err;
           differ++;
@@ -126,11 +132,18 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
       if (check.startedAt.from !== null) fromCheckpoint++;
       if (check.ok) continue;
       differ++;
-      const start = check.startedAt.from === null ? 'from the start' : `from the upgrade at seq ${check.startedAt.seq} (machine version ${check.startedAt.from} → ${MACHINE_VERSION})`;
-      io.out(`DIFF ${row.key} (${check.events} events, replayed ${start})\n  stored:   ${check.stored.slice(0, 400)}\n  replayed: ${check.replayed.slice(0, 400)}`);
+      const start =
+        check.startedAt.from === null
+          ? 'from the start'
+          : `from the upgrade at seq ${check.startedAt.seq} (machine version ${check.startedAt.from} → ${MACHINE_VERSION})`;
+      io.out(
+        `DIFF ${row.key} (${check.events} events, replayed ${start})\n  stored:   ${check.stored.slice(0, 400)}\n  replayed: ${check.replayed.slice(0, 400)}`,
+      );
     }
     const checkpoints = fromCheckpoint === 0 ? '' : ` (${fromCheckpoint} from a machine-upgrade checkpoint)`;
-    io.out(`${rows.length} server${rows.length === 1 ? '' : 's'} replayed${checkpoints}, ${differ} differ${differ === 0 ? ': every snapshot matches its log' : ''}`);
+    io.out(
+      `${rows.length} server${rows.length === 1 ? '' : 's'} replayed${checkpoints}, ${differ} differ${differ === 0 ? ': every snapshot matches its log' : ''}`,
+    );
     return differ === 0 ? 0 : 1;
   } finally {
     db.close();
@@ -152,7 +165,13 @@ export function exportDbCommand(argv: readonly string[], io: CliIo): number {
     const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
     const rows = store.loadServers().filter((row) => only === undefined || row.key === only);
     for (const row of rows) {
-      const events = store.events(row.key).map((e) => ({ seq: e.seq, at: new Date(e.ts).toISOString(), event: JSON.parse(e.payload) as unknown, from: e.stateBefore, to: e.stateAfter }));
+      const events = store.events(row.key).map((e) => ({
+        seq: e.seq,
+        at: new Date(e.ts).toISOString(),
+        event: JSON.parse(e.payload) as unknown,
+        from: e.stateBefore,
+        to: e.stateAfter,
+      }));
       io.out(JSON.stringify({ key: row.key, state: row.state, seq: row.seq, since: new Date(row.since).toISOString(), events }));
     }
     if (only !== undefined && rows.length === 0) {
@@ -167,7 +186,14 @@ export function exportDbCommand(argv: readonly string[], io: CliIo): number {
 
 /** tokenCommand mints a token offline and prints it once, lists the tokens, or revokes one. */
 export function tokenCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, { '--admin': false, '--service': true, '--scopes': true, '--note': true, '--expires-in': true, '--json': false });
+  const { args, config } = configFrom(argv, io, {
+    '--admin': false,
+    '--service': true,
+    '--scopes': true,
+    '--note': true,
+    '--expires-in': true,
+    '--json': false,
+  });
   if (args.help) {
     io.out(TOKEN_USAGE);
     return 0;
@@ -183,10 +209,14 @@ function listTokensCommand(config: HubConfig, io: CliIo, json: boolean): number 
   try {
     const tokens = new TokenStore(db).listAll();
     const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
-    if (json) io.out(JSON.stringify(tokens.map((t) => ({ ...t, created: when(t.created), expiresAt: t.expiresAt === null ? null : when(t.expiresAt) }))));
+    if (json)
+      io.out(
+        JSON.stringify(tokens.map((t) => ({ ...t, created: when(t.created), expiresAt: t.expiresAt === null ? null : when(t.expiresAt) }))),
+      );
     else {
       io.out(['ID', 'OWNER', 'SOURCE', 'CREATED', 'EXPIRES', 'SCOPES', 'NOTE'].join('\t'));
-      for (const t of tokens) io.out([t.id, t.user ?? '(admin)', t.source, when(t.created), when(t.expiresAt), t.scopes.join(','), t.note].join('\t'));
+      for (const t of tokens)
+        io.out([t.id, t.user ?? '(admin)', t.source, when(t.created), when(t.expiresAt), t.scopes.join(','), t.note].join('\t'));
     }
     return 0;
   } finally {
@@ -228,7 +258,8 @@ function mintScopes(config: HubConfig, options: ReadonlyMap<string, string>, use
   const admin = options.has('--admin');
   const service = options.get('--service');
   const raw = options.get('--scopes');
-  if (admin && raw !== undefined) throw new ConfigError('--admin mints every admin scope; for a token with fewer, give --scopes without --admin');
+  if (admin && raw !== undefined)
+    throw new ConfigError('--admin mints every admin scope; for a token with fewer, give --scopes without --admin');
   if (admin) return [...ADMIN_SCOPES];
   if (user !== undefined) return tokenScopes(raw, ['self']);
   if (service !== undefined) {
@@ -237,11 +268,15 @@ function mintScopes(config: HubConfig, options: ReadonlyMap<string, string>, use
     const scopes = tokenScopes(raw, ['inherit']);
     const roles = new Grants(spec.scopes, null, spec.name);
     const beyond = scopes.filter((s) => s !== 'inherit' && !allowedToGrant(roles, s, null, spec.name));
-    if (beyond.length > 0) throw new ConfigError(`service ${service} does not hold ${beyond.join(', ')} through its roles; give it a role with them in load_roles first`);
+    if (beyond.length > 0)
+      throw new ConfigError(
+        `service ${service} does not hold ${beyond.join(', ')} through its roles; give it a role with them in load_roles first`,
+      );
     return scopes;
   }
   const scopes = tokenScopes(raw, []);
-  if (scopes.includes('inherit') || scopes.includes('self')) throw new ConfigError('a token of the hub has no owner to inherit from: name its scopes');
+  if (scopes.includes('inherit') || scopes.includes('self'))
+    throw new ConfigError('a token of the hub has no owner to inherit from: name its scopes');
   return scopes;
 }
 
@@ -249,7 +284,8 @@ function mintTokenCommand(config: HubConfig, io: CliIo, options: ReadonlyMap<str
   const service = options.get('--service');
   const [rawUser, ...rest] = positionals;
   const kinds = [rawUser !== undefined, service !== undefined, options.has('--admin')].filter(Boolean).length;
-  if (rest.length > 0 || kinds > 1 || (kinds === 0 && !options.has('--scopes'))) throw new ConfigError(`give one of USER, --service NAME, --admin or --scopes\n${TOKEN_USAGE}`);
+  if (rest.length > 0 || kinds > 1 || (kinds === 0 && !options.has('--scopes')))
+    throw new ConfigError(`give one of USER, --service NAME, --admin or --scopes\n${TOKEN_USAGE}`);
   const owner = rawUser === undefined ? null : validateUserName(normalizeUserName(rawUser));
   const scopes = mintScopes(config, options, owner ?? undefined);
   const rawExpiry = options.get('--expires-in');
@@ -258,9 +294,16 @@ function mintTokenCommand(config: HubConfig, io: CliIo, options: ReadonlyMap<str
   if (problem !== undefined) throw new ConfigError(`--expires-in: ${problem}`);
   const db = openExisting(config, 'write');
   try {
-    if (owner !== null && new UserStore(db).get(owner) === undefined) throw new ConfigError(`no user ${owner} (create it with POST /hub/api/users/${owner})`);
+    if (owner !== null && new UserStore(db).get(owner) === undefined)
+      throw new ConfigError(`no user ${owner} (create it with POST /hub/api/users/${owner})`);
     const expiresAt = childExpiry(expiresIn, null, Date.now());
-    const { token } = new TokenStore(db).mint({ owner, service: service ?? null, scopes, note: options.get('--note') ?? 'minted with spawnkeeper token', expiresAt });
+    const { token } = new TokenStore(db).mint({
+      owner,
+      service: service ?? null,
+      scopes,
+      note: options.get('--note') ?? 'minted with spawnkeeper token',
+      expiresAt,
+    });
     io.out(token);
     return 0;
   } finally {

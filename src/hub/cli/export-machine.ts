@@ -84,7 +84,9 @@ export function edges(machine: AnyStateMachine): Edge[] {
 /** structure is a machine's shape as sorted lines, for comparing two machines. */
 export function structure(machine: AnyStateMachine): string[] {
   const states = nodes(machine.root).map((n) => `state ${n.id}${n.tags.length ? ` [${[...n.tags].join(',')}]` : ''}`);
-  const transitions = edges(machine).map((e) => `${e.source} --${e.event}${e.guard ? ` [${e.guard}]` : ''}--> ${e.targets.join(',') || '(self)'}`);
+  const transitions = edges(machine).map(
+    (e) => `${e.source} --${e.event}${e.guard ? ` [${e.guard}]` : ''}--> ${e.targets.join(',') || '(self)'}`,
+  );
   return [...states, ...transitions].sort();
 }
 

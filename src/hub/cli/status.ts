@@ -24,7 +24,10 @@ interface Page {
 }
 
 async function getJson(url: string, token: string | undefined, accept = 'application/json'): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { headers: { Accept: accept, ...(token === undefined ? {} : { Authorization: `token ${token}` }) }, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(url, {
+    headers: { Accept: accept, ...(token === undefined ? {} : { Authorization: `token ${token}` }) },
+    signal: AbortSignal.timeout(10_000),
+  });
   const text = await res.text();
   let body: unknown = text;
   try {
@@ -52,8 +55,16 @@ export async function statusCommand(argv: readonly string[], io: CliIo): Promise
     io.err(`cannot reach the hub at ${base}: ${(err as Error).message}`);
     return 1;
   }
-  const h = health.body as { status?: string; reason?: string | null; servers?: number; overdueTimers?: number; reflector?: { activity?: string } };
-  io.out(`hub ${base}: ${h.status ?? health.status}${h.reason ? ` (${h.reason})` : ''}; reflector ${h.reflector?.activity ?? '?'}, ${h.servers ?? '?'} server(s), ${h.overdueTimers ?? '?'} overdue timer(s)`);
+  const h = health.body as {
+    status?: string;
+    reason?: string | null;
+    servers?: number;
+    overdueTimers?: number;
+    reflector?: { activity?: string };
+  };
+  io.out(
+    `hub ${base}: ${h.status ?? health.status}${h.reason ? ` (${h.reason})` : ''}; reflector ${h.reflector?.activity ?? '?'}, ${h.servers ?? '?'} server(s), ${h.overdueTimers ?? '?'} overdue timer(s)`,
+  );
   if (token === undefined || token === '') {
     io.err('no token: give --token or set SPAWNKEEPER_TOKEN to list servers');
     return health.status === 200 ? 0 : 1;
@@ -61,7 +72,11 @@ export async function statusCommand(argv: readonly string[], io: CliIo): Promise
   const rows: string[][] = [['USER', 'SERVER', 'STATE', 'READY', 'LAST ACTIVITY', 'REASON']];
   let offset = 0;
   for (;;) {
-    const page = await getJson(`${base}/hub/api/users?include_stopped_servers=1&offset=${offset}`, token, 'application/jupyterhub-pagination+json');
+    const page = await getJson(
+      `${base}/hub/api/users?include_stopped_servers=1&offset=${offset}`,
+      token,
+      'application/jupyterhub-pagination+json',
+    );
     if (page.status !== 200) {
       io.err(`listing users failed: ${page.status} ${JSON.stringify(page.body).slice(0, 200)}`);
       return 1;
@@ -69,13 +84,26 @@ export async function statusCommand(argv: readonly string[], io: CliIo): Promise
     const { items, _pagination } = page.body as Page;
     for (const u of items) {
       for (const [name, s] of Object.entries(u.servers ?? {})) {
-        rows.push([u.name, name === '' ? '(default)' : name, s.spawnkeeper?.detail ?? s.pending ?? '', s.ready ? 'yes' : 'no', s.last_activity ?? '-', s.spawnkeeper?.reason ?? '']);
+        rows.push([
+          u.name,
+          name === '' ? '(default)' : name,
+          s.spawnkeeper?.detail ?? s.pending ?? '',
+          s.ready ? 'yes' : 'no',
+          s.last_activity ?? '-',
+          s.spawnkeeper?.reason ?? '',
+        ]);
       }
     }
     if (_pagination.next === null) break;
     offset = _pagination.next.offset;
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const r of rows) io.out(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  for (const r of rows)
+    io.out(
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
   return health.status === 200 ? 0 : 1;
 }

@@ -7,9 +7,22 @@
 const TOKEN_KEY = 'spawnkeeper.token';
 const TOPS = ['running', 'spawn_pending', 'stop_pending', 'stopped', 'failed'];
 const state = {
-  token: sessionStorage.getItem(TOKEN_KEY), generation: 0, abort: null, lastFrame: 0, skew: 0, live: 'offline',
-  machine: null, health: null, servers: new Map(), rows: new Map(), filter: '',
-  selected: null, history: [], expanded: new Set(), loading: false, stale: false,
+  token: sessionStorage.getItem(TOKEN_KEY),
+  generation: 0,
+  abort: null,
+  lastFrame: 0,
+  skew: 0,
+  live: 'offline',
+  machine: null,
+  health: null,
+  servers: new Map(),
+  rows: new Map(),
+  filter: '',
+  selected: null,
+  history: [],
+  expanded: new Set(),
+  loading: false,
+  stale: false,
 };
 const $ = (id) => document.getElementById(id);
 /** now is the hub's clock as the stream last told it, so times in state match the hub's. */
@@ -33,7 +46,10 @@ function rowFor(s) {
   tr.cells[5].append(countdown());
   tr.addEventListener('click', () => void select(s.key));
   tr.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); void select(s.key); }
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      void select(s.key);
+    }
   });
   state.rows.set(s.key, tr);
   return tr;
@@ -49,7 +65,10 @@ function fillRow(tr, s, t) {
   user.textContent = s.user;
   server.textContent = s.name || '(default)';
   server.classList.toggle('muted', !s.name);
-  if (top.dataset.state !== s.state) { top.replaceChildren(badge(s.state)); top.dataset.state = s.state; }
+  if (top.dataset.state !== s.state) {
+    top.replaceChildren(badge(s.state));
+    top.dataset.state = s.state;
+  }
   sub.textContent = step(s) || '—';
   tr.cells[4].title = `since ${new Date(s.since).toLocaleString()}`;
   note.textContent = [s.reason, s.startQueued ? 'start queued after the stop' : ''].filter(Boolean).join(' · ');
@@ -63,16 +82,22 @@ function renderServers() {
   const f = state.filter;
   const shown = all.filter((s) => !f || `${s.user} ${s.name} ${s.detail}`.toLowerCase().includes(f));
   for (const key of state.rows.keys()) if (!state.servers.has(key)) state.rows.delete(key);
-  const rows = shown.map((s) => { const tr = rowFor(s); fillRow(tr, s, t); return tr; });
+  const rows = shown.map((s) => {
+    const tr = rowFor(s);
+    fillRow(tr, s, t);
+    return tr;
+  });
   const body = $('servers').tBodies[0];
   if (rows.length !== body.rows.length || rows.some((tr, i) => body.rows[i] !== tr)) body.replaceChildren(...rows);
   $('count').textContent = f ? `${shown.length} of ${all.length}` : String(all.length);
   $('empty').hidden = shown.length > 0;
   $('empty').textContent = all.length ? 'No server matches the filter.' : 'No servers yet: they appear here the moment one is started.';
-  $('totals').replaceChildren(...TOPS.map((top) => {
-    const n = all.filter((s) => s.state === top).length;
-    return el('span', `total state ${top}${n ? '' : ' none'}`, `${n} ${top}`);
-  }));
+  $('totals').replaceChildren(
+    ...TOPS.map((top) => {
+      const n = all.filter((s) => s.state === top).length;
+      return el('span', `total state ${top}${n ? '' : ' none'}`, `${n} ${top}`);
+    }),
+  );
 }
 
 /** renderAlerts says, above everything, when what the page shows may be stale; it runs on every tick. */
@@ -80,8 +105,12 @@ function renderAlerts() {
   const alerts = [];
   const h = state.health;
   if (h && !h.healthy) {
-    const since = h.lastSuccessAt ? `the last successful list or watch was ${duration(now() - h.lastSuccessAt)} ago` : 'no list or watch has succeeded yet';
-    alerts.push(`The pod reflector is unhealthy${h.lastError ? `: ${h.lastError}` : ''}. ${since[0].toUpperCase()}${since.slice(1)}; states shown may lag the cluster.`);
+    const since = h.lastSuccessAt
+      ? `the last successful list or watch was ${duration(now() - h.lastSuccessAt)} ago`
+      : 'no list or watch has succeeded yet';
+    alerts.push(
+      `The pod reflector is unhealthy${h.lastError ? `: ${h.lastError}` : ''}. ${since[0].toUpperCase()}${since.slice(1)}; states shown may lag the cluster.`,
+    );
   }
   if (state.live === 'reconnecting…') alerts.push('Lost the live stream from the hub; reconnecting. States shown may be stale.');
   const box = $('alerts');
@@ -96,7 +125,13 @@ function renderHealth(h) {
   const warn = !h.synced || h.restarts > 0;
   b.className = `badge ${h.healthy ? (warn ? 'warn' : 'ok') : 'bad'}`;
   b.textContent = `reflector ${h.activity}${h.restarts ? ` · ${h.restarts} restart${h.restarts === 1 ? '' : 's'}` : ''}`;
-  b.title = [h.synced ? 'synced' : 'not synced yet', h.lastSuccessAt ? `last success ${duration(now() - h.lastSuccessAt)} ago` : 'no success yet', h.lastError ? `last error: ${h.lastError}` : ''].filter(Boolean).join(' · ');
+  b.title = [
+    h.synced ? 'synced' : 'not synced yet',
+    h.lastSuccessAt ? `last success ${duration(now() - h.lastSuccessAt)} ago` : 'no success yet',
+    h.lastError ? `last error: ${h.lastError}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
   renderAlerts();
 }
 
@@ -116,7 +151,12 @@ function pathIds(path) {
 function drawNode(node, ctx) {
   const div = el('div', 'node');
   div.dataset.state = node.id;
-  for (const [cls, on] of [['compound', node.children.length > 0], ['active', ctx.active.has(node.id)], ['current', ctx.current === node.id], ['visited', ctx.visited.has(node.id)]]) {
+  for (const [cls, on] of [
+    ['compound', node.children.length > 0],
+    ['active', ctx.active.has(node.id)],
+    ['current', ctx.current === node.id],
+    ['visited', ctx.visited.has(node.id)],
+  ]) {
     if (on) div.classList.add(cls);
   }
   const head = el('div', 'head');
@@ -171,7 +211,9 @@ function renderFacts() {
     ...fact('Deadline', countdown(), ...(s.timeout ? [el('span', 'muted', s.timeout)] : [])),
     ...fact('Pod', el('code', '', s.podName || '—')),
     ...fact('Events', String(s.seq)),
-    ...(s.reason || s.startQueued ? fact('Note', [s.reason, s.startQueued ? 'start queued after the stop' : ''].filter(Boolean).join(' · ')) : []),
+    ...(s.reason || s.startQueued
+      ? fact('Note', [s.reason, s.startQueued ? 'start queued after the stop' : ''].filter(Boolean).join(' · '))
+      : []),
   );
   tickDetail();
 }
@@ -215,12 +257,27 @@ function renderTimeline() {
       const open = state.expanded.has(id);
       const kinds = [...new Set(hist.slice(i, j).map((h) => eventLabel(h.type)))].join(' / ');
       const fold = el('tr', 'fold');
-      const td = el('td', '', `${open ? '▾' : '▸'} ${j - i} repeated events (${kinds}), #${hist[i].seq}–${hist[j - 1].seq}: ${open ? 'hide' : 'show'}`);
+      const td = el(
+        'td',
+        '',
+        `${open ? '▾' : '▸'} ${j - i} repeated events (${kinds}), #${hist[i].seq}–${hist[j - 1].seq}: ${open ? 'hide' : 'show'}`,
+      );
       td.colSpan = 5;
       fold.append(td);
-      fold.addEventListener('click', () => { if (open) state.expanded.delete(id); else state.expanded.add(id); renderTimeline(); });
+      fold.addEventListener('click', () => {
+        if (open) state.expanded.delete(id);
+        else state.expanded.add(id);
+        renderTimeline();
+      });
       rows.push(fold);
-      if (open) rows.push(...hist.slice(i, j).map((h) => { const tr = historyRow(h, t0); tr.classList.add('repeat'); return tr; }));
+      if (open)
+        rows.push(
+          ...hist.slice(i, j).map((h) => {
+            const tr = historyRow(h, t0);
+            tr.classList.add('repeat');
+            return tr;
+          }),
+        );
       i = j;
     } else {
       rows.push(historyRow(hist[i], t0));
@@ -233,7 +290,10 @@ function renderTimeline() {
 
 /** loadHistory fetches the selected server's timeline; changes during a fetch trigger one more. */
 async function loadHistory() {
-  if (state.loading) { state.stale = true; return; }
+  if (state.loading) {
+    state.stale = true;
+    return;
+  }
   state.loading = true;
   try {
     do {
@@ -256,10 +316,17 @@ async function loadHistory() {
 }
 
 function select(key) {
-  if (state.selected !== key) { state.history = []; state.expanded.clear(); renderTimeline(); }
+  if (state.selected !== key) {
+    state.history = [];
+    state.expanded.clear();
+    renderTimeline();
+  }
   state.selected = key;
   $('detail').hidden = key === null;
-  if (key === null) { renderServers(); return Promise.resolve(); }
+  if (key === null) {
+    renderServers();
+    return Promise.resolve();
+  }
   const slash = key.indexOf('/');
   $('detail-key').textContent = slash === key.length - 1 ? `${key.slice(0, slash)} (default server)` : key;
   renderServers();
@@ -275,12 +342,20 @@ function onFrame(event, payload) {
     state.servers = new Map(payload.map((s) => [s.key, s]));
     if (state.selected && !state.servers.has(state.selected)) void select(null);
     renderServers();
-    if (state.selected) { renderFacts(); renderDiagram(); void loadHistory(); }
+    if (state.selected) {
+      renderFacts();
+      renderDiagram();
+      void loadHistory();
+    }
   }
   if (event === 'server') {
     state.servers.set(payload.key, payload);
     renderServers();
-    if (payload.key === state.selected) { renderFacts(); renderDiagram(); void loadHistory(); }
+    if (payload.key === state.selected) {
+      renderFacts();
+      renderDiagram();
+      void loadHistory();
+    }
   }
 }
 
@@ -337,7 +412,12 @@ async function signIn(token) {
     return signOut('Cannot reach the hub.');
   }
   if (generation !== state.generation) return;
-  if (!res.ok) return signOut(res.status === 401 || res.status === 403 ? 'That token is not valid for the dashboard (it needs read:servers).' : `The hub answered ${res.status}.`);
+  if (!res.ok)
+    return signOut(
+      res.status === 401 || res.status === 403
+        ? 'That token is not valid for the dashboard (it needs read:servers).'
+        : `The hub answered ${res.status}.`,
+    );
   state.machine = await res.json();
   sessionStorage.setItem(TOKEN_KEY, token);
   $('signin').hidden = true;
@@ -383,11 +463,21 @@ $('signin-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const button = $('signin-form').querySelector('button');
   button.disabled = true;
-  void signIn($('token').value.trim()).finally(() => { button.disabled = false; });
+  void signIn($('token').value.trim()).finally(() => {
+    button.disabled = false;
+  });
 });
-$('signout').addEventListener('click', () => { $('token').value = ''; signOut(); });
+$('signout').addEventListener('click', () => {
+  $('token').value = '';
+  signOut();
+});
 $('close').addEventListener('click', () => void select(null));
-$('filter').addEventListener('input', () => { state.filter = $('filter').value.trim().toLowerCase(); renderServers(); });
-document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && state.selected) void select(null); });
+$('filter').addEventListener('input', () => {
+  state.filter = $('filter').value.trim().toLowerCase();
+  renderServers();
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && state.selected) void select(null);
+});
 setInterval(tick, 250);
 if (state.token) void signIn(state.token);

@@ -73,8 +73,19 @@ function view(hub: HubContext, s: ServerStatus) {
   const timers = armedTimers(hub, s.key);
   const own = timers.find((t) => t.state === `${serverMachine.root.id}.${s.state}`);
   return {
-    key: s.key, user: s.user, name: s.name, state: s.state, detail: s.detail, since: s.since, deadline: own?.dueAt ?? null,
-    timeout: own?.delay ?? null, timers, reason: s.reason, startQueued: s.startQueued, podName: s.podName, seq: s.seq,
+    key: s.key,
+    user: s.user,
+    name: s.name,
+    state: s.state,
+    detail: s.detail,
+    since: s.since,
+    deadline: own?.dueAt ?? null,
+    timeout: own?.delay ?? null,
+    timers,
+    reason: s.reason,
+    startQueued: s.startQueued,
+    podName: s.podName,
+    seq: s.seq,
   };
 }
 
@@ -102,7 +113,8 @@ function asset(name: string): Handler {
       'Content-Type': spec.type,
       'Content-Length': String(body.length),
       'Cache-Control': 'no-cache',
-      'Content-Security-Policy': "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'",
+      'Content-Security-Policy':
+        "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'",
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
     });
@@ -115,7 +127,12 @@ function stream(hub: HubContext): Handler {
   return (ctx) => {
     const caller = hub.auth.require(ctx.req, [...READ]);
     const { res } = ctx;
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
     if (ctx.req.method === 'HEAD') return void res.end();
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     // clock lets the page count time in state and deadlines on the hub's clock, not the browser's.
@@ -124,7 +141,13 @@ function stream(hub: HubContext): Handler {
       send('health', reflectorHealth(hub, caller));
     };
     tick();
-    send('servers', hub.sk.list().filter((s) => visible(caller, s)).map((s) => view(hub, s)));
+    send(
+      'servers',
+      hub.sk
+        .list()
+        .filter((s) => visible(caller, s))
+        .map((s) => view(hub, s)),
+    );
     const off = hub.sk.subscribe((status) => {
       if (visible(caller, status)) send('server', view(hub, status));
     });
@@ -160,7 +183,10 @@ export function registerDashboard(router: Router, hub: HubContext): void {
     const caller = hub.auth.require(ctx.req, [...READ]);
     const health = hub.sk.health();
     sendJson(ctx.req, ctx.res, 200, {
-      servers: hub.sk.list().filter((s) => visible(caller, s)).map((s) => view(hub, s)),
+      servers: hub.sk
+        .list()
+        .filter((s) => visible(caller, s))
+        .map((s) => view(hub, s)),
       health: unfiltered(caller) && caller.grants.has('read:hub') ? health : { reflector: reflectorHealth(hub, caller) },
       now: hub.clock.now(),
     });

@@ -34,7 +34,9 @@ export async function startInspection(sk: Spawnkeeper, options: InspectionOption
       relay = await startInspectorRelay({ host, port });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      io.err(`  inspector: cannot listen on ${host}:${port} (${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}); the hub goes on without it (choose another with --inspect-port)`);
+      io.err(
+        `  inspector: cannot listen on ${host}:${port} (${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}); the hub goes on without it (choose another with --inspect-port)`,
+      );
       return { stop: () => undefined };
     }
     url = relay.publishUrl;

@@ -45,7 +45,9 @@ export async function startInspectorRelay(options: RelayOptions): Promise<Inspec
   const http = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://relay');
     if (req.method !== 'GET' || url.pathname !== '/' || url.searchParams.get('key') !== viewKey) {
-      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Forbidden: open the page URL the hub printed, with its key.\n');
+      res
+        .writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' })
+        .end('Forbidden: open the page URL the hub printed, with its key.\n');
       return;
     }
     res.writeHead(200, {
@@ -61,7 +63,12 @@ export async function startInspectorRelay(options: RelayOptions): Promise<Inspec
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://relay');
     const key = url.searchParams.get('key');
-    const role = url.pathname === '/publish' && key === publishKey ? 'publisher' : url.pathname === '/view' && key === viewKey && originAllowed(req, host) ? 'viewer' : undefined;
+    const role =
+      url.pathname === '/publish' && key === publishKey
+        ? 'publisher'
+        : url.pathname === '/view' && key === viewKey && originAllowed(req, host)
+          ? 'viewer'
+          : undefined;
     if (role === undefined) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;

@@ -57,7 +57,13 @@ export function attachInspector(sk: Spawnkeeper, inspector: InspectionSink): () 
   const register = (key: string, snapshot: ServerSnapshot) => {
     if (registered.has(key)) return;
     registered.add(key);
-    const ref: InspectedRef = { sessionId: actorId(key), id: actorId(key), logic, send: () => undefined, getSnapshot: () => sk.runtime.get(key)?.snapshot };
+    const ref: InspectedRef = {
+      sessionId: actorId(key),
+      id: actorId(key),
+      logic,
+      send: () => undefined,
+      getSnapshot: () => sk.runtime.get(key)?.snapshot,
+    };
     inspector.actor(ref, inspected(snapshot));
   };
   for (const view of sk.runtime.list()) register(view.key, view.snapshot);

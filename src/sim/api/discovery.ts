@@ -32,8 +32,13 @@ const CORE_OWN = [
   { name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['get', 'list', 'watch'], shortNames: ['ev'] },
   { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get', 'list'], shortNames: ['ns'] },
   {
-    name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod',
-    verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'], shortNames: ['po'], categories: ['all'],
+    name: 'pods',
+    singularName: 'pod',
+    namespaced: true,
+    kind: 'Pod',
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'],
+    shortNames: ['po'],
+    categories: ['all'],
   },
   { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
 ];
@@ -41,7 +46,11 @@ const CORE_OWN = [
 /** groupResources is the APIResourceList of one group version: for the core group its own resources and the table's. */
 export function groupResources(kinds: KindTable, group: string, version: string): object {
   const table = kinds.inGroup(group, version).map((k) => ({
-    name: k.resource, singularName: k.singular, namespaced: true, kind: k.kind, verbs: [...k.verbs].sort(),
+    name: k.resource,
+    singularName: k.singular,
+    namespaced: true,
+    kind: k.kind,
+    verbs: [...k.verbs].sort(),
     ...(k.shortNames === undefined ? {} : { shortNames: [...k.shortNames] }),
     ...(k.categories === undefined ? {} : { categories: [...k.categories] }),
   }));
@@ -67,7 +76,16 @@ export function namespaceObject(name: string, creationTimestamp: string): object
   return {
     kind: 'Namespace',
     apiVersion: 'v1',
-    metadata: { name, uid: `00000000-0000-4000-8000-${name.padEnd(12, '0').slice(0, 12).replace(/[^0-9a-f]/g, '0')}`, resourceVersion: '1', creationTimestamp, labels: { 'kubernetes.io/metadata.name': name } },
+    metadata: {
+      name,
+      uid: `00000000-0000-4000-8000-${name
+        .padEnd(12, '0')
+        .slice(0, 12)
+        .replace(/[^0-9a-f]/g, '0')}`,
+      resourceVersion: '1',
+      creationTimestamp,
+      labels: { 'kubernetes.io/metadata.name': name },
+    },
     spec: { finalizers: ['kubernetes'] },
     status: { phase: 'Active' },
   };

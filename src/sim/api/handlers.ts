@@ -35,24 +35,42 @@ export interface HandlerContext {
  * The handlers serve collections (list or watch) and single pods (read, create, patch, delete);
  * they only translate HTTP to registry and store calls, so the rules live in one place.
  */
-export async function collection(ctx: HandlerContext, kind: Collection, namespace: string | undefined, _req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+export async function collection(
+  ctx: HandlerContext,
+  kind: Collection,
+  namespace: string | undefined,
+  _req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+): Promise<void> {
   const selector = both(parseLabelSelector(query.get('labelSelector')), parseFieldSelector(kind, query.get('fieldSelector')));
   const options = readListOptions(query);
   if (!options.watch) {
-    sendJson(res, 200, await listObjects(ctx.store, ctx.timers, { collection: kind, selector, options, ...(namespace === undefined ? {} : { namespace }) }));
+    sendJson(
+      res,
+      200,
+      await listObjects(ctx.store, ctx.timers, { collection: kind, selector, options, ...(namespace === undefined ? {} : { namespace }) }),
+    );
     return;
   }
   const timeoutSeconds = options.timeoutSeconds;
   const stream = new WatchStream(
     res,
     {
-      collection: kind, selector, bookmarks: options.allowWatchBookmarks, start: await watchStart(ctx, options),
+      collection: kind,
+      selector,
+      bookmarks: options.allowWatchBookmarks,
+      start: await watchStart(ctx, options),
       timeoutMs: timeoutSeconds !== undefined && timeoutSeconds > 0 ? timeoutSeconds * 1000 : ctx.defaultWatchTimeoutMs,
       ...(namespace === undefined ? {} : { namespace }),
     },
     {
-      store: ctx.store, timers: ctx.timers, bookmarkIntervalMs: ctx.bookmarkIntervalMs, monotonic: ctx.monotonic,
-      shouldDrop: () => ctx.faults.shouldDrop(), eventDelayMs: () => ctx.faults.watchEventDelayMs(),
+      store: ctx.store,
+      timers: ctx.timers,
+      bookmarkIntervalMs: ctx.bookmarkIntervalMs,
+      monotonic: ctx.monotonic,
+      shouldDrop: () => ctx.faults.shouldDrop(),
+      eventDelayMs: () => ctx.faults.watchEventDelayMs(),
     },
     (s) => ctx.watches.remove(s),
   );
@@ -89,7 +107,13 @@ export function getObject(ctx: HandlerContext, kind: Collection, namespace: stri
   sendJson(res, 200, obj);
 }
 
-export async function patchPod(ctx: HandlerContext, namespace: string, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function patchPod(
+  ctx: HandlerContext,
+  namespace: string,
+  name: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const type = mediaType(req);
   if (!isPatchType(type)) throw unsupportedMediaType(type);
   const body = parseJson(await readBody(req, ctx.maxBodyBytes));
@@ -97,7 +121,14 @@ export async function patchPod(ctx: HandlerContext, namespace: string, name: str
 }
 
 /** deletePod deletes a pod gracefully, by the DeleteOptions of the request. */
-export async function deletePod(ctx: HandlerContext, namespace: string, name: string, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+export async function deletePod(
+  ctx: HandlerContext,
+  namespace: string,
+  name: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+): Promise<void> {
   sendJson(res, 200, ctx.registry.delete(namespace, name, await readDeleteOptions(req, query, ctx.maxBodyBytes)));
 }
 
@@ -107,11 +138,13 @@ export async function readDeleteOptions(req: IncomingMessage, query: URLSearchPa
   const options: DeleteOptions = {};
   if (raw.toString('utf8').trim() !== '') {
     const body = parseJson(raw);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body of a delete must be a DeleteOptions object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw badRequest('the body of a delete must be a DeleteOptions object');
     const b = body as Record<string, unknown>;
     const grace = b['gracePeriodSeconds'];
     if (grace !== undefined && grace !== null) {
-      if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0) throw badRequest('gracePeriodSeconds must be a non-negative integer');
+      if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0)
+        throw badRequest('gracePeriodSeconds must be a non-negative integer');
       options.gracePeriodSeconds = grace;
     }
     const pre = b['preconditions'];

@@ -26,7 +26,8 @@ function encodeToken(token: ContinueToken): string {
 function decodeToken(text: string): ContinueToken {
   try {
     const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<ContinueToken>;
-    if (typeof value.rv === 'number' && Number.isInteger(value.rv) && typeof value.start === 'string') return { rv: value.rv, start: value.start };
+    if (typeof value.rv === 'number' && Number.isInteger(value.rv) && typeof value.start === 'string')
+      return { rv: value.rv, start: value.start };
   } catch {
     // fall through to the error below
   }
@@ -63,9 +64,15 @@ export async function awaitVersion(store: ClusterStore, timers: TimerSet, rv: nu
  * version but 0 without a match) reads that very version; otherwise the latest, after waiting
  * for a version the store has not reached.
  */
-async function listVersion(store: ClusterStore, timers: TimerSet, o: ListOptions, token: ContinueToken | undefined): Promise<{ rv: number; tooOld: string }> {
+async function listVersion(
+  store: ClusterStore,
+  timers: TimerSet,
+  o: ListOptions,
+  token: ContinueToken | undefined,
+): Promise<{ rv: number; tooOld: string }> {
   if (token !== undefined) {
-    if (o.resourceVersion !== '' && o.resourceVersion !== '0') throw badRequest('specifying resource version is not allowed when using continue');
+    if (o.resourceVersion !== '' && o.resourceVersion !== '0')
+      throw badRequest('specifying resource version is not allowed when using continue');
     return { rv: token.rv, tooOld: CONTINUE_TOO_OLD };
   }
   const asked = o.resourceVersion === '' ? 0 : Number(o.resourceVersion);

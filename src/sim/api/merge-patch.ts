@@ -23,7 +23,8 @@ function unescape(token: string): string {
 }
 
 function tokens(pointer: unknown): string[] {
-  if (typeof pointer !== 'string' || (pointer !== '' && !pointer.startsWith('/'))) throw new JsonPatchError(`invalid JSON pointer: ${JSON.stringify(pointer)}`);
+  if (typeof pointer !== 'string' || (pointer !== '' && !pointer.startsWith('/')))
+    throw new JsonPatchError(`invalid JSON pointer: ${JSON.stringify(pointer)}`);
   return pointer === '' ? [] : pointer.slice(1).split('/').map(unescape);
 }
 
@@ -42,7 +43,8 @@ function parentOf(doc: unknown, path: string[]): { container: Record<string, unk
 
 function index(list: unknown[], key: string, adding: boolean): number {
   if (adding && key === '-') return list.length;
-  if (!/^(0|[1-9][0-9]*)$/.test(key) || Number(key) > list.length - (adding ? 0 : 1)) throw new JsonPatchError(`array index out of range: ${key}`);
+  if (!/^(0|[1-9][0-9]*)$/.test(key) || Number(key) > list.length - (adding ? 0 : 1))
+    throw new JsonPatchError(`array index out of range: ${key}`);
   return Number(key);
 }
 
@@ -109,7 +111,11 @@ export function jsonPatch(target: unknown, patch: unknown): unknown {
 }
 
 /** PATCH_TYPES are the patch media types the simulator applies; a strategic merge patch is applied as a merge patch. */
-export const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'] as const;
+export const PATCH_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+] as const;
 export type PatchType = (typeof PATCH_TYPES)[number];
 
 export function isPatchType(type: string): type is PatchType {
@@ -122,7 +128,8 @@ export function applyPatch(type: PatchType, target: unknown, patch: unknown): un
   try {
     return jsonPatch(target, patch);
   } catch (err) {
-    if (err instanceof JsonPatchError) throw new ApiError(statusObject(422, 'Invalid', `the server rejected our request due to an error in our request: ${err.message}`));
+    if (err instanceof JsonPatchError)
+      throw new ApiError(statusObject(422, 'Invalid', `the server rejected our request due to an error in our request: ${err.message}`));
     throw err;
   }
 }

@@ -17,25 +17,53 @@ async function jsonBody(ctx: HandlerContext, req: IncomingMessage, accepted: rea
   return parseJson(await readBody(req, ctx.maxBodyBytes));
 }
 
-export async function createObject(ctx: HandlerContext, kind: KindSpec, namespace: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function createObject(
+  ctx: HandlerContext,
+  kind: KindSpec,
+  namespace: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const body = await jsonBody(ctx, req, ['', 'application/json']);
   sendJson(res, 201, ctx.objects.create(kind, namespace, body));
 }
 
-export async function replaceObject(ctx: HandlerContext, kind: KindSpec, namespace: string, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function replaceObject(
+  ctx: HandlerContext,
+  kind: KindSpec,
+  namespace: string,
+  name: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const body = await jsonBody(ctx, req, ['', 'application/json']);
   sendJson(res, 200, ctx.objects.replace(kind, namespace, name, body));
 }
 
 /** patchObject takes JSON patches and merge patches; a strategic merge patch is applied as a merge patch (lists are replaced whole). */
-export async function patchObject(ctx: HandlerContext, kind: KindSpec, namespace: string, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function patchObject(
+  ctx: HandlerContext,
+  kind: KindSpec,
+  namespace: string,
+  name: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const type = mediaType(req);
   if (!isPatchType(type)) throw unsupportedMediaType(type);
   const body = parseJson(await readBody(req, ctx.maxBodyBytes));
   sendJson(res, 200, ctx.objects.patch(kind, namespace, name, body, type));
 }
 
-export async function deleteObject(ctx: HandlerContext, kind: KindSpec, namespace: string, name: string, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+export async function deleteObject(
+  ctx: HandlerContext,
+  kind: KindSpec,
+  namespace: string,
+  name: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+): Promise<void> {
   const options = await readDeleteOptions(req, query, ctx.maxBodyBytes);
   sendJson(res, 200, ctx.objects.delete(kind, namespace, name, options));
 }

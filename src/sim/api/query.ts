@@ -47,7 +47,8 @@ export interface ListOptions {
 /** readListOptions decodes a list or watch query, answering 400 for a value that does not decode and 422 for a forbidden combination. */
 export function readListOptions(query: URLSearchParams): ListOptions {
   const resourceVersion = query.get('resourceVersion') ?? '';
-  if (resourceVersion !== '' && !/^[0-9]{1,15}$/.test(resourceVersion)) throw badRequest(`resourceVersion: Invalid value: "${resourceVersion}": must be a non-negative integer`);
+  if (resourceVersion !== '' && !/^[0-9]{1,15}$/.test(resourceVersion))
+    throw badRequest(`resourceVersion: Invalid value: "${resourceVersion}": must be a non-negative integer`);
   const sendInitialEvents = optionalFlag(query, 'sendInitialEvents');
   const timeoutSeconds = integer(query, 'timeoutSeconds');
   const options: ListOptions = {
@@ -75,10 +76,13 @@ function listOptionProblems(o: ListOptions): { field: string; message: string }[
   const match = o.resourceVersionMatch;
   const forbid = (field: string, why: string): void => void out.push({ field, message: `Forbidden: ${why}` });
   if (o.watch) {
-    if (o.sendInitialEvents !== undefined && match !== 'NotOlderThan') forbid('resourceVersionMatch', 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+    if (o.sendInitialEvents !== undefined && match !== 'NotOlderThan')
+      forbid('resourceVersionMatch', 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
     if (match !== '') {
-      if (o.sendInitialEvents === undefined) forbid('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
-      if (match !== 'NotOlderThan') out.push({ field: 'resourceVersionMatch', message: `Unsupported value: "${match}": supported values: "NotOlderThan"` });
+      if (o.sendInitialEvents === undefined)
+        forbid('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
+      if (match !== 'NotOlderThan')
+        out.push({ field: 'resourceVersionMatch', message: `Unsupported value: "${match}": supported values: "NotOlderThan"` });
       if (o.continueToken !== '') forbid('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided');
     }
     return out;
@@ -86,8 +90,10 @@ function listOptionProblems(o: ListOptions): { field: string; message: string }[
   if (match !== '') {
     if (o.resourceVersion === '') forbid('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided');
     if (o.continueToken !== '') forbid('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided');
-    if (match !== 'Exact' && match !== 'NotOlderThan') out.push({ field: 'resourceVersionMatch', message: `Unsupported value: "${match}": supported values: "Exact", "NotOlderThan", ""` });
-    if (match === 'Exact' && o.resourceVersion === '0') forbid('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+    if (match !== 'Exact' && match !== 'NotOlderThan')
+      out.push({ field: 'resourceVersionMatch', message: `Unsupported value: "${match}": supported values: "Exact", "NotOlderThan", ""` });
+    if (match === 'Exact' && o.resourceVersion === '0')
+      forbid('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
   }
   if (o.sendInitialEvents !== undefined) forbid('sendInitialEvents', 'sendInitialEvents is forbidden for list');
   return out;

@@ -41,7 +41,10 @@ function readCollection(ctx: RouteContext, kind: Collection, namespace: string |
 
 function segments(path: string): string[] {
   try {
-    return path.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+    return path
+      .split('/')
+      .filter((p) => p !== '')
+      .map((p) => decodeURIComponent(p));
   } catch {
     throw badRequest(`the request path is not valid: ${path}`);
   }
@@ -70,21 +73,35 @@ function allowed(kind: KindSpec, methods: Partial<Record<string, [KindVerb, Rout
 /** tableKind routes a kind of the kinds table: its collection (list, watch, create) or one object (get, update, patch, delete). */
 function tableKind(ctx: RouteContext, kind: KindSpec, ns: string, name: string | undefined, query: URLSearchParams, method: string): Route {
   if (name === undefined) {
-    return pick(allowed(kind, {
-      GET: [flag(query, 'watch') ? 'watch' : 'list', readCollection(ctx, kind, ns, query)],
-      POST: ['create', { verb: 'create', run: (req, res) => createObject(ctx, kind, ns, req, res) }],
-    }), method);
+    return pick(
+      allowed(kind, {
+        GET: [flag(query, 'watch') ? 'watch' : 'list', readCollection(ctx, kind, ns, query)],
+        POST: ['create', { verb: 'create', run: (req, res) => createObject(ctx, kind, ns, req, res) }],
+      }),
+      method,
+    );
   }
-  return pick(allowed(kind, {
-    GET: [flag(query, 'watch') ? 'watch' : 'get', oneObject(ctx, kind, ns, name, query)],
-    PUT: ['update', { verb: 'update', run: (req, res) => replaceObject(ctx, kind, ns, name, req, res) }],
-    PATCH: ['patch', { verb: 'patch', run: (req, res) => patchObject(ctx, kind, ns, name, req, res) }],
-    DELETE: ['delete', { verb: 'delete', run: (req, res, q) => deleteObject(ctx, kind, ns, name, req, res, q) }],
-  }), method);
+  return pick(
+    allowed(kind, {
+      GET: [flag(query, 'watch') ? 'watch' : 'get', oneObject(ctx, kind, ns, name, query)],
+      PUT: ['update', { verb: 'update', run: (req, res) => replaceObject(ctx, kind, ns, name, req, res) }],
+      PATCH: ['patch', { verb: 'patch', run: (req, res) => patchObject(ctx, kind, ns, name, req, res) }],
+      DELETE: ['delete', { verb: 'delete', run: (req, res, q) => deleteObject(ctx, kind, ns, name, req, res, q) }],
+    }),
+    method,
+  );
 }
 
 /** podsOrEvents routes the two resources with handlers of their own: pods (driven by the kubelet) and read-only events. */
-function podsOrEvents(ctx: RouteContext, resource: 'pods' | 'events', ns: string, name: string | undefined, sub: string | undefined, query: URLSearchParams, method: string): Route {
+function podsOrEvents(
+  ctx: RouteContext,
+  resource: 'pods' | 'events',
+  ns: string,
+  name: string | undefined,
+  sub: string | undefined,
+  query: URLSearchParams,
+  method: string,
+): Route {
   const kind = resource === 'pods' ? POD_COLLECTION : EVENT_COLLECTION;
   if (name === undefined) {
     const list = readCollection(ctx, kind, ns, query);
@@ -97,11 +114,14 @@ function podsOrEvents(ctx: RouteContext, resource: 'pods' | 'events', ns: string
   }
   const one = oneObject(ctx, kind, ns, name, query);
   if (resource === 'events') return pick({ GET: one }, method);
-  return pick({
-    GET: one,
-    DELETE: { verb: 'delete', run: (req, res, q) => deletePod(ctx, ns, name, req, res, q) },
-    PATCH: { verb: 'patch', run: (req, res) => patchPod(ctx, ns, name, req, res) },
-  }, method);
+  return pick(
+    {
+      GET: one,
+      DELETE: { verb: 'delete', run: (req, res, q) => deletePod(ctx, ns, name, req, res, q) },
+      PATCH: { verb: 'patch', run: (req, res) => patchPod(ctx, ns, name, req, res) },
+    },
+    method,
+  );
 }
 
 /**
@@ -117,7 +137,8 @@ function resources(ctx: RouteContext, group: string, ver: string, rest: string[]
     return resources(ctx, group, ver, rest.slice(1), method, query);
   }
   if (rest.length === 1) {
-    if (core && (c === 'pods' || c === 'events')) return pick({ GET: readCollection(ctx, c === 'pods' ? POD_COLLECTION : EVENT_COLLECTION, undefined, query) }, method);
+    if (core && (c === 'pods' || c === 'events'))
+      return pick({ GET: readCollection(ctx, c === 'pods' ? POD_COLLECTION : EVENT_COLLECTION, undefined, query) }, method);
     const kind = ctx.kinds.find(group, ver, c);
     if (kind === undefined) throw pathNotFound();
     return pick(allowed(kind, { GET: [flag(query, 'watch') ? 'watch' : 'list', readCollection(ctx, kind, undefined, query)] }), method);
@@ -125,10 +146,18 @@ function resources(ctx: RouteContext, group: string, ver: string, rest: string[]
   if (c !== 'namespaces' || (!core && rest.length < 3)) throw pathNotFound();
   if (ns === undefined) throw pathNotFound();
   if (rest.length === 2) {
-    return pick({ GET: { verb: 'get', run: (_req, res) => {
-      if (!ctx.namespaces.has(ns)) throw notFound('namespaces', ns);
-      sendJson(res, 200, namespaceObject(ns, rfc3339(ctx.startedAt)));
-    } } }, method);
+    return pick(
+      {
+        GET: {
+          verb: 'get',
+          run: (_req, res) => {
+            if (!ctx.namespaces.has(ns)) throw notFound('namespaces', ns);
+            sendJson(res, 200, namespaceObject(ns, rfc3339(ctx.startedAt)));
+          },
+        },
+      },
+      method,
+    );
   }
   if (resource === undefined || extra.length > 0) throw pathNotFound();
   if (core && (resource === 'pods' || resource === 'events')) return podsOrEvents(ctx, resource, ns, name, sub, query, method);
@@ -146,11 +175,17 @@ export function resolve(ctx: RouteContext, method: string, path: string, query: 
   const [a, b, c] = parts;
   if (parts.length === 0) {
     const groups = ctx.kinds.groups().flatMap((g) => [`/apis/${g.name}`, ...g.versions.map((v) => `/apis/${g.name}/${v}`)]);
-    return pick({ GET: json(() => ({ paths: ['/api', '/api/v1', '/apis', ...groups, '/healthz', '/livez', '/readyz', '/version'] })) }, method);
+    return pick(
+      { GET: json(() => ({ paths: ['/api', '/api/v1', '/apis', ...groups, '/healthz', '/livez', '/readyz', '/version'] })) },
+      method,
+    );
   }
   if (a === 'version' && parts.length === 1) return pick({ GET: json(version) }, method);
   if ((a === 'healthz' || a === 'livez' || a === 'readyz') && parts.length === 1) {
-    return pick({ GET: { verb: 'health', run: (_req, res) => void res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok') } }, method);
+    return pick(
+      { GET: { verb: 'health', run: (_req, res) => void res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok') } },
+      method,
+    );
   }
   if (a === 'apis') {
     if (parts.length === 1) return pick({ GET: json(() => apiGroupList(ctx.kinds)) }, method);
@@ -165,6 +200,7 @@ export function resolve(ctx: RouteContext, method: string, path: string, query: 
   if (parts.length === 1) return pick({ GET: json(() => apiVersions(ctx.serverAddress())) }, method);
   if (b !== 'v1') throw pathNotFound();
   if (parts.length === 2) return pick({ GET: json(() => groupResources(ctx.kinds, '', 'v1')) }, method);
-  if (c === 'namespaces' && parts.length === 3) return pick({ GET: { verb: 'list', run: (_req, res) => sendJson(res, 200, namespaceList(ctx)) } }, method);
+  if (c === 'namespaces' && parts.length === 3)
+    return pick({ GET: { verb: 'list', run: (_req, res) => sendJson(res, 200, namespaceList(ctx)) } }, method);
   return resources(ctx, '', 'v1', parts.slice(2), method, query);
 }

@@ -104,7 +104,8 @@ export function parseFieldSelector(collection: Collection, text: string | null |
     const m = /^\s*([A-Za-z.]+)\s*(==|=|!=)\s*([^,]*?)\s*$/.exec(term);
     if (!m) throw badRequest(`invalid field selector: "${term}"`);
     const path = m[1] ?? '';
-    if (path !== 'metadata.name' && path !== 'metadata.namespace' && !collection.fieldLabels.includes(path)) throw badRequest(`field label not supported: ${path}`);
+    if (path !== 'metadata.name' && path !== 'metadata.namespace' && !collection.fieldLabels.includes(path))
+      throw badRequest(`field label not supported: ${path}`);
     return { path, negate: m[2] === '!=', value: m[3] ?? '' };
   });
   return (object) => terms.every((t) => (fieldValue(object, t.path) === t.value) !== t.negate);

@@ -32,7 +32,10 @@ export function statusObject(code: number, reason: string, message: string, deta
 export class ApiError extends Error {
   readonly status: KubeStatus;
 
-  constructor(status: KubeStatus, readonly headers: Record<string, string> = {}) {
+  constructor(
+    status: KubeStatus,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(status.message);
     this.name = 'ApiError';
     this.status = status;
@@ -57,11 +60,20 @@ export function notFound(resource: string, name: string, group = ''): ApiError {
 }
 
 export function alreadyExists(resource: string, name: string, group = ''): ApiError {
-  return new ApiError(statusObject(409, 'AlreadyExists', `${qualified(resource, group)} "${name}" already exists`, named(name, resource, group)));
+  return new ApiError(
+    statusObject(409, 'AlreadyExists', `${qualified(resource, group)} "${name}" already exists`, named(name, resource, group)),
+  );
 }
 
 export function conflict(resource: string, name: string, why: string, group = ''): ApiError {
-  return new ApiError(statusObject(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(resource, group)} "${name}": ${why}`, named(name, resource, group)));
+  return new ApiError(
+    statusObject(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${qualified(resource, group)} "${name}": ${why}`,
+      named(name, resource, group),
+    ),
+  );
 }
 
 /** deleted is the Success Status a delete answers with for kinds that do not return the deleted object. */
@@ -103,15 +115,25 @@ export function pathNotFound(): ApiError {
 }
 
 export function methodNotAllowed(method: string): ApiError {
-  return new ApiError(statusObject(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${method})`, {}));
+  return new ApiError(
+    statusObject(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${method})`, {}),
+  );
 }
 
 export function tooLarge(limit: number): ApiError {
-  return new ApiError(statusObject(413, 'RequestEntityTooLarge', `the request body is larger than ${limit} bytes`), { Connection: 'close' });
+  return new ApiError(statusObject(413, 'RequestEntityTooLarge', `the request body is larger than ${limit} bytes`), {
+    Connection: 'close',
+  });
 }
 
 export function unsupportedMediaType(type: string): ApiError {
-  return new ApiError(statusObject(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/strategic-merge-patch+json (got ${type})`));
+  return new ApiError(
+    statusObject(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/strategic-merge-patch+json (got ${type})`,
+    ),
+  );
 }
 
 /** expired is the 410 a too-old resourceVersion or continue token gets. */
@@ -121,7 +143,8 @@ export function expired(message: string): ApiError {
 
 /** The 410 messages of a list at a version the store no longer keeps, and of a continue token that old. */
 export const LIST_TOO_OLD = 'The resourceVersion for the provided list is too old.';
-export const CONTINUE_TOO_OLD = 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.';
+export const CONTINUE_TOO_OLD =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.';
 
 /**
  * tooLargeResourceVersion is the 504 an API server answers after waiting in vain for a version it
@@ -143,12 +166,22 @@ export function injected(code: number): ApiError {
     case 410:
       return expired('too old resource version: injected by the simulator');
     case 429:
-      return new ApiError(statusObject(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 }), { 'Retry-After': '1' });
+      return new ApiError(statusObject(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 }), {
+        'Retry-After': '1',
+      });
     case 503:
       return new ApiError(statusObject(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
     case 504:
-      return new ApiError(statusObject(504, 'Timeout', 'Timeout: request did not complete within the allotted timeout (injected by the simulator)', { retryAfterSeconds: 1 }));
+      return new ApiError(
+        statusObject(504, 'Timeout', 'Timeout: request did not complete within the allotted timeout (injected by the simulator)', {
+          retryAfterSeconds: 1,
+        }),
+      );
     default:
-      return new ApiError(statusObject(code, 'InternalError', 'Internal error occurred: injected by the simulator', { causes: [{ reason: 'UnexpectedServerResponse', message: 'injected by the simulator' }] }));
+      return new ApiError(
+        statusObject(code, 'InternalError', 'Internal error occurred: injected by the simulator', {
+          causes: [{ reason: 'UnexpectedServerResponse', message: 'injected by the simulator' }],
+        }),
+      );
   }
 }

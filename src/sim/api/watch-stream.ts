@@ -90,7 +90,11 @@ export class WatchStream {
         expired = err as ApiError;
       }
     }
-    this.res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'X-Content-Type-Options': 'nosniff' });
+    this.res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'X-Content-Type-Options': 'nosniff',
+    });
     this.res.flushHeaders();
     this.res.socket?.setNoDelay(true);
     this.res.on('close', () => this.finish());
@@ -108,7 +112,8 @@ export class WatchStream {
       for (const change of backlog) this.deliver(change);
     } else {
       const { resource } = this.spec.collection;
-      if (start.initialEvents) for (const obj of store.list(resource, this.spec.namespace)) if (this.spec.selector(obj)) this.send('ADDED', obj);
+      if (start.initialEvents)
+        for (const obj of store.list(resource, this.spec.namespace)) if (this.spec.selector(obj)) this.send('ADDED', obj);
       if (start.endBookmark) this.write('BOOKMARK', this.bookmark(store.resourceVersion(), { [INITIAL_EVENTS_END]: 'true' }));
     }
     const after = 'after' in start ? start.after : store.resourceVersion();

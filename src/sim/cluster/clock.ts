@@ -15,7 +15,10 @@ export class TimerSet {
   private readonly handles = new Set<unknown>();
 
   /** `onError` hears of a callback that threw; a simulator bug must not crash the process hosting it. */
-  constructor(private readonly clock: SimClock, private readonly onError: (err: unknown) => void = () => undefined) {}
+  constructor(
+    private readonly clock: SimClock,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
 
   after(ms: number, fn: () => void): () => void {
     let handle: unknown = undefined;

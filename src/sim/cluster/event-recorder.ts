@@ -23,7 +23,13 @@ export class EventRecorder {
 
   constructor(private readonly options: EventRecorderOptions) {}
 
-  record(pod: Pod, type: KubeEvent['type'], reason: string, message: string, component: 'default-scheduler' | 'kubelet' | 'node-controller' | 'taint-eviction-controller'): void {
+  record(
+    pod: Pod,
+    type: KubeEvent['type'],
+    reason: string,
+    message: string,
+    component: 'default-scheduler' | 'kubelet' | 'node-controller' | 'taint-eviction-controller',
+  ): void {
     const { store, clock } = this.options;
     const now = rfc3339(clock.now());
     const key = `${pod.metadata.uid}\u0000${reason}\u0000${message}`;

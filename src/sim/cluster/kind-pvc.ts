@@ -11,8 +11,21 @@ export const DEFAULT_STORAGE_CLASS = 'standard';
 
 const QUANTITY = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
 const SUFFIX: Record<string, number> = {
-  n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 
 /**
@@ -21,7 +34,10 @@ const SUFFIX: Record<string, number> = {
  */
 export function parseQuantity(text: unknown, field: string): number {
   const m = typeof text === 'string' ? QUANTITY.exec(text) : typeof text === 'number' ? QUANTITY.exec(String(text)) : null;
-  if (m === null) throw badRequest(`PersistentVolumeClaim in version "v1" cannot be handled as a PersistentVolumeClaim: ${field}: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`);
+  if (m === null)
+    throw badRequest(
+      `PersistentVolumeClaim in version "v1" cannot be handled as a PersistentVolumeClaim: ${field}: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`,
+    );
   const [, sign, digits, suffix] = m;
   const scale = suffix === undefined ? 1 : /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : (SUFFIX[suffix] ?? 1);
   return (sign === '-' ? -1 : 1) * Number(digits) * scale;
@@ -30,24 +46,32 @@ export function parseQuantity(text: unknown, field: string): number {
 function checkSpec(raw: unknown, causes: Cause[]): Record<string, unknown> {
   const spec = isRecord(raw) ? raw : {};
   const modes = spec['accessModes'];
-  if (!Array.isArray(modes) || modes.length === 0) causes.push({ field: 'spec.accessModes', message: 'Required value: at least 1 access mode is required' });
+  if (!Array.isArray(modes) || modes.length === 0)
+    causes.push({ field: 'spec.accessModes', message: 'Required value: at least 1 access mode is required' });
   else {
     for (const mode of modes) {
-      if (typeof mode !== 'string' || !ACCESS_MODES.includes(mode)) causes.push({ field: 'spec.accessModes', message: `Unsupported value: "${String(mode)}": supported values: ${ACCESS_MODES.map((m) => `"${m}"`).join(', ')}` });
+      if (typeof mode !== 'string' || !ACCESS_MODES.includes(mode))
+        causes.push({
+          field: 'spec.accessModes',
+          message: `Unsupported value: "${String(mode)}": supported values: ${ACCESS_MODES.map((m) => `"${m}"`).join(', ')}`,
+        });
     }
-    if (modes.includes('ReadWriteOncePod') && modes.length > 1) causes.push({ field: 'spec.accessModes', message: 'Forbidden: may not use ReadWriteOncePod with other access modes' });
+    if (modes.includes('ReadWriteOncePod') && modes.length > 1)
+      causes.push({ field: 'spec.accessModes', message: 'Forbidden: may not use ReadWriteOncePod with other access modes' });
   }
   const resources = isRecord(spec['resources']) ? spec['resources'] : {};
   const requests = isRecord(resources['requests']) ? resources['requests'] : {};
   const storage = requests['storage'];
   if (storage === undefined || storage === null) causes.push({ field: 'spec.resources[storage]', message: 'Required value' });
-  else if (parseQuantity(storage, 'spec.resources.requests.storage') <= 0) causes.push({ field: 'spec.resources[storage]', message: `Invalid value: "${String(storage)}": must be greater than zero` });
+  else if (parseQuantity(storage, 'spec.resources.requests.storage') <= 0)
+    causes.push({ field: 'spec.resources[storage]', message: `Invalid value: "${String(storage)}": must be greater than zero` });
   const mode = spec['volumeMode'];
   if (mode !== undefined && mode !== null && (typeof mode !== 'string' || !VOLUME_MODES.includes(mode))) {
     causes.push({ field: 'spec.volumeMode', message: `Unsupported value: "${String(mode)}": supported values: "Block", "Filesystem"` });
   }
   const className = spec['storageClassName'];
-  if (className !== undefined && className !== null && typeof className !== 'string') causes.push({ field: 'spec.storageClassName', message: 'must be a string' });
+  if (className !== undefined && className !== null && typeof className !== 'string')
+    causes.push({ field: 'spec.storageClassName', message: 'must be a string' });
   return {
     ...spec,
     storageClassName: typeof className === 'string' ? className : DEFAULT_STORAGE_CLASS,
@@ -61,7 +85,11 @@ function checkSpec(raw: unknown, causes: Cause[]): Record<string, unknown> {
  * soon do); after creation only the storage request may change, and only upwards.
  */
 export const PERSISTENT_VOLUME_CLAIMS: KindSpec = {
-  group: '', version: 'v1', resource: 'persistentvolumeclaims', kind: 'PersistentVolumeClaim', singular: 'persistentvolumeclaim',
+  group: '',
+  version: 'v1',
+  resource: 'persistentvolumeclaims',
+  kind: 'PersistentVolumeClaim',
+  singular: 'persistentvolumeclaim',
   shortNames: ['pvc'],
   verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   fieldLabels: [],
@@ -75,14 +103,28 @@ export const PERSISTENT_VOLUME_CLAIMS: KindSpec = {
       return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata, spec, status };
     }
     const before = previous['spec'] as Record<string, unknown>;
-    const { resources: newResources, ...rest }: Record<string, unknown> = { ...spec, volumeName: spec['volumeName'] ?? before['volumeName'] };
+    const { resources: newResources, ...rest }: Record<string, unknown> = {
+      ...spec,
+      volumeName: spec['volumeName'] ?? before['volumeName'],
+    };
     const { resources: oldResources, ...kept }: Record<string, unknown> = before;
     if (!sameJson(rest, kept)) {
-      causes.push({ field: 'spec', message: 'Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims' });
+      causes.push({
+        field: 'spec',
+        message: 'Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+      });
     }
-    const storageOf = (r: unknown): number => (isRecord(r) && isRecord(r['requests']) ? parseQuantity(r['requests']['storage'] ?? '0', 'spec.resources.requests.storage') : 0);
-    if (storageOf(newResources) < storageOf(oldResources)) causes.push({ field: 'spec.resources.requests.storage', message: 'Forbidden: field can not be less than previous value' });
-    const claim: KubeObject = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata, spec: { ...before, resources: newResources }, status: previous['status'] };
+    const storageOf = (r: unknown): number =>
+      isRecord(r) && isRecord(r['requests']) ? parseQuantity(r['requests']['storage'] ?? '0', 'spec.resources.requests.storage') : 0;
+    if (storageOf(newResources) < storageOf(oldResources))
+      causes.push({ field: 'spec.resources.requests.storage', message: 'Forbidden: field can not be less than previous value' });
+    const claim: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata,
+      spec: { ...before, resources: newResources },
+      status: previous['status'],
+    };
     return claim;
   },
 };

@@ -32,15 +32,18 @@ function readData(body: Record<string, unknown>, causes: Cause[]): Map<string, B
   if (data !== undefined && data !== null) {
     if (!isRecord(data)) throw badRequest('Secret in version "v1" cannot be handled as a Secret: data must be a map of base64 strings');
     for (const [key, value] of Object.entries(data)) {
-      if (typeof value !== 'string' || !BASE64.test(value)) throw badRequest(`Secret in version "v1" cannot be handled as a Secret: illegal base64 data in data[${key}]`);
+      if (typeof value !== 'string' || !BASE64.test(value))
+        throw badRequest(`Secret in version "v1" cannot be handled as a Secret: illegal base64 data in data[${key}]`);
       out.set(key, Buffer.from(value, 'base64'));
     }
   }
   const stringData = body['stringData'];
   if (stringData !== undefined && stringData !== null) {
-    if (!isRecord(stringData)) throw badRequest('Secret in version "v1" cannot be handled as a Secret: stringData must be a map of strings');
+    if (!isRecord(stringData))
+      throw badRequest('Secret in version "v1" cannot be handled as a Secret: stringData must be a map of strings');
     for (const [key, value] of Object.entries(stringData)) {
-      if (typeof value !== 'string') throw badRequest(`Secret in version "v1" cannot be handled as a Secret: stringData[${key}] must be a string`);
+      if (typeof value !== 'string')
+        throw badRequest(`Secret in version "v1" cannot be handled as a Secret: stringData[${key}] must be a string`);
       out.set(key, Buffer.from(value, 'utf8'));
     }
   }
@@ -58,7 +61,8 @@ function checkType(type: string, data: Map<string, Buffer>, metadata: KubeObject
   const rule = REQUIRED_KEYS[type];
   if (rule !== undefined) {
     const missing = rule.keys.filter((k) => !data.has(k));
-    if (rule.anyOf === true ? missing.length === rule.keys.length : missing.length > 0) for (const k of missing) causes.push({ field: `data[${k}]`, message: 'Required value' });
+    if (rule.anyOf === true ? missing.length === rule.keys.length : missing.length > 0)
+      for (const k of missing) causes.push({ field: `data[${k}]`, message: 'Required value' });
   }
   for (const key of ['.dockerconfigjson', '.dockercfg']) {
     const raw = data.get(key);
@@ -66,7 +70,10 @@ function checkType(type: string, data: Map<string, Buffer>, metadata: KubeObject
     try {
       JSON.parse(raw.toString('utf8'));
     } catch (err) {
-      causes.push({ field: `data[${key}]`, message: `Invalid value: "<secret contents redacted>": ${err instanceof Error ? err.message : String(err)}` });
+      causes.push({
+        field: `data[${key}]`,
+        message: `Invalid value: "<secret contents redacted>": ${err instanceof Error ? err.message : String(err)}`,
+      });
     }
   }
   if (type === 'kubernetes.io/service-account-token' && metadata.annotations?.['kubernetes.io/service-account.name'] === undefined) {
@@ -76,26 +83,34 @@ function checkType(type: string, data: Map<string, Buffer>, metadata: KubeObject
 
 /** SECRETS serves core/v1 Secrets: data as base64, stringData folded in, typed secrets' keys required, `immutable` kept. */
 export const SECRETS: KindSpec = {
-  group: '', version: 'v1', resource: 'secrets', kind: 'Secret', singular: 'secret',
+  group: '',
+  version: 'v1',
+  resource: 'secrets',
+  kind: 'Secret',
+  singular: 'secret',
   verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   fieldLabels: ['type'],
   returnDeletedObject: false,
   validate(body, metadata, _ctx, causes, previous) {
     const data = readData(body, causes);
     const rawType = body['type'];
-    if (rawType !== undefined && rawType !== null && typeof rawType !== 'string') throw badRequest('Secret in version "v1" cannot be handled as a Secret: type must be a string');
+    if (rawType !== undefined && rawType !== null && typeof rawType !== 'string')
+      throw badRequest('Secret in version "v1" cannot be handled as a Secret: type must be a string');
     const type = typeof rawType === 'string' && rawType !== '' ? rawType : 'Opaque';
     checkType(type, data, metadata, causes);
     const immutable = body['immutable'];
-    if (immutable !== undefined && immutable !== null && typeof immutable !== 'boolean') throw badRequest('Secret in version "v1" cannot be handled as a Secret: immutable must be a boolean');
+    if (immutable !== undefined && immutable !== null && typeof immutable !== 'boolean')
+      throw badRequest('Secret in version "v1" cannot be handled as a Secret: immutable must be a boolean');
     const secret: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata };
-    if (data.size > 0) secret['data'] = Object.fromEntries([...data].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.toString('base64')]));
+    if (data.size > 0)
+      secret['data'] = Object.fromEntries([...data].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.toString('base64')]));
     if (typeof immutable === 'boolean') secret['immutable'] = immutable;
     secret['type'] = type;
     if (previous !== undefined) {
       if (previous['type'] !== type) causes.push({ field: 'type', message: `Invalid value: "${type}": field is immutable` });
       if (previous['immutable'] === true) {
-        if (!sameJson(previous['data'] ?? {}, secret['data'] ?? {})) causes.push({ field: 'data', message: 'Forbidden: field is immutable when `immutable` is set' });
+        if (!sameJson(previous['data'] ?? {}, secret['data'] ?? {}))
+          causes.push({ field: 'data', message: 'Forbidden: field is immutable when `immutable` is set' });
         if (immutable !== true) causes.push({ field: 'immutable', message: 'Forbidden: field is immutable when `immutable` is set' });
       }
     }

@@ -24,7 +24,12 @@ function ipNumber(text: string): number | undefined {
 }
 
 function usedIPs(ctx: KindContext): Set<string> {
-  return new Set(ctx.objects('services').map((s) => (s['spec'] as Record<string, unknown> | undefined)?.['clusterIP']).filter((ip): ip is string => typeof ip === 'string'));
+  return new Set(
+    ctx
+      .objects('services')
+      .map((s) => (s['spec'] as Record<string, unknown> | undefined)?.['clusterIP'])
+      .filter((ip): ip is string => typeof ip === 'string'),
+  );
 }
 
 function usedNodePorts(ctx: KindContext): Set<number> {
@@ -41,15 +46,27 @@ function checkPort(raw: unknown, i: number, many: boolean, causes: Cause[]): Rec
   const at = `spec.ports[${i}]`;
   const name = p['name'];
   if ((name === undefined || name === '') && many) causes.push({ field: `${at}.name`, message: 'Required value' });
-  else if (name !== undefined && (typeof name !== 'string' || (name !== '' && !isDns1123Label(name)))) causes.push({ field: `${at}.name`, message: `Invalid value: "${String(name)}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'` });
+  else if (name !== undefined && (typeof name !== 'string' || (name !== '' && !isDns1123Label(name))))
+    causes.push({
+      field: `${at}.name`,
+      message: `Invalid value: "${String(name)}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'`,
+    });
   const port = p['port'];
   if (port === undefined) causes.push({ field: `${at}.port`, message: 'Required value' });
-  else if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) causes.push({ field: `${at}.port`, message: `Invalid value: ${JSON.stringify(port)}: must be between 1 and 65535, inclusive` });
+  else if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+    causes.push({ field: `${at}.port`, message: `Invalid value: ${JSON.stringify(port)}: must be between 1 and 65535, inclusive` });
   const protocol = p['protocol'] ?? 'TCP';
-  if (typeof protocol !== 'string' || !PROTOCOLS.includes(protocol)) causes.push({ field: `${at}.protocol`, message: `Unsupported value: "${String(protocol)}": supported values: "SCTP", "TCP", "UDP"` });
+  if (typeof protocol !== 'string' || !PROTOCOLS.includes(protocol))
+    causes.push({ field: `${at}.protocol`, message: `Unsupported value: "${String(protocol)}": supported values: "SCTP", "TCP", "UDP"` });
   const target = p['targetPort'] ?? port;
-  const targetOk = (typeof target === 'number' && Number.isInteger(target) && target >= 1 && target <= 65535) || (typeof target === 'string' && target.length <= 15 && IANA_SVC_NAME.test(target));
-  if (!targetOk && port !== undefined) causes.push({ field: `${at}.targetPort`, message: `Invalid value: ${JSON.stringify(target)}: must be between 1 and 65535, inclusive, or a valid port name` });
+  const targetOk =
+    (typeof target === 'number' && Number.isInteger(target) && target >= 1 && target <= 65535) ||
+    (typeof target === 'string' && target.length <= 15 && IANA_SVC_NAME.test(target));
+  if (!targetOk && port !== undefined)
+    causes.push({
+      field: `${at}.targetPort`,
+      message: `Invalid value: ${JSON.stringify(target)}: must be between 1 and 65535, inclusive, or a valid port name`,
+    });
   return { ...p, protocol, targetPort: target };
 }
 
@@ -77,9 +94,18 @@ function allocateIP(asked: unknown, ctx: KindContext, causes: Cause[]): string |
   const used = usedIPs(ctx);
   if (typeof asked === 'string' && asked !== '') {
     const n = ipNumber(asked);
-    if (n === undefined) causes.push({ field: 'spec.clusterIP', message: `Invalid value: "${asked}": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)` });
-    else if (n < FIRST_IP - 9 || n > LAST_IP) causes.push({ field: 'spec.clusterIP', message: `Invalid value: "${asked}": provided IP is not in the valid range. The range of valid IPs is 10.96.0.0/12` });
-    else if (used.has(asked)) causes.push({ field: 'spec.clusterIP', message: `Invalid value: "${asked}": provided IP is already allocated` });
+    if (n === undefined)
+      causes.push({
+        field: 'spec.clusterIP',
+        message: `Invalid value: "${asked}": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)`,
+      });
+    else if (n < FIRST_IP - 9 || n > LAST_IP)
+      causes.push({
+        field: 'spec.clusterIP',
+        message: `Invalid value: "${asked}": provided IP is not in the valid range. The range of valid IPs is 10.96.0.0/12`,
+      });
+    else if (used.has(asked))
+      causes.push({ field: 'spec.clusterIP', message: `Invalid value: "${asked}": provided IP is already allocated` });
     return asked;
   }
   for (let n = FIRST_IP; n <= LAST_IP; n++) if (!used.has(ipText(n))) return ipText(n);
@@ -92,8 +118,13 @@ function allocateNodePorts(ports: Record<string, unknown>[], ctx: KindContext, c
   ports.forEach((p, i) => {
     const asked = p['nodePort'];
     if (typeof asked === 'number' && asked !== 0) {
-      if (asked < NODE_PORTS.first || asked > NODE_PORTS.last) causes.push({ field: `spec.ports[${i}].nodePort`, message: `Invalid value: ${asked}: provided port is not in the valid range. The range of valid ports is ${NODE_PORTS.first}-${NODE_PORTS.last}` });
-      else if (used.has(asked)) causes.push({ field: `spec.ports[${i}].nodePort`, message: `Invalid value: ${asked}: provided port is already allocated` });
+      if (asked < NODE_PORTS.first || asked > NODE_PORTS.last)
+        causes.push({
+          field: `spec.ports[${i}].nodePort`,
+          message: `Invalid value: ${asked}: provided port is not in the valid range. The range of valid ports is ${NODE_PORTS.first}-${NODE_PORTS.last}`,
+        });
+      else if (used.has(asked))
+        causes.push({ field: `spec.ports[${i}].nodePort`, message: `Invalid value: ${asked}: provided port is already allocated` });
       used.add(asked);
       return;
     }
@@ -112,8 +143,13 @@ function allocateNodePorts(ports: Record<string, unknown>[], ctx: KindContext, c
  * on update the allocated addresses kept when the client leaves them out, as the API server does.
  */
 export const SERVICES: KindSpec = {
-  group: '', version: 'v1', resource: 'services', kind: 'Service', singular: 'service',
-  shortNames: ['svc'], categories: ['all'],
+  group: '',
+  version: 'v1',
+  resource: 'services',
+  kind: 'Service',
+  singular: 'service',
+  shortNames: ['svc'],
+  categories: ['all'],
   verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   nameRule: 'dns1035Label',
   fieldLabels: [],
@@ -121,7 +157,11 @@ export const SERVICES: KindSpec = {
   validate(body, metadata, ctx, causes, previous) {
     const spec: Record<string, unknown> = isRecord(body['spec']) ? { ...body['spec'] } : {};
     const type = spec['type'] ?? 'ClusterIP';
-    if (typeof type !== 'string' || !TYPES.includes(type)) causes.push({ field: 'spec.type', message: `Unsupported value: "${String(type)}": supported values: ${TYPES.map((t) => `"${t}"`).join(', ')}` });
+    if (typeof type !== 'string' || !TYPES.includes(type))
+      causes.push({
+        field: 'spec.type',
+        message: `Unsupported value: "${String(type)}": supported values: ${TYPES.map((t) => `"${t}"`).join(', ')}`,
+      });
     const before = previous === undefined ? undefined : (previous['spec'] as Record<string, unknown>);
     const external = type === 'ExternalName';
     if (spec['clusterIP'] === undefined && before !== undefined && !external) spec['clusterIP'] = before['clusterIP'];
@@ -140,19 +180,39 @@ export const SERVICES: KindSpec = {
     if (external) {
       const name = spec['externalName'];
       if (typeof name !== 'string' || name === '') causes.push({ field: 'spec.externalName', message: 'Required value' });
-      else if (!isDns1123Subdomain(name.replace(/\.$/, ''))) causes.push({ field: 'spec.externalName', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'` });
+      else if (!isDns1123Subdomain(name.replace(/\.$/, '')))
+        causes.push({
+          field: 'spec.externalName',
+          message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
+        });
       delete out['clusterIP'];
     } else if (headless) {
       Object.assign(out, { clusterIP: 'None', clusterIPs: ['None'] });
     } else {
-      const ip = previous !== undefined && spec['clusterIP'] === before?.['clusterIP'] ? spec['clusterIP'] : allocateIP(spec['clusterIP'], ctx, causes);
-      Object.assign(out, { clusterIP: ip, clusterIPs: [ip], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack', internalTrafficPolicy: spec['internalTrafficPolicy'] ?? 'Cluster' });
+      const ip =
+        previous !== undefined && spec['clusterIP'] === before?.['clusterIP']
+          ? spec['clusterIP']
+          : allocateIP(spec['clusterIP'], ctx, causes);
+      Object.assign(out, {
+        clusterIP: ip,
+        clusterIPs: [ip],
+        ipFamilies: ['IPv4'],
+        ipFamilyPolicy: 'SingleStack',
+        internalTrafficPolicy: spec['internalTrafficPolicy'] ?? 'Cluster',
+      });
     }
     if (before !== undefined && before['clusterIP'] !== undefined && out['clusterIP'] !== before['clusterIP'] && !external) {
-      causes.push({ field: 'spec.clusterIPs[0]', message: `Invalid value: ${JSON.stringify([String(out['clusterIP'])])}: may not change once set` });
+      causes.push({
+        field: 'spec.clusterIPs[0]',
+        message: `Invalid value: ${JSON.stringify([String(out['clusterIP'])])}: may not change once set`,
+      });
     }
     if (type === 'NodePort' || type === 'LoadBalancer') {
-      allocateNodePorts(ports.filter((p) => p['nodePort'] === undefined || previous === undefined), ctx, causes);
+      allocateNodePorts(
+        ports.filter((p) => p['nodePort'] === undefined || previous === undefined),
+        ctx,
+        causes,
+      );
       out['externalTrafficPolicy'] = spec['externalTrafficPolicy'] ?? 'Cluster';
     }
     if (type === 'LoadBalancer') out['allocateLoadBalancerNodePorts'] = spec['allocateLoadBalancerNodePorts'] ?? true;

@@ -51,16 +51,40 @@ export function apiVersionOf(c: Pick<Collection, 'group' | 'version'>): string {
 
 /** POD_COLLECTION is the pods' side of lists and watches; their writes go through the pod registry. */
 export const POD_COLLECTION: Collection = {
-  group: '', version: 'v1', resource: 'pods', kind: 'Pod',
-  fieldLabels: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+  group: '',
+  version: 'v1',
+  resource: 'pods',
+  kind: 'Pod',
+  fieldLabels: [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
 };
 
 /** EVENT_COLLECTION is the read-only Events the simulated scheduler and kubelet write. */
 export const EVENT_COLLECTION: Collection = {
-  group: '', version: 'v1', resource: 'events', kind: 'Event',
+  group: '',
+  version: 'v1',
+  resource: 'events',
+  kind: 'Event',
   fieldLabels: [
-    'involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion',
-    'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type',
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
   ],
 };
 
@@ -71,7 +95,8 @@ export class KindTable {
   constructor(readonly kinds: readonly KindSpec[]) {
     for (const k of kinds) {
       const key = `${k.group}/${k.version}/${k.resource}`;
-      if (this.byPath.has(key) || (k.group === '' && (k.resource === 'pods' || k.resource === 'events'))) throw new Error(`the kinds table serves ${key} twice`);
+      if (this.byPath.has(key) || (k.group === '' && (k.resource === 'pods' || k.resource === 'events')))
+        throw new Error(`the kinds table serves ${key} twice`);
       this.byPath.set(key, k);
     }
   }

@@ -27,7 +27,13 @@ export interface KubeletDelays {
 }
 
 export const DEFAULT_KUBELET_DELAYS: KubeletDelays = {
-  scheduleMs: 50, createMs: 100, readyMs: 200, stopMs: 100, backoffMs: 200, crashRunMs: 100, nodeLostEvictionMs: 300_000,
+  scheduleMs: 50,
+  createMs: 100,
+  readyMs: 200,
+  stopMs: 100,
+  backoffMs: 200,
+  crashRunMs: 100,
+  nodeLostEvictionMs: 300_000,
 };
 
 export interface KubeletDeps {
@@ -117,8 +123,17 @@ export class KubeletCore {
   /** adopt starts looking after a pod: its way up, or its way down if it is being deleted. */
   private adopt(pod: Pod, modes: FailureMode[]): void {
     const run: PodRun = {
-      namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid, modes, cancels: new Set(),
-      lost: false, terminating: false, stopped: false, disrupted: false, killGraceMs: 0, backoffMs: this.deps.delays.backoffMs,
+      namespace: pod.metadata.namespace,
+      name: pod.metadata.name,
+      uid: pod.metadata.uid,
+      modes,
+      cancels: new Set(),
+      lost: false,
+      terminating: false,
+      stopped: false,
+      disrupted: false,
+      killGraceMs: 0,
+      backoffMs: this.deps.delays.backoffMs,
     };
     this.runs.set(`${run.namespace}/${run.name}`, run);
     const node = pod.spec.nodeName;
@@ -132,7 +147,8 @@ export class KubeletCore {
   protected resume(run: PodRun, pod: Pod): void {
     if (pod.spec.nodeName === undefined) this.later(run, this.delay(run, 'scheduleMs'), () => this.schedule(run));
     else if (pod.status.phase === 'Pending') this.later(run, this.delay(run, 'createMs'), () => this.create(run));
-    else if (pod.status.phase === 'Running' && pick(run.modes, 'crashLoop') !== undefined) this.later(run, this.nextBackoff(run), () => this.crashed(run));
+    else if (pod.status.phase === 'Running' && pick(run.modes, 'crashLoop') !== undefined)
+      this.later(run, this.nextBackoff(run), () => this.crashed(run));
     else if (pod.status.phase === 'Running') this.onReady(run);
   }
 
@@ -166,7 +182,13 @@ export class KubeletCore {
     return this.deps.registry.edit(run.namespace, run.name, change);
   }
 
-  protected record(run: PodRun, type: 'Normal' | 'Warning', reason: string, message: string, component: 'default-scheduler' | 'kubelet' | 'node-controller' | 'taint-eviction-controller' = 'kubelet'): void {
+  protected record(
+    run: PodRun,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    component: 'default-scheduler' | 'kubelet' | 'node-controller' | 'taint-eviction-controller' = 'kubelet',
+  ): void {
     const pod = this.deps.registry.find(run.namespace, run.name);
     if (pod !== undefined) this.deps.recorder.record(pod, type, reason, message, component);
   }
@@ -192,7 +214,8 @@ export class KubeletCore {
   protected reschedule(): void {
     for (const run of this.runs.values()) {
       const pod = this.deps.registry.find(run.namespace, run.name);
-      if (pod === undefined || pod.spec.nodeName !== undefined || run.terminating || pick(run.modes, 'unschedulable') !== undefined) continue;
+      if (pod === undefined || pod.spec.nodeName !== undefined || run.terminating || pick(run.modes, 'unschedulable') !== undefined)
+        continue;
       this.later(run, 0, () => this.schedule(run));
     }
   }
@@ -207,7 +230,8 @@ export class KubeletCore {
   private pullFailed(run: PodRun, reason: 'ErrImagePull' | 'ImagePullBackOff'): void {
     const image = this.deps.registry.get(run.namespace, run.name).spec.containers[0]?.image ?? '';
     if (reason === 'ErrImagePull') {
-      const message = pick(run.modes, 'imagePull')?.message ?? `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": not found`;
+      const message =
+        pick(run.modes, 'imagePull')?.message ?? `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": not found`;
       this.edit(run, (pod) => markWaiting(pod, reason, message));
       this.record(run, 'Warning', 'Failed', `Failed to pull image "${image}": ${message}`);
       this.record(run, 'Warning', 'Failed', 'Error: ErrImagePull');
@@ -232,7 +256,8 @@ export class KubeletCore {
     const unready = pick(run.modes, 'neverReady');
     this.edit(run, (draft) => markRunning(draft, this.now(), podIP, crash === undefined && unready === undefined));
     if (crash !== undefined) this.later(run, crash.runMs ?? this.deps.delays.crashRunMs, () => this.crashed(run));
-    else if (unready !== undefined) this.record(run, 'Warning', 'Unhealthy', unready.message ?? 'Readiness probe failed: HTTP probe failed with statuscode: 503');
+    else if (unready !== undefined)
+      this.record(run, 'Warning', 'Unhealthy', unready.message ?? 'Readiness probe failed: HTTP probe failed with statuscode: 503');
     else this.onReady(run);
   }
 
@@ -240,7 +265,12 @@ export class KubeletCore {
     const crash = pick(run.modes, 'crashLoop');
     const pod = this.edit(run, (draft) => markCrashed(draft, this.now(), crash?.exitCode ?? 1));
     for (const c of pod.spec.containers) {
-      this.record(run, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${run.name}_${run.namespace}(${run.uid})`);
+      this.record(
+        run,
+        'Warning',
+        'BackOff',
+        `Back-off restarting failed container ${c.name} in pod ${run.name}_${run.namespace}(${run.uid})`,
+      );
     }
     this.later(run, this.nextBackoff(run), () => {
       this.edit(run, (draft) => markRunning(draft, this.now(), run.podIP ?? '', false));

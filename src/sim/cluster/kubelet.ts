@@ -16,7 +16,9 @@ export class Kubelet extends KubeletCore {
   exitContainer(namespace: string, name: string, exitCode: number, reason = exitCode === 0 ? 'Completed' : 'Error'): Pod {
     const run = this.runOf(namespace, name);
     this.cancelAll(run);
-    return this.edit(run, (pod) => markTerminated(pod, this.deps.clock.now(), exitCode, reason, reason === 'OOMKilled' ? 'Failed' : undefined));
+    return this.edit(run, (pod) =>
+      markTerminated(pod, this.deps.clock.now(), exitCode, reason, reason === 'OOMKilled' ? 'Failed' : undefined),
+    );
   }
 
   /** evict fails the pod as node-pressure eviction does: phase Failed, reason Evicted; the object stays. */
@@ -62,7 +64,8 @@ export class Kubelet extends KubeletCore {
   setReady(namespace: string, name: string, ready: boolean): Pod {
     const run = this.runOf(namespace, name);
     const pod = this.deps.registry.get(namespace, name);
-    if (pod.status.phase !== 'Running' || run.lost || run.terminating) throw conflict('pods', name, `the pod is not running on a reachable node (phase ${pod.status.phase})`);
+    if (pod.status.phase !== 'Running' || run.lost || run.terminating)
+      throw conflict('pods', name, `the pod is not running on a reachable node (phase ${pod.status.phase})`);
     if (!ready) this.record(run, 'Warning', 'Unhealthy', 'Readiness probe failed: HTTP probe failed with statuscode: 503');
     return this.edit(run, (draft) => markReadiness(draft, this.deps.clock.now(), ready));
   }
@@ -147,7 +150,13 @@ export class Kubelet extends KubeletCore {
     this.record(run, 'Warning', 'NodeNotReady', 'Node is not ready', 'node-controller');
     if (pod.metadata.deletionTimestamp !== undefined) return;
     this.later(run, evictAfterMs ?? this.deps.delays.nodeLostEvictionMs, () => {
-      this.record(run, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${run.namespace}/${run.name}`, 'taint-eviction-controller');
+      this.record(
+        run,
+        'Normal',
+        'TaintManagerEviction',
+        `Marking for deletion Pod ${run.namespace}/${run.name}`,
+        'taint-eviction-controller',
+      );
       this.deps.registry.delete(run.namespace, run.name);
     });
   }

@@ -57,7 +57,8 @@ export class NodePool {
   unschedulableMessage(): string {
     const total = this.nodes.length;
     const lost = this.nodes.filter((n) => this.lost.has(n)).length;
-    if (lost === 0) return `0/${total} nodes are available: ${total} Insufficient memory. preemption: 0/${total} nodes are available: ${total} No preemption victims found for incoming pod.`;
+    if (lost === 0)
+      return `0/${total} nodes are available: ${total} Insufficient memory. preemption: 0/${total} nodes are available: ${total} No preemption victims found for incoming pod.`;
     return `0/${total} nodes are available: ${lost} node(s) had untolerated taint {node.kubernetes.io/unreachable: }. preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`;
   }
 }

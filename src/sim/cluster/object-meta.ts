@@ -42,7 +42,13 @@ export function nameProblem(name: string, rule: NameRule): string | undefined {
 }
 
 /** checkStringMap checks a map of strings (labels, annotations, a selector), with optional key and value rules. */
-export function checkStringMap(value: unknown, field: string, causes: Cause[], keyRule?: RegExp, valueRule?: RegExp): Record<string, string> | undefined {
+export function checkStringMap(
+  value: unknown,
+  field: string,
+  causes: Cause[],
+  keyRule?: RegExp,
+  valueRule?: RegExp,
+): Record<string, string> | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isRecord(value)) {
     causes.push({ field, message: 'must be a map of strings' });
@@ -51,8 +57,13 @@ export function checkStringMap(value: unknown, field: string, causes: Cause[], k
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value)) {
     if (typeof v !== 'string') causes.push({ field: `${field}[${k}]`, message: 'must be a string' });
-    else if (keyRule && (k.length > 317 || !keyRule.test(k))) causes.push({ field, message: `Invalid value: "${k}": name part must consist of alphanumeric characters, '-', '_' or '.'` });
-    else if (valueRule && (v.length > 63 || !valueRule.test(v))) causes.push({ field: `${field}[${k}]`, message: `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.'` });
+    else if (keyRule && (k.length > 317 || !keyRule.test(k)))
+      causes.push({ field, message: `Invalid value: "${k}": name part must consist of alphanumeric characters, '-', '_' or '.'` });
+    else if (valueRule && (v.length > 63 || !valueRule.test(v)))
+      causes.push({
+        field: `${field}[${k}]`,
+        message: `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.'`,
+      });
     else out[k] = v;
   }
   return out;
@@ -74,11 +85,14 @@ export interface Envelope {
 export function checkEnvelope(body: unknown, envelope: Envelope): Record<string, unknown> {
   const { kind, apiVersion, namespace } = envelope;
   if (!isRecord(body)) throw badRequest(`the object provided is unrecognized (must be of type ${kind})`);
-  if (body['kind'] !== undefined && body['kind'] !== kind) throw badRequest(`the kind of the provided object (${String(body['kind'])}) does not match the expected kind (${kind})`);
-  if (body['apiVersion'] !== undefined && body['apiVersion'] !== apiVersion) throw badRequest(`the API version in the data (${String(body['apiVersion'])}) does not match the expected API version (${apiVersion})`);
+  if (body['kind'] !== undefined && body['kind'] !== kind)
+    throw badRequest(`the kind of the provided object (${String(body['kind'])}) does not match the expected kind (${kind})`);
+  if (body['apiVersion'] !== undefined && body['apiVersion'] !== apiVersion)
+    throw badRequest(`the API version in the data (${String(body['apiVersion'])}) does not match the expected API version (${apiVersion})`);
   const meta = isRecord(body['metadata']) ? body['metadata'] : {};
   const ns = meta['namespace'];
-  if (ns !== undefined && ns !== '' && ns !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  if (ns !== undefined && ns !== '' && ns !== namespace)
+    throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
   return body;
 }
 
@@ -95,7 +109,12 @@ export interface NewMetaContext {
  * fields set: the name (drawn from generateName when absent), namespace, uid, creationTimestamp; a
  * client's uid, resourceVersion or deletion fields are dropped, as the API server drops them.
  */
-export function newObjectMeta(body: Record<string, unknown>, ctx: NewMetaContext, causes: Cause[], rule: NameRule = 'dns1123Subdomain'): ObjectMeta {
+export function newObjectMeta(
+  body: Record<string, unknown>,
+  ctx: NewMetaContext,
+  causes: Cause[],
+  rule: NameRule = 'dns1123Subdomain',
+): ObjectMeta {
   const meta = isRecord(body['metadata']) ? body['metadata'] : {};
   let name = typeof meta['name'] === 'string' ? meta['name'] : '';
   const generateName = typeof meta['generateName'] === 'string' ? meta['generateName'] : '';
@@ -112,7 +131,14 @@ export function newObjectMeta(body: Record<string, unknown>, ctx: NewMetaContext
     causes.push({ field: 'metadata.finalizers', message: 'must be a list of non-empty strings' });
   }
   const { uid: _u, resourceVersion: _r, creationTimestamp: _c, deletionTimestamp: _d, deletionGracePeriodSeconds: _g, ...rest } = meta;
-  const metadata: ObjectMeta = { ...rest, name, namespace: ctx.namespace, uid: ctx.uid(), resourceVersion: '', creationTimestamp: rfc3339(ctx.now) };
+  const metadata: ObjectMeta = {
+    ...rest,
+    name,
+    namespace: ctx.namespace,
+    uid: ctx.uid(),
+    resourceVersion: '',
+    creationTimestamp: rfc3339(ctx.now),
+  };
   if (labels !== undefined) metadata.labels = labels;
   else delete metadata.labels;
   if (annotations !== undefined) metadata.annotations = annotations;
@@ -132,7 +158,11 @@ export function revisedObjectMeta(body: Record<string, unknown>, previous: Objec
   const labels = checkLabels(meta['labels'], 'metadata.labels', causes);
   const annotations = checkStringMap(meta['annotations'], 'metadata.annotations', causes);
   const finalizers = meta['finalizers'];
-  if (finalizers !== undefined && finalizers !== null && (!Array.isArray(finalizers) || finalizers.some((f) => typeof f !== 'string' || f === ''))) {
+  if (
+    finalizers !== undefined &&
+    finalizers !== null &&
+    (!Array.isArray(finalizers) || finalizers.some((f) => typeof f !== 'string' || f === ''))
+  ) {
     causes.push({ field: 'metadata.finalizers', message: 'must be a list of non-empty strings' });
   }
   const kept = Array.isArray(finalizers) ? (finalizers as string[]) : [];
@@ -165,7 +195,12 @@ export function revisedObjectMeta(body: Record<string, unknown>, previous: Objec
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (!isRecord(value)) return value;
-  return Object.fromEntries(Object.keys(value).sort().filter((k) => value[k] !== undefined).map((k) => [k, canonical(value[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .filter((k) => value[k] !== undefined)
+      .map((k) => [k, canonical(value[k])]),
+  );
 }
 
 /** sameJson tells whether two values serialize to the same JSON, ignoring key order. */

@@ -57,12 +57,19 @@ export class ObjectRegistry {
     const previous = this.get(kind, namespace, name);
     const checked = checkEnvelope(body, { kind: kind.kind, apiVersion: apiVersionOf(kind), namespace });
     const meta = isRecord(checked['metadata']) ? checked['metadata'] : {};
-    if (meta['name'] !== undefined && meta['name'] !== name) throw badRequest(`the name of the object (${String(meta['name'])}) does not match the name on the URL (${name})`);
+    if (meta['name'] !== undefined && meta['name'] !== name)
+      throw badRequest(`the name of the object (${String(meta['name'])}) does not match the name on the URL (${name})`);
     const rv = meta['resourceVersion'];
-    if (rv !== undefined && rv !== '' && rv !== previous.metadata.resourceVersion) throw conflict(kind.resource, name, MODIFIED_ELSEWHERE, kind.group);
+    if (rv !== undefined && rv !== '' && rv !== previous.metadata.resourceVersion)
+      throw conflict(kind.resource, name, MODIFIED_ELSEWHERE, kind.group);
     const uid = meta['uid'];
     if (typeof uid === 'string' && uid !== '' && uid !== previous.metadata.uid) {
-      throw conflict(kind.resource, name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${previous.metadata.uid}`, kind.group);
+      throw conflict(
+        kind.resource,
+        name,
+        `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${previous.metadata.uid}`,
+        kind.group,
+      );
     }
     const causes: Cause[] = [];
     const metadata = revisedObjectMeta(checked, previous.metadata, causes);
@@ -91,10 +98,20 @@ export class ObjectRegistry {
     const previous = this.get(kind, namespace, name);
     const pre = options.preconditions;
     if (pre?.uid !== undefined && pre.uid !== previous.metadata.uid) {
-      throw conflict(kind.resource, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${previous.metadata.uid}`, kind.group);
+      throw conflict(
+        kind.resource,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${previous.metadata.uid}`,
+        kind.group,
+      );
     }
     if (pre?.resourceVersion !== undefined && pre.resourceVersion !== previous.metadata.resourceVersion) {
-      throw conflict(kind.resource, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${previous.metadata.resourceVersion}`, kind.group);
+      throw conflict(
+        kind.resource,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${previous.metadata.resourceVersion}`,
+        kind.group,
+      );
     }
     const stamp = (meta: KubeObject['metadata']): void => {
       meta.deletionTimestamp ??= rfc3339(this.options.clock.now());
@@ -102,7 +119,10 @@ export class ObjectRegistry {
     };
     let last: KubeObject;
     if ((previous.metadata.finalizers ?? []).length > 0) {
-      last = previous.metadata.deletionTimestamp === undefined ? this.options.store.modify(kind.resource, namespace, name, (draft) => stamp(draft.metadata)) : previous;
+      last =
+        previous.metadata.deletionTimestamp === undefined
+          ? this.options.store.modify(kind.resource, namespace, name, (draft) => stamp(draft.metadata))
+          : previous;
     } else {
       last = this.options.store.remove(kind.resource, namespace, name, (draft) => stamp(draft.metadata));
     }

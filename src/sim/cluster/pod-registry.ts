@@ -60,10 +60,15 @@ export class PodRegistry {
       throw conflict('pods', name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${pod.metadata.uid}`);
     }
     if (pre?.resourceVersion !== undefined && pre.resourceVersion !== pod.metadata.resourceVersion) {
-      throw conflict('pods', name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${pod.metadata.resourceVersion}`);
+      throw conflict(
+        'pods',
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${pod.metadata.resourceVersion}`,
+      );
     }
     const requested = options.gracePeriodSeconds;
-    if (requested !== undefined && (!Number.isInteger(requested) || requested < 0)) throw badRequest(`invalid gracePeriodSeconds: ${requested}`);
+    if (requested !== undefined && (!Number.isInteger(requested) || requested < 0))
+      throw badRequest(`invalid gracePeriodSeconds: ${requested}`);
     const finished = pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed';
     let grace = requested ?? pod.spec.terminationGracePeriodSeconds ?? 30;
     if (pod.spec.nodeName === undefined || finished) grace = 0;
@@ -123,17 +128,37 @@ export class PodRegistry {
       throw badRequest('the patch does not produce an object with metadata');
     }
     const wantRv = patched.metadata.resourceVersion;
-    if (wantRv !== pod.metadata.resourceVersion) throw conflict('pods', name, 'the object has been modified; please apply your changes to the latest version and try again');
+    if (wantRv !== pod.metadata.resourceVersion)
+      throw conflict('pods', name, 'the object has been modified; please apply your changes to the latest version and try again');
     const frozen = (p: Pod): string => {
       const { labels: _l, annotations: _a, finalizers: _f, resourceVersion: _r, ...meta } = p.metadata;
       return JSON.stringify([p.apiVersion, p.kind, meta, p.spec, p.status]);
     };
     if (frozen(patched) !== frozen(pod)) {
-      throw invalid('Pod', name, [{ field: 'spec', message: 'Forbidden: the simulator lets a patch change only metadata.labels, metadata.annotations and metadata.finalizers' }]);
+      throw invalid('Pod', name, [
+        {
+          field: 'spec',
+          message: 'Forbidden: the simulator lets a patch change only metadata.labels, metadata.annotations and metadata.finalizers',
+        },
+      ]);
     }
-    const check = newPod({ metadata: { name, labels: patched.metadata.labels, annotations: patched.metadata.annotations, finalizers: patched.metadata.finalizers }, spec: pod.spec }, {
-      namespace, now: 0, uid: () => '', suffix: () => '',
-    });
+    const check = newPod(
+      {
+        metadata: {
+          name,
+          labels: patched.metadata.labels,
+          annotations: patched.metadata.annotations,
+          finalizers: patched.metadata.finalizers,
+        },
+        spec: pod.spec,
+      },
+      {
+        namespace,
+        now: 0,
+        uid: () => '',
+        suffix: () => '',
+      },
+    );
     const updated = this.edit(namespace, name, (draft) => {
       for (const field of ['labels', 'annotations', 'finalizers'] as const) {
         const value = check.metadata[field];
@@ -145,7 +170,10 @@ export class PodRegistry {
   }
 
   private settleIfReleased(pod: Pod): Pod {
-    const released = pod.metadata.deletionTimestamp !== undefined && pod.metadata.deletionGracePeriodSeconds === 0 && (pod.metadata.finalizers ?? []).length === 0;
+    const released =
+      pod.metadata.deletionTimestamp !== undefined &&
+      pod.metadata.deletionGracePeriodSeconds === 0 &&
+      (pod.metadata.finalizers ?? []).length === 0;
     if (!released) return pod;
     return this.finishDeletion(pod.metadata.namespace, pod.metadata.name) ?? pod;
   }

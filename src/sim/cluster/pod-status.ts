@@ -38,7 +38,14 @@ function statuses(pod: Pod, state: (c: ContainerStatus | undefined) => Partial<C
   pod.status.containerStatuses = pod.spec.containers.map((c) => {
     const prev = old.find((s) => s.name === c.name);
     const base: ContainerStatus = prev ?? {
-      name: c.name, image: c.image, imageID: '', ready: false, started: false, restartCount: 0, state: {}, lastState: {},
+      name: c.name,
+      image: c.image,
+      imageID: '',
+      ready: false,
+      started: false,
+      restartCount: 0,
+      state: {},
+      lastState: {},
     };
     return { ...base, ...state(prev) };
   });
@@ -116,11 +123,19 @@ export function markCrashed(pod: Pod, now: number, exitCode: number): void {
     restartCount: (prev?.restartCount ?? 0) + 1,
     lastState: {
       terminated: {
-        exitCode, reason: 'Error', startedAt: prev?.state.running?.startedAt ?? rfc3339(now), finishedAt: rfc3339(now),
+        exitCode,
+        reason: 'Error',
+        startedAt: prev?.state.running?.startedAt ?? rfc3339(now),
+        finishedAt: rfc3339(now),
         containerID: prev?.containerID ?? containerId(pod, prev?.name ?? '', 0),
       },
     },
-    state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${prev?.name ?? ''} in pod ${pod.metadata.name}` } },
+    state: {
+      waiting: {
+        reason: 'CrashLoopBackOff',
+        message: `back-off restarting failed container ${prev?.name ?? ''} in pod ${pod.metadata.name}`,
+      },
+    },
   }));
   notReady(pod, now);
 }
@@ -132,7 +147,10 @@ export function markTerminated(pod: Pod, now: number, exitCode: number, reason: 
     started: false,
     state: {
       terminated: {
-        exitCode, reason, startedAt: prev?.state.running?.startedAt ?? rfc3339(now), finishedAt: rfc3339(now),
+        exitCode,
+        reason,
+        startedAt: prev?.state.running?.startedAt ?? rfc3339(now),
+        finishedAt: rfc3339(now),
         containerID: prev?.containerID ?? containerId(pod, prev?.name ?? '', 0),
       },
     },
@@ -151,5 +169,12 @@ export function markEvicted(pod: Pod, now: number, message: string): void {
 
 /** markNodeLost is the node controller's write when the pod's node stops reporting: not ready, still Running. */
 export function markNodeLost(pod: Pod, now: number): void {
-  setCondition(pod, 'Ready', 'False', now, 'NodeLost', `Node ${pod.spec.nodeName ?? ''} which was running pod ${pod.metadata.name} is unresponsive`);
+  setCondition(
+    pod,
+    'Ready',
+    'False',
+    now,
+    'NodeLost',
+    `Node ${pod.spec.nodeName ?? ''} which was running pod ${pod.metadata.name} is unresponsive`,
+  );
 }

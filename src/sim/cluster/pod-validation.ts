@@ -16,7 +16,11 @@ function checkContainers(value: unknown, causes: Cause[]): Container[] {
     const name = typeof c['name'] === 'string' ? c['name'] : '';
     const image = typeof c['image'] === 'string' ? c['image'] : '';
     if (name === '') causes.push({ field: `spec.containers[${i}].name`, message: 'Required value' });
-    else if (!isDns1123Label(name)) causes.push({ field: `spec.containers[${i}].name`, message: `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'` });
+    else if (!isDns1123Label(name))
+      causes.push({
+        field: `spec.containers[${i}].name`,
+        message: `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'`,
+      });
     else if (seen.has(name)) causes.push({ field: `spec.containers[${i}].name`, message: `Duplicate value: "${name}"` });
     seen.add(name);
     if (image.trim() === '') causes.push({ field: `spec.containers[${i}].image`, message: 'Required value' });

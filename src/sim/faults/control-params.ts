@@ -42,7 +42,8 @@ export class Params {
     const v = this.take(name);
     if (v === undefined) return undefined;
     const { min = 0, max = Number.MAX_SAFE_INTEGER } = options;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new ParamError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+      throw new ParamError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
     return v;
   }
 
@@ -54,7 +55,8 @@ export class Params {
 
   fraction(name: string): number {
     const v = this.take(name);
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1) throw new ParamError(`${name} must be a number from 0 to 1, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1)
+      throw new ParamError(`${name} must be a number from 0 to 1, got ${JSON.stringify(v)}`);
     return v;
   }
 
@@ -70,7 +72,8 @@ export class Params {
 
   string(name: string): string | undefined {
     const v = this.take(name);
-    if (v !== undefined && (typeof v !== 'string' || v === '')) throw new ParamError(`${name} must be a non-empty string, got ${JSON.stringify(v)}`);
+    if (v !== undefined && (typeof v !== 'string' || v === ''))
+      throw new ParamError(`${name} must be a non-empty string, got ${JSON.stringify(v)}`);
     return v;
   }
 
@@ -101,7 +104,8 @@ export class Params {
 
   strings(name: string): string[] {
     const v = this.take(name);
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ParamError(`${name} must be a list of strings, got ${JSON.stringify(v)}`);
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+      throw new ParamError(`${name} must be a list of strings, got ${JSON.stringify(v)}`);
     return v as string[];
   }
 
@@ -115,8 +119,12 @@ export class Params {
     if (fields === undefined) throw new ParamError(`${name}.kind must be one of ${kinds}, got ${JSON.stringify(kind)}`);
     for (const [field, value] of Object.entries(rest)) {
       const type = fields[field];
-      if (type === undefined) throw new ParamError(`${name}.${field} is not a field of ${String(kind)} (it has: ${Object.keys(fields).join(', ') || 'no fields'})`);
-      if (type === 'integer' ? !isInteger(value) : typeof value !== 'string') throw new ParamError(`${name}.${field} must be ${type === 'integer' ? 'a non-negative integer' : 'a string'}`);
+      if (type === undefined)
+        throw new ParamError(
+          `${name}.${field} is not a field of ${String(kind)} (it has: ${Object.keys(fields).join(', ') || 'no fields'})`,
+        );
+      if (type === 'integer' ? !isInteger(value) : typeof value !== 'string')
+        throw new ParamError(`${name}.${field} must be ${type === 'integer' ? 'a non-negative integer' : 'a string'}`);
     }
     return v as FailureMode;
   }

@@ -48,7 +48,11 @@ function state(sim: Simulator): object {
 async function handle(sim: Simulator, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://control.invalid').pathname.replace(/\/+$/, '');
   const method = req.method ?? 'GET';
-  const reads: Record<string, () => object> = { '': () => index(sim), '/log': () => ({ log: sim.faults.log() }), '/state': () => state(sim) };
+  const reads: Record<string, () => object> = {
+    '': () => index(sim),
+    '/log': () => ({ log: sim.faults.log() }),
+    '/state': () => state(sim),
+  };
   const read = reads[path];
   if (read !== undefined) {
     if (method !== 'GET' && method !== 'HEAD') return reply(res, 405, { error: `${path || '/'} answers GET only` });

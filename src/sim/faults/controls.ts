@@ -84,7 +84,9 @@ export interface ClusterControl {
 }
 
 function words(call: string, args: Record<string, unknown> = {}): string {
-  const parts = Object.entries(args).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  const parts = Object.entries(args)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   return [call, ...parts].join(' ');
 }
 
@@ -147,7 +149,8 @@ export interface KubeletControlDeps {
 }
 
 export function kubeletControl({ kubelet, rules, nodes, delays, namespace, faults }: KubeletControlDeps): KubeletControl {
-  const log = (call: string, args?: Record<string, unknown>): void => faults.note({ kind: 'control', detail: words(`kubelet.${call}`, args) });
+  const log = (call: string, args?: Record<string, unknown>): void =>
+    faults.note({ kind: 'control', detail: words(`kubelet.${call}`, args) });
   return {
     delays: () => ({ ...delays }),
     setDelays: (d) => {
@@ -159,7 +162,12 @@ export function kubeletControl({ kubelet, rules, nodes, delays, namespace, fault
       return rules.add({ match: name, mode });
     },
     addRule: (rule) => {
-      log('addRule', { match: rule.match === undefined ? undefined : String(rule.match), fraction: rule.fraction, times: rule.times, mode: rule.mode });
+      log('addRule', {
+        match: rule.match === undefined ? undefined : String(rule.match),
+        fraction: rule.fraction,
+        times: rule.times,
+        mode: rule.mode,
+      });
       return rules.add(rule);
     },
     clearRules: () => {
@@ -213,7 +221,8 @@ export interface ClusterControlDeps {
 }
 
 export function clusterControl({ store, registry, watches, kubelet, namespaces, namespace, faults }: ClusterControlDeps): ClusterControl {
-  const log = (call: string, args?: Record<string, unknown>): void => faults.note({ kind: 'control', detail: words(`cluster.${call}`, args) });
+  const log = (call: string, args?: Record<string, unknown>): void =>
+    faults.note({ kind: 'control', detail: words(`cluster.${call}`, args) });
   const snapshots: StoreSnapshot[] = [];
   return {
     resourceVersion: () => store.resourceVersion(),

@@ -3,10 +3,17 @@ import type { FaultInjector } from './faults.js';
 import { streamFor } from '../cluster/prng.js';
 
 export type ScheduledFaultKind =
-  | 'dropWatchEvents' | 'failCalls' | 'slowCalls' | 'cutWatches' | 'stallWatches' | 'expireWatches' | 'refuseConnections' | 'goneNext';
+  'dropWatchEvents' | 'failCalls' | 'slowCalls' | 'cutWatches' | 'stallWatches' | 'expireWatches' | 'refuseConnections' | 'goneNext';
 
 export const ALL_SCHEDULED_FAULTS: readonly ScheduledFaultKind[] = [
-  'dropWatchEvents', 'failCalls', 'slowCalls', 'cutWatches', 'stallWatches', 'expireWatches', 'refuseConnections', 'goneNext',
+  'dropWatchEvents',
+  'failCalls',
+  'slowCalls',
+  'cutWatches',
+  'stallWatches',
+  'expireWatches',
+  'refuseConnections',
+  'goneNext',
 ];
 
 export interface FaultScheduleOptions {
@@ -105,19 +112,26 @@ export class FaultSchedule {
   private cancels: (() => void)[] = [];
   private undo: (() => void) | undefined;
 
-  constructor(private readonly faults: FaultInjector, private readonly timers: TimerSet) {}
+  constructor(
+    private readonly faults: FaultInjector,
+    private readonly timers: TimerSet,
+  ) {}
 
   start(plan: readonly FaultEpisode[]): void {
     this.stop();
     for (const ep of plan) {
-      this.cancels.push(this.timers.after(ep.atMs, () => {
-        this.undo = applyEpisode(this.faults, ep);
-      }));
-      this.cancels.push(this.timers.after(ep.atMs + ep.durationMs, () => {
-        const undo = this.undo;
-        this.undo = undefined;
-        undo?.();
-      }));
+      this.cancels.push(
+        this.timers.after(ep.atMs, () => {
+          this.undo = applyEpisode(this.faults, ep);
+        }),
+      );
+      this.cancels.push(
+        this.timers.after(ep.atMs + ep.durationMs, () => {
+          const undo = this.undo;
+          this.undo = undefined;
+          undo?.();
+        }),
+      );
     }
   }
 

@@ -74,7 +74,14 @@ export class FaultInjector {
 
   constructor(
     seed: number,
-    private readonly deps: { watches: WatchRegistry; listener: ListenerControl; timers: TimerSet; monotonic: () => number; now: () => number; maxRecords?: number },
+    private readonly deps: {
+      watches: WatchRegistry;
+      listener: ListenerControl;
+      timers: TimerSet;
+      monotonic: () => number;
+      now: () => number;
+      maxRecords?: number;
+    },
   ) {
     this.streams = { drop: streamFor(seed, 'fault/drop'), fail: streamFor(seed, 'fault/fail'), slow: streamFor(seed, 'fault/slow') };
   }
@@ -108,7 +115,12 @@ export class FaultInjector {
    * client gave up meanwhile still lands (`abandoned: 'run'`, the default) or is dropped (`'drop'`).
    */
   slowCalls(options: { fraction: number; delayMs: number; verbs?: readonly Verb[]; abandoned?: Abandoned }): void {
-    this.slow = { fraction: clamp(options.fraction), delayMs: Math.max(0, options.delayMs), verbs: options.verbs ?? API_VERBS, abandoned: options.abandoned ?? 'run' };
+    this.slow = {
+      fraction: clamp(options.fraction),
+      delayMs: Math.max(0, options.delayMs),
+      verbs: options.verbs ?? API_VERBS,
+      abandoned: options.abandoned ?? 'run',
+    };
   }
 
   /** cutWatches ends every open watch: a reset by default, or a clean end of the response. */
@@ -125,7 +137,8 @@ export class FaultInjector {
    */
   stallWatches(options: { forMs?: number; includeNew?: boolean } = {}): number {
     const count = this.deps.watches.each((w) => w.stall());
-    if (options.includeNew ?? true) this.stallNewUntil = options.forMs === undefined ? Number.POSITIVE_INFINITY : this.deps.monotonic() + options.forMs;
+    if (options.includeNew ?? true)
+      this.stallNewUntil = options.forMs === undefined ? Number.POSITIVE_INFINITY : this.deps.monotonic() + options.forMs;
     this.note({ kind: 'stall', count });
     return count;
   }
