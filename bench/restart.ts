@@ -72,6 +72,11 @@ export const restart: Scenario = {
             reps.map((r) => r.ready - r.opened),
           ),
           metric(
+            '  CPU time (user + system) the process used up to serving',
+            'ms',
+            reps.map((r) => r.cpu),
+          ),
+          metric(
             'same restart from the TypeScript sources under tsx (development only)',
             'ms',
             reps.map((r) => r.sources),

@@ -1,6 +1,6 @@
 // The package as a user gets it: `npm pack`, the tarball installed into a fresh project, imported
 // and run by plain node (no TypeScript loader), and its `spawnkeeper` command run from node_modules/.bin.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -99,6 +99,7 @@ describe('the packed package', () => {
     mkdirSync(join(app, native), { recursive: true });
     copyFileSync(join(ROOT, native, 'better_sqlite3.node'), join(app, native, 'better_sqlite3.node'));
     copyFileSync(fileURLToPath(new URL('./consumer.mjs', import.meta.url)), join(app, 'consumer.mjs'));
+    copyFileSync(fileURLToPath(new URL('./consumer-types.ts', import.meta.url)), join(app, 'consumer-types.ts'));
   }, 180_000);
   afterAll(() => tmp?.cleanup());
 
@@ -120,6 +121,32 @@ describe('the packed package', () => {
     expect(seen).toMatchObject({ version: manifest.version, running: 'running', stopped: 'stopped' });
     expect(seen.steps[0]).toBe('server.start');
     expect(seen.steps).toContain('server.stop');
+  });
+
+  it('gives a TypeScript project declarations that typecheck strictly with skipLibCheck off', () => {
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        files: ['consumer-types.ts'],
+      }),
+    );
+    // The checkout's compiler, run on the consumer: the installed project has only what the package depends on.
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    const result = spawnSync(process.execPath, [tsc, '-p', app], { cwd: app, encoding: 'utf8' });
+    const errors = (result.stdout + result.stderr).split('\n').filter((line) => /error TS\d+/.test(line));
+    // Our declarations and the consumer must be clean; a dependency's own (client-node's isomorphic-ws
+    // wants @types/ws) is that library's to fix, and shows with client-node alone.
+    expect(errors.filter((line) => line.startsWith('consumer-types.ts') || line.includes('node_modules/spawnkeeper/'))).toEqual([]);
+    expect(errors.every((line) => line.startsWith('node_modules/'))).toBe(true);
   });
 
   it('installs a spawnkeeper command that prints its usage', () => {
