@@ -10,7 +10,6 @@ import { FAST_KUBELET, TEST_ENGINE } from './hub-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}bin/spawnkeeper.mjs`;
-const TSX = `${ROOT}node_modules/tsx/dist/cli.mjs`;
 const TOKEN = 'cli-admin-token-abcdef0123456789abcdef';
 
 interface Child {
@@ -76,7 +75,7 @@ describe('spawnkeeper CLI', () => {
   afterAll(() => tmp.cleanup());
 
   it('serves the API within seconds as `npm start` does, with the default database path, and exits cleanly on SIGTERM', async () => {
-    const child = start([TSX, `${ROOT}src/hub/cli/main.ts`], {
+    const child = start([BIN], {
       cwd: tmp.dir,
       env: { SPAWNKEEPER_PORT: '0', SPAWNKEEPER_CONFIG: configFile },
     });
