@@ -98,7 +98,14 @@ export function textList(doc: string): FieldSchema<string[]> {
 
 /** textMap: an object of string values (labels, environment variables). */
 export function textMap(doc: string): FieldSchema<Record<string, string>> {
-  return withMeta(v.record(v.string(), v.string(expected('a string')), expected('an object of strings')), 'object of strings', doc);
+  const what = expected('an object of strings');
+  const map = v.record(v.string(), v.string(expected('a string')), what);
+  return withMeta(v.pipe(plainObject(what), map) as unknown as typeof map, 'object of strings', doc);
+}
+
+/** plainObject lets only an object through, not a list: valibot's object and record schemas take a list as an object. */
+function plainObject(message: (issue: v.BaseIssue<unknown>) => string) {
+  return v.custom<Record<string, unknown>>((x) => typeof x === 'object' && x !== null && !Array.isArray(x), message);
 }
 
 /** anyList: a list whose items another check reads (the hub's services and roles). */
@@ -108,7 +115,8 @@ export function anyList(doc: string): FieldSchema<unknown[]> {
 
 /** anyObject: an object whose fields another check reads. */
 export function anyObject(doc: string): FieldSchema<Record<string, unknown>> {
-  return withMeta(v.record(v.string(), v.unknown(), expected('an object')), 'object', doc);
+  const what = expected('an object');
+  return withMeta(v.pipe(plainObject(what), v.record(v.string(), v.unknown(), what)), 'object', doc);
 }
 
 /** refine adds a check that names what must hold, e.g. a pod name prefix's shape, to a field. */
@@ -133,10 +141,12 @@ export type Entries = v.ObjectEntries;
 /** group is a nested object of fields; a key it does not name is refused with its path. */
 export function group<const E extends Entries>(entries: E, doc: string) {
   const known = Object.keys(entries).join(', ');
-  const schema = v.strictObject(entries, (issue) =>
+  const strict = v.strictObject(entries, (issue) =>
     issue.expected === 'never' ? `unknown key (known: ${known})` : `expected an object, got ${show(issue.input)}`,
   );
-  return Object.assign(schema, { meta: { doc, values: 'object' } as FieldMeta });
+  // Typed as the strict object it is once the gate has let the value through.
+  const gated = v.pipe(plainObject(expected('an object')), strict) as unknown as typeof strict;
+  return Object.assign(gated, { entries, meta: { doc, values: 'object' } as FieldMeta });
 }
 
 /** groupCheck adds a check over a whole group (e.g. the Lease timings together) that names what must hold. */
@@ -235,9 +245,8 @@ export function withoutDefaults<S extends v.GenericSchema>(schema: S): v.Generic
 function strip(s: Walkable): Walkable {
   if (s.type === 'optional' && s.wrapped !== undefined) return v.optional(strip(s.wrapped) as never) as unknown as Walkable;
   if (s.pipe !== undefined && s.pipe.length > 0) {
-    const [root, ...actions] = s.pipe;
-    if (root === undefined || root === s) return s;
-    return Object.assign(v.pipe(strip(root) as never, ...(actions as never[])), { meta: s.meta }) as unknown as Walkable;
+    const items = s.pipe.map((item) => (item === s || (item as { kind?: string }).kind !== 'schema' ? item : strip(item)));
+    return Object.assign(v.pipe(...(items as [never, ...never[]])), { meta: s.meta }) as unknown as Walkable;
   }
   if (s.entries !== undefined) {
     const entries = Object.fromEntries(Object.entries(s.entries).map(([k, e]) => [k, strip(e)]));
