@@ -144,12 +144,9 @@ export function engineConfig(config: HubConfig): SpawnkeeperConfigInput {
 export function checkHubConfig(partial: Partial<HubConfig>): HubConfig {
   const hub = validate(HUB_SCHEMA, { ...DEFAULT_HUB_CONFIG, ...partial }) as unknown as HubConfig;
   if (hub.kubeconfig !== '' && hub.inCluster) throw new ConfigError('give either kubeconfig or in_cluster, not both');
-  if (hub.apiPageDefaultLimit < 1 || hub.apiPageMaxLimit < 1)
-    throw new ConfigError('api_page_default_limit and api_page_max_limit must be at least 1');
   if (hub.adminToken !== '' && hub.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
     throw new ConfigError(`${envName('adminToken')} must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (try: openssl rand -hex 32)`);
   }
-  if (hub.requestTimeout < 1) throw new ConfigError('request_timeout must be at least 1 second');
   try {
     parseServices(hub.services, hub.loadRoles, hub.adminToken);
   } catch (err) {

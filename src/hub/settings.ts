@@ -106,6 +106,8 @@ export interface Setting {
   readonly doc: string;
   /** where: `all` (file, env, flag), `secret` (file and env, never a flag: flags show in `ps`), `file` (objects and lists). */
   readonly where: 'all' | 'secret' | 'file';
+  /** min: the least value of a `seconds` or `count` setting (default 0). */
+  readonly min?: number;
 }
 
 /** DEFAULT_HUB_CONFIG is what a fresh `npm start` runs with: loopback, port 8081, the embedded simulator. */
@@ -165,13 +167,20 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'namedServerLimitPerUser', type: 'count', where: 'all', doc: 'named servers per user (0: no limit)' },
   { key: 'allowNamedServers', type: 'boolean', where: 'all', doc: 'allow named servers' },
   { key: 'maxBodyBytes', type: 'count', where: 'all', doc: 'largest request body; larger ones get 413' },
-  { key: 'requestTimeout', type: 'seconds', where: 'all', doc: 'a request not fully received within this gets 408' },
-  { key: 'apiPageDefaultLimit', type: 'count', where: 'all', doc: 'users per page when no limit is given and the client accepts pages' },
-  { key: 'apiPageMaxLimit', type: 'count', where: 'all', doc: 'largest page of users' },
+  { key: 'requestTimeout', type: 'seconds', min: 1, where: 'all', doc: 'a request not fully received within this gets 408' },
+  {
+    key: 'apiPageDefaultLimit',
+    type: 'count',
+    min: 1,
+    where: 'all',
+    doc: 'users per page when no limit is given and the client accepts pages',
+  },
+  { key: 'apiPageMaxLimit', type: 'count', min: 1, where: 'all', doc: 'largest page of users' },
   { key: 'authenticatePrometheus', type: 'boolean', where: 'all', doc: '/hub/metrics needs a token with read:metrics' },
   {
     key: 'unhealthyAfter',
     type: 'seconds',
+    min: 0.001,
     where: 'all',
     doc: 'the reflector is unhealthy (503) after this long without a successful list or watch',
   },
@@ -179,11 +188,18 @@ export const SETTINGS: readonly Setting[] = [
   {
     key: 'leaseDuration',
     type: 'seconds',
+    min: 1,
     where: 'all',
     doc: 'another hub may take the Lease this long after it last changed (whole seconds)',
   },
-  { key: 'leaseRenewDeadline', type: 'seconds', where: 'all', doc: 'the hub stops acting when it could not renew its Lease for this long' },
-  { key: 'leaseRetryPeriod', type: 'seconds', where: 'all', doc: 'between attempts to acquire or renew the Lease' },
+  {
+    key: 'leaseRenewDeadline',
+    type: 'seconds',
+    min: 0.001,
+    where: 'all',
+    doc: 'the hub stops acting when it could not renew its Lease for this long',
+  },
+  { key: 'leaseRetryPeriod', type: 'seconds', min: 0.001, where: 'all', doc: 'between attempts to acquire or renew the Lease' },
   { key: 'progressKeepalive', type: 'seconds', where: 'all', doc: 'keepalive interval of progress streams' },
   { key: 'logLevel', type: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, where: 'all', doc: 'log level' },
   { key: 'logFormat', type: { oneOf: ['auto', 'json', 'pretty'] }, where: 'all', doc: 'auto: pretty on a terminal, JSON otherwise' },
@@ -213,8 +229,14 @@ export function settingSchema(s: Setting): FieldSchema<unknown> {
   const t = s.type;
   if (t === 'string') return text(s.doc);
   if (t === 'port') return port(s.doc, true);
-  if (t === 'count') return integer(0, Number.MAX_SAFE_INTEGER, s.doc, 'a non-negative integer');
-  if (t === 'seconds') return seconds(s.doc);
+  if (t === 'count')
+    return integer(
+      s.min ?? 0,
+      Number.MAX_SAFE_INTEGER,
+      s.doc,
+      s.min === undefined ? 'a non-negative integer' : `an integer of at least ${s.min}`,
+    );
+  if (t === 'seconds') return seconds(s.doc, s.min);
   if (t === 'boolean') return flag(s.doc);
   if (t === 'list') return anyList(s.doc);
   if (t === 'object') return anyObject(s.doc);

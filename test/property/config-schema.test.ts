@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { FieldDoc } from '../../src/core/schema.js';
 import { ConfigError, MAX_DELAY_MS, fieldDocs, show } from '../../src/core/schema.js';
 import { resolveConfig, parseArgs } from '../../src/hub/config.js';
+import { SETTINGS, envName, flagName, settingSchema } from '../../src/hub/settings.js';
 import { SPAWNKEEPER_SCHEMA, parseSpawnkeeperConfig } from '../../src/spawnkeeper-config.js';
 
 /**
@@ -14,6 +15,13 @@ import { SPAWNKEEPER_SCHEMA, parseSpawnkeeperConfig } from '../../src/spawnkeepe
 const RUNS = Number(process.env['PROPERTY_RUNS'] ?? 300);
 const SEED = process.env['PROPERTY_SEED'] === undefined ? Date.now() % 2 ** 31 : Number(process.env['PROPERTY_SEED']);
 const LEAVES = fieldDocs(SPAWNKEEPER_SCHEMA);
+
+/** expectedOf is what a hub setting's message says it expected: its values, with the article a reader needs. */
+function expectedOf(setting: (typeof SETTINGS)[number]): string {
+  const values = settingSchema(setting).meta.values;
+  if (/^(port|non-negative)/.test(values)) return `a ${values}`;
+  return values.startsWith('integer') ? `an ${values}` : values;
+}
 
 const notNumber = fc.oneof(
   fc.string(),
@@ -139,6 +147,26 @@ describe('configuration schema', () => {
         const err = refusal(() => parseSpawnkeeperConfig(nest(path, 1)));
         expect(err.path).toBe(path);
         expect(err.message).toMatch(/: unknown key \(known: /);
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+  });
+
+  it('refuses a word that is not a value of its kind in any typed hub setting, from the environment or a flag, naming that variable or flag', () => {
+    const typed = SETTINGS.filter((x) => x.where === 'all' && x.type !== 'string');
+    const word = fc
+      .string({ minLength: 1, maxLength: 12 })
+      .filter((w) => !/^(true|false|yes|no|[01])$/i.test(w) && !/^-?\d/.test(w) && !w.startsWith('-'));
+    fc.assert(
+      fc.property(fc.constantFrom(...typed), word, fc.boolean(), (setting, raw, fromEnv) => {
+        if (typeof setting.type === 'object' && 'oneOf' in setting.type && setting.type.oneOf.includes(raw)) return;
+        const where = fromEnv ? envName(setting.key) : flagName(setting.key);
+        const err = refusal(() =>
+          resolveConfig(fromEnv ? { args: parseArgs([]), env: { [where]: raw } } : { args: parseArgs([`${where}=${raw}`]), env: {} }),
+        );
+        expect(err.path).toBe(where);
+        expect(err.message).toBe(`${where}: expected ${expectedOf(setting)}, got ${show(raw)}`);
+        expect(err.message).toContain(`got ${show(raw)}`);
       }),
       { numRuns: RUNS, seed: SEED },
     );
