@@ -100,7 +100,7 @@ describe('bad configuration is refused at start, naming its path, and touches no
   it('a hub setting from the environment or a flag out of range is refused with the variable or flag named', async () => {
     const env = await exec([BIN, 'serve', '--db', `${tmp.dir}/env/hub.db`], { SPAWNKEEPER_LEASE_RETRY_PERIOD: '-1' });
     expect(env.code).toBe(2);
-    expect(env.err.trim()).toMatch(/^spawnkeeper serve: SPAWNKEEPER_LEASE_RETRY_PERIOD: expected seconds from 0 to \d+, got -1$/);
+    expect(env.err.trim()).toMatch(/^spawnkeeper serve: SPAWNKEEPER_LEASE_RETRY_PERIOD: expected seconds from 0\.001 to \d+, got -1$/);
     const flag = await exec([BIN, 'serve', '--db', `${tmp.dir}/flag/hub.db`, '--lease-duration', '2.5']);
     expect(flag.code).toBe(2);
     expect(flag.err.trim()).toBe(
