@@ -21,7 +21,7 @@ import type { Committed, ServerView } from './runtime/runtime.js';
 import { databaseLock, openDatabase } from './store/database.js';
 import { SqliteEventStore } from './store/event-store.js';
 import { hubIdentity } from './store/lock.js';
-import { ConfigError } from './core/schema.js';
+import { ConfigError, show } from './core/schema.js';
 import type { SpawnkeeperConfig, SpawnkeeperConfigInput } from './spawnkeeper-config.js';
 import { parseSpawnkeeperConfig } from './spawnkeeper-config.js';
 
@@ -112,6 +112,19 @@ function leaseName(config: SpawnkeeperConfig): string {
   return name;
 }
 
+/** checkOptions refuses a db or cluster of the wrong kind (from JavaScript, or through a cast) with a ConfigError naming it. */
+function checkOptions(options: SpawnkeeperOptions): void {
+  const problem = (path: string, what: string, got: unknown): never => {
+    const message = `expected ${what}, got ${show(got)}`;
+    throw new ConfigError(`${path}: ${message}`, [{ path, message }]);
+  };
+  const db: unknown = options.db;
+  if (typeof db === 'string' ? db === '' : typeof (db as { prepare?: unknown } | null)?.prepare !== 'function')
+    problem('db', 'a file path or an open better-sqlite3 database', db);
+  if (typeof (options.cluster as { makeApiClient?: unknown } | undefined)?.makeApiClient !== 'function')
+    problem('cluster', 'a KubeConfig', options.cluster);
+}
+
 /** kubeConfigFor makes a KubeConfig for a plain-HTTP API server such as the simulator. */
 export function kubeConfigFor(url: string, namespace = 'default'): KubeConfig {
   const kc = new KubeConfig();
@@ -130,7 +143,8 @@ export function kubeConfigFor(url: string, namespace = 'default'): KubeConfig {
  * the orphan sweeper; effects and sweeps run only while the Lease is held. The one wiring point.
  */
 export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Spawnkeeper> {
-  // Settings are checked before the database is opened: a bad one must not leave a locked file behind.
+  // Options are checked before the database is opened: a bad one must not leave a locked file behind.
+  checkOptions(options);
   const config = parseSpawnkeeperConfig(options.config);
   const clock = options.clock ?? systemClock;
   const logger = options.logger;

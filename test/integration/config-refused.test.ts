@@ -84,6 +84,21 @@ describe('bad configuration is refused at start, naming its path, and touches no
     });
   }
 
+  it('createSpawnkeeper refuses a database or cluster option of the wrong kind, naming it', async () => {
+    await expect(createSpawnkeeper({ db: '', cluster: kubeConfigFor(sim.url) })).rejects.toMatchObject({
+      name: 'ConfigError',
+      path: 'db',
+      message: 'db: expected a file path or an open better-sqlite3 database, got ""',
+    });
+    const db = `${tmp.dir}/cluster.db`;
+    await expect(createSpawnkeeper({ db, cluster: { server: sim.url } as never })).rejects.toMatchObject({
+      name: 'ConfigError',
+      path: 'cluster',
+      message: `cluster: expected a KubeConfig, got {"server":"${sim.url}"}`,
+    });
+    expect(existsSync(db)).toBe(false);
+  });
+
   it('`npm start` (the sources through tsx) refuses the config file named by SPAWNKEEPER_CONFIG the same way', async () => {
     const file = `${tmp.dir}/start.json`;
     writeFileSync(file, '{"spawnkeeper":{"reflector":{"resyncMs":"x"}}}');
