@@ -269,7 +269,7 @@ describe('spawnkeeper CLI', () => {
       expect(`${command} ${r.code}`).toBe(`${command} 0`);
       // One style for every command: the usage line, what it does, then its flags, --help among them.
       expect(r.out).toMatch(new RegExp(`^usage: spawnkeeper ${command} `));
-      expect(r.out).toMatch(/\n\noptions:\n(  -{1,2}\S.*\n)+/);
+      expect(r.out).toMatch(/\n\noptions:\n( {2}-{1,2}\S.*\n)+/);
       expect(r.out).toContain('  -h, --help');
     }
     expect((await inProcess(['serve', '-h'])).out).toContain('--slow-spawn-timeout SECONDS');
