@@ -24,6 +24,15 @@ export { LeaseElector, DEFAULT_LEASE_TIMINGS, checkLeaseTimings } from './kube/l
 export { ANNOTATION_LEASE_TRANSITIONS, ANNOTATION_LEASE_HOLDER } from './kube/fence.js';
 export type { EventStore, StepRecord, ServerRow, EventRow, OrphanRow } from './store/event-store.js';
 export { SqliteEventStore } from './store/event-store.js';
-export type { Spawnkeeper, SpawnkeeperConfig, SpawnkeeperOptions, SpawnkeeperHealth, ServerStatus, TopState } from './spawnkeeper.js';
-export { createSpawnkeeper, kubeConfigFor, DEFAULT_CONFIG } from './spawnkeeper.js';
+export type {
+  Spawnkeeper,
+  SpawnkeeperConfig,
+  SpawnkeeperConfigInput,
+  SpawnkeeperOptions,
+  SpawnkeeperHealth,
+  ServerStatus,
+  TopState,
+} from './spawnkeeper.js';
+export { createSpawnkeeper, kubeConfigFor, DEFAULT_CONFIG, SPAWNKEEPER_SCHEMA, parseSpawnkeeperConfig } from './spawnkeeper.js';
+export type { ConfigProblem } from './core/schema.js';
 export * from './hub/index.js';
