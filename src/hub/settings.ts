@@ -42,6 +42,8 @@ export interface HubConfig {
   services: unknown[];
   /** loadRoles: JupyterHub's `c.JupyterHub.load_roles` entries, giving services their scopes. */
   loadRoles: unknown[];
+  /** profiles: KubeSpawner's profile_list, each {slug, display_name, description, default, overrides} (checked by parseProfiles). */
+  profiles: unknown[];
 }
 
 /** SettingType says how a value from the environment or a flag is parsed and checked. */
@@ -89,6 +91,7 @@ export const DEFAULT_HUB_CONFIG: Readonly<HubConfig> = {
   sim: {},
   services: [],
   loadRoles: [],
+  profiles: [],
 };
 
 /** SETTINGS is the one table of configuration: the parser, the help text and docs/hub.md follow it. */
@@ -139,6 +142,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'sim', type: 'object', where: 'file', doc: 'embedded simulator: seed, kubelet delays (ms)' },
   { key: 'services', type: 'list', where: 'file', doc: "JupyterHub's services: name, api_token, admin, url, info, display" },
   { key: 'loadRoles', type: 'list', where: 'file', doc: "JupyterHub's load_roles: name, scopes, services" },
+  {
+    key: 'profiles',
+    type: 'list',
+    where: 'file',
+    doc: "KubeSpawner's profile_list: slug, display_name, description, default, overrides (of spawnkeeper.template's fields); chosen by user_options.profile",
+  },
 ];
 
 /** snake turns `slowSpawnTimeout` into `slow_spawn_timeout`, the config file's spelling. */
