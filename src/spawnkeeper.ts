@@ -209,6 +209,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     logger,
     floor: () => highestStamp(api, config.namespace, config.instance),
   });
+  const objects = new ServerObjects(api, config.namespace, config.instance);
   const pods = new KubePodClient(api, {
     namespace: config.namespace,
     instance: config.instance,
@@ -216,7 +217,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     deleteGraceSeconds: config.deleteGraceSeconds,
     fence: leaseFence(lease),
     specs,
-    objects: new ServerObjects(api, config.namespace, config.instance),
+    objects,
   });
   const runtime = new Runtime({
     store,
@@ -261,6 +262,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   const sweeper = new OrphanSweeper({
     store,
     pods,
+    secrets: objects,
     ourPods: () => reflector.cache.values(),
     stateOf: (key) => runtime.get(key)?.state,
     clock,
