@@ -197,9 +197,12 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     const port = portOf(row.spec);
     if (port !== undefined) ports.set(row.key, port);
   }
-  const template: PodTemplate = { ...DEFAULT_TEMPLATE, ...config.template };
+  const template: PodTemplate = {
+    ...DEFAULT_TEMPLATE,
+    ...config.template,
+    ...checkOverrides({ ...DEFAULT_TEMPLATE, ...config.template }, 'template', ['podNamePrefix', 'terminationGraceSeconds']),
+  };
   validatePodNamePrefix(template.podNamePrefix);
-  checkOverrides(template, 'template', ['podNamePrefix', 'terminationGraceSeconds']);
   const api = options.cluster.makeApiClient(CoreV1Api);
   const lease = new LeaseElector({
     ...timings,
