@@ -1,7 +1,10 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/hub/cli/cli.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { ANNOTATION_KEY, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_SERVER, MANAGED_BY, keyHash } from '../../src/kube/names.js';
 import type { Pod } from '../../src/sim/cluster/types.js';
+import { kubeConfigFor } from '../../src/spawnkeeper.js';
 import type { TestHub } from './hub-helpers.js';
 import { TEST_ENGINE, startTestHub, waitFor } from './hub-helpers.js';
 
@@ -76,7 +79,7 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
         template: { storage: { capacity: '1Gi', storageClass: 'standard' } },
       },
     });
-    for (const user of ['ana', 'ben', 'cy', 'dee']) expect((await hub.call('POST', `${api}/users/${user}`)).status).toBe(201);
+    for (const user of ['ana', 'ben', 'cy', 'dee', 'fay']) expect((await hub.call('POST', `${api}/users/${user}`)).status).toBe(201);
   });
   afterAll(async () => {
     await hub.close();
@@ -199,7 +202,7 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
     expect(hub.running.db.prepare('SELECT COUNT(*) AS n FROM server_specs').get()).toEqual({ n: 0 });
   });
 
-  it('ensures the storage claim once and keeps it, with its files, across stops and starts of the server', async () => {
+  it('ensures the storage claim once and keeps it across stops and starts of the server', async () => {
     expect((await hub.call('POST', `${api}/users/dee/server`)).status).toBe(201);
     const claims = () => objects(hub, 'persistentvolumeclaims').filter((c) => (c['metadata'] as Json)['name'] === 'claim-dee');
     expect(claims()).toHaveLength(1);
@@ -218,5 +221,26 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
     }
     expect(claims().map((c) => (c['metadata'] as Json)['uid'])).toEqual([(first['metadata'] as Json)['uid']]);
     expect((await hub.call('DELETE', `${api}/users/dee/server`)).status).toBe(204);
+  });
+
+  it('sweeps a Secret left behind by a server that is not active, and leaves those of active servers and foreign ones alone', async () => {
+    const core = kubeConfigFor(String(hub.running.sim?.url)).makeApiClient(CoreV1Api);
+    const ours = (key: string) => ({
+      name: `left-${keyHash(key).slice(0, 8)}`,
+      labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_INSTANCE]: 'hub', [LABEL_SERVER]: keyHash(key) },
+      annotations: { [ANNOTATION_KEY]: key },
+    });
+    await core.createNamespacedSecret({ namespace: 'default', body: { metadata: ours('zed/'), stringData: { A: 'b' } } });
+    await core.createNamespacedSecret({ namespace: 'default', body: { metadata: ours('ben/'), stringData: { A: 'b' } } });
+    await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'foreign' }, stringData: { A: 'b' } } });
+    expect((await hub.call('POST', `${api}/users/fay/server`, { body: { spawnkeeper: { env: { A: 'b' } } } })).status).toBe(201);
+    const report = await hub.running.sk.sweeper.sweep();
+    expect(report.secrets).toBe(2);
+    const names = objects(hub, 'secrets').map((x) => (x['metadata'] as Json)['name']);
+    expect(names).toContain('foreign');
+    expect(names).toContain(secretOf(hub, 'fay')?.name);
+    expect(names).not.toContain(ours('zed/').name);
+    expect(names).not.toContain(ours('ben/').name);
+    expect((await hub.call('DELETE', `${api}/users/fay/server`)).status).toBe(204);
   });
 });
