@@ -184,6 +184,8 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
       [[], /"spawnkeeper" must be an object/],
       [{ env: { A: 1 } }, /"spawnkeeper\.env\.A" must be a string/],
       [{ env: { 'A B': 'x' } }, /invalid name "A B"/],
+      [{ env: { '.': 'x' } }, /invalid name "\."/], // a Secret cannot hold the key `.` or `..`
+      [{ env: { '..x': 'x' } }, /invalid name "\.\.x"/],
       [{ env: 'A=b' }, /"spawnkeeper\.env" must be an object/],
       [{ resources: { cpu_limit: -1 } }, /"spawnkeeper\.resources\.cpu_limit" must be a number/],
       [{ resources: { mem_limit: 1.5 } }, /"spawnkeeper\.resources\.mem_limit" must be a whole number/],
