@@ -236,8 +236,7 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
     await core.createNamespacedSecret({ namespace: 'default', body: { metadata: ours('ben/'), stringData: { A: 'b' } } });
     await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'foreign' }, stringData: { A: 'b' } } });
     expect((await hub.call('POST', `${api}/users/fay/server`, { body: { spawnkeeper: { env: { A: 'b' } } } })).status).toBe(201);
-    const report = await hub.running.sk.sweeper.sweep();
-    expect(report.secrets).toBe(2);
+    expect(await hub.running.sk.sweeper.sweepSecrets()).toBe(2);
     const names = objects(hub, 'secrets').map((x) => (x['metadata'] as Json)['name']);
     expect(names).toContain('foreign');
     expect(names).toContain(secretOf(hub, 'fay')?.name);
