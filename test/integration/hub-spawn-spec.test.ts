@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/hub/cli/cli.js';
+import { ConfigError, parseArgs, resolveConfig } from '../../src/hub/config.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { ANNOTATION_KEY, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_SERVER, MANAGED_BY, keyHash } from '../../src/kube/names.js';
 import type { Pod } from '../../src/sim/cluster/types.js';
@@ -243,5 +244,51 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
     expect(names).not.toContain(ours('zed/').name);
     expect(names).not.toContain(ours('ben/').name);
     expect((await hub.call('DELETE', `${api}/users/fay/server`)).status).toBe(204);
+  });
+});
+
+describe('the profiles setting', () => {
+  const resolve = (profiles: unknown): unknown => {
+    try {
+      return resolveConfig({ args: parseArgs(['--config', 'hub.json']), env: {}, readFile: () => JSON.stringify({ profiles }) }).profiles;
+    } catch (err) {
+      if (err instanceof ConfigError) return err.message;
+      throw err;
+    }
+  };
+
+  it('accepts KubeSpawner-like profiles and refuses a bad one at start, naming the field', () => {
+    expect(resolve(PROFILES)).toEqual(PROFILES);
+    const cases: Array<[unknown, string]> = [
+      [{ slug: 'a' }, '"profiles" in hub.json must be a list, got {"slug":"a"}'],
+      [[{ display_name: 'x' }], "profiles[0].slug must be 1–63 letters, digits, '-', '_' or '.', starting with a letter or digit"],
+      [[{ slug: 'a' }, { slug: 'a' }], 'profiles: the slug "a" is used twice'],
+      [
+        [
+          { slug: 'a', default: true },
+          { slug: 'b', default: true },
+        ],
+        'profiles: at most one profile may be the default',
+      ],
+      [
+        [{ slug: 'a', kubespawner_override: {} }],
+        'profiles[0].kubespawner_override is not a profile field (known: slug, display_name, description, default, overrides)',
+      ],
+      [[{ slug: 'a', overrides: { image: '' } }], 'profiles[0].overrides.image must be a non-empty string'],
+      [
+        [{ slug: 'a', overrides: { resources: { limits: { cpu: 'lots' } } } }],
+        'profiles[0].overrides.resources.limits.cpu must be a Kubernetes quantity',
+      ],
+      [
+        [{ slug: 'a', overrides: { storage: { capacity: '1Gi', claimName: 'Claim_{user}' } } }],
+        'profiles[0].overrides.storage.claimName must be lowercase letters, digits, "-", "." and the placeholders {username} and {servername}',
+      ],
+      [[{ slug: 'a', overrides: { volumes: [{ emptyDir: {} }] } }], 'profiles[0].overrides.volumes[0].name must be a string'],
+      [
+        [{ slug: 'a', overrides: { podNamePrefix: 'x' } }],
+        expect.stringContaining('profiles[0].overrides.podNamePrefix must be absent') as unknown as string,
+      ],
+    ];
+    for (const [profiles, message] of cases) expect(resolve(profiles)).toEqual(message);
   });
 });
