@@ -13,6 +13,9 @@ const api = '/hub/api';
 /** SECRET is an environment value that must reach the pod's Secret and nowhere else. */
 const SECRET = 'tok-7f3a9c1e5b2d48e6a0c4f8b1d3e5a7c9';
 
+const SPAWNER_TOKEN = 'spawner-token-0123456789abcdef0123456789';
+const LAUNCHER_TOKEN = 'launcher-token-0123456789abcdef012345678';
+
 const PROFILES = [
   { slug: 'small', display_name: 'Small', default: true, overrides: { image: 'example.org/small:1' } },
   {
@@ -75,6 +78,14 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
   beforeAll(async () => {
     hub = await startTestHub({
       profiles: PROFILES,
+      services: [
+        { name: 'jupyterhub', api_token: SPAWNER_TOKEN },
+        { name: 'launcher', api_token: LAUNCHER_TOKEN },
+      ],
+      loadRoles: [
+        { name: 'spawner', scopes: ['admin:servers', 'admin:users'], services: ['jupyterhub'] },
+        { name: 'launch', scopes: ['servers'], services: ['launcher'] },
+      ],
       spawnkeeper: {
         ...TEST_ENGINE,
         template: { storage: { capacity: '1Gi', storageClass: 'standard' } },
@@ -174,13 +185,15 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
     expect(hub.running.sk.get('ben')?.seq).toBe(seq);
   });
 
-  it('lets only a token with admin:servers send the spawnkeeper key (403 otherwise) and answers 400 naming the field of a malformed one, changing nothing', async () => {
+  it('lets only a token with admin:servers (the admin, a service given it by a role) send the spawnkeeper key, 403 for a user or a service with servers only, and answers 400 naming the field of a malformed one, changing nothing', async () => {
     const minted = await hub.call('POST', `${api}/users/cy/tokens`, { body: { note: 'own' } });
     expect(minted.status).toBe(201);
     const own = String((minted.json as Json)['token']);
-    const refused = await hub.call('POST', `${api}/users/cy/server`, { token: own, body: { spawnkeeper: { env: { A: 'b' } } } });
-    expect(refused.status).toBe(403);
-    expect((refused.json as Json)['message']).toMatch(/admin:servers.*"spawnkeeper"/);
+    for (const token of [own, LAUNCHER_TOKEN]) {
+      const refused = await hub.call('POST', `${api}/users/cy/server`, { token, body: { spawnkeeper: { env: { A: 'b' } } } });
+      expect(refused.status).toBe(403);
+      expect((refused.json as Json)['message']).toMatch(/admin:servers.*"spawnkeeper"/);
+    }
     const bad: Array<[unknown, RegExp]> = [
       [[], /"spawnkeeper" must be an object/],
       [{ env: { A: 1 } }, /"spawnkeeper\.env\.A" must be a string/],
@@ -203,6 +216,11 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
     expect(hub.running.sk.get('cy')).toBeUndefined();
     expect(pod(hub, 'cy')).toBeUndefined();
     expect(hub.running.db.prepare('SELECT COUNT(*) AS n FROM server_specs').get()).toEqual({ n: 0 });
+    // A service given admin:servers by a role (as JupyterHub's SpawnkeeperSpawner is) may.
+    const allowed = await hub.call('POST', `${api}/users/cy/server`, { token: SPAWNER_TOKEN, body: { spawnkeeper: { env: { A: 'b' } } } });
+    expect(allowed.status).toBe(201);
+    expect(secretOf(hub, 'cy')?.data).toEqual({ A: 'b' });
+    expect((await hub.call('DELETE', `${api}/users/cy/server`, { token: SPAWNER_TOKEN })).status).toBe(204);
   });
 
   it('ensures the storage claim once and keeps it across stops and starts of the server', async () => {
