@@ -2,11 +2,27 @@ import * as v from 'valibot';
 import type { ServerDelays } from '../machines/server.machine.js';
 import { DEFAULT_DELAYS } from '../machines/server.machine.js';
 import type { FieldSchema } from './core/schema.js';
-import { group, groupCheck, integer, milliseconds, oneOf, port, refine, text, textList, textMap, validate } from './core/schema.js';
+import {
+  anyList,
+  anyObject,
+  group,
+  groupCheck,
+  integer,
+  milliseconds,
+  oneOf,
+  port,
+  refine,
+  text,
+  textList,
+  textMap,
+  validate,
+} from './core/schema.js';
 import { DEFAULT_LEASE_TIMINGS, leaseTimingsProblem } from './kube/lease.js';
 import { DEFAULT_TEMPLATE } from './kube/manifest.js';
 import { InvalidNameError, validatePodNamePrefix } from './kube/names.js';
 import { DEFAULT_REFLECTOR_TIMINGS } from './kube/reflector.js';
+import type { TemplateOverrides } from './kube/spec.js';
+import { SpecError, checkOverrides } from './kube/spec.js';
 import { DEFAULT_SWEEPER_TIMINGS } from './kube/sweeper.js';
 
 /**
@@ -44,6 +60,25 @@ function podNamePrefixProblem(prefix: string): string | undefined {
   }
 }
 
+/**
+ * overrideProblem checks a Kubernetes-shaped template field with the one check profiles use too
+ * (kube/spec.ts), and says what it expected in the schema's words, with the place inside the field.
+ */
+function overrideProblem(key: keyof TemplateOverrides) {
+  return (value: unknown): string | undefined => {
+    try {
+      checkOverrides({ [key]: value }, '');
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      const inside = err.where.slice(`.${key}`.length);
+      return `expected ${err.what}${inside === '' ? '' : ` at ${inside}`}`;
+    }
+  };
+}
+
+const STORAGE_DOC = 'a per-user claim created if missing: { capacity, claimName, storageClass, accessModes, mountPath }; null for none';
+
 const template = group(
   {
     image: v.optional(text('container image of every server'), DEFAULT_TEMPLATE.image),
@@ -63,6 +98,15 @@ const template = group(
     labels: v.optional(textMap("extra pod labels (spawnkeeper's own cannot be overridden)")),
     annotations: v.optional(textMap("extra pod annotations (spawnkeeper's own cannot be overridden)")),
     serviceAccountName: v.optional(text('service account of the server pods')),
+    nodeSelector: v.optional(textMap('node labels a server pod must be scheduled on')),
+    tolerations: v.optional(refine(anyList('Kubernetes tolerations of the server pods'), overrideProblem('tolerations'))),
+    volumes: v.optional(refine(anyList('Kubernetes volumes of the server pods'), overrideProblem('volumes'))),
+    volumeMounts: v.optional(refine(anyList('volume mounts of the server container'), overrideProblem('volumeMounts'))),
+    storage: v.optional(
+      Object.assign(v.nullable(refine(anyObject(STORAGE_DOC), overrideProblem('storage'))), {
+        meta: { doc: STORAGE_DOC, values: 'object or null' },
+      }),
+    ),
     podNamePrefix: v.optional(refine(text('pod names are PREFIX-user[-server]'), podNamePrefixProblem), DEFAULT_TEMPLATE.podNamePrefix),
     terminationGraceSeconds: v.optional(
       integer(0, 86_400, "the pod's own terminationGracePeriodSeconds"),
