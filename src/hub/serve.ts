@@ -4,8 +4,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { Simulator } from '../sim/index.js';
-import { startSimulator } from '../sim/index.js';
+import type { Simulator, SimulatorOptions } from '../sim/index.js';
+import { DEFAULT_KUBELET_DELAYS, startSimulator } from '../sim/index.js';
 import type { Spawnkeeper } from '../spawnkeeper.js';
 import { createSpawnkeeper, kubeConfigFor } from '../spawnkeeper.js';
 import { openDatabase } from '../store/database.js';
@@ -13,7 +13,7 @@ import { ConfigError } from './config.js';
 import type { Hub } from './hub.js';
 import { registerDashboard } from './dashboard/dashboard.js';
 import { createHub } from './hub.js';
-import type { HubConfig } from './settings.js';
+import type { HubConfig, SimSettings } from './settings.js';
 import { DEFAULT_HUB_CONFIG } from './settings.js';
 
 /** RunningHub is a whole hub process's worth of parts, with one `close` that takes them down in order. */
@@ -51,8 +51,26 @@ function writeAdminToken(db: string, token: string): string | undefined {
   return file;
 }
 
+/** simulatedKubelet reads `sim.kubelet`: the delays, and the process kubelet when its mode says so. */
+export function simulatedKubelet(sim: SimSettings, logger?: Logger): Pick<SimulatorOptions, 'kubelet' | 'processes'> {
+  const { mode, command, ...delays } = sim.kubelet ?? {};
+  if (mode !== undefined && mode !== 'simulated' && mode !== 'process')
+    throw new ConfigError(`sim.kubelet.mode must be "simulated" or "process", got ${JSON.stringify(mode)}`);
+  if (command !== undefined && (!Array.isArray(command) || command.length === 0 || command.some((c) => typeof c !== 'string' || c === '')))
+    throw new ConfigError(`sim.kubelet.command must be a non-empty list of strings, got ${JSON.stringify(command)}`);
+  if (command !== undefined && mode !== 'process') throw new ConfigError('sim.kubelet.command needs sim.kubelet.mode "process"');
+  for (const [key, value] of Object.entries(delays)) {
+    if (!(key in DEFAULT_KUBELET_DELAYS)) throw new ConfigError(`unknown setting sim.kubelet.${key}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      throw new ConfigError(`sim.kubelet.${key} must be a non-negative number of milliseconds, got ${JSON.stringify(value)}`);
+  }
+  if (mode !== 'process') return { kubelet: delays };
+  const onOutput = (pod: string, line: string): void => logger?.debug({ pod, line }, 'pod process output');
+  return { kubelet: delays, processes: command === undefined ? { onOutput } : { command, onOutput } };
+}
+
 /** clusterFor loads the configured cluster, or starts the embedded simulator when none is named. */
-async function clusterFor(config: HubConfig): Promise<{ cluster: KubeConfig; sim: Simulator | undefined }> {
+async function clusterFor(config: HubConfig, logger: Logger): Promise<{ cluster: KubeConfig; sim: Simulator | undefined }> {
   const cluster = new KubeConfig();
   try {
     if (config.kubeconfig !== '') {
@@ -66,7 +84,12 @@ async function clusterFor(config: HubConfig): Promise<{ cluster: KubeConfig; sim
   } catch (err) {
     throw new ConfigError(`cannot load the cluster configuration: ${(err as Error).message}`);
   }
-  const sim = await startSimulator({ port: 0, namespace: config.namespace, seed: config.sim.seed ?? 1, kubelet: config.sim.kubelet ?? {} });
+  const sim = await startSimulator({
+    port: 0,
+    namespace: config.namespace,
+    seed: config.sim.seed ?? 1,
+    ...simulatedKubelet(config.sim, logger),
+  });
   return { cluster: kubeConfigFor(sim.url, config.namespace), sim };
 }
 
@@ -89,7 +112,7 @@ export async function startHub(partial: Partial<HubConfig>, options: StartOption
     undo.push(() => {
       db.close();
     });
-    const { cluster, sim } = await clusterFor(config);
+    const { cluster, sim } = await clusterFor(config, logger);
     if (sim !== undefined) undo.push(() => sim.close());
     let sk: Spawnkeeper;
     try {

@@ -1,10 +1,17 @@
 import type { SpawnkeeperConfig } from '../spawnkeeper.js';
 import type { KubeletDelays } from '../sim/index.js';
 
+/**
+ * SimKubeletSettings are the embedded simulator's kubelet: stage delays (ms), and its mode: `simulated`
+ * (the default: containers are pretend) or `process` (each pod's container runs as a real local process
+ * on 127.0.0.1, `command` in place of the image; without one, a built-in single-user server).
+ */
+export type SimKubeletSettings = Partial<KubeletDelays> & { mode?: 'simulated' | 'process'; command?: string[] };
+
 /** SimSettings configure the embedded simulated cluster that `npm start` runs when no real cluster is named. */
 export interface SimSettings {
   seed?: number;
-  kubelet?: Partial<KubeletDelays>;
+  kubelet?: SimKubeletSettings;
 }
 
 /** HubConfig is every setting of the hub; durations are in seconds, as JupyterHub's are. */
@@ -136,7 +143,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'logLevel', type: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, where: 'all', doc: 'log level' },
   { key: 'logFormat', type: { oneOf: ['auto', 'json', 'pretty'] }, where: 'all', doc: 'auto: pretty on a terminal, JSON otherwise' },
   { key: 'spawnkeeper', type: 'object', where: 'file', doc: 'engine settings: delays (ms), template, reflector, sweeper, durability …' },
-  { key: 'sim', type: 'object', where: 'file', doc: 'embedded simulator: seed, kubelet delays (ms)' },
+  { key: 'sim', type: 'object', where: 'file', doc: 'embedded simulator: seed, kubelet delays (ms), kubelet mode and command' },
   { key: 'services', type: 'list', where: 'file', doc: "JupyterHub's services: name, api_token, admin, url, info, display" },
   { key: 'loadRoles', type: 'list', where: 'file', doc: "JupyterHub's load_roles: name, scopes, services" },
 ];
