@@ -3,7 +3,7 @@
 // for jupyterhub-singleuser where Jupyter is not installed. It listens on 127.0.0.1 at PORT (or
 // --port), serves JUPYTERHUB_SERVICE_PREFIX (default /): `{prefix}api/status` answers 200 JSON, the
 // prefix itself a short page; SIGTERM closes it and exits 0. No dependencies: plain Node.
-/* global process, console, URL */
+/* global process, console, URL, setInterval */
 import { createServer } from 'node:http';
 
 const flag = (name) => {
