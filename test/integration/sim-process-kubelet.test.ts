@@ -147,7 +147,10 @@ describe('the process kubelet runs each pod as a real local process', () => {
         },
       },
     });
-    const waiting = await waitFor('config error', () => pod(s, 'waits')?.status.containerStatuses?.[0]?.state.waiting);
+    const waiting = await waitFor('config error', () => {
+      const state = pod(s, 'waits')?.status.containerStatuses?.[0]?.state.waiting;
+      return state?.reason === 'ContainerCreating' ? undefined : state;
+    });
     expect(waiting).toEqual({ reason: 'CreateContainerConfigError', message: 'secret "later" not found' });
     await api.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'later' }, stringData: { token: 't' } } });
     const p = await ready(s, 'waits');
