@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Pod, Simulator } from '../../src/sim/index.js';
-import { PORT_ANNOTATION, startSimulator } from '../../src/sim/index.js';
+import { startSimulator } from '../../src/sim/index.js';
 import type { Recorder } from './sim-helpers.js';
 import { coreApi, recordWatch, waitFor } from './sim-helpers.js';
 
@@ -34,7 +34,11 @@ describe('the process kubelet runs each pod as a real local process', () => {
       const p = pod(s, name);
       return p?.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true ? p : undefined;
     });
-  const portOf = (p: Pod): number => Number(p.metadata.annotations?.[PORT_ANNOTATION]);
+  /** at is the pod's server address: its IP and its declared port (8888 when none). */
+  const at = (p: Pod): string => {
+    const ports = (p.spec.containers[0]?.ports ?? []) as { containerPort: number }[];
+    return `http://${p.status.podIP ?? ''}:${ports[0]?.containerPort ?? 8888}`;
+  };
   /** exitCodes are the terminated exit codes a watch saw on one pod (the last write before it goes). */
   const exitCodes = (w: Recorder, name: string): number[] =>
     w.events
@@ -42,7 +46,7 @@ describe('the process kubelet runs each pod as a real local process', () => {
       .map((e) => (e.object as unknown as Pod).status.containerStatuses?.[0]?.state.terminated?.exitCode)
       .filter((c): c is number => c !== undefined);
 
-  it('starts the built-in server with the pod env and a Secret, and it answers on the annotated port of 127.0.0.1', async () => {
+  it('starts the built-in server with the pod env and a Secret, and it answers at the pod IP (a loopback address of its own) and declared port', async () => {
     const s = (sim = await startSimulator({ kubelet: fast, processes: {} }));
     const api = coreApi(s.url);
     await api.createNamespacedSecret({
@@ -59,6 +63,7 @@ describe('the process kubelet runs each pod as a real local process', () => {
               name: 'notebook',
               image: 'quay.io/jupyter/base-notebook',
               env: [{ name: 'JUPYTERHUB_SERVICE_PREFIX', value: '/user/alice/' }],
+              ports: [{ containerPort: 9000 }],
               envFrom: [{ secretRef: { name: 'alice-env' } }],
             },
           ],
@@ -66,16 +71,15 @@ describe('the process kubelet runs each pod as a real local process', () => {
       },
     });
     const p = await ready(s, 'jupyter-alice');
-    expect(p.status.podIP).toBe('127.0.0.1');
-    const port = portOf(p);
-    expect(port).toBeGreaterThan(0);
-    const status = await get(`http://127.0.0.1:${port}/user/alice/api/status`);
+    expect(p.status.podIP).toMatch(/^127\.\d+\.\d+\.\d+$/);
+    expect(at(p)).toBe(`http://${p.status.podIP ?? ''}:9000`);
+    const status = await get(`${at(p)}/user/alice/api/status`);
     expect(status.status).toBe(200);
     expect(JSON.parse(status.body)).toMatchObject({ user: 'alice', server: 'spawnkeeper built-in' });
-    expect((await get(`http://127.0.0.1:${port}/elsewhere`)).status).toBe(404);
+    expect((await get(`${at(p)}/elsewhere`)).status).toBe(404);
   });
 
-  it('gives two pods two different ports, and deleting one stops its process (SIGTERM, exit 0) while the other answers', async () => {
+  it('gives two pods two different addresses on the same port, and deleting one stops its process (SIGTERM, exit 0) while the other answers', async () => {
     const s = (sim = await startSimulator({ kubelet: fast, processes: {} }));
     const api = coreApi(s.url);
     for (const name of ['one', 'two']) {
@@ -85,8 +89,8 @@ describe('the process kubelet runs each pod as a real local process', () => {
       });
     }
     const [one, two] = [await ready(s, 'one'), await ready(s, 'two')];
-    expect(portOf(one)).not.toBe(portOf(two));
-    const status = await get(`http://127.0.0.1:${portOf(one)}/api/status`);
+    expect(one.status.podIP).not.toBe(two.status.podIP);
+    const status = await get(`${at(one)}/api/status`);
     const pid = Number(JSON.parse(status.body).pid);
     expect(alive(pid)).toBe(true);
     const watch = await recordWatch(s.url, '/api/v1/namespaces/default/pods', { resourceVersion: String(s.cluster.resourceVersion()) });
@@ -94,15 +98,15 @@ describe('the process kubelet runs each pod as a real local process', () => {
     await waitFor('pod one gone', () => (watch.events.some((e) => e.type === 'DELETED') ? true : undefined));
     watch.abort();
     expect(alive(pid)).toBe(false);
-    await expect(fetch(`http://127.0.0.1:${portOf(one)}/api/status`)).rejects.toThrow();
-    expect((await get(`http://127.0.0.1:${portOf(two)}/api/status`)).status).toBe(200);
+    await expect(fetch(`${at(one)}/api/status`)).rejects.toThrow();
+    expect((await get(`${at(two)}/api/status`)).status).toBe(200);
     expect([...new Set(exitCodes(watch, 'one'))]).toEqual([0]);
   });
 
   it('kills a process that ignores SIGTERM when the grace period ends (exit 137)', async () => {
     const ignoring = [
       '-e',
-      "process.on('SIGTERM',()=>{});require('http').createServer((q,r)=>r.end('up')).listen(+process.env.PORT,'127.0.0.1')",
+      "process.on('SIGTERM',()=>{});require('http').createServer((q,r)=>r.end('up')).listen(+process.env.PORT,process.env.POD_IP)",
     ];
     const s = (sim = await startSimulator({ kubelet: fast, processes: { command: [process.execPath, ...ignoring] } }));
     const api = coreApi(s.url);
@@ -154,7 +158,7 @@ describe('the process kubelet runs each pod as a real local process', () => {
     expect(waiting).toEqual({ reason: 'CreateContainerConfigError', message: 'secret "later" not found' });
     await api.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'later' }, stringData: { token: 't' } } });
     const p = await ready(s, 'waits');
-    expect((await get(`http://127.0.0.1:${portOf(p)}/api/status`)).status).toBe(200);
+    expect((await get(`${at(p)}/api/status`)).status).toBe(200);
   });
 
   it('refuses to run real processes on a simulated clock', async () => {

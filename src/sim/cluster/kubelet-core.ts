@@ -15,7 +15,7 @@ import {
   markWaiting,
 } from './pod-status.js';
 import type { ProcessRunner } from './processes.js';
-import { ContainerConfigError, PORT_ANNOTATION, PROCESS_POD_IP, resolveEnv } from './processes.js';
+import { ContainerConfigError, containerPort, resolveEnv } from './processes.js';
 import type { Change, ClusterStore } from './store.js';
 import type { Pod } from './types.js';
 
@@ -285,8 +285,8 @@ export class KubeletCore {
   }
 
   /**
-   * launch runs the pod's container as a local process: Running (not ready) with podIP 127.0.0.1 and
-   * its port annotated, ready when the probe answers, terminated with the process's exit code when it
+   * launch runs the pod's container as a local process: Running (not ready) with a loopback podIP of
+   * its own, ready when the probe answers, terminated with the process's exit code when it
    * exits on its own (restartPolicy Never). A missing Secret is CreateContainerConfigError, retried.
    */
   private launch(run: PodRun, pod: Pod, processes: ProcessRunner): void {
@@ -302,26 +302,29 @@ export class KubeletCore {
       this.later(run, this.nextBackoff(run), () => this.startContainers(run));
       return;
     }
-    void processes.allocatePort().then((port) => {
-      if (!this.current(run) || run.terminating) return processes.release(port);
-      this.edit(run, (draft) => {
-        markRunning(draft, this.now(), PROCESS_POD_IP, false);
-        draft.metadata.annotations = { ...draft.metadata.annotations, [PORT_ANNOTATION]: String(port) };
-      });
-      processes.start(run.uid, pod, env, port, {
-        ready: () => {
-          if (!this.current(run) || run.terminating) return;
-          this.edit(run, (draft) => markReadiness(draft, this.now(), true));
-          this.onReady(run);
-        },
-        exited: (code) => {
-          if (!this.current(run) || run.terminating || run.disrupted) return;
-          run.disrupted = true;
-          this.cancelAll(run);
-          this.edit(run, (draft) => markTerminated(draft, this.now(), code, code === 0 ? 'Completed' : 'Error'));
-        },
-      });
-    });
+    void processes.allocateAddress(containerPort(container)).then(
+      (ip) => {
+        if (!this.current(run) || run.terminating) return processes.release(ip);
+        run.podIP = ip;
+        this.edit(run, (draft) => markRunning(draft, this.now(), ip, false));
+        processes.start(run.uid, pod, env, ip, {
+          ready: () => {
+            if (!this.current(run) || run.terminating) return;
+            this.edit(run, (draft) => markReadiness(draft, this.now(), true));
+            this.onReady(run);
+          },
+          exited: (code) => {
+            if (!this.current(run) || run.terminating || run.disrupted) return;
+            run.disrupted = true;
+            this.cancelAll(run);
+            this.edit(run, (draft) => markTerminated(draft, this.now(), code, code === 0 ? 'Completed' : 'Error'));
+          },
+        });
+      },
+      (err: unknown) => {
+        if (this.current(run)) this.edit(run, (draft) => markWaiting(draft, 'CreateContainerError', (err as Error).message));
+      },
+    );
   }
 
   private crashed(run: PodRun): void {

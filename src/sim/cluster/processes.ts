@@ -7,19 +7,20 @@ import type { Container, KubeObject, Pod } from './types.js';
 
 /**
  * The process kubelet runs a pod's container as a real local process: the configured command stands
- * in for the image, the container's args follow it, and its env (values, Secret references, envFrom
- * Secrets) is resolved as a kubelet resolves it. Every pod shares this machine's network (as with
- * `hostNetwork`), so each gets its own free port on 127.0.0.1 and is told it by `PORT`, by a
- * replaced `--port`/`--ip` argument and by `JUPYTERHUB_SERVICE_URL`.
+ * in for the image's, the container's command and args replace it as Kubernetes replaces an image's
+ * entrypoint and command, and its env (values, Secret references, envFrom Secrets) is resolved as a
+ * kubelet resolves it. Each pod gets an address of its own on the loopback network (127.x.y.z; all of
+ * 127.0.0.0/8 is this machine on Linux), so every pod listens on its declared containerPort (8888
+ * when none) as in a cluster, and the pod's IP and port are where its server answers. The process is
+ * told its address by `--ip` arguments and `JUPYTERHUB_SERVICE_URL` (their host is replaced) and by
+ * `POD_IP` and `PORT`.
  */
 
 /** BUILTIN_SERVER is the tiny single-user server run when no command is configured. */
 export const BUILTIN_SERVER = fileURLToPath(new URL('./single-user-server.mjs', import.meta.url));
 
-/** PORT_ANNOTATION is where the process kubelet writes the port it gave a pod (its podIP is 127.0.0.1). */
-export const PORT_ANNOTATION = 'simulator.spawnkeeper.io/port';
-
-export const PROCESS_POD_IP = '127.0.0.1';
+/** DEFAULT_CONTAINER_PORT is where a pod that declares no containerPort is expected to listen. */
+export const DEFAULT_CONTAINER_PORT = 8888;
 
 export interface ProcessKubeletOptions {
   /** The program and its first arguments, in place of the image (default: node and the built-in server). */
@@ -86,39 +87,42 @@ export function resolveEnv(container: Container, namespace: string, secret: Look
   return env;
 }
 
-/**
- * withPort rewrites what tells a process where to listen: `PORT`, the JupyterHub service URL's host and
- * port, and `--port`/`--ip` arguments when the container has them (none is added).
- */
-export function withPort(
-  args: readonly string[],
-  env: Record<string, string>,
-  port: number,
-): { args: string[]; env: Record<string, string> } {
-  const out = args.map((arg, i) => {
-    const previous = args[i - 1];
-    if (arg.startsWith('--port=') || previous === '--port') return arg.startsWith('--port=') ? `--port=${port}` : String(port);
-    if (arg.startsWith('--ip=') || previous === '--ip') return arg.startsWith('--ip=') ? `--ip=${PROCESS_POD_IP}` : PROCESS_POD_IP;
-    return arg;
-  });
-  const next: Record<string, string> = { ...env, PORT: String(port) };
-  const service = env.JUPYTERHUB_SERVICE_URL;
-  // JupyterHub writes `http://{ip}:{port}{prefix}`, the ip possibly empty: only the authority changes.
-  if (service !== undefined && service !== '')
-    next.JUPYTERHUB_SERVICE_URL = service.replace(/^(https?:\/\/)[^/]*/, `$1${PROCESS_POD_IP}:${port}`);
-  return { args: out, env: next };
+/** containerPort is the first port the container declares, else 8888. */
+export function containerPort(container: Container): number {
+  const ports = (container.ports ?? []) as { containerPort?: number }[];
+  return ports.find((p) => typeof p.containerPort === 'number')?.containerPort ?? DEFAULT_CONTAINER_PORT;
 }
 
-/** freePort asks the system for a port nobody on 127.0.0.1 listens on. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** argvOf is what runs: the container's command and args over the image's (here: the configured command), as Kubernetes combines them. */
+export function argvOf(container: Container, image: readonly string[]): string[] {
+  const command = container.command as string[] | undefined;
+  const args = container.args as string[] | undefined;
+  if (command !== undefined && command.length > 0) return [...command, ...(args ?? [])];
+  if (args !== undefined && args.length > 0) return [...args];
+  return [...image];
+}
+
+/** withAddress points what tells a process where to listen at the pod's address: `--ip` arguments, the JupyterHub service URL, POD_IP and PORT. */
+export function withAddress(
+  argv: readonly string[],
+  env: Record<string, string>,
+  ip: string,
+  port: number,
+): { argv: string[]; env: Record<string, string> } {
+  const out = argv.map((arg, i) => (arg.startsWith('--ip=') ? `--ip=${ip}` : argv[i - 1] === '--ip' ? ip : arg));
+  const next: Record<string, string> = { ...env, POD_IP: ip, PORT: env.PORT ?? String(port) };
+  const service = env.JUPYTERHUB_SERVICE_URL;
+  // JupyterHub writes `http://{ip}:{port}{prefix}`, the ip possibly empty or 0.0.0.0: only the host changes.
+  if (service !== undefined && service !== '') next.JUPYTERHUB_SERVICE_URL = service.replace(/^(https?:\/\/)[^/:]*/, `$1${ip}`);
+  return { argv: out, env: next };
+}
+
+/** bindable says whether ip:port can be listened on now. */
+export function bindable(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, PROCESS_POD_IP, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, ip, () => server.close(() => resolve(true)));
   });
 }
 
@@ -130,9 +134,9 @@ export function probeOf(container: Container, env: Record<string, string>): { pa
   return { path: env.JUPYTERHUB_SERVICE_PREFIX ?? '/', anyAnswer: true };
 }
 
-function probeOnce(port: number, path: string, anyAnswer: boolean): Promise<boolean> {
+function probeOnce(ip: string, port: number, path: string, anyAnswer: boolean): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host: PROCESS_POD_IP, port, path, method: 'GET', timeout: 1000 }, (res) => {
+    const req = request({ host: ip, port, path, method: 'GET', timeout: 1000 }, (res) => {
       res.resume();
       const status = res.statusCode ?? 0;
       resolve(anyAnswer ? status > 0 : status >= 200 && status < 400);
@@ -152,48 +156,51 @@ export interface ProcessEvents {
 
 interface Running {
   readonly child: ChildProcess;
-  readonly port: number;
+  readonly ip: string;
   exitCode?: number;
   readonly exited: Promise<number>;
   stopProbe: () => void;
 }
 
-/** ProcessRunner starts, probes and stops the local processes of the process kubelet, one per pod key. */
+/** ProcessRunner starts, probes and stops the local processes of the process kubelet, one per pod uid. */
 export class ProcessRunner {
   private readonly running = new Map<string, Running>();
-  private readonly taken = new Set<number>();
+  private readonly taken = new Set<string>();
+  /** The next pod address tried: 127.<b>.<c>.<d>, from a base that differs between processes. */
+  private next = (((process.pid % 200) + 20) << 16) + 1;
   readonly command: readonly string[];
 
   constructor(private readonly options: ProcessKubeletOptions = {}) {
     this.command = options.command !== undefined && options.command.length > 0 ? options.command : [process.execPath, BUILTIN_SERVER];
   }
 
-  /** ports returns the port of every running process, by pod key. */
-  ports(): Map<string, number> {
-    return new Map([...this.running].map(([key, r]) => [key, r.port]));
+  /** allocateAddress finds a loopback address where nothing of ours runs and the port can be listened on, and holds it. */
+  async allocateAddress(port: number): Promise<string> {
+    for (let tries = 0; tries < 1000; tries++) {
+      const n = this.next++;
+      if ((n & 0xff) === 0 || (n & 0xff) === 0xff) continue;
+      if (this.next >= 1 << 24) this.next = 1 << 16;
+      const ip = `127.${(n >> 16) & 0xff}.${(n >> 8) & 0xff}.${n & 0xff}`;
+      if (this.taken.has(ip) || !(await bindable(ip, port))) continue;
+      this.taken.add(ip);
+      return ip;
+    }
+    throw new Error(`no loopback address can listen on port ${port}`);
   }
 
-  /** allocatePort finds a free port on 127.0.0.1 that no process of this runner holds, and holds it. */
-  async allocatePort(): Promise<number> {
-    let port = await freePort();
-    while (this.taken.has(port)) port = await freePort();
-    this.taken.add(port);
-    return port;
+  /** release gives back an address that was allocated but never used. */
+  release(ip: string): void {
+    this.taken.delete(ip);
   }
 
-  /** release gives back a port that was allocated but never used. */
-  release(port: number): void {
-    this.taken.delete(port);
-  }
-
-  /** start spawns the pod's first container on an allocated port, keyed by the pod's uid; it probes until ready. */
-  start(key: string, pod: Pod, env: Record<string, string>, port: number, events: ProcessEvents): void {
+  /** start spawns the pod's first container at an allocated address, keyed by the pod's uid; it probes until ready. */
+  start(key: string, pod: Pod, env: Record<string, string>, ip: string, events: ProcessEvents): void {
     const container = pod.spec.containers[0];
     if (container === undefined) throw new ContainerConfigError('the pod has no container');
     if (this.running.has(key)) throw new Error(`a process already runs for pod ${key}`);
-    const args = [...this.command.slice(1), ...((container.args ?? []) as string[])];
-    const placed = withPort(args, env, port);
-    const child = spawn(this.command[0] ?? '', placed.args, {
+    const port = containerPort(container);
+    const placed = withAddress(argvOf(container, this.command), env, ip, port);
+    const child = spawn(placed.argv[0] ?? '', placed.argv.slice(1), {
       cwd: this.options.cwd ?? process.cwd(),
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...this.options.env, ...placed.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -207,12 +214,12 @@ export class ProcessRunner {
     child.stderr?.on('data', forward);
     const exited = new Promise<number>((resolve) => {
       child.once('error', (err) => {
-        output?.(key, `cannot start ${this.command[0] ?? ''}: ${err.message}`);
+        output?.(key, `cannot start ${placed.argv[0] ?? ''}: ${err.message}`);
         resolve(127);
       });
       child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
     });
-    const run: Running = { child, port, exited, stopProbe: () => undefined };
+    const run: Running = { child, ip, exited, stopProbe: () => undefined };
     this.running.set(key, run);
     const { path, anyAnswer } = probeOf(container, placed.env);
     let probing = true;
@@ -222,13 +229,13 @@ export class ProcessRunner {
     void exited.then((code) => {
       run.exitCode = code;
       probing = false;
-      this.taken.delete(port);
+      this.taken.delete(ip);
       if (this.running.get(key) === run) this.running.delete(key);
       events.exited(code);
     });
     void (async () => {
       while (probing) {
-        if (await probeOnce(port, path, anyAnswer)) {
+        if (await probeOnce(ip, port, path, anyAnswer)) {
           if (probing) events.ready();
           return;
         }

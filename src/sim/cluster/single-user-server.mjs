@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The process kubelet's built-in single-user server, run when no command is configured: it stands in
-// for jupyterhub-singleuser where Jupyter is not installed. It listens on 127.0.0.1 at PORT (or
-// --port), serves JUPYTERHUB_SERVICE_PREFIX (default /): `{prefix}api/status` answers 200 JSON, the
+// for jupyterhub-singleuser where Jupyter is not installed. It listens on POD_IP (or --ip, else
+// 127.0.0.1) at PORT (or --port, else 8888), serves JUPYTERHUB_SERVICE_PREFIX (default /): `{prefix}api/status` answers 200 JSON, the
 // prefix itself a short page; SIGTERM closes it and exits 0. No dependencies: plain Node.
 /* global process, console, URL, setInterval */
 import { createServer } from 'node:http';
@@ -14,7 +14,7 @@ const flag = (name) => {
 };
 
 const port = Number(flag('port') ?? process.env.PORT ?? '8888');
-const ip = flag('ip') ?? '127.0.0.1';
+const ip = flag('ip') ?? process.env.POD_IP ?? '127.0.0.1';
 let prefix = process.env.JUPYTERHUB_SERVICE_PREFIX ?? '/';
 if (!prefix.endsWith('/')) prefix += '/';
 const user = process.env.JUPYTERHUB_USER ?? '';
