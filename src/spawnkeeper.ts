@@ -11,6 +11,11 @@ import { DEFAULT_TEMPLATE } from './kube/manifest.js';
 import type { PodTemplate } from './kube/manifest.js';
 import { parseServerKey, podNameCandidates, serverKey, validatePodNamePrefix } from './kube/names.js';
 import { KubePodClient } from './kube/pod-client.js';
+import { ServerObjects } from './kube/server-objects.js';
+import type { ServerSpec } from './kube/spec.js';
+import { checkOverrides, specDigest } from './kube/spec.js';
+import type { StoredSpec } from './store/spec-store.js';
+import { SpecStore } from './store/spec-store.js';
 import { Reflector, sleep } from './kube/reflector.js';
 import type { ReflectorHealth } from './kube/reflector.js';
 import { OrphanSweeper } from './kube/sweeper.js';
@@ -91,6 +96,19 @@ export interface ServerStatus {
   readonly deadline: number | null;
   readonly podName: string;
   readonly seq: number;
+  /** ip and port: where the server is reached (the pod's address) while it runs, else null. */
+  readonly ip: string | null;
+  readonly port: number | null;
+}
+
+/**
+ * SpawnRequest is what a start may ask for beyond the template: the spec (profile overrides, the
+ * request's resources, port and args) and the environment, which reaches the pod only through a
+ * Secret. Both are kept outside the event log, whose `server.start` carries a salted digest.
+ */
+export interface SpawnRequest {
+  readonly spec: ServerSpec;
+  readonly env?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface SpawnkeeperHealth {
@@ -107,7 +125,8 @@ export interface SpawnkeeperHealth {
 
 /** Spawnkeeper is the embeddable lifecycle engine; `createSpawnkeeper` builds and starts one. */
 export interface Spawnkeeper {
-  start(user: string, name?: string): Promise<ServerStatus>;
+  /** start begins a spawn; `request` is its spec and environment, kept only if this start begins a spawn (not one already pending). */
+  start(user: string, name?: string, request?: SpawnRequest): Promise<ServerStatus>;
   stop(user: string, name?: string): Promise<ServerStatus>;
   get(user: string, name?: string): ServerStatus | undefined;
   list(): ServerStatus[];
@@ -170,8 +189,17 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   const name = leaseName(config);
   const db = typeof options.db === 'string' ? openDatabase(options.db, { durability: config.durability, now: clock.now() }) : options.db;
   const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
+  const specs = new SpecStore(db);
+  /** ports: the port of each active server whose spec sets one, so a status needs no read. */
+  const ports = new Map<string, number>();
+  const portOf = (spec: string): number | undefined => (JSON.parse(spec) as ServerSpec).overrides.port;
+  for (const row of specs.all()) {
+    const port = portOf(row.spec);
+    if (port !== undefined) ports.set(row.key, port);
+  }
   const template: PodTemplate = { ...DEFAULT_TEMPLATE, ...config.template };
   validatePodNamePrefix(template.podNamePrefix);
+  checkOverrides(template, 'template', ['podNamePrefix', 'terminationGraceSeconds']);
   const api = options.cluster.makeApiClient(CoreV1Api);
   const lease = new LeaseElector({
     ...timings,
@@ -187,6 +215,8 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     template,
     deleteGraceSeconds: config.deleteGraceSeconds,
     fence: leaseFence(lease),
+    specs,
+    objects: new ServerObjects(api, config.namespace, config.instance),
   });
   const runtime = new Runtime({
     store,
@@ -197,6 +227,25 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     gate: lease,
     effectConcurrency: config.effectConcurrency,
     effectTimeoutMs: config.delays.requestTimeout ?? 10_000,
+    // A spawn's spec is written with the start that begins it and removed with the step that ends the
+    // server stopped or failed, in the same transactions: never a spec without its start, nor one left over.
+    alongside(step, attached) {
+      const top = step.after.split('.')[0];
+      if (top === 'stopped' || top === 'failed') {
+        specs.clear(step.key);
+        ports.delete(step.key);
+        return;
+      }
+      if (step.event.type !== 'server.start') return;
+      const began = (top === 'spawn_pending' && !step.before.startsWith('spawn_pending')) || (step.queuedAfter && !step.queuedBefore);
+      if (!began) return;
+      ports.delete(step.key);
+      if (attached === undefined) return specs.clear(step.key);
+      const row = attached as StoredSpec;
+      specs.put(step.key, row, clock.now());
+      const port = portOf(row.spec);
+      if (port !== undefined) ports.set(step.key, port);
+    },
   });
   runtime.start();
   const reflector = new Reflector({
@@ -247,6 +296,12 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     if (names === undefined) podNames.set(key, (names = podNameCandidates(key, template.podNamePrefix)));
     return names.find((n) => reflector.cache.get(n)?.key === key) ?? names[0];
   };
+  /** address is where a running server is reached: its pod's IP and the spawn's port. */
+  const address = (view: ServerView, state: TopState): { ip: string | null; port: number | null } => {
+    const pod = state === 'running' ? view.snapshot.context.pod : null;
+    if (pod === null || !pod.exists || pod.ip === undefined) return { ip: null, port: null };
+    return { ip: pod.ip, port: ports.get(view.key) ?? template.port };
+  };
   const status = (view: ServerView): ServerStatus => {
     const { user, name } = parseServerKey(view.key);
     const state = view.state.split('.')[0] as TopState;
@@ -271,6 +326,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       deadline: deadlines.length === 0 ? null : Math.min(...deadlines),
       podName: actualPodName(view.key),
       seq: view.seq,
+      ...address(view, state),
     };
   };
   const byKey = (key: string) => {
@@ -285,8 +341,13 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     sweeper,
     lease,
     config,
-    async start(user, name = '') {
-      return status(await runtime.send(serverKey(user, name), { type: 'server.start' }));
+    async start(user, name = '', request) {
+      const key = serverKey(user, name);
+      if (request === undefined) return status(await runtime.send(key, { type: 'server.start' }));
+      const env = request.env === undefined || Object.keys(request.env).length === 0 ? null : JSON.stringify(request.env);
+      const spec = JSON.stringify(request.spec);
+      const row: StoredSpec = { spec, env, digest: specDigest(spec, env) };
+      return status(await runtime.send(key, { type: 'server.start', spec: row.digest }, row));
     },
     async stop(user, name = '') {
       return status(await runtime.send(serverKey(user, name), { type: 'server.stop' }));

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ServiceConfigError, parseServices } from './auth/services.js';
+import { ProfileError, parseProfiles } from './spawn-options.js';
 import type { HubConfig, Setting, SettingType } from './settings.js';
 import { DEFAULT_HUB_CONFIG, SETTINGS, envName, flagName, snake } from './settings.js';
 
@@ -97,8 +98,9 @@ export function resolveConfig(sources: ConfigSources): HubConfig {
   if (hub.requestTimeout < 1) throw new ConfigError('request_timeout must be at least 1 second');
   try {
     parseServices(hub.services, hub.loadRoles, hub.adminToken);
+    parseProfiles(hub.profiles);
   } catch (err) {
-    if (err instanceof ServiceConfigError) throw new ConfigError(err.message);
+    if (err instanceof ServiceConfigError || err instanceof ProfileError) throw new ConfigError(err.message);
     throw err;
   }
   return hub;

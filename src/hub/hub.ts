@@ -42,6 +42,7 @@ import { RecordKeeper } from './records.js';
 import { Router } from './api/router.js';
 import { ServerIndex } from './server-index.js';
 import { ServiceRegistry, parseServices } from './auth/services.js';
+import { parseProfiles } from './spawn-options.js';
 import type { HubConfig } from './settings.js';
 import { DEFAULT_HUB_CONFIG } from './settings.js';
 import { scopeResolver } from './auth/token-scopes.js';
@@ -107,6 +108,7 @@ export function createHub(options: HubOptions): Hub {
     users,
     groups,
     services,
+    profiles: parseProfiles(config.profiles),
     tokens,
     auth: new Authenticator(tokens),
     index,

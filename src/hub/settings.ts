@@ -49,6 +49,8 @@ export interface HubConfig {
   services: unknown[];
   /** loadRoles: JupyterHub's `c.JupyterHub.load_roles` entries, giving services their scopes. */
   loadRoles: unknown[];
+  /** profiles: KubeSpawner's profile_list, each {slug, display_name, description, default, overrides} (checked by parseProfiles). */
+  profiles: unknown[];
 }
 
 /** SettingType says how a value from the environment or a flag is parsed and checked. */
@@ -96,6 +98,7 @@ export const DEFAULT_HUB_CONFIG: Readonly<HubConfig> = {
   sim: {},
   services: [],
   loadRoles: [],
+  profiles: [],
 };
 
 /** SETTINGS is the one table of configuration: the parser, the help text and docs/hub.md follow it. */
@@ -146,6 +149,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'sim', type: 'object', where: 'file', doc: 'embedded simulator: seed, kubelet delays (ms), kubelet mode and command' },
   { key: 'services', type: 'list', where: 'file', doc: "JupyterHub's services: name, api_token, admin, url, info, display" },
   { key: 'loadRoles', type: 'list', where: 'file', doc: "JupyterHub's load_roles: name, scopes, services" },
+  {
+    key: 'profiles',
+    type: 'list',
+    where: 'file',
+    doc: "KubeSpawner's profile_list: slug, display_name, description, default, overrides (of spawnkeeper.template's fields); chosen by user_options.profile",
+  },
 ];
 
 /** snake turns `slowSpawnTimeout` into `slow_spawn_timeout`, the config file's spelling. */

@@ -34,6 +34,23 @@ export interface RuntimeOptions {
    * long of the last commit wait for one more to gather (default 2 ms; 0 commits at once).
    */
   groupCommitMs?: number;
+  /**
+   * alongside is called inside the transaction of every committed step, in order, with what a
+   * command attached: an embedder keeps rows of its own in step with the machine (a start's spec,
+   * written when its spawn begins and removed when the server settles stopped or failed).
+   */
+  alongside?: (step: StepTransition, attached: unknown) => void;
+}
+
+/** StepTransition is what `alongside` hears of a step: the server, the event and the states around it. */
+export interface StepTransition {
+  readonly key: string;
+  readonly event: { type: string };
+  readonly before: string;
+  readonly after: string;
+  /** queuedBefore, queuedAfter: a start waited for a stop to finish, before and after the step. */
+  readonly queuedBefore: boolean;
+  readonly queuedAfter: boolean;
 }
 
 /**
@@ -71,6 +88,8 @@ interface Item {
   readonly source: Source;
   readonly timer?: { id: string; token: number };
   readonly outboxId?: number;
+  /** attached: what a command carries for `alongside` (never part of the event). */
+  readonly attached?: unknown;
   readonly resolve?: (view: ServerView) => void;
   readonly reject?: (err: Error) => void;
 }
@@ -233,8 +252,8 @@ export class Runtime {
   }
 
   /** send appends a command; it resolves once the event is durable (the API's acknowledgement). */
-  send(key: string, event: ServerEvent): Promise<ServerView> {
-    return new Promise((resolve, reject) => this.enqueue({ key, event, source: 'command', resolve, reject }));
+  send(key: string, event: ServerEvent, attached?: unknown): Promise<ServerView> {
+    return new Promise((resolve, reject) => this.enqueue({ key, event, source: 'command', attached, resolve, reject }));
   }
 
   /**
@@ -422,7 +441,8 @@ export class Runtime {
       drafts.set(item.key, draft);
     }
     const server = draft.next;
-    const result = step(machine, server.snapshot ?? restore(machine, server.persisted), item.event, server.persisted);
+    const previous = server.snapshot ?? restore(machine, server.persisted);
+    const result = step(machine, previous, item.event, server.persisted);
     if (!result.changed && item.source === 'observation') return undefined;
     const before = server.state;
     server.seq += 1;
@@ -449,8 +469,23 @@ export class Runtime {
       effects: result.effects,
       doneEffect: item.outboxId,
       orphans: result.orphans,
+      alongside: this.alongside(item, before, result.state, previous, result.snapshot),
     };
     return { record, result, item, before };
+  }
+
+  private alongside(item: Item, before: string, after: string, previous: ServerSnapshot, next: ServerSnapshot): (() => void) | undefined {
+    const hook = this.options.alongside;
+    if (hook === undefined) return undefined;
+    const transition: StepTransition = {
+      key: item.key,
+      event: item.event,
+      before,
+      after,
+      queuedBefore: previous.context.startQueued,
+      queuedAfter: next.context.startQueued,
+    };
+    return () => hook(transition, item.attached);
   }
 
   /** swapIn makes a committed draft the server's state in memory. */

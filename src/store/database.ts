@@ -77,6 +77,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database 
     db.pragma('busy_timeout = 5000');
     db.pragma('cache_size = -32000');
     db.pragma('temp_store = MEMORY');
+    // Deleted rows are overwritten with zeros: a server's environment (server_specs) leaves no trace once removed.
+    db.pragma('secure_delete = ON');
     if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) db.pragma(`application_id = ${APPLICATION_ID}`);
     migrate(db, loadMigrations(), options.now ?? Date.now());
   } catch (err) {

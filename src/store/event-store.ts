@@ -70,6 +70,8 @@ export interface StepRecord {
   readonly orphans: readonly OrphanRecord[];
   /** outboxIds receives the ids of `effects` once committed, in order. */
   outboxIds?: number[];
+  /** alongside writes rows of the caller's own in the same transaction, after the step's (a start's spec, say). */
+  readonly alongside?: (() => void) | undefined;
 }
 
 /** EventStore is the runtime's durable memory; SqliteEventStore is the one implementation. */
@@ -274,6 +276,7 @@ export class SqliteEventStore implements EventStore {
     r.outboxIds = ids;
     for (const orphan of r.orphans)
       this.upsertOrphan.run(sid, orphan.uid ?? '', orphan.reason, r.ts, orphanSum(sid, orphan.uid ?? '', orphan.reason, r.ts));
+    r.alongside?.();
   }
 }
 

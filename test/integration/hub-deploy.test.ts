@@ -32,15 +32,25 @@ describe('deploy manifests', () => {
     expect(pod.volumes.find((v) => v.name === 'db')?.persistentVolumeClaim?.claimName).toBe(load('pvc.yaml')[0]?.metadata.name);
   });
 
-  it('grant a Role on pods, events and the one Lease only, in the namespace', () => {
+  it('grant a Role on pods, events, server Secrets, storage claims and the one Lease only, in the namespace', () => {
     const docs = load('rbac.yaml') as Array<
       Doc & { rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> }
     >;
     expect(docs.map((d) => d.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding']);
     const rules = docs[1]?.rules ?? [];
-    expect(rules.flatMap((r) => r.resources).sort()).toEqual(['events', 'leases', 'leases', 'pods']);
+    expect(rules.flatMap((r) => r.resources).sort()).toEqual(['events', 'leases', 'leases', 'persistentvolumeclaims', 'pods', 'secrets']);
     for (const r of rules) expect(r.apiGroups).toEqual([r.resources[0] === 'leases' ? 'coordination.k8s.io' : '']);
     expect(rules.find((r) => r.resources.includes('events'))?.verbs.sort()).toEqual(['get', 'list', 'watch']);
+    // Secrets: made or replaced before a pod, deleted when it stops, listed by the sweeper. Claims are never deleted.
+    expect(rules.find((r) => r.resources.includes('secrets'))?.verbs.sort()).toEqual([
+      'create',
+      'delete',
+      'get',
+      'list',
+      'update',
+      'watch',
+    ]);
+    expect(rules.find((r) => r.resources.includes('persistentvolumeclaims'))?.verbs.sort()).toEqual(['create', 'get', 'list', 'watch']);
     // Leases: create (a name cannot limit it), then only get and update, of spawnkeeper-<instance>.
     const leases = rules.filter((r) => r.resources.includes('leases'));
     expect(leases.map((r) => [r.verbs.sort(), r.resourceNames ?? null])).toEqual([
