@@ -105,7 +105,8 @@ def spawnkeeper(tmp_path):
 
 def make_spawner(sk, name="alice", server_name="", **traits):
     """A SpawnkeeperSpawner as JupyterHub builds one, for a user JupyterHub knows (name, url)."""
-    from jupyterhub.objects import Hub, Server
+    from jupyterhub import orm
+    from jupyterhub.objects import Hub
     from spawnkeeper_spawner import SpawnkeeperSpawner
 
     prefix = f"/user/{name}/" + (f"{server_name}/" if server_name else "")
@@ -113,9 +114,9 @@ def make_spawner(sk, name="alice", server_name="", **traits):
     hub = Hub(ip="127.0.0.1", port=8081, base_url="/hub/")
     spawner = SpawnkeeperSpawner(
         user=user,
-        name=server_name,
+        # JupyterHub's own records of the server: name and URL prefix come from them
+        orm_spawner=orm.Spawner(name=server_name, server=orm.Server(proto="http", ip="", port=0, base_url=prefix, cookie_name="jupyterhub-user")),
         hub=hub,
-        server=Server(base_url=prefix),
         api_token="jupyterhub-api-token-for-" + name,
         oauth_client_id=f"jupyterhub-user-{name}",
         spawnkeeper_url=sk.url,

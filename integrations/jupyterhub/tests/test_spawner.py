@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -46,7 +47,8 @@ def test_start_returns_the_address_of_a_real_server_that_answers_with_the_env_ju
     async def go():
         spawner = make_spawner(spawnkeeper, "alice")
         url, events = await start_following(spawner)
-        assert url.startswith("http://127.0.0.1:")
+        # the pod's address: a loopback address of its own and the declared port
+        assert re.fullmatch(r"http://127\.\d+\.\d+\.\d+:8888", url)
         status, body = get(f"{url}/user/alice/api/status")
         assert status == 200
         assert body["user"] == "alice"
@@ -84,6 +86,7 @@ def test_user_options_and_a_named_server_reach_spawnkeeper_and_the_env_stays_out
         assert get(f"{url}/user/carol/lab/api/status")[0] == 200
         status, user = spawnkeeper.api("GET", "/users/carol")
         assert status == 200
+        assert "lab" in user["servers"], json.dumps(user)[:2000]
         server = user["servers"]["lab"]
         assert server["user_options"].get("note") == "from the form"
         assert "jupyterhub-api-token-for-carol" not in json.dumps(user)
