@@ -113,6 +113,9 @@ c.JupyterHub.spawner_class = "spawnkeeper_spawner.SpawnkeeperSpawner"
 c.SpawnkeeperSpawner.spawnkeeper_url = ${JSON.stringify(sk.url)}
 c.SpawnkeeperSpawner.spawnkeeper_poll_interval = 0.5
 ${options.singleuser ? `c.SpawnkeeperSpawner.cmd = ["${need(SINGLEUSER)}"]` : "# the image's command: the simulator's built-in server"}
+import os
+if os.getuid() == 0:  # a CI container runs as root; the notebook server refuses that unless told
+    c.Spawner.args = ["--allow-root"]
 c.Spawner.start_timeout = ${options.startTimeout ?? 120}
 c.Spawner.http_timeout = 60
 c.JupyterHub.authenticator_class = "dummy"

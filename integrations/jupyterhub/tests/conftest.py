@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -63,8 +64,15 @@ class SpawnkeeperProcess:
             m = re.search(r"REST API at (http://\S+)/hub/api", line)
             if m:
                 self.url = m.group(1)
+                # keep reading its output (the log) into the file, so the pipe never fills and stalls it
+                threading.Thread(target=self._drain, daemon=True).start()
                 return self
         raise RuntimeError("spawnkeeper did not print its URL within 60 s")
+
+    def _drain(self):
+        for line in iter(self.proc.stdout.readline, b""):
+            self.log.write(line)
+            self.log.flush()
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
