@@ -13,7 +13,7 @@ import { ConfigError } from './config.js';
 import type { Hub } from './hub.js';
 import { registerDashboard } from './dashboard/dashboard.js';
 import { createHub } from './hub.js';
-import type { HubConfig, SimSettings } from './settings.js';
+import type { HubConfig } from './settings.js';
 import { DEFAULT_HUB_CONFIG } from './settings.js';
 
 /** RunningHub is a whole hub process's worth of parts, with one `close` that takes them down in order. */
@@ -51,20 +51,21 @@ function writeAdminToken(db: string, token: string): string | undefined {
   return file;
 }
 
-/** simulatedKubelet reads `sim.kubelet`: the delays, and the process kubelet when its mode says so. */
-export function simulatedKubelet(sim: SimSettings, logger?: Logger): Pick<SimulatorOptions, 'kubelet' | 'processes'> {
-  const { mode, command, ...delays } = sim.kubelet ?? {};
-  if (mode !== undefined && mode !== 'simulated' && mode !== 'process')
-    throw new ConfigError(`sim.kubelet.mode must be "simulated" or "process", got ${JSON.stringify(mode)}`);
+/** simulatedKubelet reads `sim.kubelet` (delays, command) and `sim_kubelet`: the process kubelet when it says so. */
+export function simulatedKubelet(
+  config: Pick<HubConfig, 'sim' | 'simKubelet'>,
+  logger?: Logger,
+): Pick<SimulatorOptions, 'kubelet' | 'processes'> {
+  const { command, ...delays } = config.sim.kubelet ?? {};
   if (command !== undefined && (!Array.isArray(command) || command.length === 0 || command.some((c) => typeof c !== 'string' || c === '')))
     throw new ConfigError(`sim.kubelet.command must be a non-empty list of strings, got ${JSON.stringify(command)}`);
-  if (command !== undefined && mode !== 'process') throw new ConfigError('sim.kubelet.command needs sim.kubelet.mode "process"');
+  if (command !== undefined && config.simKubelet !== 'process') throw new ConfigError('sim.kubelet.command needs sim_kubelet "process"');
   for (const [key, value] of Object.entries(delays)) {
     if (!(key in DEFAULT_KUBELET_DELAYS)) throw new ConfigError(`unknown setting sim.kubelet.${key}`);
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
       throw new ConfigError(`sim.kubelet.${key} must be a non-negative number of milliseconds, got ${JSON.stringify(value)}`);
   }
-  if (mode !== 'process') return { kubelet: delays };
+  if (config.simKubelet !== 'process') return { kubelet: delays };
   const onOutput = (pod: string, line: string): void => logger?.debug({ pod, line }, 'pod process output');
   return { kubelet: delays, processes: command === undefined ? { onOutput } : { command, onOutput } };
 }
@@ -88,7 +89,7 @@ async function clusterFor(config: HubConfig, logger: Logger): Promise<{ cluster:
     port: 0,
     namespace: config.namespace,
     seed: config.sim.seed ?? 1,
-    ...simulatedKubelet(config.sim, logger),
+    ...simulatedKubelet(config, logger),
   });
   return { cluster: kubeConfigFor(sim.url, config.namespace), sim };
 }

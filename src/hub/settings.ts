@@ -2,11 +2,11 @@ import type { SpawnkeeperConfig } from '../spawnkeeper.js';
 import type { KubeletDelays } from '../sim/index.js';
 
 /**
- * SimKubeletSettings are the embedded simulator's kubelet: stage delays (ms), and its mode: `simulated`
- * (the default: containers are pretend) or `process` (each pod's container runs as a real local process
- * on 127.0.0.1, `command` in place of the image; without one, a built-in single-user server).
+ * SimKubeletSettings are the embedded simulator's kubelet: stage delays (ms), and with the setting
+ * `simKubelet: 'process'` the `command` that stands in for every image's (default: a built-in
+ * single-user server).
  */
-export type SimKubeletSettings = Partial<KubeletDelays> & { mode?: 'simulated' | 'process'; command?: string[] };
+export type SimKubeletSettings = Partial<KubeletDelays> & { command?: string[] };
 
 /** SimSettings configure the embedded simulated cluster that `npm start` runs when no real cluster is named. */
 export interface SimSettings {
@@ -45,6 +45,8 @@ export interface HubConfig {
   logFormat: 'auto' | 'json' | 'pretty';
   spawnkeeper: Partial<SpawnkeeperConfig>;
   sim: SimSettings;
+  /** simKubelet: the embedded simulator's containers are pretend (`simulated`) or real local processes (`process`). */
+  simKubelet: 'simulated' | 'process';
   /** services: JupyterHub's `c.JupyterHub.services` entries (checked by parseServices). */
   services: unknown[];
   /** loadRoles: JupyterHub's `c.JupyterHub.load_roles` entries, giving services their scopes. */
@@ -96,6 +98,7 @@ export const DEFAULT_HUB_CONFIG: Readonly<HubConfig> = {
   logFormat: 'auto',
   spawnkeeper: {},
   sim: {},
+  simKubelet: 'simulated',
   services: [],
   loadRoles: [],
   profiles: [],
@@ -146,7 +149,13 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'logLevel', type: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, where: 'all', doc: 'log level' },
   { key: 'logFormat', type: { oneOf: ['auto', 'json', 'pretty'] }, where: 'all', doc: 'auto: pretty on a terminal, JSON otherwise' },
   { key: 'spawnkeeper', type: 'object', where: 'file', doc: 'engine settings: delays (ms), template, reflector, sweeper, durability …' },
-  { key: 'sim', type: 'object', where: 'file', doc: 'embedded simulator: seed, kubelet delays (ms), kubelet mode and command' },
+  { key: 'sim', type: 'object', where: 'file', doc: 'embedded simulator: seed, kubelet delays (ms), kubelet command' },
+  {
+    key: 'simKubelet',
+    type: { oneOf: ['simulated', 'process'] },
+    where: 'all',
+    doc: "embedded simulator's containers: simulated, or process (each pod a real local process; npm start's choice)",
+  },
   { key: 'services', type: 'list', where: 'file', doc: "JupyterHub's services: name, api_token, admin, url, info, display" },
   { key: 'loadRoles', type: 'list', where: 'file', doc: "JupyterHub's load_roles: name, scopes, services" },
   {

@@ -90,6 +90,8 @@ describe('the process kubelet runs each pod as a real local process', () => {
     }
     const [one, two] = [await ready(s, 'one'), await ready(s, 'two')];
     expect(one.status.podIP).not.toBe(two.status.podIP);
+    // Without JupyterHub's prefix the built-in server answers at any /user/<name>/ as well.
+    expect((await get(`${at(two)}/user/someone/api/status`)).status).toBe(200);
     const status = await get(`${at(one)}/api/status`);
     const pid = Number(JSON.parse(status.body).pid);
     expect(alive(pid)).toBe(true);

@@ -78,10 +78,8 @@ export async function startSpawnkeeper(command?: string[]): Promise<TestHub> {
     slowStopTimeout: 5,
     services: [{ name: 'jupyterhub', api_token: SPAWNER_TOKEN }],
     loadRoles: [{ name: 'jupyterhub', scopes: ['admin:servers', 'admin:users', 'list:users'], services: ['jupyterhub'] }],
-    sim: {
-      seed: 16,
-      kubelet: { mode: 'process', scheduleMs: 20, createMs: 20, readyMs: 20, ...(command === undefined ? {} : { command }) },
-    },
+    simKubelet: 'process',
+    sim: { seed: 16, kubelet: { scheduleMs: 20, createMs: 20, readyMs: 20, ...(command === undefined ? {} : { command }) } },
     spawnkeeper: { durability: 'normal' },
   });
 }

@@ -38,7 +38,8 @@ class SpawnkeeperProcess:
             "load_roles": [
                 {"name": "jupyterhub", "scopes": ["admin:servers", "admin:users", "list:users"], "services": ["jupyterhub"]}
             ],
-            "sim": {"kubelet": {"mode": "process", "scheduleMs": 20, "createMs": 20, "readyMs": 20, **(kubelet or {})}},
+            "sim_kubelet": "process",
+            "sim": {"kubelet": {"scheduleMs": 20, "createMs": 20, "readyMs": 20, **(kubelet or {})}},
         }
         self.config.update(extra or {})
         self.proc = None

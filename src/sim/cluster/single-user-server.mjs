@@ -15,14 +15,19 @@ const flag = (name) => {
 
 const port = Number(flag('port') ?? process.env.PORT ?? '8888');
 const ip = flag('ip') ?? process.env.POD_IP ?? '127.0.0.1';
-let prefix = process.env.JUPYTERHUB_SERVICE_PREFIX ?? '/';
-if (!prefix.endsWith('/')) prefix += '/';
+// JupyterHub's prefix when it gave one; else any `/user/<name>/` (a start through spawnkeeper's own API).
+const given = process.env.JUPYTERHUB_SERVICE_PREFIX;
+const prefixOf = (path) => {
+  if (given !== undefined) return given.endsWith('/') ? given : `${given}/`;
+  return /^\/user\/[^/]+\//.exec(path)?.[0] ?? '/';
+};
 const user = process.env.JUPYTERHUB_USER ?? '';
 const started = new Date().toISOString();
 let lastActivity = started;
 
 const server = createServer((req, res) => {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const prefix = prefixOf(`${path}/`);
   lastActivity = new Date().toISOString();
   if (path === `${prefix}api/status` || path === `${prefix}api`) {
     const body = JSON.stringify({
@@ -47,7 +52,7 @@ const server = createServer((req, res) => {
   }
 });
 
-server.listen(port, ip, () => console.log(`built-in single-user server listening on http://${ip}:${port}${prefix}`));
+server.listen(port, ip, () => console.log(`built-in single-user server listening on http://${ip}:${port}${given ?? '/'}`));
 const stop = () => {
   server.close(() => process.exit(0));
   server.closeAllConnections();
