@@ -197,9 +197,12 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     const port = portOf(row.spec);
     if (port !== undefined) ports.set(row.key, port);
   }
-  const template: PodTemplate = { ...DEFAULT_TEMPLATE, ...config.template };
+  const template: PodTemplate = {
+    ...DEFAULT_TEMPLATE,
+    ...config.template,
+    ...checkOverrides({ ...DEFAULT_TEMPLATE, ...config.template }, 'template', ['podNamePrefix', 'terminationGraceSeconds']),
+  };
   validatePodNamePrefix(template.podNamePrefix);
-  checkOverrides(template, 'template', ['podNamePrefix', 'terminationGraceSeconds']);
   const api = options.cluster.makeApiClient(CoreV1Api);
   const lease = new LeaseElector({
     ...timings,
@@ -209,6 +212,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     logger,
     floor: () => highestStamp(api, config.namespace, config.instance),
   });
+  const objects = new ServerObjects(api, config.namespace, config.instance);
   const pods = new KubePodClient(api, {
     namespace: config.namespace,
     instance: config.instance,
@@ -216,7 +220,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     deleteGraceSeconds: config.deleteGraceSeconds,
     fence: leaseFence(lease),
     specs,
-    objects: new ServerObjects(api, config.namespace, config.instance),
+    objects,
   });
   const runtime = new Runtime({
     store,
@@ -261,6 +265,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   const sweeper = new OrphanSweeper({
     store,
     pods,
+    secrets: objects,
     ourPods: () => reflector.cache.values(),
     stateOf: (key) => runtime.get(key)?.state,
     clock,

@@ -75,8 +75,8 @@ export function parseProfiles(raw: readonly unknown[]): Profile[] {
 export const RESERVED_KEY = 'spawnkeeper';
 const OPTION_KEYS = ['env', 'resources', 'port', 'args'];
 const RESOURCE_KEYS = ['cpu_limit', 'cpu_guarantee', 'mem_limit', 'mem_guarantee'];
-/** ENV_NAME: a Secret's key (what envFrom turns into a variable); a longer one is no variable anyone sets. */
-const ENV_NAME = /^[-._a-zA-Z0-9]{1,253}$/;
+/** ENV_NAME: a variable name that is also a valid Secret key (what envFrom turns into a variable): never `.` or `..`. */
+const ENV_NAME = /^[A-Za-z_][-._A-Za-z0-9]{0,252}$/;
 /** MAX_ENV_BYTES bounds the environment of one server (a Secret holds at most 1 MiB). */
 export const MAX_ENV_BYTES = 64 * 1024;
 const MAX_ARGS = 256;
@@ -162,7 +162,9 @@ function readEnv(raw: unknown): Record<string, string> {
   if (!isObject(raw)) return bad(`"${RESERVED_KEY}.env" must be an object of strings`);
   for (const [name, value] of Object.entries(raw)) {
     if (!ENV_NAME.test(name))
-      bad(`"${RESERVED_KEY}.env" has an invalid name ${JSON.stringify(name.slice(0, 80))}: letters, digits, '-', '_' and '.' only`);
+      bad(
+        `"${RESERVED_KEY}.env" has an invalid name ${JSON.stringify(name.slice(0, 80))}: a letter or '_', then letters, digits, '-', '_' or '.'`,
+      );
     if (typeof value !== 'string') bad(`"${RESERVED_KEY}.env.${name}" must be a string`);
   }
   if (Buffer.byteLength(JSON.stringify(raw)) > MAX_ENV_BYTES) bad(`"${RESERVED_KEY}.env" may be at most ${MAX_ENV_BYTES} bytes of JSON`);

@@ -1,6 +1,6 @@
 import type { V1Container, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { TemplateOverrides } from './spec.js';
-import { claimNameOf } from './spec.js';
+import { claimNameOf, storageOf } from './spec.js';
 import {
   ANNOTATION_KEY,
   ANNOTATION_SERVER_NAME,
@@ -52,8 +52,9 @@ export function podManifest(key: string, instance: string, t: PodTemplate, secre
   const volumes: V1Volume[] = [...(t.volumes ?? [])];
   const mounts: V1VolumeMount[] = [...(t.volumeMounts ?? [])];
   if (t.storage != null) {
-    volumes.push({ name: CLAIM_VOLUME, persistentVolumeClaim: { claimName: claimNameOf(t.storage.claimName, key) } });
-    mounts.push({ name: CLAIM_VOLUME, mountPath: t.storage.mountPath });
+    const storage = storageOf(t.storage);
+    volumes.push({ name: CLAIM_VOLUME, persistentVolumeClaim: { claimName: claimNameOf(storage.claimName, key) } });
+    mounts.push({ name: CLAIM_VOLUME, mountPath: storage.mountPath });
   }
   const extra: Partial<V1Container> = {
     ...(mounts.length === 0 ? {} : { volumeMounts: mounts }),

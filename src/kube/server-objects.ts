@@ -4,7 +4,7 @@ import { selector } from './manifest.js';
 import { ANNOTATION_KEY, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_SERVER, MANAGED_BY, keyHash } from './names.js';
 import { ownerKey } from './pod-mapper.js';
 import type { StorageTemplate } from './spec.js';
-import { claimNameOf } from './spec.js';
+import { claimNameOf, storageOf } from './spec.js';
 import { statusOf, toPodApiError, withSignal } from './pod-client.js';
 
 /** OurSecret is a Secret with our labels, as listed: enough to delete exactly it. */
@@ -113,7 +113,8 @@ export class ServerObjects {
   }
 
   /** ensureClaim creates the server's storage claim if it is missing (KubeSpawner's storage_pvc_ensure); an existing one is kept as it is. */
-  async ensureClaim(key: string, storage: StorageTemplate, signal?: AbortSignal): Promise<string> {
+  async ensureClaim(key: string, setting: StorageTemplate, signal?: AbortSignal): Promise<string> {
+    const storage = storageOf(setting);
     const name = claimNameOf(storage.claimName, key);
     const body = {
       apiVersion: 'v1',

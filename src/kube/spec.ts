@@ -14,22 +14,33 @@ export interface Resources {
  */
 export interface StorageTemplate {
   /** claimName: the claim's name; `{username}` and `{servername}` (`--name` for a named server, '' for the default) are expanded. */
-  claimName: string;
+  claimName?: string | undefined;
   /** capacity: the requested size, a Kubernetes quantity (`10Gi`). */
   capacity: string;
   /** storageClass: the claim's class; unset, the cluster's default class. */
   storageClass?: string | undefined;
   /** accessModes (default ReadWriteOnce). */
-  accessModes: string[];
+  accessModes?: string[] | undefined;
   /** mountPath in the notebook container (z2jh's homeMountPath, `/home/jovyan`). */
-  mountPath: string;
+  mountPath?: string | undefined;
 }
 
-export const DEFAULT_STORAGE: Omit<StorageTemplate, 'capacity'> = {
+export const DEFAULT_STORAGE = {
   claimName: 'claim-{username}{servername}',
   accessModes: ['ReadWriteOnce'],
   mountPath: '/home/jovyan',
-};
+} as const;
+
+/** storageOf is a storage setting with its defaults filled in. */
+export function storageOf(s: StorageTemplate): Required<Omit<StorageTemplate, 'storageClass'>> & Pick<StorageTemplate, 'storageClass'> {
+  return {
+    claimName: s.claimName ?? DEFAULT_STORAGE.claimName,
+    capacity: s.capacity,
+    storageClass: s.storageClass,
+    accessModes: s.accessModes ?? [...DEFAULT_STORAGE.accessModes],
+    mountPath: s.mountPath ?? DEFAULT_STORAGE.mountPath,
+  };
+}
 
 /** TemplateOverrides are the pod template fields a profile (or a start request) may set. */
 export interface TemplateOverrides {
@@ -114,7 +125,7 @@ function storage(v: unknown, where: string): StorageTemplate | null {
   if (!isObject(v)) return fail(where, 'an object (claimName, capacity, storageClass, accessModes, mountPath) or null');
   const known = ['claimName', 'capacity', 'storageClass', 'accessModes', 'mountPath'];
   for (const k of Object.keys(v)) if (!known.includes(k)) fail(`${where}.${k}`, `absent (known: ${known.join(', ')})`);
-  const out: StorageTemplate = { ...DEFAULT_STORAGE, capacity: '' };
+  const out: StorageTemplate = { capacity: '' };
   if (typeof v['capacity'] !== 'string' || !QUANTITY.test(v['capacity'])) fail(`${where}.capacity`, 'a Kubernetes quantity such as "10Gi"');
   out.capacity = v['capacity'] as string;
   if (v['claimName'] !== undefined) {

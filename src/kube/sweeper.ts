@@ -4,15 +4,24 @@ import type { Gate } from '../runtime/gate.js';
 import type { EventStore } from '../store/event-store.js';
 import type { CachedPod } from './reflector.js';
 import { sleep } from './reflector.js';
+import type { OurSecret } from './server-objects.js';
 
 /** SweepTarget is what the sweeper needs of the pod client: deletion of one exact pod of ours. */
 export interface SweepTarget {
   deleteExact(key: string, uid: string | null, signal?: AbortSignal): Promise<'gone' | 'deleting' | 'replaced'>;
 }
 
+/** SecretSweepTarget lists this instance's server Secrets and deletes exactly one as listed. */
+export interface SecretSweepTarget {
+  listSecrets(signal?: AbortSignal): Promise<OurSecret[]>;
+  deleteSecret(secret: OurSecret, signal?: AbortSignal): Promise<'gone' | 'changed'>;
+}
+
 export interface SweeperOptions {
   store: Pick<EventStore, 'orphans' | 'removeOrphan'>;
   pods: SweepTarget;
+  /** secrets: the server Secrets to sweep (a Secret of a server that is not active, and has no pod, is deleted). */
+  secrets?: SecretSweepTarget;
   /** ourPods lists the pods with our labels the reflector knows of. */
   ourPods: () => Iterable<CachedPod>;
   /** stateOf is the state of the server a key names, undefined when no server has that key. */
@@ -38,6 +47,8 @@ export interface SweepReport {
   deleted: number;
   cleared: number;
   failed: number;
+  /** secrets: server Secrets deleted because their server is stopped, failed or unknown. */
+  secrets: number;
 }
 
 /**
@@ -47,7 +58,7 @@ export interface SweepReport {
  * gate is shut it deletes nothing.
  */
 export class OrphanSweeper {
-  last: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0 };
+  last: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0, secrets: 0 };
 
   constructor(private readonly o: SweeperOptions) {}
 
@@ -59,7 +70,7 @@ export class OrphanSweeper {
   }
 
   async sweep(signal?: AbortSignal): Promise<SweepReport> {
-    const report: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0 };
+    const report: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0, secrets: 0 };
     const acting = () => this.o.gate?.acting !== false;
     for (const orphan of this.o.store.orphans()) {
       if (!acting()) return report;
@@ -96,19 +107,55 @@ export class OrphanSweeper {
         this.o.logger?.warn({ err, pod: pod.name }, 'could not delete a pod no server owns');
       }
     }
+    if (acting()) await this.sweepSecrets(report, signal);
     this.last = report;
     return report;
   }
 
-  /** deleteExact is one deletion, aborted at its timeout or when the sweeper stops. */
-  private async deleteExact(key: string, uid: string | null, stop: AbortSignal | undefined): Promise<'gone' | 'deleting' | 'replaced'> {
+  /**
+   * sweepSecrets deletes the Secret of a server that is stopped, failed or unknown and has no pod the
+   * reflector knows of: one the delete effect could not remove. It deletes the Secret as listed
+   * (uid and resourceVersion), so one a new start has just created or replaced is left alone.
+   */
+  private async sweepSecrets(report: SweepReport, signal: AbortSignal | undefined): Promise<void> {
+    const target = this.o.secrets;
+    if (target === undefined) return;
+    const withPods = new Set([...this.o.ourPods()].map((p) => p.key));
+    let secrets: OurSecret[];
+    try {
+      secrets = await this.bounded((s) => target.listSecrets(s), signal);
+    } catch (err) {
+      report.failed++;
+      this.o.logger?.warn({ err }, 'could not list server secrets');
+      return;
+    }
+    for (const secret of secrets) {
+      const state = this.o.stateOf(secret.key);
+      if ((state !== undefined && state !== 'stopped' && state !== 'failed') || withPods.has(secret.key)) continue;
+      if (this.o.gate?.acting === false) return;
+      try {
+        if ((await this.bounded((s) => target.deleteSecret(secret, s), signal)) === 'gone') report.secrets++;
+      } catch (err) {
+        report.failed++;
+        this.o.logger?.warn({ err, secret: secret.name }, 'could not delete a server secret');
+      }
+    }
+  }
+
+  /** bounded runs one call, aborted at the call timeout or when the sweeper stops. */
+  private async bounded<T>(call: (signal: AbortSignal) => Promise<T>, stop: AbortSignal | undefined): Promise<T> {
     const ms = this.o.callTimeoutMs ?? 10_000;
     const timeout = new AbortController();
-    const timer = this.o.clock.setTimeout(() => timeout.abort(new Error(`deleting the pod of ${key} timed out after ${ms} ms`)), ms);
+    const timer = this.o.clock.setTimeout(() => timeout.abort(new Error(`a sweeper call timed out after ${ms} ms`)), ms);
     try {
-      return await this.o.pods.deleteExact(key, uid, stop === undefined ? timeout.signal : AbortSignal.any([timeout.signal, stop]));
+      return await call(stop === undefined ? timeout.signal : AbortSignal.any([timeout.signal, stop]));
     } finally {
       this.o.clock.clearTimeout(timer);
     }
+  }
+
+  /** deleteExact is one deletion, aborted at its timeout or when the sweeper stops. */
+  private deleteExact(key: string, uid: string | null, stop: AbortSignal | undefined): Promise<'gone' | 'deleting' | 'replaced'> {
+    return this.bounded((signal) => this.o.pods.deleteExact(key, uid, signal), stop);
   }
 }

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { parseArgs, resolveConfig } from '../../src/hub/config.js';
+import { parseServices } from '../../src/hub/auth/services.js';
 
 type Doc = { kind: string; metadata: { name: string }; [k: string]: unknown };
 interface DeploymentSpec {
@@ -61,5 +63,24 @@ describe('deploy manifests', () => {
       resources: string[];
     };
     expect(kustomize.resources.sort()).toEqual(['deployment.yaml', 'pvc.yaml', 'rbac.yaml', 'service.yaml']);
+  });
+
+  it('run beside JupyterHub from deploy/jupyterhub/: the base with a config the hub accepts, mounted from a Secret, giving JupyterHub’s service admin:servers', () => {
+    const overlay = load('jupyterhub/kustomization.yaml')[0] as unknown as {
+      resources: string[];
+      secretGenerator: Array<{ name: string; files: string[] }>;
+      patches: Array<{ path: string }>;
+    };
+    expect(overlay.resources).toEqual(['../']);
+    expect(overlay.secretGenerator).toEqual([{ name: 'spawnkeeper-config', files: ['config.json=spawnkeeper-config.json'] }]);
+    const [patch] = load(`jupyterhub/${overlay.patches[0]?.path}`) as Array<Doc & { spec: DeploymentSpec }>;
+    const [base] = load('deployment.yaml') as Array<Doc & { spec: DeploymentSpec }>;
+    const args = patch?.spec.template.spec.containers[0]?.args ?? [];
+    expect(args).toEqual([...(base?.spec.template.spec.containers[0]?.args ?? []), '--config', '/etc/spawnkeeper/config.json']);
+    const path = new URL('../../deploy/jupyterhub/spawnkeeper-config.json', import.meta.url).pathname;
+    const config = resolveConfig({ args: parseArgs(['--config', path]), env: {} });
+    const services = parseServices(config.services, config.loadRoles, '');
+    expect(services.find((s) => s.name === 'jupyterhub')?.scopes).toEqual(expect.arrayContaining(['admin:servers']));
+    expect(config.profiles).toHaveLength(2);
   });
 });

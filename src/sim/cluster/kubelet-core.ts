@@ -4,6 +4,7 @@ import type { FailureMode, FailureRules } from '../faults/failure-modes.js';
 import { pick } from '../faults/failure-modes.js';
 import type { NodePool } from './node-pool.js';
 import type { PodRegistry } from './pod-registry.js';
+import { missingClaim, missingSecret } from './pod-references.js';
 import {
   markCrashed,
   markCreating,
@@ -217,6 +218,15 @@ export class KubeletCore {
   }
 
   private schedule(run: PodRun): void {
+    const claim = missingClaim(this.deps.store, this.deps.registry.get(run.namespace, run.name));
+    if (claim !== undefined) {
+      // The scheduler waits for the claim, and tries again.
+      const message = `0/${this.deps.nodes.names().length} nodes are available: persistentvolumeclaim "${claim}" not found.`;
+      this.edit(run, (pod) => markUnschedulable(pod, this.now(), message));
+      this.record(run, 'Warning', 'FailedScheduling', message, 'default-scheduler');
+      this.later(run, this.nextBackoff(run), () => this.schedule(run));
+      return;
+    }
     const node = pick(run.modes, 'unschedulable') === undefined ? this.deps.nodes.place() : undefined;
     if (node === undefined) {
       const message = pick(run.modes, 'unschedulable')?.message ?? this.deps.nodes.unschedulableMessage();
@@ -265,6 +275,14 @@ export class KubeletCore {
 
   private startContainers(run: PodRun): void {
     const pod = this.deps.registry.get(run.namespace, run.name);
+    const secret = missingSecret(this.deps.store, pod);
+    if (secret !== undefined) {
+      // The kubelet cannot make the container's environment: it waits and tries again.
+      this.edit(run, (draft) => markWaiting(draft, 'CreateContainerConfigError', `secret "${secret}" not found`));
+      this.record(run, 'Warning', 'Failed', `Error: secret "${secret}" not found`);
+      this.later(run, this.nextBackoff(run), () => this.startContainers(run));
+      return;
+    }
     for (const c of pod.spec.containers) {
       this.record(run, 'Normal', 'Pulled', `Successfully pulled image "${c.image}"`);
       this.record(run, 'Normal', 'Created', `Created container ${c.name}`);
