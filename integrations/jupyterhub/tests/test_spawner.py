@@ -132,3 +132,32 @@ def test_stop_of_a_server_spawnkeeper_never_started_returns_and_poll_says_stoppe
         assert await spawner.poll() == 0
 
     asyncio.run(go())
+
+
+def test_the_profile_in_user_options_picks_a_spawnkeeper_profile_and_an_unknown_one_is_a_400_naming_the_valid_ones(tmp_path):
+    from conftest import SpawnkeeperProcess
+
+    profiles = [
+        {"slug": "small", "display_name": "Small", "default": True, "overrides": {"env": {"SIZE": "small"}}},
+        {"slug": "large", "display_name": "Large", "overrides": {"env": {"SIZE": "large"}}},
+    ]
+    sk = SpawnkeeperProcess(tmp_path, extra={"profiles": profiles}).start()
+
+    async def go():
+        spawner = make_spawner(sk, "gina")
+        spawner.user_options = {"profile": "huge"}
+        with pytest.raises(web.HTTPError) as caught:
+            await spawner.start()
+        assert caught.value.status_code == 400
+        assert "small, large" in caught.value.log_message
+        spawner.user_options = {"profile": "large"}
+        url = await spawner.start()
+        assert get(f"{url}/user/gina/api/status")[0] == 200
+        status, user = sk.api("GET", "/users/gina")
+        assert user["servers"][""]["user_options"] == {"profile": "large"}
+        await spawner.stop()
+
+    try:
+        asyncio.run(go())
+    finally:
+        sk.stop()
