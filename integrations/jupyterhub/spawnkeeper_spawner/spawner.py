@@ -260,6 +260,8 @@ class SpawnkeeperSpawner(Spawner):
                         continue
                     if event.get("ready") or event.get("failed"):
                         final = event
+                    elif event.get("progress") == 0:
+                        continue  # "Server requested": JupyterHub's progress page begins with its own
                     else:
                         self._emit({k: event[k] for k in ("progress", "message", "html_message") if k in event})
 
@@ -291,16 +293,26 @@ class SpawnkeeperSpawner(Spawner):
             await self._events_changed.wait()
 
     async def stop(self, now=False):
-        """Ask spawnkeeper to stop the server and wait (at most spawnkeeper_stop_timeout) until it has."""
-        try:
-            status, _ = await self._call("DELETE", self._server_path())
-        except SpawnkeeperError as err:
-            if err.status == 404:
-                return  # spawnkeeper has no such server: nothing runs
-            raise self._http_error(err, "stop") from err
+        """Ask spawnkeeper to stop the server and wait (at most spawnkeeper_stop_timeout) until it has.
+
+        JupyterHub forgets the server when stop() returns or raises, so a stop spawnkeeper could not be
+        told of is asked again (unreachable, 5xx) until it is accepted or the time is up.
+        """
+        deadline = time.monotonic() + self.spawnkeeper_stop_timeout
+        while True:
+            try:
+                status, _ = await self._call("DELETE", self._server_path())
+                break
+            except SpawnkeeperError as err:
+                if err.status == 404:
+                    return  # spawnkeeper has no such server: nothing runs
+                if (err.status == 0 or err.status >= 500) and time.monotonic() < deadline:
+                    self.log.warning("spawnkeeper: stop of %s not accepted yet (%s); asking again", self._log_name, err.message)
+                    await asyncio.sleep(self.spawnkeeper_poll_interval)
+                    continue
+                raise self._http_error(err, "stop") from err
         if status == 204:
             return
-        deadline = time.monotonic() + self.spawnkeeper_stop_timeout
         while time.monotonic() < deadline:
             await asyncio.sleep(self.spawnkeeper_poll_interval)
             try:

@@ -53,7 +53,6 @@ def test_start_returns_the_address_of_a_real_server_that_answers_with_the_env_ju
         assert status == 200
         assert body["user"] == "alice"
         assert await spawner.poll() is None
-        assert all("message" in e for e in events)
         await spawner.stop()
         assert await spawner.poll() == 0
         assert refused(f"{url}/user/alice/api/status")
@@ -161,3 +160,47 @@ def test_the_profile_in_user_options_picks_a_spawnkeeper_profile_and_an_unknown_
         asyncio.run(go())
     finally:
         sk.stop()
+
+
+def test_a_slow_start_follows_spawnkeepers_progress_stream_and_progress_yields_the_pods_events(tmp_path):
+    from conftest import SpawnkeeperProcess
+
+    # The image "pulls" for 2.5 s and spawnkeeper answers 202 after 0.1 s: start() must follow the stream.
+    sk = SpawnkeeperProcess(tmp_path, kubelet={"readyMs": 2500}, extra={"slow_spawn_timeout": 0.1}).start()
+
+    async def go():
+        spawner = make_spawner(sk, "hank")
+        url, events = await start_following(spawner)
+        assert get(f"{url}/user/hank/api/status")[0] == 200
+        messages = [e["message"] for e in events]
+        assert any("[Normal] Pulling image" in m for m in messages), messages
+        assert any("[Normal] Started container" in m for m in messages), messages
+        assert "Server requested" not in messages  # JupyterHub sends its own first frame
+        assert all(isinstance(e.get("progress"), int) and 0 <= e["progress"] < 100 for e in events if "progress" in e)
+        await spawner.stop()
+
+    try:
+        asyncio.run(go())
+    finally:
+        sk.stop()
+
+
+def test_a_stop_spawnkeeper_cannot_take_yet_is_asked_again_until_it_is_accepted_and_done(spawnkeeper):
+    import os
+    import signal
+
+    async def go():
+        spawner = make_spawner(spawnkeeper, "ivy", spawnkeeper_request_timeout=1)
+        url = await spawner.start()
+        os.kill(spawnkeeper.proc.pid, signal.SIGSTOP)  # spawnkeeper hangs: every call times out
+        try:
+            stopping = asyncio.ensure_future(spawner.stop())
+            await asyncio.sleep(2.5)
+            assert not stopping.done()
+        finally:
+            os.kill(spawnkeeper.proc.pid, signal.SIGCONT)
+        await asyncio.wait_for(stopping, 30)
+        assert await spawner.poll() == 0
+        assert refused(f"{url}/user/ivy/api/status")
+
+    asyncio.run(go())
