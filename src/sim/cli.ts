@@ -3,12 +3,14 @@ import { startControlServer } from './faults/control-server.js';
 import type { Simulator } from './simulator.js';
 import { startSimulator } from './simulator.js';
 
-export const SIM_USAGE = `usage: sim [--port N] [--namespace NS] [--seed S] [--faults [--faults-port N]]
+export const SIM_USAGE = `usage: sim [--port N] [--namespace NS] [--seed S] [--faults [--faults-port N]] [--processes [-- COMMAND ARGS…]]
   --port N          port on 127.0.0.1 (0 or absent: any free port)
   --namespace NS    namespace to create besides "default"
   --seed S          seed for uids and every fault decision (a non-negative integer)
   --faults          also serve the fault control API on 127.0.0.1 (see docs/simulator.md)
-  --faults-port N   its port (0 or absent: any free port); implies --faults`;
+  --faults-port N   its port (0 or absent: any free port); implies --faults
+  --processes       run each pod as a real local process (the process kubelet, docs/simulator.md);
+                    after --, the command that stands in for every image (default: a built-in server)`;
 
 export interface SimArgs {
   port: number;
@@ -16,6 +18,8 @@ export interface SimArgs {
   seed: number;
   /** The fault control API's port (0: any), or undefined when it is not served. */
   faultsPort?: number;
+  /** The process kubelet's command ([] for the built-in server), or undefined for simulated containers. */
+  processes?: string[];
   help: boolean;
 }
 
@@ -65,6 +69,18 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
       case '--faults-port':
         args.faultsPort = integerFlag('--faults-port', value(), 65535);
         break;
+      case '--processes':
+        if (inline !== undefined) throw new SimUsageError('--processes takes no value; the command follows --');
+        args.processes ??= [];
+        break;
+      case '--': {
+        const command = argv.slice(i + 1);
+        if (args.processes === undefined) throw new SimUsageError('a command after -- needs --processes');
+        if (command.length === 0) throw new SimUsageError('-- must be followed by a command');
+        args.processes = command;
+        i = argv.length;
+        break;
+      }
       case '--help':
       case '-h':
         args.help = true;
@@ -94,8 +110,11 @@ export async function runSimCli(
     io.out(SIM_USAGE);
     return undefined;
   }
-  const sim = await startSimulator({ port: args.port, namespace: args.namespace, seed: args.seed });
+  const processes = args.processes === undefined ? {} : { processes: args.processes.length === 0 ? {} : { command: args.processes } };
+  const sim = await startSimulator({ port: args.port, namespace: args.namespace, seed: args.seed, ...processes });
   io.out(`simulated Kubernetes API server listening on ${sim.url} (namespace ${sim.namespace}, seed ${sim.seed})`);
+  if (args.processes !== undefined)
+    io.out(`pods run as local processes: ${args.processes.length === 0 ? 'the built-in single-user server' : args.processes.join(' ')}`);
   if (args.faultsPort === undefined) return sim;
   let control: ControlServer;
   try {
