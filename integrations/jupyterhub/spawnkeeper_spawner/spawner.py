@@ -14,7 +14,7 @@ from urllib.parse import quote
 from jupyterhub.spawner import Spawner
 from jupyterhub.traitlets import Command
 from tornado import web
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from traitlets import Float, Integer, Unicode, default
 
 # The server states of spawnkeeper's model (`servers[name].spawnkeeper.state`) that mean "not running".
@@ -142,7 +142,7 @@ class SpawnkeeperSpawner(Spawner):
 
     async def _model(self):
         """The server's model in spawnkeeper, or None when it has no active or recorded server."""
-        status, user = await self._call("GET", f"/users/{quote(self.user.name, safe='')}?include_stopped_servers=1")
+        _, user = await self._call("GET", f"/users/{quote(self.user.name, safe='')}?include_stopped_servers=1")
         return (user or {}).get("servers", {}).get(self.name or "")
 
     async def _ensure_user(self):
@@ -345,14 +345,8 @@ class SpawnkeeperSpawner(Spawner):
             return None
         return 1 if state == "failed" else 0
 
-    # ---- state -----------------------------------------------------------------------------
-
-    def get_state(self):
-        # spawnkeeper keeps the state; JupyterHub keeps nothing it could not ask for again.
-        return super().get_state()
-
-    def load_state(self, state):
-        super().load_state(state)
+    # State: none of its own. spawnkeeper is asked where the server stands (poll, start), so Spawner's
+    # get_state/load_state (which keep nothing here) are enough after a JupyterHub restart.
 
     # ---- errors ----------------------------------------------------------------------------
 
