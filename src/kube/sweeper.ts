@@ -22,6 +22,8 @@ export interface SweeperOptions {
   pods: SweepTarget;
   /** secrets: the server Secrets to sweep (a Secret of a server that is not active, and has no pod, is deleted). */
   secrets?: SecretSweepTarget;
+  /** secretIntervalMs between sweeps of Secrets (default 5 min): a Secret is left behind rarely, and a list of them is not free. */
+  secretIntervalMs?: number;
   /** ourPods lists the pods with our labels the reflector knows of. */
   ourPods: () => Iterable<CachedPod>;
   /** stateOf is the state of the server a key names, undefined when no server has that key. */
@@ -59,6 +61,8 @@ export interface SweepReport {
  */
 export class OrphanSweeper {
   last: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0, secrets: 0 };
+  /** secretsSweptAt: when Secrets were last swept (monotonic ms). */
+  private secretsSweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly o: SweeperOptions) {}
 
@@ -107,7 +111,10 @@ export class OrphanSweeper {
         this.o.logger?.warn({ err, pod: pod.name }, 'could not delete a pod no server owns');
       }
     }
-    if (acting()) await this.sweepSecrets(report, signal);
+    if (acting() && now - this.secretsSweptAt >= (this.o.secretIntervalMs ?? 300_000)) {
+      this.secretsSweptAt = now;
+      report.secrets = await this.sweepSecrets(signal);
+    }
     this.last = report;
     return report;
   }
@@ -117,29 +124,29 @@ export class OrphanSweeper {
    * reflector knows of: one the delete effect could not remove. It deletes the Secret as listed
    * (uid and resourceVersion), so one a new start has just created or replaced is left alone.
    */
-  private async sweepSecrets(report: SweepReport, signal: AbortSignal | undefined): Promise<void> {
+  async sweepSecrets(signal?: AbortSignal): Promise<number> {
     const target = this.o.secrets;
-    if (target === undefined) return;
+    let deleted = 0;
+    if (target === undefined) return deleted;
     const withPods = new Set([...this.o.ourPods()].map((p) => p.key));
     let secrets: OurSecret[];
     try {
       secrets = await this.bounded((s) => target.listSecrets(s), signal);
     } catch (err) {
-      report.failed++;
       this.o.logger?.warn({ err }, 'could not list server secrets');
-      return;
+      return deleted;
     }
     for (const secret of secrets) {
       const state = this.o.stateOf(secret.key);
       if ((state !== undefined && state !== 'stopped' && state !== 'failed') || withPods.has(secret.key)) continue;
-      if (this.o.gate?.acting === false) return;
+      if (this.o.gate?.acting === false) return deleted;
       try {
-        if ((await this.bounded((s) => target.deleteSecret(secret, s), signal)) === 'gone') report.secrets++;
+        if ((await this.bounded((s) => target.deleteSecret(secret, s), signal)) === 'gone') deleted++;
       } catch (err) {
-        report.failed++;
         this.o.logger?.warn({ err, secret: secret.name }, 'could not delete a server secret');
       }
     }
+    return deleted;
   }
 
   /** bounded runs one call, aborted at the call timeout or when the sweeper stops. */

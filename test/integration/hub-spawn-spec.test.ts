@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/hub/cli/cli.js';
+import { ConfigError, parseArgs, resolveConfig } from '../../src/hub/config.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { ANNOTATION_KEY, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_SERVER, MANAGED_BY, keyHash } from '../../src/kube/names.js';
 import type { Pod } from '../../src/sim/cluster/types.js';
@@ -11,6 +12,9 @@ import { TEST_ENGINE, startTestHub, waitFor } from './hub-helpers.js';
 const api = '/hub/api';
 /** SECRET is an environment value that must reach the pod's Secret and nowhere else. */
 const SECRET = 'tok-7f3a9c1e5b2d48e6a0c4f8b1d3e5a7c9';
+
+const SPAWNER_TOKEN = 'spawner-token-0123456789abcdef0123456789';
+const LAUNCHER_TOKEN = 'launcher-token-0123456789abcdef012345678';
 
 const PROFILES = [
   { slug: 'small', display_name: 'Small', default: true, overrides: { image: 'example.org/small:1' } },
@@ -74,6 +78,14 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
   beforeAll(async () => {
     hub = await startTestHub({
       profiles: PROFILES,
+      services: [
+        { name: 'jupyterhub', api_token: SPAWNER_TOKEN },
+        { name: 'launcher', api_token: LAUNCHER_TOKEN },
+      ],
+      loadRoles: [
+        { name: 'spawner', scopes: ['admin:servers', 'admin:users'], services: ['jupyterhub'] },
+        { name: 'launch', scopes: ['servers'], services: ['launcher'] },
+      ],
       spawnkeeper: {
         ...TEST_ENGINE,
         template: { storage: { capacity: '1Gi', storageClass: 'standard' } },
@@ -173,13 +185,15 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
     expect(hub.running.sk.get('ben')?.seq).toBe(seq);
   });
 
-  it('lets only a token with admin:servers send the spawnkeeper key (403 otherwise) and answers 400 naming the field of a malformed one, changing nothing', async () => {
+  it('lets only a token with admin:servers (the admin, a service given it by a role) send the spawnkeeper key, 403 for a user or a service with servers only, and answers 400 naming the field of a malformed one, changing nothing', async () => {
     const minted = await hub.call('POST', `${api}/users/cy/tokens`, { body: { note: 'own' } });
     expect(minted.status).toBe(201);
     const own = String((minted.json as Json)['token']);
-    const refused = await hub.call('POST', `${api}/users/cy/server`, { token: own, body: { spawnkeeper: { env: { A: 'b' } } } });
-    expect(refused.status).toBe(403);
-    expect((refused.json as Json)['message']).toMatch(/admin:servers.*"spawnkeeper"/);
+    for (const token of [own, LAUNCHER_TOKEN]) {
+      const refused = await hub.call('POST', `${api}/users/cy/server`, { token, body: { spawnkeeper: { env: { A: 'b' } } } });
+      expect(refused.status).toBe(403);
+      expect((refused.json as Json)['message']).toMatch(/admin:servers.*"spawnkeeper"/);
+    }
     const bad: Array<[unknown, RegExp]> = [
       [[], /"spawnkeeper" must be an object/],
       [{ env: { A: 1 } }, /"spawnkeeper\.env\.A" must be a string/],
@@ -202,6 +216,11 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
     expect(hub.running.sk.get('cy')).toBeUndefined();
     expect(pod(hub, 'cy')).toBeUndefined();
     expect(hub.running.db.prepare('SELECT COUNT(*) AS n FROM server_specs').get()).toEqual({ n: 0 });
+    // A service given admin:servers by a role (as JupyterHub's SpawnkeeperSpawner is) may.
+    const allowed = await hub.call('POST', `${api}/users/cy/server`, { token: SPAWNER_TOKEN, body: { spawnkeeper: { env: { A: 'b' } } } });
+    expect(allowed.status).toBe(201);
+    expect(secretOf(hub, 'cy')?.data).toEqual({ A: 'b' });
+    expect((await hub.call('DELETE', `${api}/users/cy/server`, { token: SPAWNER_TOKEN })).status).toBe(204);
   });
 
   it('ensures the storage claim once and keeps it across stops and starts of the server', async () => {
@@ -236,13 +255,58 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
     await core.createNamespacedSecret({ namespace: 'default', body: { metadata: ours('ben/'), stringData: { A: 'b' } } });
     await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'foreign' }, stringData: { A: 'b' } } });
     expect((await hub.call('POST', `${api}/users/fay/server`, { body: { spawnkeeper: { env: { A: 'b' } } } })).status).toBe(201);
-    const report = await hub.running.sk.sweeper.sweep();
-    expect(report.secrets).toBe(2);
+    expect(await hub.running.sk.sweeper.sweepSecrets()).toBe(2);
     const names = objects(hub, 'secrets').map((x) => (x['metadata'] as Json)['name']);
     expect(names).toContain('foreign');
     expect(names).toContain(secretOf(hub, 'fay')?.name);
     expect(names).not.toContain(ours('zed/').name);
     expect(names).not.toContain(ours('ben/').name);
     expect((await hub.call('DELETE', `${api}/users/fay/server`)).status).toBe(204);
+  });
+});
+
+describe('the profiles setting', () => {
+  const resolve = (profiles: unknown): unknown => {
+    try {
+      return resolveConfig({ args: parseArgs(['--config', 'hub.json']), env: {}, readFile: () => JSON.stringify({ profiles }) }).profiles;
+    } catch (err) {
+      if (err instanceof ConfigError) return err.message;
+      throw err;
+    }
+  };
+
+  it('accepts KubeSpawner-like profiles and refuses a bad one at start, naming the field', () => {
+    expect(resolve(PROFILES)).toEqual(PROFILES);
+    const cases: Array<[unknown, string]> = [
+      [{ slug: 'a' }, '"profiles" in hub.json must be a list, got {"slug":"a"}'],
+      [[{ display_name: 'x' }], "profiles[0].slug must be 1–63 letters, digits, '-', '_' or '.', starting with a letter or digit"],
+      [[{ slug: 'a' }, { slug: 'a' }], 'profiles: the slug "a" is used twice'],
+      [
+        [
+          { slug: 'a', default: true },
+          { slug: 'b', default: true },
+        ],
+        'profiles: at most one profile may be the default',
+      ],
+      [
+        [{ slug: 'a', kubespawner_override: {} }],
+        'profiles[0].kubespawner_override is not a profile field (known: slug, display_name, description, default, overrides)',
+      ],
+      [[{ slug: 'a', overrides: { image: '' } }], 'profiles[0].overrides.image must be a non-empty string'],
+      [
+        [{ slug: 'a', overrides: { resources: { limits: { cpu: 'lots' } } } }],
+        'profiles[0].overrides.resources.limits.cpu must be a Kubernetes quantity',
+      ],
+      [
+        [{ slug: 'a', overrides: { storage: { capacity: '1Gi', claimName: 'Claim_{user}' } } }],
+        'profiles[0].overrides.storage.claimName must be lowercase letters, digits, "-", "." and the placeholders {username} and {servername}',
+      ],
+      [[{ slug: 'a', overrides: { volumes: [{ emptyDir: {} }] } }], 'profiles[0].overrides.volumes[0].name must be a string'],
+      [
+        [{ slug: 'a', overrides: { podNamePrefix: 'x' } }],
+        expect.stringContaining('profiles[0].overrides.podNamePrefix must be absent') as unknown as string,
+      ],
+    ];
+    for (const [profiles, message] of cases) expect(resolve(profiles)).toEqual(message);
   });
 });
