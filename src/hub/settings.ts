@@ -1,6 +1,20 @@
 import * as v from 'valibot';
 import type { FieldSchema } from '../core/schema.js';
-import { anyList, anyObject, flag, group, integer, milliseconds, oneOf, port, seconds, text, withoutDefaults } from '../core/schema.js';
+import {
+  anyList,
+  anyObject,
+  flag,
+  group,
+  integer,
+  milliseconds,
+  oneOf,
+  port,
+  refine,
+  seconds,
+  text,
+  textList,
+  withoutDefaults,
+} from '../core/schema.js';
 import type { KubeletDelays } from '../sim/index.js';
 import { DEFAULT_KUBELET_DELAYS } from '../sim/index.js';
 import type { SpawnkeeperConfigInput } from '../spawnkeeper-config.js';
@@ -22,13 +36,23 @@ export const SIM_SCHEMA = group(
     seed: v.optional(integer(0, 2 ** 32 - 1, 'seeds uids and every fault decision'), 1),
     kubelet: v.optional(
       group(
-        Object.fromEntries(
-          (Object.keys(KUBELET_DOCS) as Array<keyof KubeletDelays>).map((k) => [
-            k,
-            v.optional(milliseconds(KUBELET_DOCS[k], 0), DEFAULT_KUBELET_DELAYS[k]),
-          ]),
-        ) as { [K in keyof KubeletDelays]: v.OptionalSchema<FieldSchema<number>, number> },
-        'simulated kubelet delays (ms)',
+        {
+          ...(Object.fromEntries(
+            (Object.keys(KUBELET_DOCS) as Array<keyof KubeletDelays>).map((k) => [
+              k,
+              v.optional(milliseconds(KUBELET_DOCS[k], 0), DEFAULT_KUBELET_DELAYS[k]),
+            ]),
+          ) as { [K in keyof KubeletDelays]: v.OptionalSchema<FieldSchema<number>, number> }),
+          command: v.optional(
+            refine(
+              textList(
+                "with sim_kubelet process: the command run for every pod instead of its image's (default: a built-in single-user server)",
+              ),
+              (c) => (c.length === 0 || c.some((part) => part === '') ? 'expected a non-empty list of non-empty strings' : undefined),
+            ),
+          ),
+        },
+        'simulated kubelet: stage delays (ms) and the process command',
       ),
       {},
     ),
@@ -38,6 +62,8 @@ export const SIM_SCHEMA = group(
 
 /** SimSettings configure the embedded simulated cluster; what is not given takes the simulator's defaults. */
 export type SimSettings = v.InferInput<typeof SIM_SCHEMA>;
+/** SimKubeletSettings: the simulated kubelet's delays and, for the process kubelet, its command. */
+export type SimKubeletSettings = NonNullable<SimSettings['kubelet']>;
 
 /**
  * HUB_ENGINE_SCHEMA is the engine's schema as the hub's `spawnkeeper` section: without `namespace`
@@ -78,6 +104,8 @@ export interface HubConfig {
   logFormat: 'auto' | 'json' | 'pretty';
   spawnkeeper: Omit<SpawnkeeperConfigInput, 'namespace' | 'instance'>;
   sim: SimSettings;
+  /** simKubelet: the embedded simulator's containers are pretend (`simulated`) or real local processes (`process`). */
+  simKubelet: 'simulated' | 'process';
   /** services: JupyterHub's `c.JupyterHub.services` entries (checked by parseServices). */
   services: unknown[];
   /** loadRoles: JupyterHub's `c.JupyterHub.load_roles` entries, giving services their scopes. */
@@ -143,6 +171,7 @@ export const DEFAULT_HUB_CONFIG: Readonly<HubConfig> = {
   logFormat: 'auto',
   spawnkeeper: {},
   sim: {},
+  simKubelet: 'simulated',
   services: [],
   loadRoles: [],
   profiles: [],
@@ -208,6 +237,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'logFormat', type: { oneOf: ['auto', 'json', 'pretty'] }, where: 'all', doc: 'auto: pretty on a terminal, JSON otherwise' },
   { key: 'spawnkeeper', type: { schema: HUB_ENGINE_SCHEMA }, where: 'file', doc: 'engine settings (the `spawnkeeper.*` table below)' },
   { key: 'sim', type: { schema: SIM_SCHEMA }, where: 'file', doc: 'embedded simulator (the `sim.*` table below)' },
+  {
+    key: 'simKubelet',
+    type: { oneOf: ['simulated', 'process'] },
+    where: 'all',
+    doc: "the embedded simulator's containers: simulated, or real local processes (`npm start` uses process)",
+  },
   { key: 'services', type: 'list', where: 'file', doc: "JupyterHub's services: name, api_token, admin, url, info, display" },
   { key: 'loadRoles', type: 'list', where: 'file', doc: "JupyterHub's load_roles: name, scopes, services" },
   {

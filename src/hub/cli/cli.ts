@@ -86,6 +86,10 @@ function banner(io: CliIo, running: RunningHub, config: HubConfig): void {
   io.out(
     `  cluster:  ${running.sim === undefined ? (config.inCluster ? 'in-cluster service account' : `kubeconfig ${config.kubeconfig}`) : `embedded simulator at ${running.sim.url}`} (namespace ${config.namespace})`,
   );
+  if (running.sim !== undefined && config.simKubelet === 'process') {
+    const command = config.sim.kubelet?.command?.join(' ') ?? 'the built-in single-user server';
+    io.out(`  pods:     real local processes, each at a loopback address of its own (${command})`);
+  }
   io.out(`  database: ${config.db}`);
   if (running.generatedToken !== undefined) {
     // Never onto the log stream: stdout may be collected. A terminal shows it; a file keeps it.
