@@ -18,11 +18,14 @@ import type { Clock } from './core/clock.js';
 import { systemClock } from './core/clock.js';
 import type { HistoryEntry, ReplayCheck } from './runtime/replay.js';
 import { checkReplay, history } from './runtime/replay.js';
+import type { RetentionPolicy } from './runtime/retention.js';
+import { DEFAULT_RETENTION, Retention } from './runtime/retention.js';
 import { Runtime } from './runtime/runtime.js';
 import type { Committed, ServerView } from './runtime/runtime.js';
 import type { Durability } from './store/database.js';
 import { databaseLock, openDatabase } from './store/database.js';
 import { SqliteEventStore } from './store/event-store.js';
+import { HistoryStore } from './store/history-store.js';
 import { hubIdentity } from './store/lock.js';
 
 /** SpawnkeeperConfig is everything an operator can set; every field has a documented default. */
@@ -45,6 +48,11 @@ export interface SpawnkeeperConfig {
    * timings (default 15 s / 10 s / 2 s).
    */
   lease: Partial<LeaseTimings> & { name?: string; identity?: string };
+  /**
+   * retention bounds the event log: events older than maxAgeMs (default 30 days) and before a server's
+   * last `lifecycles` (default 10) are folded into a checkpoint, a pass every intervalMs (default 1 h; 0: never).
+   */
+  retention: Partial<RetentionPolicy>;
 }
 
 export const DEFAULT_CONFIG: SpawnkeeperConfig = {
@@ -58,6 +66,7 @@ export const DEFAULT_CONFIG: SpawnkeeperConfig = {
   reflector: {},
   sweeper: {},
   lease: {},
+  retention: {},
 };
 
 export interface SpawnkeeperOptions {
@@ -124,6 +133,9 @@ export interface Spawnkeeper {
   readonly reflector: Reflector;
   readonly sweeper: OrphanSweeper;
   readonly lease: LeaseElector;
+  /** retention keeps the event log bounded; the hub tells it which servers are retired. */
+  readonly retention: Retention;
+  readonly historyStore: HistoryStore;
   readonly config: SpawnkeeperConfig;
   close(): Promise<void>;
 }
@@ -220,6 +232,15 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     callTimeoutMs: config.delays.requestTimeout ?? 10_000,
     ...config.sweeper,
   });
+  const historyStore = new HistoryStore(db);
+  const retention = new Retention({
+    store: historyStore,
+    runtime,
+    machine,
+    clock,
+    logger,
+    policy: { ...DEFAULT_RETENTION, ...config.retention },
+  });
   const abort = new AbortController();
   // The sweeper decides nothing before the first list; a close before that must not wait for one.
   const synced = new Promise<boolean>((resolve) => {
@@ -233,6 +254,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     lease.start(abort.signal),
     reflector.start(abort.signal),
     synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined)),
+    retention.start(abort.signal),
   ];
   // Know whether this hub may act before serving (a hub with a reachable API reports healthy from its
   // first answer), but never wait long for an API that is away: the elector keeps trying.
@@ -284,6 +306,8 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     reflector,
     sweeper,
     lease,
+    retention,
+    historyStore,
     config,
     async start(user, name = '') {
       return status(await runtime.send(serverKey(user, name), { type: 'server.start' }));

@@ -109,6 +109,12 @@ export async function startHub(partial: Partial<HubConfig>, options: StartOption
             retryPeriodMs: config.leaseRetryPeriod * 1000,
             ...config.spawnkeeper.lease,
           },
+          retention: {
+            maxAgeMs: config.historyMaxAge * 1000,
+            lifecycles: config.historyLifecycles,
+            intervalMs: config.historyRetentionInterval * 1000,
+            ...config.spawnkeeper.retention,
+          },
         },
       });
     } catch (err) {

@@ -34,6 +34,9 @@ export interface HubConfig {
   leaseRenewDeadline: number;
   leaseRetryPeriod: number;
   progressKeepalive: number;
+  historyMaxAge: number;
+  historyLifecycles: number;
+  historyRetentionInterval: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFormat: 'auto' | 'json' | 'pretty';
   spawnkeeper: Partial<SpawnkeeperConfig>;
@@ -83,6 +86,9 @@ export const DEFAULT_HUB_CONFIG: Readonly<HubConfig> = {
   leaseRenewDeadline: 10,
   leaseRetryPeriod: 2,
   progressKeepalive: 8,
+  historyMaxAge: 30 * 86_400,
+  historyLifecycles: 10,
+  historyRetentionInterval: 3_600,
   logLevel: 'info',
   logFormat: 'auto',
   spawnkeeper: {},
@@ -133,6 +139,14 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'leaseRenewDeadline', type: 'seconds', where: 'all', doc: 'the hub stops acting when it could not renew its Lease for this long' },
   { key: 'leaseRetryPeriod', type: 'seconds', where: 'all', doc: 'between attempts to acquire or renew the Lease' },
   { key: 'progressKeepalive', type: 'seconds', where: 'all', doc: 'keepalive interval of progress streams' },
+  {
+    key: 'historyMaxAge',
+    type: 'seconds',
+    where: 'all',
+    doc: "events younger than this are kept; older ones beyond a server's last lifecycles are folded into a checkpoint, and a deleted user's servers go",
+  },
+  { key: 'historyLifecycles', type: 'count', where: 'all', doc: 'lifecycles of each server kept whatever their age' },
+  { key: 'historyRetentionInterval', type: 'seconds', where: 'all', doc: 'between retention passes over the event log (0: never)' },
   { key: 'logLevel', type: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, where: 'all', doc: 'log level' },
   { key: 'logFormat', type: { oneOf: ['auto', 'json', 'pretty'] }, where: 'all', doc: 'auto: pretty on a terminal, JSON otherwise' },
   { key: 'spawnkeeper', type: 'object', where: 'file', doc: 'engine settings: delays (ms), template, reflector, sweeper, durability …' },

@@ -3,7 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { MACHINE_VERSION, configureServerMachine } from '../../../machines/server.machine.js';
 import { MachineVersionError, upgrade } from '../../../machines/upgrades.js';
 import { serverKey, validateUserName } from '../../kube/names.js';
-import { checkReplay, history } from '../../runtime/replay.js';
+import { CHECKPOINT, checkReplay, describeStart, history } from '../../runtime/replay.js';
 import { openDatabase } from '../../store/database.js';
 import { SqliteEventStore } from '../../store/event-store.js';
 import type { CliIo } from './io.js';
@@ -19,12 +19,14 @@ import { UserStore } from '../users.js';
 /** HISTORY_USAGE explains the timeline an operator reads when a server misbehaved. */
 export const HISTORY_USAGE = `usage: spawnkeeper history USER[/SERVER] [--db PATH] [--config FILE] [--json]
   Prints a server's event timeline from the database: time, event, state before → after, summary.
-  USER alone is the default server; USER/SERVER a named one.`;
+  USER alone is the default server; USER/SERVER a named one. The first line says where the retained
+  history begins: at the server's first event, or at the checkpoint retention folded older ones into.`;
 
 /** REPLAY_USAGE explains the determinism check CI and operators run on a database. */
-export const REPLAY_USAGE = `usage: spawnkeeper replay --check [--db PATH] [--config FILE]
-  Folds every server's event log from the start and compares the result with its stored snapshot,
-  byte for byte. Exits 1 if any server differs.`;
+export const REPLAY_USAGE = `usage: spawnkeeper replay --check [USER[/SERVER]] [--db PATH] [--config FILE]
+  Folds every server's event log (or one server's) from its last checkpoint, or from the start when
+  it has none, and compares the result with its stored snapshot, byte for byte. Says how many started
+  from a checkpoint; for one server, where its replay started. Exits 1 if any server differs.`;
 
 /** EXPORT_DB_USAGE explains the dump of a database's servers and their logs, for audits and support. */
 export const EXPORT_DB_USAGE = `usage: spawnkeeper export [USER[/SERVER]] [--db PATH] [--config FILE]
@@ -82,6 +84,13 @@ export function historyCommand(argv: readonly string[], io: CliIo): number {
   const db = openExisting(config, 'read');
   try {
     const entries = history(new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), key);
+    const first = entries[0];
+    if (first !== undefined && !args.options.has('--json'))
+      io.out(
+        first.type === CHECKPOINT
+          ? `history of ${key} begins at seq ${first.seq} (${new Date(first.at).toISOString()}), a checkpoint: ${first.summary}`
+          : `history of ${key} begins at seq ${first.seq} (${new Date(first.at).toISOString()}): the whole history is kept`,
+      );
     if (args.options.has('--json')) io.out(JSON.stringify(entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() }))));
     else
       for (const e of entries)
@@ -105,14 +114,21 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
     io.out(REPLAY_USAGE);
     return 0;
   }
-  if (!args.options.has('--check') || args.positionals.length > 0) throw new ConfigError(`replay needs --check\n${REPLAY_USAGE}`);
+  const [target, ...rest] = args.positionals;
+  if (!args.options.has('--check') || rest.length > 0) throw new ConfigError(`replay needs --check\n${REPLAY_USAGE}`);
+  const only = target === undefined ? undefined : targetKey(target);
   const db = openExisting(config, 'read');
   try {
     const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
     const machine = configureServerMachine(config.spawnkeeper.delays ?? {});
     let differ = 0;
     let fromCheckpoint = 0;
-    const rows = store.loadServers();
+    let fromFold = 0;
+    const rows = store.loadServers().filter((row) => only === undefined || row.key === only);
+    if (only !== undefined && rows.length === 0) {
+      io.err(`no server ${only}`);
+      return 1;
+    }
     for (const row of rows) {
       if (row.machineVersion !== MACHINE_VERSION) {
         // Another version's history is never replayed on this machine: it is upgraded at the next start, or refused.
@@ -130,17 +146,20 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
       }
       const check = checkReplay(machine, store, row.key, row.snapshot);
       if (check.startedAt.from !== null) fromCheckpoint++;
+      if (check.startedAt.folded !== undefined) fromFold++;
+      const start = describeStart(check.startedAt, MACHINE_VERSION);
+      if (only !== undefined && check.ok) io.out(`OK ${row.key}: ${check.events} rows replayed ${start}`);
       if (check.ok) continue;
       differ++;
-      const start =
-        check.startedAt.from === null
-          ? 'from the start'
-          : `from the upgrade at seq ${check.startedAt.seq} (machine version ${check.startedAt.from} → ${MACHINE_VERSION})`;
       io.out(
         `DIFF ${row.key} (${check.events} events, replayed ${start})\n  stored:   ${check.stored.slice(0, 400)}\n  replayed: ${check.replayed.slice(0, 400)}`,
       );
     }
-    const checkpoints = fromCheckpoint === 0 ? '' : ` (${fromCheckpoint} from a machine-upgrade checkpoint)`;
+    const starts = [
+      ...(fromFold === 0 ? [] : [`${fromFold} from a retention checkpoint`]),
+      ...(fromCheckpoint === 0 ? [] : [`${fromCheckpoint} from a machine-upgrade checkpoint`]),
+    ];
+    const checkpoints = starts.length === 0 ? '' : ` (${starts.join(', ')})`;
     io.out(
       `${rows.length} server${rows.length === 1 ? '' : 's'} replayed${checkpoints}, ${differ} differ${differ === 0 ? ': every snapshot matches its log' : ''}`,
     );
