@@ -107,7 +107,7 @@ export class SoakCluster implements PodClient {
     const due: Due = { at: this.now() + afterMs, key, uid, change };
     const h = this.heap;
     h.push(due);
-    for (let i = h.length - 1; i > 0; ) {
+    for (let i = h.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       if ((h[parent] as Due).at <= due.at) break;
       h[i] = h[parent] as Due;
@@ -121,7 +121,7 @@ export class SoakCluster implements PodClient {
     const last = h.pop() as Due;
     if (h.length === 0) return;
     h[0] = last;
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;

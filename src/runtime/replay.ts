@@ -104,7 +104,11 @@ export interface HistoryEntry {
 
 /** history is a server's events for people: time, type, a one-line summary, state before → after. */
 export function history(store: EventStore, key: string): HistoryEntry[] {
-  return store.events(key).map((row) => ({
+  const rows = store.events(key);
+  // Rows before a fold checkpoint wait for retention's sweep: the retained history begins at the checkpoint.
+  let begins = rows.length - 1;
+  while (begins > 0 && (rows[begins] as EventRow).type !== CHECKPOINT) begins--;
+  return rows.slice(begins).map((row) => ({
     seq: row.seq,
     at: row.ts,
     type: row.type,

@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { CHECKPOINT_TYPES } from '../core/checkpoints.js';
+import { CHECKPOINT, CHECKPOINT_TYPES } from '../core/checkpoints.js';
 import type { Checked, EventRow } from './event-store.js';
 import { eventSum, readChecked, verifiedRow } from './event-store.js';
 
@@ -9,7 +9,7 @@ export interface HistoryServer {
   readonly key: string;
   readonly seq: number;
   readonly state: string;
-  /** firstSeq and firstTs are those of its oldest retained event (0 when it has none). */
+  /** firstSeq and firstTs are where its retained history begins: its last fold checkpoint, else its oldest event (0 when it has none). */
   readonly firstSeq: number;
   readonly firstTs: number;
 }
@@ -35,6 +35,8 @@ export interface DatabaseSize {
 
 /** LIFECYCLE_START is the partial index's condition (migration 006): a server entering spawn_pending from elsewhere. */
 const LIFECYCLE_START = "state_after GLOB 'spawn_pending*' AND state_before NOT GLOB 'spawn_pending*'";
+/** FOLD is the condition of migration 006's other partial index: a row retention rewrote into a checkpoint. */
+const FOLD = `type = '${CHECKPOINT}'`;
 
 /**
  * HistoryStore is what retention needs of the event log: small reads to find what may go, and one
@@ -49,15 +51,16 @@ export class HistoryStore {
   private readonly startBefore: Statement;
   private readonly count: Statement;
   private readonly range: Statement;
-  private readonly deleteThrough: Statement;
-  private readonly insertEvent: Statement;
-  private readonly foldTx: (sid: number, throughSeq: number, row: CheckpointRow) => number;
+  private readonly rewrite: Statement;
+  private readonly sweepRange: Statement;
+  private readonly lastId: Statement;
   private readonly dropTx: (sid: number) => number;
 
   constructor(readonly db: Database) {
     this.page = db.prepare(
       `SELECT s.sid, s.key, s.seq, s.state,
-              COALESCE((SELECT seq FROM events WHERE sid = s.sid ORDER BY seq LIMIT 1), 0) AS firstSeq,
+              COALESCE((SELECT seq FROM events WHERE sid = s.sid AND ${FOLD} ORDER BY seq DESC LIMIT 1),
+                       (SELECT seq FROM events WHERE sid = s.sid ORDER BY seq LIMIT 1), 0) AS firstSeq,
               COALESCE((SELECT ts FROM events WHERE sid = s.sid ORDER BY seq LIMIT 1), 0) AS firstTs
        FROM servers s WHERE s.sid > ? ORDER BY s.sid LIMIT ?`,
     );
@@ -73,27 +76,17 @@ export class HistoryStore {
        FROM (SELECT id, type FROM events WHERE id > ? ORDER BY id LIMIT ?)`,
     );
     this.range = db.prepare(
-      `SELECT sid, seq, ts, type, payload, state_before AS stateBefore, state_after AS stateAfter, crc
+      `SELECT id, sid, seq, ts, type, payload, state_before AS stateBefore, state_after AS stateAfter, crc
        FROM events WHERE sid = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
     );
-    this.deleteThrough = db.prepare('DELETE FROM events WHERE sid = ? AND seq <= ?');
-    this.insertEvent = db.prepare(
-      'INSERT INTO events (sid, seq, ts, type, payload, state_before, state_after, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    this.rewrite = db.prepare(
+      'UPDATE events SET ts = ?, type = ?, payload = ?, state_before = ?, state_after = ?, crc = ? WHERE sid = ? AND seq = ?',
     );
-    this.foldTx = db.transaction((sid: number, throughSeq: number, row: CheckpointRow) => {
-      const removed = this.deleteThrough.run(sid, throughSeq).changes;
-      this.insertEvent.run(
-        sid,
-        throughSeq,
-        row.ts,
-        row.type,
-        row.payload,
-        row.stateBefore,
-        row.stateAfter,
-        eventSum(sid, throughSeq, row.ts, row.type, row.payload, row.stateBefore, row.stateAfter),
-      );
-      return removed;
-    });
+    this.sweepRange = db.prepare(
+      `DELETE FROM events WHERE id > ? AND id <= ?
+         AND EXISTS (SELECT 1 FROM events c WHERE c.sid = events.sid AND c.seq > events.seq AND c.${FOLD})`,
+    );
+    this.lastId = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM events');
     this.dropTx = db.transaction((sid: number) => {
       const removed = db.prepare('DELETE FROM events WHERE sid = ?').run(sid).changes;
       for (const table of ['timers', 'outbox', 'orphans']) db.prepare(`DELETE FROM ${table} WHERE sid = ?`).run(sid);
@@ -128,9 +121,12 @@ export class HistoryStore {
     });
   }
 
-  /** events reads up to `limit` of a server's events from `fromSeq` through `throughSeq`, each checked against its checksum. */
-  events(sid: number, fromSeq: number, throughSeq: number, limit: number): EventRow[] {
-    const rows = readChecked(this.db, () => this.range.all(sid, fromSeq, throughSeq, limit) as Array<EventRow & Checked & { sid: number }>);
+  /** events reads up to `limit` of a server's events from `fromSeq` through `throughSeq`, each checked against its checksum, with its row id. */
+  events(sid: number, fromSeq: number, throughSeq: number, limit: number): Array<EventRow & { id: number }> {
+    const rows = readChecked(
+      this.db,
+      () => this.range.all(sid, fromSeq, throughSeq, limit) as Array<EventRow & Checked & { sid: number; id: number }>,
+    );
     return rows.map((r) => {
       const { sid: _sid, ...row } = verifiedRow(
         this.db,
@@ -143,13 +139,29 @@ export class HistoryStore {
   }
 
   /**
-   * fold replaces a server's events up to `throughSeq` with one checkpoint row at that sequence, in one
-   * transaction. It is committed without an fsync of its own (synchronous=NORMAL for this transaction):
-   * losing a fold to a power cut loses nothing, the events are still there, and the next commit of
-   * the runtime (synchronous=FULL) syncs the log with it. Returns how many rows it removed.
+   * fold rewrites a server's event at `throughSeq` into the checkpoint that stands for it and every
+   * event before it: one row, one page. Replay starts from the last checkpoint, so the rows before it
+   * no longer count; `sweep` deletes them later in the log's own order. It is committed without an
+   * fsync of its own (synchronous=NORMAL for this transaction): a fold lost to a power cut loses
+   * nothing, the events are still there, and the runtime's next commit (synchronous=FULL) syncs it.
    */
-  fold(sid: number, throughSeq: number, row: CheckpointRow): number {
-    return this.unsynced(() => this.foldTx(sid, throughSeq, row));
+  fold(sid: number, throughSeq: number, row: CheckpointRow): void {
+    const crc = eventSum(sid, throughSeq, row.ts, row.type, row.payload, row.stateBefore, row.stateAfter);
+    this.unsynced(() => this.rewrite.run(row.ts, row.type, row.payload, row.stateBefore, row.stateAfter, crc, sid, throughSeq));
+  }
+
+  /** lastEventId is the id of the newest event row: a sweep goes up to it. */
+  lastEventId(): number {
+    return (this.lastId.get() as { id: number }).id;
+  }
+
+  /**
+   * sweep deletes, among the event rows with ids in (afterId, throughId], those a later fold
+   * checkpoint of their server stands for. Ids follow the order rows were written, which is their
+   * order on disk: neighbouring rows share pages, so a sweep writes a few pages for many rows.
+   */
+  sweep(afterId: number, throughId: number): number {
+    return this.unsynced(() => this.sweepRange.run(afterId, throughId).changes);
   }
 
   /** drop removes a server and all it left (events, timers, outbox, orphan records) in one transaction. */

@@ -39,6 +39,7 @@ function retention(h: Harness, policy: Partial<RetentionPolicy> = {}): Retention
     machine: h.machine,
     clock: h.clock,
     policy: { maxAgeMs: 30 * DAY, lifecycles: 10, intervalMs: 0, ...policy },
+    restRatio: 0,
   });
 }
 

@@ -91,6 +91,7 @@ async function run(steps: readonly Step[]): Promise<void> {
             clock: h.clock,
             policy: { maxAgeMs: step.ageMinutes * 60_000, lifecycles: step.lifecycles, intervalMs: 0 },
             foldEvents: step.foldEvents,
+            restRatio: 0,
           });
           await retention.pass();
           expect(seen(h)).toEqual(before);
