@@ -6,8 +6,11 @@ import { Retention } from '../../src/runtime/retention.js';
 import type { RetentionPolicy } from '../../src/runtime/retention.js';
 import { openDatabase } from '../../src/store/database.js';
 import { HistoryStore } from '../../src/store/history-store.js';
-import { harnessPerTest } from '../support/harness.js';
-import type { Harness } from '../support/harness.js';
+import BetterSqlite3 from 'better-sqlite3';
+import { vacuumCommand } from '../../src/hub/cli/vacuum.js';
+import { APPLICATION_ID } from '../../src/store/database.js';
+import { loadMigrations, migrate } from '../../src/store/migrations.js';
+import { Harness, harnessPerTest, tempDir } from '../support/harness.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -175,6 +178,41 @@ describe('bounded history', () => {
     expect(store.size().freePages).toBe(0);
     expect(r.counts).toEqual(counted(h));
     expect(r.counts).toEqual({ events: h.store.events('big/').length, checkpoints: 1 });
+  }, 60_000);
+});
+
+describe('vacuum', () => {
+  it('turns a file made before incremental auto_vacuum into one retention can shrink, and writes a compacted copy beside a running hub', async () => {
+    const tmp = tempDir();
+    try {
+      const path = `${tmp.dir}/old.db`;
+      const raw = new BetterSqlite3(path);
+      raw.pragma(`application_id = ${APPLICATION_ID}`);
+      migrate(raw, loadMigrations(), 0);
+      raw.close();
+      const old = new Harness(path);
+      await lifecycles(old, 'ann/', 20);
+      expect(new HistoryStore(old.db).size().incremental).toBe(false);
+
+      const copy = capture();
+      expect(vacuumCommand(['--into', `${tmp.dir}/copy.db`, '--db', path], copy)).toBe(0); // beside the running runtime
+      const copied = openDatabase(`${tmp.dir}/copy.db`, { readonly: true });
+      expect(new HistoryStore(copied).size().incremental).toBe(true);
+      copied.close();
+      const taken = capture();
+      expect(() => vacuumCommand(['--db', path], taken)).toThrow(/held by spawnkeeper/); // in place needs the hub stopped
+      old.close();
+
+      const inPlace = capture();
+      expect(vacuumCommand(['--db', path], inPlace)).toBe(0);
+      const db = openDatabase(path);
+      expect(new HistoryStore(db).size().incremental).toBe(true);
+      db.close();
+      const check = capture();
+      expect(replayCommand(['--check', '--db', path], check)).toBe(0);
+    } finally {
+      tmp.cleanup();
+    }
   }, 60_000);
 });
 

@@ -51,7 +51,7 @@ export const TOKEN_USAGE = `usage: spawnkeeper token [mint] (USER | --service NA
  * openExisting opens the configured database, refusing to create one where none is. Reading
  * commands open it read-only, beside a running hub; writing ones take its lock like a hub.
  */
-function openExisting(config: HubConfig, mode: 'read' | 'write'): Database {
+export function openExisting(config: HubConfig, mode: 'read' | 'write'): Database {
   if (config.db !== ':memory:' && !existsSync(config.db)) throw new ConfigError(`no database at ${config.db} (give --db PATH)`);
   return openDatabase(config.db, { readonly: mode === 'read' });
 }
