@@ -166,7 +166,8 @@ export class Retention {
     const { store, runtime } = this.options;
     const retired = this.retired(server.key);
     const through = store.foldPoint(server.sid, retired ? 0 : this.options.policy.lifecycles, cutoff);
-    let from = server.firstSeq;
+    // A fold starts at the last checkpoint: events before a machine upgrade were written for another version and are not stepped.
+    let from = through > server.firstSeq ? (store.lastUpgrade(server.sid, server.firstSeq, through) ?? server.firstSeq) : server.firstSeq;
     while (through > from) {
       const rows = store.events(server.sid, from, through, this.foldEvents);
       const last = rows.at(-1);
@@ -193,13 +194,10 @@ export class Retention {
     const first = rows[0] as EventRow;
     const last = rows.at(-1) as EventRow;
     const prior = first.type === CHECKPOINT ? (JSON.parse(first.payload) as CheckpointEvent).folded : undefined;
-    let events = prior?.events ?? 0;
+    // Sequences start at 1 and have no gaps: the checkpoint at seq S stands for S events.
+    const events = last.seq;
     let lifecycles = prior?.lifecycles ?? 0;
-    for (const row of rows) {
-      if (row.type === CHECKPOINT) continue;
-      events++;
-      if (startsLifecycle(row)) lifecycles++;
-    }
+    for (const row of rows) if (row.type !== CHECKPOINT && startsLifecycle(row)) lifecycles++;
     const event: CheckpointEvent = {
       type: CHECKPOINT,
       snapshot: replay(this.options.machine, rows),

@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { CHECKPOINT, CHECKPOINT_TYPES } from '../core/checkpoints.js';
+import { CHECKPOINT, CHECKPOINT_TYPES, UPGRADED } from '../core/checkpoints.js';
 import type { Checked, EventRow } from './event-store.js';
 import { eventSum, readChecked, verifiedRow } from './event-store.js';
 
@@ -54,6 +54,7 @@ export class HistoryStore {
   private readonly rewrite: Statement;
   private readonly sweepRange: Statement;
   private readonly lastId: Statement;
+  private readonly upgrade: Statement;
   private readonly dropTx: (sid: number) => number;
 
   constructor(readonly db: Database) {
@@ -87,6 +88,9 @@ export class HistoryStore {
          AND EXISTS (SELECT 1 FROM events c WHERE c.sid = events.sid AND c.seq > events.seq AND c.${FOLD})`,
     );
     this.lastId = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM events');
+    this.upgrade = db.prepare(
+      `SELECT seq FROM events WHERE sid = ? AND seq > ? AND seq <= ? AND type = '${UPGRADED}' ORDER BY seq DESC LIMIT 1`,
+    );
     this.dropTx = db.transaction((sid: number) => {
       const removed = db.prepare('DELETE FROM events WHERE sid = ?').run(sid).changes;
       for (const table of ['timers', 'outbox', 'orphans']) db.prepare(`DELETE FROM ${table} WHERE sid = ?`).run(sid);
@@ -119,6 +123,11 @@ export class HistoryStore {
       const older = this.startBefore.get(sid, keptFrom.seq, cutoff) as { seq: number } | undefined;
       return older === undefined ? 0 : older.seq - 1;
     });
+  }
+
+  /** lastUpgrade is the sequence of a server's last machine-upgrade checkpoint in (afterSeq, throughSeq], or undefined. */
+  lastUpgrade(sid: number, afterSeq: number, throughSeq: number): number | undefined {
+    return readChecked(this.db, () => (this.upgrade.get(sid, afterSeq, throughSeq) as { seq: number } | undefined)?.seq);
   }
 
   /** events reads up to `limit` of a server's events from `fromSeq` through `throughSeq`, each checked against its checksum, with its row id. */
