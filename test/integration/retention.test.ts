@@ -183,7 +183,7 @@ describe('bounded history', () => {
 });
 
 describe('retention after a machine upgrade', () => {
-  it('folds a history that crossed a machine upgrade, drops the older version's events with it, and replays to the snapshot', async () => {
+  it('folds a history that crossed a machine upgrade, drops the older version’s events with it, and replays to the snapshot', async () => {
     const tmp = tempDir();
     try {
       const path = `${tmp.dir}/v1.db`;
