@@ -21,6 +21,7 @@ import { DEFAULT_LEASE_TIMINGS, leaseTimingsProblem } from './kube/lease.js';
 import { DEFAULT_TEMPLATE } from './kube/manifest.js';
 import { InvalidNameError, validatePodNamePrefix } from './kube/names.js';
 import { DEFAULT_REFLECTOR_TIMINGS } from './kube/reflector.js';
+import { DEFAULT_RETENTION } from './runtime/retention.js';
 import type { TemplateOverrides } from './kube/spec.js';
 import { SpecError, checkOverrides } from './kube/spec.js';
 import { DEFAULT_SWEEPER_TIMINGS } from './kube/sweeper.js';
@@ -170,12 +171,32 @@ const lease = groupCheck(
   (l) => leaseTimingsProblem({ ...DEFAULT_LEASE_TIMINGS, ...l }),
 );
 
+const retention = group(
+  {
+    maxAgeMs: v.optional(
+      integer(
+        0,
+        10 * 365 * 86_400_000,
+        "events younger than this are kept (ms; default 30 days); a deleted user's server goes once all its history is older",
+      ),
+      DEFAULT_RETENTION.maxAgeMs,
+    ),
+    lifecycles: v.optional(
+      integer(1, 1_000_000, 'each server keeps at least its last this many lifecycles, whatever their age'),
+      DEFAULT_RETENTION.lifecycles,
+    ),
+    intervalMs: v.optional(milliseconds('between retention passes (0: no retention)', 0), DEFAULT_RETENTION.intervalMs),
+  },
+  'bounded history: what is folded into checkpoints (docs/retention.md)',
+);
+
 export const SPAWNKEEPER_SCHEMA = group(
   {
     namespace: v.optional(text('namespace the server pods live in'), 'default'),
     instance: v.optional(text("labels this hub's pods, so two hubs in one namespace never touch each other's"), 'hub'),
     delays: v.optional(delays, {}),
     template: v.optional(template, {}),
+    retention: v.optional(retention, {}),
     deleteGraceSeconds: v.optional(integer(0, 3_600, 'grace period of a first, graceful delete (s)'), 1),
     durability: v.optional(
       oneOf(['full', 'normal'], 'full: fsync every commit; normal: may lose the last commits on power loss, never on a crash'),

@@ -21,10 +21,12 @@ import type { Clock } from './core/clock.js';
 import { systemClock } from './core/clock.js';
 import type { HistoryEntry, ReplayCheck } from './runtime/replay.js';
 import { checkReplay, history } from './runtime/replay.js';
+import { DEFAULT_RETENTION, Retention } from './runtime/retention.js';
 import { Runtime } from './runtime/runtime.js';
 import type { Committed, ServerView } from './runtime/runtime.js';
 import { databaseLock, openDatabase } from './store/database.js';
 import { SqliteEventStore } from './store/event-store.js';
+import { HistoryStore } from './store/history-store.js';
 import { hubIdentity } from './store/lock.js';
 import { ConfigError, show } from './core/schema.js';
 import type { SpawnkeeperConfig, SpawnkeeperConfigInput } from './spawnkeeper-config.js';
@@ -112,6 +114,9 @@ export interface Spawnkeeper {
   readonly reflector: Reflector;
   readonly sweeper: OrphanSweeper;
   readonly lease: LeaseElector;
+  /** retention keeps the event log bounded; the hub tells it which servers are retired. */
+  readonly retention: Retention;
+  readonly historyStore: HistoryStore;
   readonly config: SpawnkeeperConfig;
   close(): Promise<void>;
 }
@@ -253,6 +258,15 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     callTimeoutMs: config.delays.requestTimeout,
     ...config.sweeper,
   });
+  const historyStore = new HistoryStore(db);
+  const retention = new Retention({
+    store: historyStore,
+    runtime,
+    machine,
+    clock,
+    logger,
+    policy: { ...DEFAULT_RETENTION, ...config.retention },
+  });
   const abort = new AbortController();
   // The sweeper decides nothing before the first list; a close before that must not wait for one.
   const synced = new Promise<boolean>((resolve) => {
@@ -266,6 +280,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     lease.start(abort.signal),
     reflector.start(abort.signal),
     synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined)),
+    retention.start(abort.signal),
   ];
   // Know whether this hub may act before serving (a hub with a reachable API reports healthy from its
   // first answer), but never wait long for an API that is away: the elector keeps trying.
@@ -324,6 +339,8 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     reflector,
     sweeper,
     lease,
+    retention,
+    historyStore,
     config,
     async start(user, name = '', request) {
       const key = serverKey(user, name);

@@ -135,6 +135,12 @@ export function engineConfig(config: HubConfig): SpawnkeeperConfigInput {
       retryPeriodMs: config.leaseRetryPeriod * 1000,
       ...config.spawnkeeper.lease,
     },
+    retention: {
+      maxAgeMs: config.historyMaxAge * 1000,
+      lifecycles: config.historyLifecycles,
+      intervalMs: config.historyRetentionInterval * 1000,
+      ...config.spawnkeeper.retention,
+    },
   };
 }
 

@@ -98,6 +98,8 @@ export function createHub(options: HubOptions): Hub {
   const tokens = new TokenStore(options.db, () => clock.now(), scopeResolver(services, users, logger));
   tokens.ensureServiceTokens(services.list().flatMap((s) => (s.apiToken === undefined ? [] : [{ service: s.name, token: s.apiToken }])));
   const index = new ServerIndex(sk, logger);
+  // A server whose user was deleted is retired: retention drops its history once all of it is older than the age.
+  sk.retention.retired = (key) => users.get(key.slice(0, key.indexOf('/'))) === undefined;
   const records = new RecordKeeper(users, index, logger);
   const shutdown = new AbortController();
   const health = new HealthMonitor(sk, {

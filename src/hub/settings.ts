@@ -100,6 +100,9 @@ export interface HubConfig {
   leaseRenewDeadline: number;
   leaseRetryPeriod: number;
   progressKeepalive: number;
+  historyMaxAge: number;
+  historyLifecycles: number;
+  historyRetentionInterval: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFormat: 'auto' | 'json' | 'pretty';
   spawnkeeper: Omit<SpawnkeeperConfigInput, 'namespace' | 'instance'>;
@@ -138,6 +141,8 @@ export interface Setting {
   readonly where: 'all' | 'secret' | 'file';
   /** min: the least value of a `seconds` or `count` setting (default 0). */
   readonly min?: number;
+  /** max: the largest value of a `seconds` setting, when it is not a timer's (a timer holds at most about 24.8 days). */
+  readonly max?: number;
 }
 
 /** DEFAULT_HUB_CONFIG is what a fresh `npm start` runs with: loopback, port 8081, the embedded simulator. */
@@ -167,6 +172,9 @@ export const DEFAULT_HUB_CONFIG: Readonly<HubConfig> = {
   leaseRenewDeadline: 10,
   leaseRetryPeriod: 2,
   progressKeepalive: 8,
+  historyMaxAge: 30 * 86_400,
+  historyLifecycles: 10,
+  historyRetentionInterval: 3_600,
   logLevel: 'info',
   logFormat: 'auto',
   spawnkeeper: {},
@@ -233,6 +241,15 @@ export const SETTINGS: readonly Setting[] = [
   },
   { key: 'leaseRetryPeriod', type: 'seconds', min: 0.001, where: 'all', doc: 'between attempts to acquire or renew the Lease' },
   { key: 'progressKeepalive', type: 'seconds', where: 'all', doc: 'keepalive interval of progress streams' },
+  {
+    key: 'historyMaxAge',
+    type: 'seconds',
+    max: 10 * 365 * 86_400,
+    where: 'all',
+    doc: "events younger than this are kept; older ones beyond a server's last lifecycles are folded into a checkpoint, and a deleted user's servers go",
+  },
+  { key: 'historyLifecycles', type: 'count', min: 1, where: 'all', doc: 'lifecycles of each server kept whatever their age' },
+  { key: 'historyRetentionInterval', type: 'seconds', where: 'all', doc: 'between retention passes over the event log (0: never)' },
   { key: 'logLevel', type: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, where: 'all', doc: 'log level' },
   { key: 'logFormat', type: { oneOf: ['auto', 'json', 'pretty'] }, where: 'all', doc: 'auto: pretty on a terminal, JSON otherwise' },
   { key: 'spawnkeeper', type: { schema: HUB_ENGINE_SCHEMA }, where: 'file', doc: 'engine settings (the `spawnkeeper.*` table below)' },
@@ -280,7 +297,7 @@ export function settingSchema(s: Setting): FieldSchema<unknown> {
       s.doc,
       s.min === undefined ? 'a non-negative integer' : `an integer of at least ${s.min}`,
     );
-  if (t === 'seconds') return seconds(s.doc, s.min);
+  if (t === 'seconds') return seconds(s.doc, s.min, s.max);
   if (t === 'boolean') return flag(s.doc);
   if (t === 'list') return anyList(s.doc);
   if (t === 'object') return anyObject(s.doc);

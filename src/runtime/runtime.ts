@@ -147,6 +147,7 @@ export class Runtime {
   private readonly timers: TimerTable;
   private readonly effects: EffectRunner;
   private readonly listeners = new Set<(c: Committed) => void>();
+  private readonly forgetListeners = new Set<(key: string) => void>();
   private readonly maxBatch: number;
   private readonly groupCommitMs: number;
   /** lastCommit is when the last commit ended and how long it took, in ms of performance.now(): I/O scheduling, never event time. */
@@ -294,6 +295,36 @@ export class Runtime {
   subscribe(listener: (c: Committed) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** onForget tells `listener` of each server the runtime forgets (retention dropped it). */
+  onForget(listener: (key: string) => void): () => void {
+    this.forgetListeners.add(listener);
+    return () => this.forgetListeners.delete(listener);
+  }
+
+  /** idle tells whether nothing is under way for a server: no queued event, no timer, no effect. */
+  idle(key: string): boolean {
+    return (
+      this.servers.has(key) &&
+      this.timers.deadlines(key).length === 0 &&
+      !this.effects.has(key) &&
+      !this.queue.some((item) => item.key === key)
+    );
+  }
+
+  /**
+   * forget drops an idle server from memory once its rows are gone from the store (retention dropped
+   * it), and tells the listeners; a server with anything under way is kept. A later command for its
+   * key starts a new server.
+   */
+  forget(key: string): boolean {
+    const server = this.servers.get(key);
+    if (server === undefined || !this.idle(key)) return false;
+    this.servers.delete(key);
+    if (server.sid !== undefined) this.bySid.delete(server.sid);
+    for (const listener of this.forgetListeners) listener(key);
+    return true;
   }
 
   /** busy tells whether anything can still happen without time passing: queued events or startable effects. */

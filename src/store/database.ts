@@ -72,6 +72,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database 
   }
   try {
     checkContents(db, path, options.verify ?? 'full');
+    // A new file reclaims freed pages a few at a time (retention's incremental_vacuum); it must be set before the first table.
+    if (isEmptyDatabase(db)) db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('busy_timeout = 5000');
@@ -229,6 +231,10 @@ function checkContents(db: Database, path: string, verify: 'quick' | 'full' | 'n
         );
     }
   }
+}
+
+function isEmptyDatabase(db: Database): boolean {
+  return (db.prepare('SELECT COUNT(*) AS n FROM sqlite_schema').get() as { n: number }).n === 0;
 }
 
 function schemaOf(db: Database): string[] {
