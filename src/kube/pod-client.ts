@@ -115,6 +115,16 @@ export class KubePodClient implements PodClient {
         });
       const fact = podFact(pod);
       if (fact.deleting) throw new PodApiError(`pod ${name} of ${key} is still terminating`, { code: 409, reason: 'AlreadyExists' });
+      if (fact.exists && (fact.phase === 'Failed' || fact.phase === 'Succeeded')) {
+        // An ended pod is an earlier life of the server: clear it (exactly it, as read) and let the start create anew.
+        await this.deleteRead(key, pod, 0, signal).catch((err: unknown) => {
+          if (statusOf(err) !== 404 && statusOf(err) !== 409) throw toPodApiError(err, 'delete');
+        });
+        throw new PodApiError(`pod ${name} of ${key} had ended (${fact.phase}); it was deleted for a fresh one`, {
+          code: 409,
+          reason: 'AlreadyExists',
+        });
+      }
       const stamp = this.options.fence?.adopt(pod);
       if (stamp === undefined) return fact;
       try {
