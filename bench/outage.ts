@@ -75,7 +75,7 @@ async function once(servers: number, tag: string): Promise<OutageRun> {
     const running = Array.from({ length: servers / 2 }, (_, i) => `${tag}a${i}`);
     const starting = Array.from({ length: servers / 2 }, (_, i) => `${tag}b${i}`);
     await Promise.all(running.map((u) => sk.start(u)));
-    await advanceUntil(clock, sk, () => running.every((u) => sk.runtime.get(`${u}/`)?.state === 'running'), 600_000);
+    await advanceUntil(clock, sk, () => running.every((u) => sk.get(u)?.state === 'running'), 600_000);
     await sim.faults.refuseConnections();
     // The seed incident: starts and stops keep coming while the API server is away; all are acknowledged.
     await Promise.all([...starting.map((u) => sk.start(u)), ...running.map((u) => sk.stop(u))]);

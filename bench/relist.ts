@@ -125,7 +125,7 @@ async function throughSimulator(
   for (let from = 0; from < servers; from += WAVE) {
     const wave = users.slice(from, from + WAVE);
     await Promise.all(wave.map((u) => sk.start(u)));
-    while (!wave.every((u) => sk.runtime.get(`${u}/`)?.state === 'running')) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (!wave.every((u) => sk.get(u)?.state === 'running')) await new Promise((resolve) => setTimeout(resolve, 50));
   }
   log(`  relist: ${format(servers)} servers running on the simulator after ${format(performance.now() - started)} ms`);
   const names = users.map((u) => sk.get(u)?.podName ?? '');
