@@ -29,7 +29,7 @@ async function quiet(sk: Spawnkeeper): Promise<void> {
 }
 
 /** STABLE are the machine's states tagged `stable`; reading the state alone keeps the polling cheap. */
-const STABLE = new Set(['stopped', 'running', 'failed']);
+const STABLE = new Set(['stopped', 'running.ready', 'failed']);
 
 /** settled: every server stable and agreeing with the cluster (running ⇔ our ready pod; otherwise no pod of it). */
 function settled(sk: Spawnkeeper, sim: Simulator, users: readonly string[]): boolean {
