@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { ServerDelays } from '../machines/server.machine.js';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
+import { parseTimerId } from '../machines/timer-id.js';
 import { highestStamp, leaseFence } from './kube/fence.js';
 import type { LeaseStatus, LeaseTimings } from './kube/lease.js';
 import { DEFAULT_LEASE_TIMINGS, LeaseElector, checkLeaseTimings } from './kube/lease.js';
@@ -11,11 +12,11 @@ import { DEFAULT_TEMPLATE } from './kube/manifest.js';
 import type { PodTemplate } from './kube/manifest.js';
 import { parseServerKey, podNameCandidates, serverKey, validatePodNamePrefix } from './kube/names.js';
 import { KubePodClient } from './kube/pod-client.js';
-import { Reflector, sleep } from './kube/reflector.js';
+import { Reflector } from './kube/reflector.js';
 import type { ReflectorHealth } from './kube/reflector.js';
 import { OrphanSweeper } from './kube/sweeper.js';
 import type { Clock } from './core/clock.js';
-import { systemClock } from './core/clock.js';
+import { sleep, systemClock } from './core/clock.js';
 import type { HistoryEntry, ReplayCheck } from './runtime/replay.js';
 import { checkReplay, history } from './runtime/replay.js';
 import { Runtime } from './runtime/runtime.js';
@@ -253,7 +254,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     // The deadline people care about is the pending state's own (start or stop timeout), not the next poll.
     const timers = runtime.deadlines(view.key);
     const pendingNode = view.state.startsWith('running.unready') ? 'running.unready' : state;
-    const own = timers.filter((d) => d.id.endsWith(`.server.${pendingNode}`));
+    const own = timers.filter((d) => parseTimerId(d.id)?.path === pendingNode);
     const deadlines = (own.length > 0 ? own : timers).map((d) => d.dueAt);
     return {
       key: view.key,

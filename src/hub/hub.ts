@@ -119,7 +119,7 @@ export function createHub(options: HubOptions): Hub {
     clock,
     logger,
     cluster: options.cluster,
-    podEvents: new PodEventFeed({ kc: options.cluster, namespace: sk.config.namespace, logger }),
+    podEvents: new PodEventFeed({ kc: options.cluster, namespace: sk.config.namespace, logger, clock }),
     shutdown: shutdown.signal,
     version: VERSION,
   };

@@ -4,7 +4,7 @@ import type { Gate } from '../runtime/gate.js';
 import type { EpochSource } from './fence.js';
 import type { LeaseRecord, LeaseStore } from './lease-store.js';
 import { LeaseConflictError } from './lease-store.js';
-import { sleep } from './reflector.js';
+import { sleep } from '../core/clock.js';
 
 /** LeaseTimings are client-go's leader-election knobs, in ms. */
 export interface LeaseTimings {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { AnyStateNode } from 'xstate';
 import { DEFAULT_DELAYS, serverMachine } from '../../../machines/server.machine.js';
+import { parseTimerId } from '../../../machines/timer-id.js';
 import type { ServerStatus } from '../../spawnkeeper.js';
 import type { HubContext } from '../context.js';
 import { serverName, userName } from '../context.js';
@@ -59,8 +60,8 @@ function armedTimers(hub: HubContext, key: string): ArmedTimer[] {
   return hub.sk.runtime
     .deadlines(key)
     .map(({ id, dueAt }) => {
-      const [, , delay = '', ...state] = id.split('.');
-      return { delay, state: state.join('.'), dueAt };
+      const { delay, state } = parseTimerId(id) ?? { delay: id, state: '' };
+      return { delay, state, dueAt };
     })
     .sort((a, b) => a.dueAt - b.dueAt);
 }
