@@ -11,6 +11,7 @@ import { repeat } from './scenario.js';
 import { format, metric, percentile } from './stats.js';
 import type { ScenarioResult } from './stats.js';
 import { benchDir } from './support.js';
+import { internals } from '../src/spawnkeeper.js';
 
 interface Latencies {
   readonly ack: number[];
@@ -89,7 +90,7 @@ async function rawBurst(api: CoreV1Api, watch: PodWatch, keys: readonly string[]
 async function stopAll(sk: Spawnkeeper, users: readonly string[]): Promise<void> {
   await Promise.all(users.map((u) => sk.stop(u)));
   // runtime.get reads the state without resolving a snapshot: the poll must not load the process it measures.
-  await until('every server stopped', () => users.every((u) => sk.runtime.get(`${u}/`)?.state === 'stopped'));
+  await until('every server stopped', () => users.every((u) => internals(sk).runtime.get(`${u}/`)?.state === 'stopped'));
 }
 
 export const api: Scenario = {
@@ -101,7 +102,7 @@ export const api: Scenario = {
     const sk = await createSpawnkeeper({ db: dir.file('api.db'), cluster: kubeConfigFor(sim.url), config: { durability: 'full' } });
     const watch = await PodWatch.open(sim.url);
     try {
-      await sk.reflector.synced();
+      await internals(sk).reflector.synced();
       const raw = kubeConfigFor(sim.url).makeApiClient(CoreV1Api);
       const reps = await repeat(options, 'api', async (rep) => {
         const users = Array.from({ length: starts }, (_, i) => `r${rep + 1}u${i}`);

@@ -19,6 +19,7 @@ import { format, metric } from './stats.js';
 import type { ScenarioResult } from './stats.js';
 import type { BenchDir } from './support.js';
 import { InstantCluster, benchDir, drained, keysFor, turn } from './support.js';
+import { internals } from '../src/spawnkeeper.js';
 
 const INSTANCE = 'hub';
 /** NOWHERE is a loopback port nothing listens on: the in-process reflector's watch fails there and backs off on a clock that never moves. */
@@ -118,14 +119,15 @@ async function throughSimulator(
     cluster: kubeConfigFor(sim.url),
     config: { durability: 'full', instance: INSTANCE },
   });
-  await sk.reflector.synced();
+  await internals(sk).reflector.synced();
   const users = Array.from({ length: servers }, (_, i) => `user${i}`);
   const started = performance.now();
   // Waves: 10,000 creates queued at once would outlast the machine's 10 s request timeout in the effect queue and add verify reads.
   for (let from = 0; from < servers; from += WAVE) {
     const wave = users.slice(from, from + WAVE);
     await Promise.all(wave.map((u) => sk.start(u)));
-    while (!wave.every((u) => sk.runtime.get(`${u}/`)?.state === 'running')) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (!wave.every((u) => internals(sk).runtime.get(`${u}/`)?.state === 'running'))
+      await new Promise((resolve) => setTimeout(resolve, 50));
   }
   log(`  relist: ${format(servers)} servers running on the simulator after ${format(performance.now() - started)} ms`);
   const names = users.map((u) => sk.get(u)?.podName ?? '');
@@ -138,7 +140,7 @@ async function throughSimulator(
     const seen = new Set<string>();
     let done: () => void = () => undefined;
     const all = new Promise<void>((resolve) => (done = resolve));
-    const off = sk.runtime.subscribe((c) => {
+    const off = internals(sk).runtime.subscribe((c) => {
       if (c.event.type === 'pod.observed' && seen.add(c.key).size === servers) done();
     });
     const t0 = performance.now();

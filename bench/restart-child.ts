@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { createSpawnkeeper, kubeConfigFor } from '../src/spawnkeeper.js';
 import { openDatabase } from '../src/store/database.js';
+import { internals } from '../src/spawnkeeper.js';
 
 /** RestartPhases are the child's own marks, in ms since its process started (performance.timeOrigin). */
 export interface RestartPhases {
@@ -20,9 +21,9 @@ async function main(path: string, url: string, expectedTimers: number): Promise<
   const opened = performance.now();
   const sk = await createSpawnkeeper({ db, cluster: kubeConfigFor(url) });
   const ready = performance.now();
-  const timers = sk.runtime.timerCount;
+  const timers = internals(sk).runtime.timerCount;
   if (timers !== expectedTimers) throw new Error(`restart: ${timers} timers re-armed, the file holds ${expectedTimers}`);
-  return { loaded, opened, ready, servers: sk.runtime.size, timers };
+  return { loaded, opened, ready, servers: internals(sk).runtime.size, timers };
 }
 
 const [path, url, timers] = process.argv.slice(2);

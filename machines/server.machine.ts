@@ -1,5 +1,6 @@
 import { assign, setup } from 'xstate';
 import { backoffDelay } from './backoff.js';
+import { InvalidSettingError } from './setting-error.js';
 import type { PodFact } from './pod-fact.js';
 import { failureOf, hasExited, isRunning, isUnready, relation, remember } from './pod-fact.js';
 
@@ -542,12 +543,12 @@ function lingeringPod() {
 
 export type ServerMachine = typeof serverMachine;
 
-/** configureServerMachine gives the machine its configured delays; defaults fill what is not given. */
+/** configureServerMachine gives the machine its configured delays; defaults fill what is not given; a delay that is not a positive number is an InvalidSettingError. */
 export function configureServerMachine(delays: Partial<ServerDelays> = {}): ServerMachine {
   const d: ServerDelays = { ...DEFAULT_DELAYS, ...delays };
   for (const [name, value] of Object.entries(d)) {
     if (!Number.isFinite(value) || value <= 0)
-      throw new Error(`delay ${name} must be a positive number of milliseconds, got ${String(value)}`);
+      throw new InvalidSettingError(`delays.${name}`, `delay ${name} must be a positive number of milliseconds, got ${String(value)}`);
   }
   return serverMachine.provide({ delays: machineDelays(d) });
 }

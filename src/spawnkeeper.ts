@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ServerDelays } from '../machines/server.machine.js';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
 import { parseTimerId } from '../machines/timer-id.js';
+import { InvalidSettingError } from '../machines/setting-error.js';
 import { highestStamp, leaseFence } from './kube/fence.js';
 import type { LeaseStatus, LeaseTimings } from './kube/lease.js';
 import { DEFAULT_LEASE_TIMINGS, LeaseElector, checkLeaseTimings } from './kube/lease.js';
@@ -17,6 +18,7 @@ import type { ReflectorHealth } from './kube/reflector.js';
 import { OrphanSweeper } from './kube/sweeper.js';
 import type { Clock } from './core/clock.js';
 import { sleep, systemClock } from './core/clock.js';
+import { waitUntil } from './core/wait.js';
 import type { HistoryEntry, ReplayCheck } from './runtime/replay.js';
 import { checkReplay, history } from './runtime/replay.js';
 import { Runtime } from './runtime/runtime.js';
@@ -88,9 +90,13 @@ export interface ServerStatus {
   readonly since: number;
   readonly reason: string | null;
   readonly startQueued: boolean;
+  /** failure: why a failed spawn or pod will end (or ended) the server `failed`, while it is cleaned up; null otherwise. */
+  readonly failure: string | null;
   /** deadline: when the current pending state's own timeout (start or stop) fires, in ms since the epoch, or null. */
   readonly deadline: number | null;
   readonly podName: string;
+  /** podUid: the uid of the server's pod as last known, null while none is known to exist. */
+  readonly podUid: string | null;
   readonly seq: number;
 }
 
@@ -104,6 +110,32 @@ export interface SpawnkeeperHealth {
   readonly orphans: number;
   /** lease: whether this hub holds the Lease and so acts on the cluster; effects wait while it does not. */
   readonly lease: LeaseStatus;
+  /** failure: why the engine stopped recording commands (its database failed), or null while it records them. */
+  readonly failure: string | null;
+}
+
+/** ServerTimer is one of a server's armed timeouts: its delay's name, the state that armed it, when it fires. */
+export interface ServerTimer {
+  /** delay names the delay, e.g. `startTimeout`. */
+  readonly delay: string;
+  /** state is the id of the state that armed it, e.g. `server.spawn_pending`. */
+  readonly state: string;
+  /** dueAt: when it fires, in ms since the epoch. */
+  readonly dueAt: number;
+}
+
+/** SpawnkeeperStats count what the engine has done since it started. */
+export interface SpawnkeeperStats {
+  /** events committed to the event log. */
+  readonly events: number;
+  /** commits: SQLite transactions committed. */
+  readonly commits: number;
+  /** effectErrors: pod calls that failed. */
+  readonly effectErrors: number;
+  /** staleTimers: timers that fired after their state had moved on, and were dropped. */
+  readonly staleTimers: number;
+  /** watch: what the pod watches brought: applied events, bookmarks, malformed events skipped, lists whose resourceVersion went back. */
+  readonly watch: { readonly events: number; readonly bookmarks: number; readonly skipped: number; readonly regressions: number };
 }
 
 /** Spawnkeeper is the embeddable lifecycle engine; `createSpawnkeeper` builds and starts one. */
@@ -119,14 +151,47 @@ export interface Spawnkeeper {
   history(user: string, name?: string): HistoryEntry[];
   /** replayCheck folds every server's log and compares it with its stored snapshot. */
   replayCheck(): ReplayCheck[];
+  /** timers are the server's armed timeouts, soonest first. */
+  timers(user: string, name?: string): ServerTimer[];
   health(): SpawnkeeperHealth;
+  stats(): SpawnkeeperStats;
+  readonly config: SpawnkeeperConfig;
+  close(): Promise<void>;
+}
+
+/**
+ * SpawnkeeperInternals are the parts behind the facade. They are not part of the package's API (not
+ * exported from its index): the hub's inspector and dashboard read snapshots and timers through them,
+ * and tests reach into them.
+ */
+export interface SpawnkeeperInternals {
   readonly runtime: Runtime;
   readonly store: SqliteEventStore;
   readonly reflector: Reflector;
   readonly sweeper: OrphanSweeper;
   readonly lease: LeaseElector;
-  readonly config: SpawnkeeperConfig;
-  close(): Promise<void>;
+}
+
+const INTERNALS = new WeakMap<Spawnkeeper, SpawnkeeperInternals>();
+
+/** internals are the parts of an engine made by createSpawnkeeper. */
+export function internals(sk: Spawnkeeper): SpawnkeeperInternals {
+  const parts = INTERNALS.get(sk);
+  if (parts === undefined) throw new TypeError('not an engine made by createSpawnkeeper');
+  return parts;
+}
+
+/** WaitTimeoutError: `waitFor` gave up: the server did not reach the awaited state in time. */
+export class WaitTimeoutError extends Error {
+  constructor(
+    readonly key: string,
+    readonly timeoutMs: number,
+    /** detail is the state the server was in when the wait ended. */
+    readonly detail: string,
+  ) {
+    super(`${key} did not reach the awaited state within ${timeoutMs} ms (it is ${detail})`);
+    this.name = 'WaitTimeoutError';
+  }
 }
 
 /** FIRST_LEASE_WAIT_MS bounds how long createSpawnkeeper waits for the first answer about the Lease. */
@@ -136,7 +201,8 @@ const FIRST_LEASE_WAIT_MS = 2_000;
 function leaseName(config: SpawnkeeperConfig): string {
   const name = config.lease.name ?? `spawnkeeper-${config.instance}`;
   if (name.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name)) {
-    throw new Error(
+    throw new InvalidSettingError(
+      'lease.name',
       `the lease name ${JSON.stringify(name)} must be a lowercase DNS subdomain (letters, digits, '-', '.'); set lease.name when the instance is not one`,
     );
   }
@@ -248,14 +314,24 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     if (names === undefined) podNames.set(key, (names = podNameCandidates(key, template.podNamePrefix)));
     return names.find((n) => reflector.cache.get(n)?.key === key) ?? names[0];
   };
+  /** timersOf reads the runtime's timer ids into names for people. */
+  const timersOf = (key: string): ServerTimer[] =>
+    runtime
+      .deadlines(key)
+      .map(({ id, dueAt }) => {
+        const timer = parseTimerId(id);
+        return { delay: timer?.delay ?? id, state: timer?.state ?? '', dueAt };
+      })
+      .sort((a, b) => a.dueAt - b.dueAt);
   const status = (view: ServerView): ServerStatus => {
     const { user, name } = parseServerKey(view.key);
+    const { pod } = view.snapshot.context;
     const state = view.state.split('.')[0] as TopState;
     // The deadline people care about is the pending state's own (start or stop timeout), not the next poll.
-    const timers = runtime.deadlines(view.key);
+    const timers = timersOf(view.key);
     const pendingNode = view.state.startsWith('running.unready') ? 'running.unready' : state;
-    const own = timers.filter((d) => parseTimerId(d.id)?.path === pendingNode);
-    const deadlines = (own.length > 0 ? own : timers).map((d) => d.dueAt);
+    const own = timers.filter((t) => t.state === `${machine.id}.${pendingNode}`);
+    const deadlines = (own.length > 0 ? own : timers).map((t) => t.dueAt);
     return {
       key: view.key,
       user,
@@ -269,8 +345,10 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       since: view.since,
       reason: view.snapshot.context.reason,
       startQueued: view.snapshot.context.startQueued,
+      failure: view.snapshot.context.failure,
       deadline: deadlines.length === 0 ? null : Math.min(...deadlines),
       podName: actualPodName(view.key),
+      podUid: pod?.exists === true ? pod.uid : null,
       seq: view.seq,
     };
   };
@@ -280,11 +358,6 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   };
 
   const sk: Spawnkeeper = {
-    runtime,
-    store,
-    reflector,
-    sweeper,
-    lease,
     config,
     async start(user, name = '') {
       return status(await runtime.send(serverKey(user, name), { type: 'server.start' }));
@@ -294,28 +367,18 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     },
     get: (user, name = '') => byKey(serverKey(user, name)),
     list: () => runtime.list().map(status),
-    waitFor(user, name, until = (s) => s.stable, timeoutMs = 60_000) {
+    timers: (user, name = '') => timersOf(serverKey(user, name)),
+    async waitFor(user, name, until = (s) => s.stable, timeoutMs = 60_000) {
       const key = serverKey(user, name);
-      return new Promise((resolve, reject) => {
-        const now = byKey(key);
-        if (now !== undefined && until(now)) {
-          resolve(now);
-          return;
-        }
-        const timer = setTimeout(() => {
-          off();
-          reject(new Error(`${key} did not reach the awaited state within ${timeoutMs} ms (it is ${byKey(key)?.detail ?? 'unknown'})`));
-        }, timeoutMs);
-        const off = runtime.subscribe((c) => {
-          if (c.key !== key) return;
-          const s = byKey(key);
-          if (s !== undefined && until(s)) {
-            clearTimeout(timer);
-            off();
-            resolve(s);
-          }
-        });
+      const reached = await waitUntil({
+        clock,
+        read: () => byKey(key),
+        subscribe: (changed) => runtime.subscribe((c) => c.key === key && changed()),
+        until,
+        ms: timeoutMs,
       });
+      if (reached === undefined) throw new WaitTimeoutError(key, timeoutMs, byKey(key)?.detail ?? 'unknown');
+      return reached;
     },
     subscribe(listener) {
       return runtime.subscribe((c) => {
@@ -337,7 +400,12 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
         overdueTimers: runtime.overdueTimers(),
         pendingEffects: runtime.pendingEffects,
         orphans: store.orphans().length,
+        failure: runtime.failed?.message ?? null,
       };
+    },
+    stats() {
+      const { events, commits, effectErrors, staleTimers } = runtime.stats;
+      return { events, commits, effectErrors, staleTimers, watch: { ...reflector.stats } };
     },
     async close() {
       abort.abort();
@@ -348,5 +416,6 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       if (typeof options.db === 'string') db.close();
     },
   };
+  INTERNALS.set(sk, { runtime, store, reflector, sweeper, lease });
   return sk;
 }

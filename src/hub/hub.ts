@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
+import { RuntimeClosedError } from '../runtime/errors.js';
 import { RuntimeFailedError } from '../runtime/runtime.js';
 import type { Spawnkeeper } from '../spawnkeeper.js';
 import { recordActivity } from './api/activity.js';
@@ -257,8 +258,7 @@ function clientErrorStatus(err: NodeJS.ErrnoException): string {
 function asHttpError(hub: HubContext, err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof RuntimeFailedError) return new HttpError(503, 'The hub cannot record commands: its database failed. See /hub/health.');
-  if (err instanceof Error && err.message === 'runtime closed')
-    return new HttpError(503, 'The hub is shutting down', { Connection: 'close' });
+  if (err instanceof RuntimeClosedError) return new HttpError(503, 'The hub is shutting down', { Connection: 'close' });
   hub.logger.error({ err }, 'request failed');
   return new HttpError(500, 'Unhandled error');
 }

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { InvalidSettingError } from '../../machines/setting-error.js';
 import type { Clock } from '../core/clock.js';
 import type { Simulator } from '../sim/index.js';
 import { startSimulator } from '../sim/index.js';
@@ -112,7 +113,7 @@ export async function startHub(partial: Partial<HubConfig>, options: StartOption
         },
       });
     } catch (err) {
-      if (err instanceof Error && /delay|must be/.test(err.message)) throw new ConfigError(err.message);
+      if (err instanceof InvalidSettingError) throw new ConfigError(err.message);
       throw err;
     }
     undo.push(() => sk.close());

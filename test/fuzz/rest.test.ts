@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TestHub } from '../integration/hub-helpers.js';
 import { ADMIN, startTestHub } from '../integration/hub-helpers.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 /**
  * REST fuzzing: random and mutated requests (methods, paths, names with odd characters, queries,
@@ -581,7 +582,7 @@ describe('fuzz: REST API', () => {
       TOKENS.revoked = revoked.token;
       const url = new URL(hub.url);
       let commands = 0; // server.start and server.stop events committed, counted as they commit
-      hub.running.sk.runtime.subscribe((c) => {
+      internals(hub.running.sk).runtime.subscribe((c) => {
         if (c.event.type === 'server.start' || c.event.type === 'server.stop') commands++;
       });
       const statuses = new Map<number, number>();

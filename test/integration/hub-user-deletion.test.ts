@@ -11,6 +11,7 @@ import { startSimulator } from '../../src/sim/index.js';
 import type { Simulator } from '../../src/sim/index.js';
 import { tempDir } from '../support/harness.js';
 import { ADMIN, FAST_KUBELET, TEST_ENGINE, sinkLogger, startTestHub, waitFor } from './hub-helpers.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 const api = '/hub/api';
 const ACTIVE = new Set(['spawn_pending', 'running', 'stop_pending']);
@@ -240,7 +241,7 @@ describe('user deletion and server starts', () => {
         { logger: sinkLogger([]) },
       );
       hubs.push(r);
-      await r.sk.reflector.synced();
+      await internals(r.sk).reflector.synced();
       return r;
     }
     const call = (r: RunningHub, method: string, path: string) =>
