@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TimerSet } from '../cluster/clock.js';
 import type { FaultInjector } from '../faults/faults.js';
 import { isPatchType } from './merge-patch.js';
-import { mediaType, parseJson, readBody, sendJson } from './http-util.js';
+import { isJsonType, parseJson, readBody, readTypedJson, sendJson } from './http-util.js';
 import type { Collection, KindTable } from '../cluster/kinds.js';
 import { awaitVersion, listObjects } from './list.js';
 import type { ObjectRegistry } from '../cluster/object-registry.js';
@@ -10,7 +10,7 @@ import type { DeleteOptions, PodRegistry } from '../cluster/pod-registry.js';
 import type { ListOptions } from './query.js';
 import { integer, readListOptions } from './query.js';
 import { both, parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { badRequest, notFound, unsupportedMediaType } from './status.js';
+import { badRequest, notFound } from './status.js';
 import type { ClusterStore } from '../cluster/store.js';
 import type { WatchRegistry } from './watch-stream.js';
 import type { WatchStart } from './watch-stream.js';
@@ -95,9 +95,7 @@ async function watchStart(ctx: HandlerContext, o: ListOptions): Promise<WatchSta
 }
 
 export async function createPod(ctx: HandlerContext, namespace: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const type = mediaType(req);
-  if (type !== '' && type !== 'application/json') throw unsupportedMediaType(type);
-  const body = parseJson(await readBody(req, ctx.maxBodyBytes));
+  const { body } = await readTypedJson(req, ctx.maxBodyBytes, isJsonType);
   sendJson(res, 201, ctx.registry.create(namespace, body));
 }
 
@@ -114,9 +112,7 @@ export async function patchPod(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const type = mediaType(req);
-  if (!isPatchType(type)) throw unsupportedMediaType(type);
-  const body = parseJson(await readBody(req, ctx.maxBodyBytes));
+  const { type, body } = await readTypedJson(req, ctx.maxBodyBytes, isPatchType);
   sendJson(res, 200, ctx.registry.patch(namespace, name, body, type));
 }
 

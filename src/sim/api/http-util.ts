@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { BodyErrors } from '../../core/http.js';
 import { readBody as readCoreBody, writeJson } from '../../core/http.js';
-import { ApiError, badRequest, statusObject, tooLarge } from './status.js';
+import { ApiError, badRequest, statusObject, tooLarge, unsupportedMediaType } from './status.js';
 
 /**
  * The HTTP helpers give every answer the API server's framing: JSON with
@@ -58,6 +58,22 @@ export function parseJson(body: Buffer): unknown {
   } catch (err) {
     throw badRequest(`the request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** isJsonType: a body sent as JSON, or with no type (which the API server takes as JSON). */
+export function isJsonType(type: string): type is '' | 'application/json' {
+  return type === '' || type === 'application/json';
+}
+
+/** readTypedJson reads a JSON body sent with a media type `accepts` takes (else 415), and tells the type. */
+export async function readTypedJson<T extends string>(
+  req: IncomingMessage,
+  limit: number,
+  accepts: (type: string) => type is T,
+): Promise<{ type: T; body: unknown }> {
+  const type = mediaType(req);
+  if (!accepts(type)) throw unsupportedMediaType(type);
+  return { type, body: parseJson(await readBody(req, limit)) };
 }
 
 /** mediaType returns the request's Content-Type without parameters, lower-cased. */

@@ -1,21 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HandlerContext } from './handlers.js';
 import { readDeleteOptions } from './handlers.js';
-import { mediaType, parseJson, readBody, sendJson } from './http-util.js';
+import { isJsonType, readTypedJson, sendJson } from './http-util.js';
 import type { KindSpec } from '../cluster/kinds.js';
 import { isPatchType } from './merge-patch.js';
-import { unsupportedMediaType } from './status.js';
 
 /**
  * The object handlers serve the kinds of the kinds table; like the pod handlers they only turn
  * HTTP into calls of the object registry, where the rules live.
  */
-
-async function jsonBody(ctx: HandlerContext, req: IncomingMessage, accepted: readonly string[]): Promise<unknown> {
-  const type = mediaType(req);
-  if (!accepted.includes(type)) throw unsupportedMediaType(type);
-  return parseJson(await readBody(req, ctx.maxBodyBytes));
-}
 
 export async function createObject(
   ctx: HandlerContext,
@@ -24,7 +17,7 @@ export async function createObject(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const body = await jsonBody(ctx, req, ['', 'application/json']);
+  const { body } = await readTypedJson(req, ctx.maxBodyBytes, isJsonType);
   sendJson(res, 201, ctx.objects.create(kind, namespace, body));
 }
 
@@ -36,7 +29,7 @@ export async function replaceObject(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const body = await jsonBody(ctx, req, ['', 'application/json']);
+  const { body } = await readTypedJson(req, ctx.maxBodyBytes, isJsonType);
   sendJson(res, 200, ctx.objects.replace(kind, namespace, name, body));
 }
 
@@ -49,9 +42,7 @@ export async function patchObject(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const type = mediaType(req);
-  if (!isPatchType(type)) throw unsupportedMediaType(type);
-  const body = parseJson(await readBody(req, ctx.maxBodyBytes));
+  const { type, body } = await readTypedJson(req, ctx.maxBodyBytes, isPatchType);
   sendJson(res, 200, ctx.objects.patch(kind, namespace, name, body, type));
 }
 
