@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'bench/results/', 'test-artifacts/', '.scratch/'] },
+  { ignores: ['node_modules/', 'dist/', 'bench/results/', 'bench/.build/', 'test-artifacts/', '.scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // bin/spawnkeeper.mjs and the package run compiled code: build dist/ first when a source changed.
+    globalSetup: ['test/support/build-dist.ts'],
   },
 });

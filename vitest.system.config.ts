@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // bin/spawnkeeper.mjs and the package run compiled code: build dist/ first when a source changed.
+    globalSetup: ['test/support/build-dist.ts'],
   },
 });

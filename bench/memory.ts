@@ -7,7 +7,7 @@ import { format, metric } from './stats.js';
 import type { ScenarioResult } from './stats.js';
 import { benchDir } from './support.js';
 
-/** GOAL_BYTES is the bound on heap per idle server. */
+/** GOAL_BYTES is the goal's bound on heap per idle server (bench/README.md). */
 const GOAL_BYTES = 2048;
 
 export const memory: Scenario = {

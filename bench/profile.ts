@@ -1,5 +1,7 @@
 // Summarises a `node --cpu-prof` profile: `npx tsx bench/profile.ts FILE.cpuprofile [--top n] [--exclude fn,fn] [--focus fn] [--by-area]`.
 import { readFileSync } from 'node:fs';
+import type { CommandSpec } from '../src/core/cli.js';
+import { UsageError, helpText, integerOption, parseCommand, stringOption } from '../src/core/cli.js';
 
 interface CallFrame {
   readonly functionName: string;
@@ -94,17 +96,34 @@ export function summarize(
   return { totalMs: counted, shares };
 }
 
+/** PROFILE is `npx tsx bench/profile.ts`: its flags and help. */
+const PROFILE: CommandSpec = {
+  usage: 'npx tsx bench/profile.ts FILE.cpuprofile [options]',
+  summary: 'Summarizes a V8 CPU profile: the functions (or areas) with the most self and inclusive time.',
+  options: {
+    top: { type: 'string', value: 'N', doc: 'rows of each list (default 25)' },
+    exclude: { type: 'string', value: 'FN,FN', doc: 'leave these functions out of the count' },
+    focus: { type: 'string', value: 'FN', doc: 'count only samples under this function' },
+    'by-area': { type: 'boolean', doc: 'group by area of the code instead of by function' },
+  },
+  positionals: true,
+};
+
 function main(argv: readonly string[]): void {
-  const file = argv[0];
-  if (file === undefined) throw new Error('usage: bench/profile.ts FILE.cpuprofile [--top n] [--exclude fn,fn] [--focus fn] [--by-area]');
-  let top = 25;
-  const options: { exclude?: string[]; focus?: string; byArea?: boolean } = {};
-  for (let i = 1; i < argv.length; i++) {
-    if (argv[i] === '--top') top = Number(argv[++i]);
-    else if (argv[i] === '--exclude') options.exclude = (argv[++i] ?? '').split(',');
-    else if (argv[i] === '--focus') options.focus = argv[++i] ?? '';
-    else if (argv[i] === '--by-area') options.byArea = true;
+  const { values, positionals, help } = parseCommand(PROFILE, argv);
+  if (help) {
+    process.stdout.write(`${helpText(PROFILE)}\n`);
+    return;
   }
+  const [file, ...rest] = positionals;
+  if (file === undefined || rest.length > 0) throw new UsageError('give one FILE.cpuprofile');
+  const top = integerOption('top', values['top'], 1, 10_000) ?? 25;
+  const options: { exclude?: string[]; focus?: string; byArea?: boolean } = {};
+  const exclude = stringOption(values['exclude']);
+  const focus = stringOption(values['focus']);
+  if (exclude !== undefined) options.exclude = exclude.split(',');
+  if (focus !== undefined) options.focus = focus;
+  if (values['by-area'] === true) options.byArea = true;
   const { totalMs, shares } = summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, options);
   const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)} %`;
   process.stdout.write(`${totalMs.toFixed(0)} ms of samples counted\n\nself time\n`);
@@ -115,4 +134,12 @@ function main(argv: readonly string[]): void {
     process.stdout.write(`${pct(s.totalShare)}  ${s.name}\n`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main(process.argv.slice(2));
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    main(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`profile: ${err.message} (see npx tsx bench/profile.ts --help)\n`);
+    process.exitCode = 2;
+  }
+}

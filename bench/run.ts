@@ -1,8 +1,10 @@
-// The benchmark runner: `npx tsx bench/run.ts [--quick] [--only id,id] [--reps n]`.
+// The benchmark runner: `npx tsx bench/run.ts [--quick] [--only id,id] [--reps n] [--no-baselines]` (--help lists them).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import type { CommandSpec } from '../src/core/cli.js';
+import { UsageError, helpText, integerOption, parseCommand, stringOption } from '../src/core/cli.js';
 import type { BenchOptions, Scenario } from './scenario.js';
 import type { ScenarioResult } from './stats.js';
 import { round, summary, table } from './stats.js';
@@ -23,17 +25,32 @@ interface Args {
   baselines: boolean;
 }
 
-function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { quick: false, only: undefined, reps: undefined, baselines: true };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--quick') args.quick = true;
-    else if (a === '--only') args.only = new Set((argv[++i] ?? '').split(','));
-    else if (a === '--reps') args.reps = Number(argv[++i]);
-    else if (a === '--no-baselines') args.baselines = false;
-    else throw new Error(`unknown argument ${String(a)}; usage: bench/run.ts [--quick] [--only id,id] [--reps n] [--no-baselines]`);
-  }
-  return args;
+/** BENCH is `npm run bench`: its flags and help. */
+const BENCH: CommandSpec = {
+  usage: 'npm run bench -- [options]',
+  summary: `Measures each goal of bench/README.md against what this machine can do at best, side by side;
+prints a table and writes bench/results/latest.json.`,
+  options: {
+    quick: { type: 'boolean', doc: 'a smoke run (one rep after a warm-up, smaller sizes); asserts no timing' },
+    only: { type: 'string', value: 'ID,ID', doc: `run only these scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}` },
+    reps: { type: 'string', value: 'N', doc: 'repetitions after the warm-up (default 5, 1 with --quick)' },
+    'no-baselines': { type: 'boolean', doc: "skip the baselines: spawnkeeper's own work only, for a profile" },
+  },
+};
+
+function parseBenchArgs(argv: readonly string[]): Args & { help: boolean } {
+  const { values, help } = parseCommand(BENCH, argv);
+  const only = stringOption(values['only']);
+  const ids = only === undefined ? undefined : new Set(only.split(','));
+  const unknown = [...(ids ?? [])].filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (unknown.length > 0) throw new UsageError(`--only: no scenario ${unknown.join(', ')}`);
+  return {
+    quick: values['quick'] === true,
+    only: ids,
+    reps: integerOption('reps', values['reps'], 1, 1_000),
+    baselines: values['no-baselines'] !== true,
+    help,
+  };
 }
 
 /** toJson is one scenario in latest.json: its headline's median/min/max/unit at the top, then the rest. */
@@ -57,7 +74,19 @@ function jsonValue(v: unknown): unknown {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  let args: ReturnType<typeof parseBenchArgs>;
+  try {
+    args = parseBenchArgs(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench: ${err.message} (see npm run bench -- --help)\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (args.help) {
+    process.stdout.write(`${helpText(BENCH)}\n`);
+    return;
+  }
   const started = performance.now();
   const options: BenchOptions = {
     quick: args.quick,

@@ -12,7 +12,7 @@ export interface Metric extends Summary {
   readonly samples: readonly number[];
 }
 
-/** Goal is one of the goals with the figure it is judged on. */
+/** Goal is one of the benchmark's goals (bench/README.md) with the figure it is judged on. */
 export interface Goal {
   readonly text: string;
   readonly met: boolean;

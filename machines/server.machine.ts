@@ -1,6 +1,5 @@
 import { assign, setup } from 'xstate';
 import { backoffDelay } from './backoff.js';
-import { InvalidSettingError } from './setting-error.js';
 import type { PodFact } from './pod-fact.js';
 import { failureOf, hasExited, isRunning, isUnready, relation, remember } from './pod-fact.js';
 
@@ -543,12 +542,23 @@ function lingeringPod() {
 
 export type ServerMachine = typeof serverMachine;
 
-/** configureServerMachine gives the machine its configured delays; defaults fill what is not given; a delay that is not a positive number is an InvalidSettingError. */
+/** InvalidDelayError: a delay given to configureServerMachine that is not a positive number of milliseconds. */
+export class InvalidDelayError extends RangeError {
+  constructor(
+    /** delay names it, e.g. `pollInterval`. */
+    readonly delay: string,
+    readonly value: unknown,
+  ) {
+    super(`delay ${delay} must be a positive number of milliseconds, got ${String(value)}`);
+    this.name = 'InvalidDelayError';
+  }
+}
+
+/** configureServerMachine gives the machine its configured delays; defaults fill what is not given; a delay that is not a positive number is an InvalidDelayError. */
 export function configureServerMachine(delays: Partial<ServerDelays> = {}): ServerMachine {
   const d: ServerDelays = { ...DEFAULT_DELAYS, ...delays };
   for (const [name, value] of Object.entries(d)) {
-    if (!Number.isFinite(value) || value <= 0)
-      throw new InvalidSettingError(`delays.${name}`, `delay ${name} must be a positive number of milliseconds, got ${String(value)}`);
+    if (!Number.isFinite(value) || value <= 0) throw new InvalidDelayError(name, value);
   }
   return serverMachine.provide({ delays: machineDelays(d) });
 }

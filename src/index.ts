@@ -3,7 +3,7 @@ export type { PodFact, PresentPod, AbsentPod } from '../machines/pod-fact.js';
 export { relation, isRunning, failureOf, FATAL_WAITING_REASONS } from '../machines/pod-fact.js';
 export type { ServerContext, ServerEvent, ServerDelays, ServerMachine, EffectError, EffectParams } from '../machines/server.machine.js';
 export { serverMachine, configureServerMachine, DEFAULT_DELAYS, MACHINE_VERSION } from '../machines/server.machine.js';
-export { InvalidSettingError } from '../machines/setting-error.js';
+export { InvalidDelayError } from '../machines/server.machine.js';
 export type { Backoff } from '../machines/backoff.js';
 export type { Clock, TimerHandle } from './core/clock.js';
 export { systemClock, ManualClock } from './core/clock.js';
@@ -30,6 +30,7 @@ export { SqliteEventStore } from './store/event-store.js';
 export type {
   Spawnkeeper,
   SpawnkeeperConfig,
+  SpawnkeeperConfigInput,
   SpawnkeeperOptions,
   SpawnkeeperHealth,
   SpawnkeeperStats,
@@ -37,5 +38,13 @@ export type {
   ServerTimer,
   TopState,
 } from './spawnkeeper.js';
-export { createSpawnkeeper, kubeConfigFor, DEFAULT_CONFIG, WaitTimeoutError } from './spawnkeeper.js';
+export {
+  createSpawnkeeper,
+  kubeConfigFor,
+  DEFAULT_CONFIG,
+  SPAWNKEEPER_SCHEMA,
+  parseSpawnkeeperConfig,
+  WaitTimeoutError,
+} from './spawnkeeper.js';
+export type { ConfigProblem } from './core/schema.js';
 export * from './hub/index.js';

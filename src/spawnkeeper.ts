@@ -1,17 +1,14 @@
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { ServerDelays } from '../machines/server.machine.js';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
 import { parseTimerId } from '../machines/timer-id.js';
-import { InvalidSettingError } from '../machines/setting-error.js';
 import { highestStamp, leaseFence } from './kube/fence.js';
 import type { LeaseStatus, LeaseTimings } from './kube/lease.js';
-import { DEFAULT_LEASE_TIMINGS, LeaseElector, checkLeaseTimings } from './kube/lease.js';
+import { LeaseElector } from './kube/lease.js';
 import { KubeLeaseStore } from './kube/lease-store.js';
-import { DEFAULT_TEMPLATE } from './kube/manifest.js';
 import type { PodTemplate } from './kube/manifest.js';
-import { parseServerKey, podNameCandidates, serverKey, validatePodNamePrefix } from './kube/names.js';
+import { parseServerKey, podNameCandidates, serverKey } from './kube/names.js';
 import { KubePodClient } from './kube/pod-client.js';
 import { Reflector } from './kube/reflector.js';
 import type { ReflectorHealth } from './kube/reflector.js';
@@ -23,52 +20,23 @@ import type { HistoryEntry, ReplayCheck } from './runtime/replay.js';
 import { checkReplay, history } from './runtime/replay.js';
 import { Runtime } from './runtime/runtime.js';
 import type { Committed, ServerView } from './runtime/runtime.js';
-import type { Durability } from './store/database.js';
 import { databaseLock, openDatabase } from './store/database.js';
 import { SqliteEventStore } from './store/event-store.js';
 import { hubIdentity } from './store/lock.js';
+import { ConfigError, show } from './core/schema.js';
+import type { SpawnkeeperConfig, SpawnkeeperConfigInput } from './spawnkeeper-config.js';
+import { parseSpawnkeeperConfig } from './spawnkeeper-config.js';
 
-/** SpawnkeeperConfig is everything an operator can set; every field has a documented default. */
-export interface SpawnkeeperConfig {
-  /** namespace the server pods live in (default `default`). */
-  namespace: string;
-  /** instance labels this hub's pods, so two hubs in one namespace never touch each other's (default `hub`). */
-  instance: string;
-  delays: Partial<ServerDelays>;
-  template: Partial<PodTemplate>;
-  /** deleteGraceSeconds of a first, graceful delete (default 1, KubeSpawner's). */
-  deleteGraceSeconds: number;
-  durability: Durability;
-  effectConcurrency: number;
-  reflector: { resyncMs?: number; watchTimeoutSeconds?: number; silenceMs?: number; unhealthyAfterMs?: number; backoffMaxMs?: number };
-  sweeper: { intervalMs?: number; graceMs?: number };
-  /**
-   * lease: the Kubernetes Lease that makes this hub the only one acting on its instance's pods.
-   * name (default `spawnkeeper-<instance>`), identity (default: host and database), and client-go's
-   * timings (default 15 s / 10 s / 2 s).
-   */
-  lease: Partial<LeaseTimings> & { name?: string; identity?: string };
-}
-
-export const DEFAULT_CONFIG: SpawnkeeperConfig = {
-  namespace: 'default',
-  instance: 'hub',
-  delays: {},
-  template: {},
-  deleteGraceSeconds: 1,
-  durability: 'full',
-  effectConcurrency: 32,
-  reflector: {},
-  sweeper: {},
-  lease: {},
-};
+export type { SpawnkeeperConfig, SpawnkeeperConfigInput } from './spawnkeeper-config.js';
+export { DEFAULT_CONFIG, SPAWNKEEPER_SCHEMA, parseSpawnkeeperConfig } from './spawnkeeper-config.js';
 
 export interface SpawnkeeperOptions {
   /** db: a path to the SQLite file (created if missing) or an open database. */
   db: string | Database;
   /** cluster: a KubeConfig whose current context reaches the API server. */
   cluster: KubeConfig;
-  config?: Partial<SpawnkeeperConfig>;
+  /** config: any part of SpawnkeeperConfig; it is checked (a ConfigError names each bad path) and completed with the defaults. */
+  config?: SpawnkeeperConfigInput;
   logger?: Logger;
   clock?: Clock;
 }
@@ -201,12 +169,25 @@ const FIRST_LEASE_WAIT_MS = 2_000;
 function leaseName(config: SpawnkeeperConfig): string {
   const name = config.lease.name ?? `spawnkeeper-${config.instance}`;
   if (name.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name)) {
-    throw new InvalidSettingError(
-      'lease.name',
-      `the lease name ${JSON.stringify(name)} must be a lowercase DNS subdomain (letters, digits, '-', '.'); set lease.name when the instance is not one`,
+    throw new ConfigError(
+      `lease.name: the lease name ${JSON.stringify(name)} must be a lowercase DNS subdomain (letters, digits, '-', '.'); set lease.name when the instance is not one`,
+      [{ path: 'lease.name', message: 'must be a lowercase DNS subdomain' }],
     );
   }
   return name;
+}
+
+/** checkOptions refuses a db or cluster of the wrong kind (from JavaScript, or through a cast) with a ConfigError naming it. */
+function checkOptions(options: SpawnkeeperOptions): void {
+  const problem = (path: string, what: string, got: unknown): never => {
+    const message = `expected ${what}, got ${show(got)}`;
+    throw new ConfigError(`${path}: ${message}`, [{ path, message }]);
+  };
+  const db: unknown = options.db;
+  if (typeof db === 'string' ? db === '' : typeof (db as { prepare?: unknown } | null)?.prepare !== 'function')
+    problem('db', 'a file path or an open better-sqlite3 database', db);
+  if (typeof (options.cluster as { makeApiClient?: unknown } | undefined)?.makeApiClient !== 'function')
+    problem('cluster', 'a KubeConfig', options.cluster);
 }
 
 /** kubeConfigFor makes a KubeConfig for a plain-HTTP API server such as the simulator. */
@@ -227,18 +208,17 @@ export function kubeConfigFor(url: string, namespace = 'default'): KubeConfig {
  * the orphan sweeper; effects and sweeps run only while the Lease is held. The one wiring point.
  */
 export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Spawnkeeper> {
-  const config: SpawnkeeperConfig = { ...DEFAULT_CONFIG, ...options.config };
+  // Options are checked before the database is opened: a bad one must not leave a locked file behind.
+  checkOptions(options);
+  const config = parseSpawnkeeperConfig(options.config);
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
-  // Settings are checked before the database is opened: a bad one must not leave a locked file behind.
   const machine = configureServerMachine(config.delays);
-  const timings: LeaseTimings = { ...DEFAULT_LEASE_TIMINGS, ...config.lease };
-  checkLeaseTimings(timings);
+  const timings: LeaseTimings = config.lease;
   const name = leaseName(config);
   const db = typeof options.db === 'string' ? openDatabase(options.db, { durability: config.durability, now: clock.now() }) : options.db;
   const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
-  const template: PodTemplate = { ...DEFAULT_TEMPLATE, ...config.template };
-  validatePodNamePrefix(template.podNamePrefix);
+  const template: PodTemplate = config.template;
   const api = options.cluster.makeApiClient(CoreV1Api);
   const lease = new LeaseElector({
     ...timings,
@@ -263,7 +243,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     logger,
     gate: lease,
     effectConcurrency: config.effectConcurrency,
-    effectTimeoutMs: config.delays.requestTimeout ?? 10_000,
+    effectTimeoutMs: config.delays.requestTimeout,
   });
   runtime.start();
   const reflector = new Reflector({
@@ -284,7 +264,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     clock,
     logger,
     gate: lease,
-    callTimeoutMs: config.delays.requestTimeout ?? 10_000,
+    callTimeoutMs: config.delays.requestTimeout,
     ...config.sweeper,
   });
   const abort = new AbortController();

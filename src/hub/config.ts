@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
+import type { CommandSpec, OptionSpec } from '../core/cli.js';
+import { UsageError, parseCommand } from '../core/cli.js';
+import { ConfigError, describeProblems, show, validate } from '../core/schema.js';
+import { parseSpawnkeeperConfig } from '../spawnkeeper-config.js';
+import type { SpawnkeeperConfigInput } from '../spawnkeeper-config.js';
 import { ServiceConfigError, parseServices } from './auth/services.js';
-import type { HubConfig, Setting, SettingType } from './settings.js';
-import { DEFAULT_HUB_CONFIG, SETTINGS, envName, flagName, snake } from './settings.js';
+import type { HubConfig, Setting } from './settings.js';
+import { DEFAULT_HUB_CONFIG, SETTINGS, envName, flagName, hubSchema, settingSchema, snake } from './settings.js';
+
+export { ConfigError };
 
 /**
  * MIN_ADMIN_TOKEN_LENGTH: an operator-chosen admin token is stored as one unsalted SHA-256 digest
@@ -9,61 +16,82 @@ import { DEFAULT_HUB_CONFIG, SETTINGS, envName, flagName, snake } from './settin
  */
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
-/** ConfigError is a bad setting from any source; the CLI prints it and exits with code 2. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
 /** ParsedArgs are a command line split into settings flags, command-specific options and positionals. */
 export interface ParsedArgs {
   readonly flags: Map<keyof HubConfig, string>;
+  /** options: the command's own flags by their `--name`, a boolean one as `'true'`. */
   readonly options: Map<string, string>;
   readonly positionals: string[];
   readonly configPath: string | undefined;
   readonly help: boolean;
 }
 
-const BY_FLAG = new Map(SETTINGS.filter((s) => s.where === 'all').map((s) => [flagName(s.key), s]));
+/** HubCommandSpec is a hub command: its own flags, and which settings it takes as flags (`--config` comes with any). */
+export interface HubCommandSpec extends Omit<CommandSpec, 'options'> {
+  readonly options?: Readonly<Record<string, OptionSpec>>;
+  /** settings: `all` (serve), `db` (commands that only open the database: `--db` and `--config`), or none. */
+  readonly settings: 'all' | 'db' | 'none';
+}
+
+function placeholder(s: Setting): string {
+  if (s.type === 'port' || s.type === 'count') return 'N';
+  if (s.type === 'seconds') return 'SECONDS';
+  if (typeof s.type === 'object' && 'oneOf' in s.type) return s.type.oneOf.join('|');
+  return s.key === 'db' ? 'PATH' : s.key === 'kubeconfig' ? 'FILE' : 'TEXT';
+}
+
+function settingOption(s: Setting): OptionSpec {
+  const doc = `${s.doc}\n(${envName(s.key)}; default ${show(DEFAULT_HUB_CONFIG[s.key])})`;
+  return s.type === 'boolean'
+    ? { type: 'boolean', inline: true, value: 'true|false', doc }
+    : { type: 'string', value: placeholder(s), doc };
+}
+
+const CONFIG_OPTION: OptionSpec = { type: 'string', value: 'FILE', doc: 'JSON config file, snake_case keys ($SPAWNKEEPER_CONFIG)' };
+
+/** commandSpec is a hub command's whole spec: its flags, `--config` and the settings flags it takes. */
+export function commandSpec(command: HubCommandSpec): CommandSpec {
+  const settings = SETTINGS.filter(
+    (s) => s.where === 'all' && (command.settings === 'all' || (command.settings === 'db' && s.key === 'db')),
+  );
+  const options: Record<string, OptionSpec> = { ...command.options };
+  if (command.settings !== 'none') options['config'] = CONFIG_OPTION;
+  for (const s of settings) options[flagName(s.key).slice(2)] = settingOption(s);
+  return { ...command, options };
+}
+
+const SETTINGS_ONLY: HubCommandSpec = { usage: 'spawnkeeper serve [options]', summary: 'run the hub', settings: 'all' };
 
 /**
- * parseArgs reads `--flag value`, `--flag=value` and bare boolean flags; `extra` names the options
- * a command adds (true: takes a value). Anything unknown is an error, never silently ignored.
+ * parseArgs reads a hub command's line (node's parseArgs, strict): `--flag value`, `--flag=value`,
+ * bare boolean flags (`--in-cluster`, `--in-cluster=false`). Anything unknown is an error, never ignored.
  */
-export function parseArgs(argv: readonly string[], extra: Readonly<Record<string, boolean>> = {}): ParsedArgs {
-  const flags = new Map<keyof HubConfig, string>();
-  const options = new Map<string, string>();
-  const positionals: string[] = [];
-  let configPath: string | undefined;
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (!arg.startsWith('-') || arg === '-') {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
-    const takeValue = (): string => {
-      if (inline !== undefined) return inline;
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new ConfigError(`${name} needs a value`);
-      i++;
-      return next;
-    };
-    if (name === '--help' || name === '-h') help = true;
-    else if (name === '--config') configPath = takeValue();
-    else if (name in extra) options.set(name, extra[name] === true ? takeValue() : (inline ?? 'true'));
-    else {
-      const setting = BY_FLAG.get(name);
-      if (setting === undefined) throw new ConfigError(`unknown option ${name}`);
-      flags.set(setting.key, setting.type === 'boolean' ? (inline ?? 'true') : takeValue());
-    }
+export function parseArgs(argv: readonly string[], command: HubCommandSpec = SETTINGS_ONLY): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseCommand(commandSpec(command), argv);
+  } catch (err) {
+    if (err instanceof UsageError) throw new ConfigError(err.message);
+    throw err;
   }
-  return { flags, options, positionals, configPath, help };
+  const flags = new Map<keyof HubConfig, string>();
+  for (const s of SETTINGS) {
+    const value = parsed.values[flagName(s.key).slice(2)];
+    if (value !== undefined) flags.set(s.key, String(value));
+  }
+  const options = new Map<string, string>();
+  for (const name of Object.keys(command.options ?? {})) {
+    const value = parsed.values[name];
+    if (value !== undefined) options.set(`--${name}`, String(value));
+  }
+  const config = parsed.values['config'];
+  return {
+    flags,
+    options,
+    positionals: parsed.positionals,
+    configPath: typeof config === 'string' ? config : undefined,
+    help: parsed.help,
+  };
 }
 
 /** ConfigSources are where settings come from; tests pass their own environment and files. */
@@ -73,9 +101,9 @@ export interface ConfigSources {
   readonly readFile?: (path: string) => string;
 }
 
-/** resolveConfig merges defaults, the JSON file, the environment and flags, each winning over the one before. */
+/** resolveConfig merges defaults, the JSON file, the environment and flags, each winning over the one before, and checks the result. */
 export function resolveConfig(sources: ConfigSources): HubConfig {
-  const config: Record<string, unknown> = { ...DEFAULT_HUB_CONFIG };
+  const config: Record<string, unknown> = {};
   const path = sources.args.configPath ?? sources.env['SPAWNKEEPER_CONFIG'];
   if (path !== undefined && path !== '') Object.assign(config, readConfigFile(path, sources.readFile));
   for (const s of SETTINGS) {
@@ -87,20 +115,45 @@ export function resolveConfig(sources: ConfigSources): HubConfig {
     const s = SETTINGS.find((x) => x.key === key);
     if (s !== undefined) config[key] = convert(s, raw, flagName(key));
   }
-  const hub = config as unknown as HubConfig;
+  return checkHubConfig(config as Partial<HubConfig>);
+}
+
+const HUB_SCHEMA = hubSchema((key) => key);
+const FILE_SCHEMA = hubSchema(snake);
+
+/** engineConfig is what the hub gives createSpawnkeeper: its `spawnkeeper` section over the hub settings it overlaps. */
+export function engineConfig(config: HubConfig): SpawnkeeperConfigInput {
+  return {
+    ...config.spawnkeeper,
+    namespace: config.namespace,
+    instance: config.instance,
+    reflector: { unhealthyAfterMs: config.unhealthyAfter * 1000, ...config.spawnkeeper.reflector },
+    lease: {
+      durationMs: config.leaseDuration * 1000,
+      renewDeadlineMs: config.leaseRenewDeadline * 1000,
+      retryPeriodMs: config.leaseRetryPeriod * 1000,
+      ...config.spawnkeeper.lease,
+    },
+  };
+}
+
+/**
+ * checkHubConfig completes a hub configuration with the defaults and checks all of it, the engine's
+ * part included, or throws a ConfigError naming each bad path. It reads and writes nothing.
+ */
+export function checkHubConfig(partial: Partial<HubConfig>): HubConfig {
+  const hub = validate(HUB_SCHEMA, { ...DEFAULT_HUB_CONFIG, ...partial }) as unknown as HubConfig;
   if (hub.kubeconfig !== '' && hub.inCluster) throw new ConfigError('give either kubeconfig or in_cluster, not both');
-  if (hub.apiPageDefaultLimit < 1 || hub.apiPageMaxLimit < 1)
-    throw new ConfigError('api_page_default_limit and api_page_max_limit must be at least 1');
   if (hub.adminToken !== '' && hub.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
     throw new ConfigError(`${envName('adminToken')} must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (try: openssl rand -hex 32)`);
   }
-  if (hub.requestTimeout < 1) throw new ConfigError('request_timeout must be at least 1 second');
   try {
     parseServices(hub.services, hub.loadRoles, hub.adminToken);
   } catch (err) {
     if (err instanceof ServiceConfigError) throw new ConfigError(err.message);
     throw err;
   }
+  parseSpawnkeeperConfig(engineConfig(hub), { prefix: 'spawnkeeper' });
   return hub;
 }
 
@@ -119,54 +172,28 @@ function readConfigFile(path: string, read: (path: string) => string = (p) => re
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data))
     throw new ConfigError(`the config file ${path} must hold a JSON object`);
+  const checked = validate(FILE_SCHEMA, data, { source: path }) as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [fileKey, value] of Object.entries(data as Record<string, unknown>)) {
-    const s = SETTINGS.find((x) => snake(x.key) === fileKey);
-    if (s === undefined) throw new ConfigError(`unknown setting "${fileKey}" in ${path}`);
-    out[s.key] = check(s, value, `"${fileKey}" in ${path}`);
-  }
+  for (const s of SETTINGS) if (checked[snake(s.key)] !== undefined) out[s.key] = checked[snake(s.key)];
   return out;
 }
 
-/** convert parses a string from the environment or a flag into the setting's type. */
+/**
+ * convert reads a string from the environment or a flag as the setting's type (a number, or a word for
+ * true or false) and checks it; the error names the variable or flag.
+ */
 function convert(s: Setting, raw: string, where: string): unknown {
+  let value: unknown = raw;
   if (s.type === 'boolean') {
-    if (['true', '1', 'yes'].includes(raw.toLowerCase())) return true;
-    if (['false', '0', 'no'].includes(raw.toLowerCase())) return false;
-    throw new ConfigError(`${where} must be true or false, got "${raw}"`);
+    if (['true', '1', 'yes'].includes(raw.toLowerCase())) value = true;
+    if (['false', '0', 'no'].includes(raw.toLowerCase())) value = false;
+  } else if ((s.type === 'port' || s.type === 'count' || s.type === 'seconds') && /^-?\d+(\.\d+)?$/.test(raw)) value = Number(raw);
+  const result = settingSchema(s);
+  try {
+    return validate(result, value);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const problems = err.problems.map((p) => ({ path: p.path === '' ? where : `${where}.${p.path}`, message: p.message }));
+    throw new ConfigError(describeProblems(problems), problems);
   }
-  if (s.type === 'port' || s.type === 'count' || s.type === 'seconds') {
-    if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(`${where} must be a non-negative number, got "${raw}"`);
-    return check(s, Number(raw), where);
-  }
-  return check(s, raw, where);
-}
-
-/** check validates a typed value (from the JSON file, or converted) against the setting. */
-function check(s: Setting, value: unknown, where: string): unknown {
-  const t: SettingType = s.type;
-  const fail = (what: string): never => {
-    throw new ConfigError(`${where} must be ${what}, got ${JSON.stringify(value)?.slice(0, 80) ?? String(value)}`);
-  };
-  if (t === 'string') return typeof value === 'string' ? value : fail('a string');
-  if (t === 'boolean') return typeof value === 'boolean' ? value : fail('true or false');
-  if (t === 'object') return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : fail('an object');
-  if (t === 'list') return Array.isArray(value) ? value : fail('a list');
-  if (t === 'port')
-    return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535 ? value : fail('a port from 0 to 65535');
-  if (t === 'count') return Number.isSafeInteger(value) && (value as number) >= 0 ? value : fail('a non-negative integer');
-  if (t === 'seconds')
-    return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 86_400 * 365 ? value : fail('a number of seconds');
-  return typeof value === 'string' && t.oneOf.includes(value) ? value : fail(`one of ${t.oneOf.join(', ')}`);
-}
-
-/** configHelp is the settings part of `serve --help`, generated from the table. */
-export function configHelp(): string {
-  return SETTINGS.filter((s) => s.where !== 'file')
-    .map((s) => {
-      const flag = s.where === 'all' ? `${flagName(s.key)}${s.type === 'boolean' ? '' : ' V'}` : '(no flag)';
-      const def = DEFAULT_HUB_CONFIG[s.key];
-      return `  ${flag.padEnd(30)} ${s.doc} [${envName(s.key)}; default ${JSON.stringify(def)}]`;
-    })
-    .join('\n');
 }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Database } from 'better-sqlite3';
@@ -50,8 +50,11 @@ import { TokenStore } from './auth/tokens.js';
 import { KeyedLock } from './user-locks.js';
 import { UserStore } from './users.js';
 
-/** VERSION is spawnkeeper's own version, from package.json. */
-export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/**
+ * VERSION is spawnkeeper's own version, from its package.json, found by the package's name (a
+ * self-reference) so that the sources and the compiled dist/ read the same file.
+ */
+export const VERSION = (createRequire(import.meta.url)('spawnkeeper/package.json') as { version: string }).version;
 
 /** HubOptions take an engine the caller made, so an embedder keeps control of its database and cluster. */
 export interface HubOptions {

@@ -3,19 +3,17 @@ import { dirname, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { InvalidSettingError } from '../../machines/setting-error.js';
 import type { Clock } from '../core/clock.js';
 import type { Simulator } from '../sim/index.js';
 import { startSimulator } from '../sim/index.js';
 import type { Spawnkeeper } from '../spawnkeeper.js';
 import { createSpawnkeeper, kubeConfigFor } from '../spawnkeeper.js';
 import { openDatabase } from '../store/database.js';
-import { ConfigError } from './config.js';
+import { ConfigError, checkHubConfig, engineConfig } from './config.js';
 import type { Hub } from './hub.js';
 import { registerDashboard } from './dashboard/dashboard.js';
 import { createHub } from './hub.js';
 import type { HubConfig } from './settings.js';
-import { DEFAULT_HUB_CONFIG } from './settings.js';
 
 /** RunningHub is a whole hub process's worth of parts, with one `close` that takes them down in order. */
 export interface RunningHub {
@@ -77,45 +75,30 @@ async function clusterFor(config: HubConfig): Promise<{ cluster: KubeConfig; sim
  * a later one fails to start.
  */
 export async function startHub(partial: Partial<HubConfig>, options: StartOptions): Promise<RunningHub> {
-  const config: HubConfig = { ...DEFAULT_HUB_CONFIG, ...partial };
+  // Every setting is checked before anything is made: bad configuration creates no folder and opens no database.
+  const config = checkHubConfig(partial);
   const { logger } = options;
   const undo: Array<() => Promise<void> | void> = [];
   const unwind = async () => {
     for (const step of undo.splice(0).reverse()) await step();
   };
   try {
+    // The cluster configuration is read before the database: an unreadable kubeconfig touches no file.
+    const { cluster, sim } = await clusterFor(config);
+    if (sim !== undefined) undo.push(() => sim.close());
     // The data folder holds the database and the generated admin token: a new one is its owner's alone.
     if (config.db !== ':memory:') mkdirSync(dirname(config.db), { recursive: true, mode: 0o700 });
     const db = openDatabase(config.db, { durability: config.spawnkeeper.durability ?? 'full' });
     undo.push(() => {
       db.close();
     });
-    const { cluster, sim } = await clusterFor(config);
-    if (sim !== undefined) undo.push(() => sim.close());
-    let sk: Spawnkeeper;
-    try {
-      sk = await createSpawnkeeper({
-        db,
-        cluster,
-        logger,
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
-        config: {
-          ...config.spawnkeeper,
-          namespace: config.namespace,
-          instance: config.instance,
-          reflector: { unhealthyAfterMs: config.unhealthyAfter * 1000, ...config.spawnkeeper.reflector },
-          lease: {
-            durationMs: config.leaseDuration * 1000,
-            renewDeadlineMs: config.leaseRenewDeadline * 1000,
-            retryPeriodMs: config.leaseRetryPeriod * 1000,
-            ...config.spawnkeeper.lease,
-          },
-        },
-      });
-    } catch (err) {
-      if (err instanceof InvalidSettingError) throw new ConfigError(err.message);
-      throw err;
-    }
+    const sk = await createSpawnkeeper({
+      db,
+      cluster,
+      logger,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      config: engineConfig(config),
+    });
     undo.push(() => sk.close());
     const hub = createHub({
       sk,

@@ -1,11 +1,51 @@
-import type { SpawnkeeperConfig } from '../spawnkeeper.js';
+import * as v from 'valibot';
+import type { FieldSchema } from '../core/schema.js';
+import { anyList, anyObject, flag, group, integer, milliseconds, oneOf, port, seconds, text, withoutDefaults } from '../core/schema.js';
 import type { KubeletDelays } from '../sim/index.js';
+import { DEFAULT_KUBELET_DELAYS } from '../sim/index.js';
+import type { SpawnkeeperConfigInput } from '../spawnkeeper-config.js';
+import { SPAWNKEEPER_SCHEMA } from '../spawnkeeper-config.js';
 
-/** SimSettings configure the embedded simulated cluster that `npm start` runs when no real cluster is named. */
-export interface SimSettings {
-  seed?: number;
-  kubelet?: Partial<KubeletDelays>;
-}
+const KUBELET_DOCS: Record<keyof KubeletDelays, string> = {
+  scheduleMs: 'created → bound to a node',
+  createMs: 'bound → containers being created',
+  readyMs: 'containers being created → running and ready (the image pull and start)',
+  stopMs: 'SIGTERM → containers stopped, capped by the grace period',
+  backoffMs: 'first back-off of image pulls and crash loops',
+  crashRunMs: 'how long a crash-looping container runs before it exits again',
+  nodeLostEvictionMs: 'node lost → pod marked for deletion',
+};
+
+/** SIM_SCHEMA: the embedded simulated cluster that `npm start` runs when no real cluster is named. */
+export const SIM_SCHEMA = group(
+  {
+    seed: v.optional(integer(0, 2 ** 32 - 1, 'seeds uids and every fault decision'), 1),
+    kubelet: v.optional(
+      group(
+        Object.fromEntries(
+          (Object.keys(KUBELET_DOCS) as Array<keyof KubeletDelays>).map((k) => [
+            k,
+            v.optional(milliseconds(KUBELET_DOCS[k], 0), DEFAULT_KUBELET_DELAYS[k]),
+          ]),
+        ) as { [K in keyof KubeletDelays]: v.OptionalSchema<FieldSchema<number>, number> },
+        'simulated kubelet delays (ms)',
+      ),
+      {},
+    ),
+  },
+  'embedded simulator',
+);
+
+/** SimSettings configure the embedded simulated cluster; what is not given takes the simulator's defaults. */
+export type SimSettings = v.InferInput<typeof SIM_SCHEMA>;
+
+/**
+ * HUB_ENGINE_SCHEMA is the engine's schema as the hub's `spawnkeeper` section: without `namespace`
+ * and `instance` (the hub's own settings of those names give them), and without defaults, so what
+ * the section sets wins over the hub settings it overlaps (`unhealthy_after`, `lease_*`).
+ */
+const { namespace: _namespace, instance: _instance, ...ENGINE_ENTRIES } = SPAWNKEEPER_SCHEMA.entries;
+export const HUB_ENGINE_SCHEMA = group(ENGINE_ENTRIES, SPAWNKEEPER_SCHEMA.meta.doc);
 
 /** HubConfig is every setting of the hub; durations are in seconds, as JupyterHub's are. */
 export interface HubConfig {
@@ -36,7 +76,7 @@ export interface HubConfig {
   progressKeepalive: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFormat: 'auto' | 'json' | 'pretty';
-  spawnkeeper: Partial<SpawnkeeperConfig>;
+  spawnkeeper: Omit<SpawnkeeperConfigInput, 'namespace' | 'instance'>;
   sim: SimSettings;
   /** services: JupyterHub's `c.JupyterHub.services` entries (checked by parseServices). */
   services: unknown[];
@@ -44,8 +84,20 @@ export interface HubConfig {
   loadRoles: unknown[];
 }
 
-/** SettingType says how a value from the environment or a flag is parsed and checked. */
-export type SettingType = 'string' | 'port' | 'count' | 'seconds' | 'boolean' | 'object' | 'list' | { oneOf: readonly string[] };
+/**
+ * SettingType says how a value is checked (and, from the environment or a flag, parsed): a word for
+ * the common kinds, `{ oneOf }` for a choice, or `{ schema }` for a nested section (a group of fields).
+ */
+export type SettingType =
+  | 'string'
+  | 'port'
+  | 'count'
+  | 'seconds'
+  | 'boolean'
+  | 'object'
+  | 'list'
+  | { oneOf: readonly [string, ...string[]] }
+  | { schema: v.GenericSchema & { meta: { doc: string; values: string } } };
 
 /** Setting documents one key; its file key, environment variable and flag are derived from the name. */
 export interface Setting {
@@ -54,6 +106,8 @@ export interface Setting {
   readonly doc: string;
   /** where: `all` (file, env, flag), `secret` (file and env, never a flag: flags show in `ps`), `file` (objects and lists). */
   readonly where: 'all' | 'secret' | 'file';
+  /** min: the least value of a `seconds` or `count` setting (default 0). */
+  readonly min?: number;
 }
 
 /** DEFAULT_HUB_CONFIG is what a fresh `npm start` runs with: loopback, port 8081, the embedded simulator. */
@@ -113,13 +167,20 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'namedServerLimitPerUser', type: 'count', where: 'all', doc: 'named servers per user (0: no limit)' },
   { key: 'allowNamedServers', type: 'boolean', where: 'all', doc: 'allow named servers' },
   { key: 'maxBodyBytes', type: 'count', where: 'all', doc: 'largest request body; larger ones get 413' },
-  { key: 'requestTimeout', type: 'seconds', where: 'all', doc: 'a request not fully received within this gets 408' },
-  { key: 'apiPageDefaultLimit', type: 'count', where: 'all', doc: 'users per page when no limit is given and the client accepts pages' },
-  { key: 'apiPageMaxLimit', type: 'count', where: 'all', doc: 'largest page of users' },
+  { key: 'requestTimeout', type: 'seconds', min: 1, where: 'all', doc: 'a request not fully received within this gets 408' },
+  {
+    key: 'apiPageDefaultLimit',
+    type: 'count',
+    min: 1,
+    where: 'all',
+    doc: 'users per page when no limit is given and the client accepts pages',
+  },
+  { key: 'apiPageMaxLimit', type: 'count', min: 1, where: 'all', doc: 'largest page of users' },
   { key: 'authenticatePrometheus', type: 'boolean', where: 'all', doc: '/hub/metrics needs a token with read:metrics' },
   {
     key: 'unhealthyAfter',
     type: 'seconds',
+    min: 0.001,
     where: 'all',
     doc: 'the reflector is unhealthy (503) after this long without a successful list or watch',
   },
@@ -127,16 +188,23 @@ export const SETTINGS: readonly Setting[] = [
   {
     key: 'leaseDuration',
     type: 'seconds',
+    min: 1,
     where: 'all',
     doc: 'another hub may take the Lease this long after it last changed (whole seconds)',
   },
-  { key: 'leaseRenewDeadline', type: 'seconds', where: 'all', doc: 'the hub stops acting when it could not renew its Lease for this long' },
-  { key: 'leaseRetryPeriod', type: 'seconds', where: 'all', doc: 'between attempts to acquire or renew the Lease' },
+  {
+    key: 'leaseRenewDeadline',
+    type: 'seconds',
+    min: 0.001,
+    where: 'all',
+    doc: 'the hub stops acting when it could not renew its Lease for this long',
+  },
+  { key: 'leaseRetryPeriod', type: 'seconds', min: 0.001, where: 'all', doc: 'between attempts to acquire or renew the Lease' },
   { key: 'progressKeepalive', type: 'seconds', where: 'all', doc: 'keepalive interval of progress streams' },
   { key: 'logLevel', type: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, where: 'all', doc: 'log level' },
   { key: 'logFormat', type: { oneOf: ['auto', 'json', 'pretty'] }, where: 'all', doc: 'auto: pretty on a terminal, JSON otherwise' },
-  { key: 'spawnkeeper', type: 'object', where: 'file', doc: 'engine settings: delays (ms), template, reflector, sweeper, durability …' },
-  { key: 'sim', type: 'object', where: 'file', doc: 'embedded simulator: seed, kubelet delays (ms)' },
+  { key: 'spawnkeeper', type: { schema: HUB_ENGINE_SCHEMA }, where: 'file', doc: 'engine settings (the `spawnkeeper.*` table below)' },
+  { key: 'sim', type: { schema: SIM_SCHEMA }, where: 'file', doc: 'embedded simulator (the `sim.*` table below)' },
   { key: 'services', type: 'list', where: 'file', doc: "JupyterHub's services: name, api_token, admin, url, info, display" },
   { key: 'loadRoles', type: 'list', where: 'file', doc: "JupyterHub's load_roles: name, scopes, services" },
 ];
@@ -154,4 +222,32 @@ export function envName(key: string): string {
 /** flagName is the setting's flag, `--slow-spawn-timeout`. */
 export function flagName(key: string): string {
   return `--${snake(key).replace(/_/g, '-')}`;
+}
+
+/** settingSchema is the check of one setting's value, whatever its source. */
+export function settingSchema(s: Setting): FieldSchema<unknown> {
+  const t = s.type;
+  if (t === 'string') return text(s.doc);
+  if (t === 'port') return port(s.doc, true);
+  if (t === 'count')
+    return integer(
+      s.min ?? 0,
+      Number.MAX_SAFE_INTEGER,
+      s.doc,
+      s.min === undefined ? 'a non-negative integer' : `an integer of at least ${s.min}`,
+    );
+  if (t === 'seconds') return seconds(s.doc, s.min);
+  if (t === 'boolean') return flag(s.doc);
+  if (t === 'list') return anyList(s.doc);
+  if (t === 'object') return anyObject(s.doc);
+  if ('oneOf' in t) return oneOf(t.oneOf, s.doc);
+  return Object.assign(withoutDefaults(t.schema), { meta: t.schema.meta });
+}
+
+/**
+ * hubSchema is every setting as one strict object, keyed by `keyOf` (the file's snake_case, or the
+ * camelCase of HubConfig): an unknown key is refused with its path, each value checked by its type.
+ */
+export function hubSchema(keyOf: (key: string) => string) {
+  return group(Object.fromEntries(SETTINGS.map((s) => [keyOf(s.key), v.optional(settingSchema(s))])), 'hub settings');
 }

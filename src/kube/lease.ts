@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { InvalidSettingError } from '../../machines/setting-error.js';
 import type { Clock } from '../core/clock.js';
+import { ConfigError } from '../core/schema.js';
 import type { Gate } from '../runtime/gate.js';
 import type { EpochSource } from './fence.js';
 import type { LeaseRecord, LeaseStore } from './lease-store.js';
@@ -23,28 +23,25 @@ export const DEFAULT_LEASE_TIMINGS: LeaseTimings = { durationMs: 15_000, renewDe
 /** JITTER is client-go's JitterFactor: a waiting candidate retries after retryPeriod × [1, 2.2). */
 const JITTER = 1.2;
 
-/** checkLeaseTimings throws an InvalidSettingError on timings that would let two holders act at once, with what must hold. */
-export function checkLeaseTimings(t: LeaseTimings): void {
+/** leaseTimingsProblem says what is wrong with timings that would let two holders act at once, or undefined. */
+export function leaseTimingsProblem(t: LeaseTimings): string | undefined {
   for (const name of ['durationMs', 'renewDeadlineMs', 'retryPeriodMs'] as const) {
     const v = t[name];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
-      throw new InvalidSettingError(`lease.${name}`, `lease ${name} must be a positive number of ms, got ${JSON.stringify(v)}`);
+      return `lease ${name} must be a positive number of ms, got ${JSON.stringify(v)}`;
   }
-  if (t.durationMs % 1000 !== 0)
-    throw new InvalidSettingError(
-      'lease.durationMs',
-      `lease durationMs must be whole seconds (the Lease stores seconds), got ${t.durationMs}`,
-    );
+  if (t.durationMs % 1000 !== 0) return `lease durationMs must be whole seconds (the Lease stores seconds), got ${t.durationMs}`;
   if (t.renewDeadlineMs >= t.durationMs)
-    throw new InvalidSettingError(
-      'lease.renewDeadlineMs',
-      `lease renewDeadlineMs (${t.renewDeadlineMs}) must be less than durationMs (${t.durationMs})`,
-    );
+    return `lease renewDeadlineMs (${t.renewDeadlineMs}) must be less than durationMs (${t.durationMs})`;
   if (t.retryPeriodMs * JITTER >= t.renewDeadlineMs)
-    throw new InvalidSettingError(
-      'lease.renewDeadlineMs',
-      `lease renewDeadlineMs (${t.renewDeadlineMs}) must be more than ${JITTER} × retryPeriodMs (${t.retryPeriodMs})`,
-    );
+    return `lease renewDeadlineMs (${t.renewDeadlineMs}) must be more than ${JITTER} × retryPeriodMs (${t.retryPeriodMs})`;
+  return undefined;
+}
+
+/** checkLeaseTimings throws a ConfigError (path `lease`) on timings that would let two holders act at once, with what must hold. */
+export function checkLeaseTimings(t: LeaseTimings): void {
+  const problem = leaseTimingsProblem(t);
+  if (problem !== undefined) throw new ConfigError(problem, [{ path: 'lease', message: problem }]);
 }
 
 /** LeaseStatus is what /hub/health and the metrics tell of the Lease. */

@@ -40,6 +40,16 @@ export interface ReflectorOptions {
   random?: () => number;
 }
 
+/** DEFAULT_REFLECTOR_TIMINGS are the reflector's timings unless its options (or the configuration) say otherwise. */
+export const DEFAULT_REFLECTOR_TIMINGS = {
+  resyncMs: 60_000,
+  watchTimeoutSeconds: 60,
+  silenceMs: 90_000,
+  backoffInitialMs: 200,
+  backoffMaxMs: 30_000,
+  unhealthyAfterMs: 60_000,
+} as const;
+
 /** CachedPod is what the reflector knows of one of our pods. */
 export interface CachedPod {
   readonly key: string;
@@ -83,12 +93,7 @@ export class Reflector {
 
   constructor(options: ReflectorOptions) {
     this.o = {
-      resyncMs: 60_000,
-      watchTimeoutSeconds: 60,
-      silenceMs: 90_000,
-      backoffInitialMs: 200,
-      backoffMaxMs: 30_000,
-      unhealthyAfterMs: 60_000,
+      ...DEFAULT_REFLECTOR_TIMINGS,
       pageSize: 500,
       random: Math.random,
       ...options,

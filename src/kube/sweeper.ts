@@ -10,6 +10,9 @@ export interface SweepTarget {
   deleteExact(key: string, uid: string | null, signal?: AbortSignal): Promise<'gone' | 'deleting' | 'replaced'>;
 }
 
+/** DEFAULT_SWEEPER_TIMINGS: a sweep a minute; a pod of ours without a server is left alone 5 minutes first. */
+export const DEFAULT_SWEEPER_TIMINGS = { intervalMs: 60_000, graceMs: 300_000 } as const;
+
 export interface SweeperOptions {
   store: Pick<EventStore, 'orphans' | 'removeOrphan'>;
   pods: SweepTarget;
@@ -54,7 +57,7 @@ export class OrphanSweeper {
   async start(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await this.sweep(signal);
-      await sleep(this.o.clock, this.o.intervalMs ?? 60_000, signal);
+      await sleep(this.o.clock, this.o.intervalMs ?? DEFAULT_SWEEPER_TIMINGS.intervalMs, signal);
     }
   }
 
@@ -87,7 +90,7 @@ export class OrphanSweeper {
     const now = this.o.clock.monotonic();
     for (const pod of [...this.o.ourPods()]) {
       if (!acting()) return report;
-      if (this.o.stateOf(pod.key) !== undefined || now - pod.seenAt < (this.o.graceMs ?? 300_000)) continue;
+      if (this.o.stateOf(pod.key) !== undefined || now - pod.seenAt < (this.o.graceMs ?? DEFAULT_SWEEPER_TIMINGS.graceMs)) continue;
       report.orphans++;
       try {
         if ((await this.deleteExact(pod.key, pod.fact.uid, signal)) === 'deleting') report.deleted++;

@@ -1,14 +1,23 @@
+import type { CommandSpec } from '../core/cli.js';
+import { UsageError, helpText, integerOption, parseCommand, stringOption } from '../core/cli.js';
 import type { ControlServer } from './faults/control-server.js';
 import { startControlServer } from './faults/control-server.js';
 import type { Simulator } from './simulator.js';
 import { startSimulator } from './simulator.js';
 
-export const SIM_USAGE = `usage: sim [--port N] [--namespace NS] [--seed S] [--faults [--faults-port N]]
-  --port N          port on 127.0.0.1 (0 or absent: any free port)
-  --namespace NS    namespace to create besides "default"
-  --seed S          seed for uids and every fault decision (a non-negative integer)
-  --faults          also serve the fault control API on 127.0.0.1 (see docs/simulator.md)
-  --faults-port N   its port (0 or absent: any free port); implies --faults`;
+const SIM: CommandSpec = {
+  usage: 'spawnkeeper sim [options]',
+  summary: 'Runs the simulated Kubernetes API server alone, on 127.0.0.1, until SIGTERM or SIGINT.',
+  options: {
+    port: { type: 'string', value: 'N', doc: 'port on 127.0.0.1 (0 or absent: any free port)' },
+    namespace: { type: 'string', value: 'NS', doc: 'namespace to create besides "default"' },
+    seed: { type: 'string', value: 'S', doc: 'seed for uids and every fault decision (a non-negative integer; default 1)' },
+    faults: { type: 'boolean', doc: 'also serve the fault control API on 127.0.0.1 (see docs/simulator.md)' },
+    'faults-port': { type: 'string', value: 'N', doc: 'its port (0 or absent: any free port); implies --faults' },
+  },
+};
+
+export const SIM_USAGE = helpText(SIM);
 
 export interface SimArgs {
   port: number;
@@ -27,53 +36,26 @@ export class SimUsageError extends Error {
   }
 }
 
-function integerFlag(flag: string, value: string | undefined, max: number): number {
-  if (value === undefined || value.startsWith('--')) throw new SimUsageError(`${flag} needs a value`);
-  if (!/^[0-9]+$/.test(value) || Number(value) > max)
-    throw new SimUsageError(`${flag} must be an integer from 0 to ${max}, got "${value}"`);
-  return Number(value);
-}
-
-/** parseSimArgs reads `--flag value` and `--flag=value` forms; anything unknown is an error, not ignored. */
+/** parseSimArgs reads `--flag value` and `--flag=value` forms (node's parseArgs, strict); anything unknown is an error, not ignored. */
 export function parseSimArgs(argv: readonly string[]): SimArgs {
-  const args: SimArgs = { port: 0, namespace: 'default', seed: 1, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case '--port':
-        args.port = integerFlag('--port', value(), 65535);
-        break;
-      case '--seed':
-        args.seed = integerFlag('--seed', value(), 2 ** 32 - 1);
-        break;
-      case '--namespace': {
-        const ns = value();
-        if (ns === undefined || ns.startsWith('--')) throw new SimUsageError('--namespace needs a value');
-        if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63)
-          throw new SimUsageError(`--namespace must be a DNS-1123 label, got "${ns}"`);
-        args.namespace = ns;
-        break;
-      }
-      case '--faults':
-        if (inline !== undefined) throw new SimUsageError('--faults takes no value; use --faults-port N for its port');
-        args.faultsPort ??= 0;
-        break;
-      case '--faults-port':
-        args.faultsPort = integerFlag('--faults-port', value(), 65535);
-        break;
-      case '--help':
-      case '-h':
-        args.help = true;
-        break;
-      default:
-        throw new SimUsageError(`unknown argument: ${arg}`);
-    }
+  try {
+    const { values, help } = parseCommand(SIM, argv);
+    const namespace = stringOption(values['namespace']) ?? 'default';
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63)
+      throw new UsageError(`--namespace must be a DNS-1123 label, got "${namespace}"`);
+    const args: SimArgs = {
+      port: integerOption('port', values['port'], 0, 65535) ?? 0,
+      namespace,
+      seed: integerOption('seed', values['seed'], 0, 2 ** 32 - 1) ?? 1,
+      help,
+    };
+    const faultsPort = integerOption('faults-port', values['faults-port'], 0, 65535) ?? (values['faults'] === true ? 0 : undefined);
+    if (faultsPort !== undefined) args.faultsPort = faultsPort;
+    return args;
+  } catch (err) {
+    if (err instanceof UsageError) throw new SimUsageError(err.message);
+    throw err;
   }
-  return args;
 }
 
 export interface SimCliIo {

@@ -6,6 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configureServerMachine } from '../../machines/server.machine.js';
+import type { CommandSpec } from '../../src/core/cli.js';
+import { UsageError, helpText, integerOption, parseCommand, stringOption } from '../../src/core/cli.js';
 import type { ServerDelays } from '../../machines/server.machine.js';
 import { analyzeLiveness } from '../../src/runtime/liveness.js';
 import { startSimulator } from '../../src/sim/index.js';
@@ -45,30 +47,44 @@ const SWEEP_MS = 1_000;
 
 function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (m === null) throw new Error(`invalid duration ${JSON.stringify(text)}: use e.g. 90s, 10m or 500ms`);
+  if (m === null) throw new UsageError(`--duration must be like 90s, 10m or 500ms, got ${JSON.stringify(text)}`);
   const n = Number(m[1]);
   return Math.round(n * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']);
 }
 
-export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
-  const o: ChaosOptions = { seed: 1, durationMs: 60_000, users: 20 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    i++;
-    if (flag === '--seed') o.seed = Number(value);
-    else if (flag === '--duration') o.durationMs = parseDuration(value);
-    else if (flag === '--users') o.users = Number(value);
-    else if (flag === '--kills') o.kills = Number(value);
-    else if (flag === '--rivals') o.rivals = Number(value);
-    else if (flag === '--workers') o.workers = Number(value);
-    else
-      throw new Error(
-        `unknown option ${flag}; usage: npm run chaos -- [--seed S] [--duration 60s] [--users 20] [--kills K] [--rivals R] [--workers W]`,
-      );
-  }
-  for (const [k, v] of Object.entries(o)) if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} must be a non-negative number`);
+/** CHAOS is `npm run chaos`: its flags and help. */
+export const CHAOS: CommandSpec = {
+  usage: 'npm run chaos -- [options]',
+  summary: `Runs the real hub as a child process on the simulator under a seeded schedule of faults, SIGKILLs
+and competing hubs while a workload drives its REST API; then stops the faults and checks every guarantee.
+The same seed gives the same fault and kill schedule.`,
+  options: {
+    seed: { type: 'string', value: 'S', doc: 'seed of the faults, kills and workload (default 1)' },
+    duration: { type: 'string', value: 'D', doc: 'how long the workload runs: 90s, 10m, 500ms (default 60s)' },
+    users: { type: 'string', value: 'N', doc: 'users of the workload (default 20)' },
+    kills: { type: 'string', value: 'K', doc: 'SIGKILLs spread over the run (default: one every ~1.7 s)' },
+    rivals: { type: 'string', value: 'R', doc: 'competing hubs started and SIGKILLed (default: one every ~30 s, at least one)' },
+    workers: { type: 'string', value: 'W', doc: 'concurrent workload workers (default 6)' },
+  },
+};
+
+/** parseChaosArgs reads the chaos runner's flags; a bad or unknown one is a UsageError naming it. */
+export function parseChaosArgs(argv: readonly string[]): ChaosOptions & { help: boolean } {
+  const { values, help } = parseCommand(CHAOS, argv);
+  const count = (name: string) => integerOption(name, values[name], 0, 1_000_000);
+  const duration = stringOption(values['duration']);
+  const o: ChaosOptions & { help: boolean } = {
+    seed: integerOption('seed', values['seed'], 0, 2 ** 32 - 1) ?? 1,
+    durationMs: duration === undefined ? 60_000 : parseDuration(duration),
+    users: count('users') ?? 20,
+    help,
+  };
+  const kills = count('kills');
+  const rivals = count('rivals');
+  const workers = count('workers');
+  if (kills !== undefined) o.kills = kills;
+  if (rivals !== undefined) o.rivals = rivals;
+  if (workers !== undefined) o.workers = workers;
   return o;
 }
 
@@ -184,6 +200,13 @@ export async function runChaos(o: ChaosOptions): Promise<boolean> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const options = parseChaosArgs(process.argv.slice(2));
-  process.exitCode = (await runChaos(options)) ? 0 : 1;
+  try {
+    const options = parseChaosArgs(process.argv.slice(2));
+    if (options.help) process.stdout.write(`${helpText(CHAOS)}\n`);
+    else process.exitCode = (await runChaos(options)) ? 0 : 1;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`chaos: ${err.message} (see npm run chaos -- --help)\n`);
+    process.exitCode = 2;
+  }
 }

@@ -23,6 +23,8 @@ describe('failure catalog: lifecycle', () => {
   it('13. a hub restarted mid-start resumes waiting when the pod is there, and fails cleanly when it is gone', async () => {
     live = await Live.start();
     live.sim.kubelet.setDelays({ readyMs: 1_000 });
+    // quin's pod never gets ready, so its start is still pending when the hub closes however loaded the machine.
+    live.sim.kubelet.addRule({ match: 'jupyter-quin', mode: { kind: 'slow', readyMs: 3_600_000 } });
     await live.sk.start('pia');
     await live.sk.start('quin');
     await eventually('both pods created', () => live!.pod('jupyter-pia') !== undefined && live!.pod('jupyter-quin') !== undefined);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Spawnkeeper } from '../../src/index.js';
-import { InvalidSettingError, RuntimeClosedError, WaitTimeoutError, createSpawnkeeper, kubeConfigFor } from '../../src/index.js';
+import { ConfigError, RuntimeClosedError, WaitTimeoutError, createSpawnkeeper, kubeConfigFor } from '../../src/index.js';
 import type { Simulator } from '../../src/sim/index.js';
 import { startSimulator } from '../../src/sim/index.js';
 import { tempDir } from '../support/harness.js';
@@ -69,13 +69,13 @@ describe('the engine as a package user sees it', () => {
     expect((err as WaitTimeoutError).detail).toBe('running.ready');
   });
 
-  it('refuses a bad delay with an InvalidSettingError before it opens the database', async () => {
+  it('refuses a bad delay with a ConfigError naming its path before it opens the database', async () => {
     const db = `${tmp.dir}/never.db`;
     const err = await createSpawnkeeper({ db, cluster: kubeConfigFor(sim.url), config: { delays: { pollInterval: -5 } } }).catch(
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(InvalidSettingError);
-    expect((err as InvalidSettingError).setting).toBe('delays.pollInterval');
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).path).toBe('delays.pollInterval');
     expect(existsSync(db)).toBe(false);
   });
 

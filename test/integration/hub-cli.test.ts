@@ -10,7 +10,6 @@ import { FAST_KUBELET, TEST_ENGINE } from './hub-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}bin/spawnkeeper.mjs`;
-const TSX = `${ROOT}node_modules/tsx/dist/cli.mjs`;
 const TOKEN = 'cli-admin-token-abcdef0123456789abcdef';
 
 interface Child {
@@ -32,7 +31,8 @@ function start(args: string[], options: { cwd?: string; env?: Record<string, str
   proc.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
   proc.stderr?.on('data', (c: Buffer) => (err += c.toString('utf8')));
   // A process ended by a signal exits with its name, so a failure says which (SIGTERM unhandled, SIGSEGV …).
-  const exited = new Promise<number | string | null>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal)));
+  // 'close', not 'exit': only then has all of its stdout and stderr been read, so what a test asserts has arrived.
+  const exited = new Promise<number | string | null>((resolve) => proc.once('close', (code, signal) => resolve(code ?? signal)));
   return {
     proc,
     out: () => out,
@@ -61,7 +61,6 @@ async function inProcess(args: string[], env: Record<string, string> = {}): Prom
 async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | string | null; out: string; err: string }> {
   const child = start([BIN, ...args], { env });
   const code = await child.exited;
-  await new Promise((r) => setImmediate(r));
   return { code, out: child.out(), err: child.err() };
 }
 
@@ -76,7 +75,7 @@ describe('spawnkeeper CLI', () => {
   afterAll(() => tmp.cleanup());
 
   it('serves the API within seconds as `npm start` does, with the default database path, and exits cleanly on SIGTERM', async () => {
-    const child = start([TSX, `${ROOT}src/hub/cli/main.ts`], {
+    const child = start([BIN], {
       cwd: tmp.dir,
       env: { SPAWNKEEPER_PORT: '0', SPAWNKEEPER_CONFIG: configFile },
     });
@@ -84,6 +83,7 @@ describe('spawnkeeper CLI', () => {
       const [, url] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)\/hub\/api/);
       // stdout is a pipe here, as under a log collector: the generated token goes to a private file, never to stdout.
       const [, file] = await child.line(/admin token: generated, written to (\S+) \(mode 0600\)/);
+      await child.line(/^ {2}try: {6}curl /m); // the banner's last line: what it must not say would have come by now
       const token = readFileSync(`${tmp.dir}/${file}`, 'utf8').trim();
       expect(token).toMatch(/^[0-9a-f]{64}$/);
       expect(statSync(`${tmp.dir}/${file}`).mode & 0o777).toBe(0o600);
@@ -94,6 +94,7 @@ describe('spawnkeeper CLI', () => {
       expect(existsSync(`${tmp.dir}/data/spawnkeeper.db`)).toBe(true);
       child.proc.kill('SIGTERM');
       expect(await child.exited).toBe(0);
+      expect(child.out() + child.err()).not.toContain(token); // nor anything after it, to the end
     } finally {
       child.proc.kill('SIGKILL');
     }
@@ -107,6 +108,7 @@ describe('spawnkeeper CLI', () => {
     try {
       const [, url] = await child.line(/JupyterHub REST API at (http:\/\/127\.0\.0\.1:\d+)/);
       await child.line(/admin token: the value of SPAWNKEEPER_ADMIN_TOKEN/); // waited for, not assumed to have arrived with the URL
+      await child.line(/^ {2}try: {6}curl /m); // the whole banner, before asserting what it does not say
       expect(child.out()).not.toContain(TOKEN);
       const call = (method: string, path: string) =>
         fetch(`${url}/hub/api${path}`, { method, headers: { Authorization: `token ${TOKEN}` } });
@@ -225,21 +227,30 @@ describe('spawnkeeper CLI', () => {
 
   it('exits 2 with a clear message on bad configuration', async () => {
     const cases: Array<[string[], Record<string, string>, RegExp]> = [
-      [['serve', '--port', 'abc'], {}, /--port must be a non-negative number, got "abc"/],
-      [['serve', '--port', '70000'], {}, /--port must be a port from 0 to 65535/],
+      [['serve', '--port', 'abc'], {}, /--port: expected a port from 0 to 65535, got "abc"/],
+      [['serve', '--port', '70000'], {}, /--port: expected a port from 0 to 65535, got 70000/],
       [['serve', '--no-such-flag'], {}, /unknown option --no-such-flag/],
-      [['serve'], { SPAWNKEEPER_SLOW_SPAWN_TIMEOUT: 'soon' }, /SPAWNKEEPER_SLOW_SPAWN_TIMEOUT must be a non-negative number/],
+      [['serve'], { SPAWNKEEPER_SLOW_SPAWN_TIMEOUT: 'soon' }, /SPAWNKEEPER_SLOW_SPAWN_TIMEOUT: expected seconds from 0 to \d+, got "soon"/],
       [['serve', '--config', `${tmp.dir}/missing.json`], {}, /cannot read the config file/],
       [['serve', '--kubeconfig', 'k', '--in-cluster'], {}, /either kubeconfig or in_cluster/],
       [['replay'], {}, /replay needs --check/],
       [['history'], {}, /give one USER or USER\/SERVER/],
       [['history', 'bad name'], {}, /invalid user name/],
       [['frobnicate'], {}, /unknown command frobnicate/],
+      [['status', '--bogus'], {}, /^spawnkeeper status: unknown option --bogus$/m],
+      [['history', 'alice', '--port', '1'], {}, /^spawnkeeper history: unknown option --port$/m],
+      [['token', '--admin=yes'], {}, /^spawnkeeper token: --admin takes no value$/m],
+      [['export-machine', '--format'], {}, /^spawnkeeper export-machine: --format needs a value$/m],
+      [['sim', '--verbose'], {}, /^spawnkeeper sim: unknown option --verbose$/m],
     ];
     writeFileSync(`${tmp.dir}/bad.json`, '{"port": "eighty"}');
-    cases.push([['serve', '--config', `${tmp.dir}/bad.json`], {}, /"port" in .*bad\.json must be a port/]);
+    cases.push([
+      ['serve', '--config', `${tmp.dir}/bad.json`],
+      {},
+      /^spawnkeeper serve: port: expected a port from 0 to 65535, got "eighty" \(in .*bad\.json\)$/m,
+    ]);
     writeFileSync(`${tmp.dir}/unknown.json`, '{"prot": 80}');
-    cases.push([['serve', '--config', `${tmp.dir}/unknown.json`], {}, /unknown setting "prot"/]);
+    cases.push([['serve', '--config', `${tmp.dir}/unknown.json`], {}, /^spawnkeeper serve: prot: unknown key \(known: host, port, /m]);
     for (const [args, env, message] of cases) {
       const r = await inProcess(args, env);
       expect(`${args.join(' ')}: ${r.code}`).toBe(`${args.join(' ')}: 2`);
@@ -248,15 +259,19 @@ describe('spawnkeeper CLI', () => {
     // The same through a real process, for its exit code.
     const child = await run(['serve', '--port', 'abc']);
     expect(child.code).toBe(2);
-    expect(child.err).toContain('--port must be a non-negative number');
+    expect(child.err).toContain('--port: expected a port from 0 to 65535, got "abc"');
   });
 
   it('prints help for every command', async () => {
-    for (const command of ['serve', 'sim', 'status', 'history', 'replay', 'token']) {
+    for (const command of ['serve', 'sim', 'status', 'history', 'replay', 'export', 'token', 'export-machine']) {
       const r = await inProcess([command, '--help']);
       expect(`${command} ${r.code}`).toBe(`${command} 0`);
-      expect(r.out).toMatch(/usage: (spawnkeeper|sim)/);
+      // One style for every command: the usage line, what it does, then its flags, --help among them.
+      expect(r.out).toMatch(new RegExp(`^usage: spawnkeeper ${command} `));
+      expect(r.out).toMatch(/\n\noptions:\n( {2}-{1,2}\S.*\n)+/);
+      expect(r.out).toContain('  -h, --help');
     }
+    expect((await inProcess(['serve', '-h'])).out).toContain('--slow-spawn-timeout SECONDS');
     const top = await run(['--help']);
     expect(top.code).toBe(0);
     expect(top.out).toContain('serve     run the hub');

@@ -46,7 +46,7 @@ describe('services in the configuration file', () => {
       [[{ name: 'spawnkeeper' }], [], /service name "spawnkeeper" is reserved/],
       [[{ name: 'c', colour: 'red' }], [], /service c: unknown key "colour"/],
       [[{ name: 'c' }], [{ name: 'r', scopes: ['be:root'], services: ['c'] }], /role r: Unknown scope\(s\): be:root/],
-      [{ name: 'c' }, [], /"services" in c must be a list/],
+      [{ name: 'c' }, [], /^services: expected a list, got {"name":"c"} \(in c\)$/],
     ];
     for (const [services, roles, message] of bad) {
       const fn = () => resolveConfig({ args: parseArgs(['--config', 'c']), env: {}, readFile: file({ services, load_roles: roles }) });

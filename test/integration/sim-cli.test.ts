@@ -30,7 +30,7 @@ describe('simulator command line', () => {
     expect(() => parseSimArgs(['--port', '70000'])).toThrow(/--port must be an integer from 0 to 65535/);
     expect(() => parseSimArgs(['--seed', '-3'])).toThrow(/--seed/);
     expect(() => parseSimArgs(['--namespace', 'Not_Valid'])).toThrow(/DNS-1123/);
-    expect(() => parseSimArgs(['--namespace', '--port'])).toThrow(/usage: sim/);
+    expect(() => parseSimArgs(['--namespace', '--port'])).toThrow(/usage: spawnkeeper sim/);
   });
 
   it('starts the simulator, prints its URL and serves the namespace it was given', async () => {
@@ -46,6 +46,6 @@ describe('simulator command line', () => {
   it('prints the usage for --help and starts nothing', async () => {
     const lines: string[] = [];
     expect(await runSimCli(['--help'], { out: (l) => lines.push(l) })).toBeUndefined();
-    expect(lines.join('\n')).toMatch(/^usage: sim/);
+    expect(lines.join('\n')).toMatch(/^usage: spawnkeeper sim/);
   });
 });

@@ -38,7 +38,7 @@ type Step =
   | { kind: 'apiDown'; down: boolean }
   | { kind: 'latency'; ms: number }
   | { kind: 'failNext'; n: number }
-  | { kind: 'stuck' | 'stuckForever' | 'vanish'; server: number }
+  | { kind: 'stuck' | 'stuckForever' | 'unreadyForever' | 'vanish'; server: number }
   | { kind: 'podCrash' | 'failOnStart'; server: number; reason: string }
   | { kind: 'readyDelay'; ms: number }
   | { kind: 'regress'; back: number; lose: boolean }
@@ -65,7 +65,13 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('apiDown' as const), down: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('latency' as const), ms: fc.constantFrom(0, 1_000, 5_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('failNext' as const), n: fc.integer({ min: 1, max: 4 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('stuck' as const, 'stuckForever' as const, 'vanish' as const), server }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('stuck' as const, 'stuckForever' as const, 'unreadyForever' as const, 'vanish' as const),
+      server,
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -176,6 +182,10 @@ async function run(w: World, s: Step): Promise<void> {
     case 'stuckForever':
       h.cluster.faults.stuckForever.add(SERVERS[s.server] as string);
       break;
+    case 'unreadyForever':
+      h.cluster.faults.unreadyForever.add(SERVERS[s.server] as string);
+      h.cluster.unready(SERVERS[s.server] as string, 'notReady');
+      break;
     case 'vanish':
       h.cluster.vanish(SERVERS[s.server] as string);
       break;
@@ -255,7 +265,8 @@ function check(w: World): void {
     const pod = h.cluster.fact(key);
     // Progress: once the faults stop, the last command is done, not merely some stable state reached.
     const last = w.last.get(key);
-    const held = h.cluster.faults.stuckForever.has(key);
+    // A pod held terminating, or one that never gets ready, keeps a start from ever succeeding; agreement must hold still.
+    const held = h.cluster.faults.stuckForever.has(key) || h.cluster.faults.unreadyForever.has(key);
     if (last === 'server.start' && !held) expect(view.state, `${key}'s last command was start`).toBe('running.ready');
     if (last === 'server.stop') expect(view.state, `${key}'s last command was stop`).toBe('stopped');
     if (view.state.startsWith('running')) {

@@ -5,7 +5,7 @@ import type { Clock } from '../../src/core/clock.js';
 import { analyzeLiveness } from '../../src/runtime/liveness.js';
 import { startSimulator } from '../../src/sim/index.js';
 import type { Simulator, SimulatorOptions } from '../../src/sim/index.js';
-import type { ServerStatus, Spawnkeeper, SpawnkeeperConfig } from '../../src/spawnkeeper.js';
+import type { ServerStatus, Spawnkeeper, SpawnkeeperConfigInput } from '../../src/spawnkeeper.js';
 import { createSpawnkeeper, kubeConfigFor } from '../../src/spawnkeeper.js';
 import { tempDir } from './harness.js';
 import { internals } from '../../src/spawnkeeper.js';
@@ -23,7 +23,7 @@ export const LIVE_DELAYS: ServerDelays = {
   unreadyTimeout: 4_000,
 };
 
-export const LIVE_CONFIG: Partial<SpawnkeeperConfig> = {
+export const LIVE_CONFIG: SpawnkeeperConfigInput = {
   delays: LIVE_DELAYS,
   durability: 'normal',
   deleteGraceSeconds: 1,
@@ -50,7 +50,7 @@ export class Live {
 
   private constructor(
     readonly sim: Simulator,
-    private readonly config: Partial<SpawnkeeperConfig>,
+    private readonly config: SpawnkeeperConfigInput,
     /** clock is the hub's (the simulator keeps real time); undefined: the system's. */
     private readonly clock?: Clock,
   ) {
@@ -60,7 +60,7 @@ export class Live {
   }
 
   static async start(
-    options: { sim?: SimulatorOptions; config?: Partial<SpawnkeeperConfig>; waitForSync?: boolean; clock?: Clock } = {},
+    options: { sim?: SimulatorOptions; config?: SpawnkeeperConfigInput; waitForSync?: boolean; clock?: Clock } = {},
   ): Promise<Live> {
     liveBound(); // the analysis runs for seconds on this thread: before the hub runs, never while it does
     const sim = await startSimulator({ kubelet: { scheduleMs: 20, createMs: 20, readyMs: 60, stopMs: 30 }, ...options.sim });

@@ -30,6 +30,8 @@ export interface ModelFaults {
   stuck: Set<string>;
   /** stuckForever: pods of these servers stay terminating even after the faults are cleared. */
   stuckForever: Set<string>;
+  /** unreadyForever: pods of these servers run but never pass their readiness probe, even after the faults are cleared. */
+  unreadyForever: Set<string>;
   /** failOnStart: pods of these servers never become ready but show this waiting reason. */
   failOnStart: Map<string, string>;
   /** readyDelayMs: how long the kubelet takes from create to ready. */
@@ -82,6 +84,7 @@ export class ModelCluster implements PodClient {
       failNext: 0,
       stuck: new Set(),
       stuckForever: new Set(),
+      unreadyForever: new Set(),
       failOnStart: new Map(),
       readyDelayMs: 3_000,
       lateMs: 0,
@@ -90,9 +93,9 @@ export class ModelCluster implements PodClient {
 
   /** clear ends every fault; pods held by a finalizer finish terminating. */
   clear(): void {
-    const { readyDelayMs, stuckForever } = this.faults;
+    const { readyDelayMs, stuckForever, unreadyForever } = this.faults;
     const stuck = [...this.faults.stuck].filter((key) => !stuckForever.has(key));
-    this.faults = { ...ModelCluster.noFaults(), readyDelayMs, stuckForever };
+    this.faults = { ...ModelCluster.noFaults(), readyDelayMs, stuckForever, unreadyForever };
     for (const key of stuck) if (this.pods.get(key)?.deleting) this.remove(key);
     // Readiness flaps and lost nodes are faults too: a well cluster's running pods are ready, and
     // its kubelet runs every pending pod (one made by someone else included) within its delay.
@@ -212,7 +215,7 @@ export class ModelCluster implements PodClient {
   recover(key: string): void {
     const pod = this.pods.get(key);
     if (pod === undefined || pod.deleting || (pod.phase !== 'Running' && pod.phase !== 'Unknown') || pod.ready) return;
-    Object.assign(pod, { ready: true, phase: 'Running' });
+    Object.assign(pod, { ready: !this.faults.unreadyForever.has(key), phase: 'Running' });
     this.changed(key);
   }
 
@@ -244,7 +247,7 @@ export class ModelCluster implements PodClient {
     const pod = this.pods.get(key);
     this.faults.failOnStart.delete(key);
     if (pod === undefined || pod.deleting || pod.phase !== 'Pending') return;
-    Object.assign(pod, { phase: 'Running', ready: true, reason: undefined });
+    Object.assign(pod, { phase: 'Running', ready: !this.faults.unreadyForever.has(key), reason: undefined });
     this.changed(key);
   }
 
@@ -275,7 +278,7 @@ export class ModelCluster implements PodClient {
     if (pod === undefined || pod.deleting || pod.phase !== 'Pending') return;
     const reason = this.faults.failOnStart.get(key);
     if (reason !== undefined) Object.assign(pod, { reason });
-    else Object.assign(pod, { phase: 'Running', ready: true });
+    else Object.assign(pod, { phase: 'Running', ready: !this.faults.unreadyForever.has(key) });
     this.changed(key);
   }
 

@@ -27,7 +27,7 @@ async function launch(): Promise<Browser> {
   });
 }
 
-// Issue 7: the dashboard, driven end to end in a real headless browser against a whole hub.
+// The dashboard, driven end to end in a real headless browser against a whole hub.
 describe('the dashboard in headless Chromium', () => {
   let hub: TestHub;
   let browser: Browser;

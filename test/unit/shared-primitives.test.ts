@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, equalJitter } from '../../machines/backoff.js';
-import { configureServerMachine, serverMachine } from '../../machines/server.machine.js';
-import { InvalidSettingError } from '../../machines/setting-error.js';
+import { InvalidDelayError, configureServerMachine, serverMachine } from '../../machines/server.machine.js';
 import { parseTimerId } from '../../machines/timer-id.js';
 import type { AnyStateNode } from 'xstate';
 import { ManualClock } from '../../src/core/clock.js';
+import { ConfigError } from '../../src/core/schema.js';
 import { waitUntil } from '../../src/core/wait.js';
 import { checkLeaseTimings } from '../../src/kube/lease.js';
 
@@ -53,7 +53,7 @@ describe('timer ids', () => {
 });
 
 describe('invalid settings', () => {
-  it('refuses a delay that is not a positive number with an InvalidSettingError naming its path', () => {
+  it('refuses a delay that is not a positive number with an InvalidDelayError naming it', () => {
     for (const bad of [0, -1, Number.NaN, Infinity]) {
       let caught: unknown;
       try {
@@ -61,20 +61,21 @@ describe('invalid settings', () => {
       } catch (err) {
         caught = err;
       }
-      expect(caught).toBeInstanceOf(InvalidSettingError);
-      expect((caught as InvalidSettingError).setting).toBe('delays.pollInterval');
+      expect(caught).toBeInstanceOf(InvalidDelayError);
+      expect((caught as InvalidDelayError).delay).toBe('pollInterval');
     }
   });
 
-  it('refuses lease timings that would let two hubs act at once with an InvalidSettingError naming the timing', () => {
+  it('refuses lease timings that would let two hubs act at once with a ConfigError naming the lease', () => {
     let caught: unknown;
     try {
       checkLeaseTimings({ durationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
     } catch (err) {
       caught = err;
     }
-    expect(caught).toBeInstanceOf(InvalidSettingError);
-    expect((caught as InvalidSettingError).setting).toBe('lease.renewDeadlineMs');
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).path).toBe('lease');
+    expect((caught as ConfigError).message).toMatch(/renewDeadlineMs .* must be less than durationMs/);
   });
 });
 

@@ -17,7 +17,9 @@ import {
 import type { CliIo } from './io.js';
 import { processIo } from './io.js';
 import { STATUS_USAGE, statusCommand } from './status.js';
-import { ConfigError, configHelp, parseArgs, resolveConfig } from '../config.js';
+import type { HubCommandSpec } from '../config.js';
+import { ConfigError, commandSpec, parseArgs, resolveConfig } from '../config.js';
+import { UsageError, helpText } from '../../core/cli.js';
 import type { ExportFormat } from './export-machine.js';
 import { exportMachine } from './export-machine.js';
 import { VERSION } from '../hub.js';
@@ -38,19 +40,46 @@ export const USAGE = `usage: spawnkeeper COMMAND [options]   (spawnkeeper COMMAN
   token     mint an API token into the database (stop the hub first: it writes)
   export-machine  print a machine for the Stately editor, as JSON or as a Mermaid diagram`;
 
-export const EXPORT_USAGE = `usage: spawnkeeper export-machine [--format stately|json|mermaid] [server|reflector]
-  stately (the default): createMachine({...}) code that the Stately editor imports;
-  json: the normalised definition; mermaid: a state diagram for docs.`;
+/** EXPORT_MACHINE is `spawnkeeper export-machine`: a machine for the Stately editor or for docs. */
+const EXPORT_MACHINE: HubCommandSpec = {
+  usage: 'spawnkeeper export-machine [options] [server|reflector]',
+  summary: 'Prints a machine (the server machine unless reflector is named).',
+  options: {
+    format: {
+      type: 'string',
+      value: 'stately|json|mermaid',
+      doc: 'stately (the default): createMachine({...}) code that the Stately editor imports;\njson: the normalised definition; mermaid: a state diagram for docs',
+    },
+  },
+  positionals: true,
+  settings: 'none',
+};
+export const EXPORT_USAGE = helpText(commandSpec(EXPORT_MACHINE));
 
-/** SERVE_USAGE is generated from the settings table, so the help cannot drift from the parser. */
-export const SERVE_USAGE = `usage: spawnkeeper serve [--config FILE] [--inspect [WS-URL]] [--inspect-host H] [--inspect-port P] [options]
-  --inspect streams every server's registration, events and snapshots to the Stately inspector;
-  with no URL it starts a local relay on 127.0.0.1:8080 (--inspect-host and --inspect-port change
-  that; another host lets anyone who can reach it and holds the page's key see every server) and
-  prints the page to open, with its key. A relay that cannot listen is reported; the hub goes on.
-  Settings come from defaults, then the JSON file (--config or $SPAWNKEEPER_CONFIG, snake_case
-  keys), then SPAWNKEEPER_* variables, then flags; each wins over the one before. Durations are seconds.
-${configHelp()}`;
+/** SERVE is `spawnkeeper serve`; its settings flags come from the settings table, so the help cannot drift from the parser. */
+const SERVE: HubCommandSpec = {
+  usage: 'spawnkeeper serve [options]',
+  summary: `Runs the hub (the default command); without --kubeconfig or --in-cluster, on an embedded simulated cluster.
+Settings come from defaults, then the JSON file (--config or $SPAWNKEEPER_CONFIG, snake_case keys),
+then SPAWNKEEPER_* variables, then flags; each wins over the one before. Durations are seconds.`,
+  options: {
+    inspect: {
+      type: 'boolean',
+      inline: true,
+      value: 'WS-URL',
+      doc: "stream every server's registration, events and snapshots to the Stately inspector;\nwith no URL a local relay on 127.0.0.1:8080 starts and the page to open is printed, with its key\n(a relay that cannot listen is reported; the hub goes on)",
+    },
+    'inspect-host': {
+      type: 'string',
+      value: 'HOST',
+      doc: "the relay's address (default 127.0.0.1; another host lets anyone who can reach it\nand holds the page's key see every server)",
+    },
+    'inspect-port': { type: 'string', value: 'N', doc: "the relay's port (default 8080)" },
+  },
+  positionals: true,
+  settings: 'all',
+};
+export const SERVE_USAGE = helpText(commandSpec(SERVE));
 
 function banner(io: CliIo, running: RunningHub, config: HubConfig): void {
   io.out(`spawnkeeper ${VERSION}: JupyterHub REST API at ${running.url}/hub/api`);
@@ -76,7 +105,7 @@ function banner(io: CliIo, running: RunningHub, config: HubConfig): void {
 
 /** serveCommand runs the hub until SIGTERM or SIGINT (exit 0) or prolonged unhealth (exit 1). */
 async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, { '--inspect': false, '--inspect-host': true, '--inspect-port': true });
+  const args = parseArgs(argv, SERVE);
   if (args.help) {
     io.out(SERVE_USAGE);
     return 0;
@@ -127,23 +156,20 @@ async function serveCommand(argv: readonly string[], io: CliIo): Promise<number>
 
 /** exportCommand prints a machine in one of the export formats. */
 function exportCommand(argv: readonly string[], io: CliIo): number {
-  let format: ExportFormat = 'stately';
-  let which = 'server';
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') {
-      io.out(EXPORT_USAGE);
-      return 0;
-    }
-    const value = arg === '--format' ? argv[++i] : arg.startsWith('--format=') ? arg.slice('--format='.length) : undefined;
-    if (value !== undefined) {
-      if (value !== 'stately' && value !== 'json' && value !== 'mermaid')
-        throw new ConfigError(`--format is stately, json or mermaid, not ${JSON.stringify(value)}`);
-      format = value;
-    } else if (arg === 'server' || arg === 'reflector') which = arg;
-    else throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}\n${EXPORT_USAGE}`);
+  const args = parseArgs(argv, EXPORT_MACHINE);
+  if (args.help) {
+    io.out(EXPORT_USAGE);
+    return 0;
   }
-  io.out(exportMachine(which === 'server' ? serverMachine : reflectorMachine, format).trimEnd());
+  const format = args.options.get('--format') ?? 'stately';
+  if (format !== 'stately' && format !== 'json' && format !== 'mermaid')
+    throw new ConfigError(`--format is stately, json or mermaid, not ${JSON.stringify(format)}`);
+  const [which = 'server', ...rest] = args.positionals;
+  if ((which !== 'server' && which !== 'reflector') || rest.length > 0)
+    throw new ConfigError(
+      `unexpected argument ${JSON.stringify(which === 'server' || which === 'reflector' ? rest[0] : which)}\n${EXPORT_USAGE}`,
+    );
+  io.out(exportMachine(which === 'server' ? serverMachine : reflectorMachine, format satisfies ExportFormat).trimEnd());
   return 0;
 }
 
@@ -197,7 +223,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof SimUsageError || err instanceof InvalidNameError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof SimUsageError || err instanceof InvalidNameError) {
       io.err(`spawnkeeper ${command}: ${err.message}`);
       return 2;
     }

@@ -7,7 +7,9 @@ import { checkReplay, history } from '../../runtime/replay.js';
 import { openDatabase } from '../../store/database.js';
 import { SqliteEventStore } from '../../store/event-store.js';
 import type { CliIo } from './io.js';
-import { ConfigError, parseArgs, resolveConfig } from '../config.js';
+import type { HubCommandSpec } from '../config.js';
+import { ConfigError, commandSpec, parseArgs, resolveConfig } from '../config.js';
+import { helpText } from '../../core/cli.js';
 import { normalizeUserName } from '../context.js';
 import { ADMIN_SCOPES, Grants, UnknownScopeError, allowedToGrant, parseScopes } from '../auth/scopes.js';
 import { ServiceRegistry, parseServices } from '../auth/services.js';
@@ -16,34 +18,63 @@ import { childExpiry, expiresInProblem } from '../auth/token-expiry.js';
 import { TokenStore, parseTokenId } from '../auth/tokens.js';
 import { UserStore } from '../users.js';
 
+const HISTORY: HubCommandSpec = {
+  usage: 'spawnkeeper history USER[/SERVER] [options]',
+  summary: `Prints a server's event timeline from the database: time, event, state before → after, summary.
+USER alone is the default server; USER/SERVER a named one. Opens the database read-only: works beside a running hub.`,
+  options: { json: { type: 'boolean', doc: 'print the timeline as JSON' } },
+  positionals: true,
+  settings: 'db',
+};
 /** HISTORY_USAGE explains the timeline an operator reads when a server misbehaved. */
-export const HISTORY_USAGE = `usage: spawnkeeper history USER[/SERVER] [--db PATH] [--config FILE] [--json]
-  Prints a server's event timeline from the database: time, event, state before → after, summary.
-  USER alone is the default server; USER/SERVER a named one.`;
+export const HISTORY_USAGE = helpText(commandSpec(HISTORY));
 
+const REPLAY: HubCommandSpec = {
+  usage: 'spawnkeeper replay --check [options]',
+  summary: `Folds every server's event log from the start and compares the result with its stored snapshot,
+byte for byte. Exits 1 if any server differs.`,
+  options: { check: { type: 'boolean', doc: 'compare every replayed log with its snapshot (required)' } },
+  settings: 'db',
+};
 /** REPLAY_USAGE explains the determinism check CI and operators run on a database. */
-export const REPLAY_USAGE = `usage: spawnkeeper replay --check [--db PATH] [--config FILE]
-  Folds every server's event log from the start and compares the result with its stored snapshot,
-  byte for byte. Exits 1 if any server differs.`;
+export const REPLAY_USAGE = helpText(commandSpec(REPLAY));
 
+const EXPORT_DB: HubCommandSpec = {
+  usage: 'spawnkeeper export [USER[/SERVER]] [options]',
+  summary: `Prints every server (or one) as a line of JSON: its state, sequence number and whole event log.
+Like history and replay --check it opens the database read-only, so it works while a hub runs.`,
+  options: {},
+  positionals: true,
+  settings: 'db',
+};
 /** EXPORT_DB_USAGE explains the dump of a database's servers and their logs, for audits and support. */
-export const EXPORT_DB_USAGE = `usage: spawnkeeper export [USER[/SERVER]] [--db PATH] [--config FILE]
-  Prints every server (or one) as a line of JSON: its state, sequence number and whole event log.
-  Like history and replay --check it opens the database read-only, so it works while a hub runs.`;
+export const EXPORT_DB_USAGE = helpText(commandSpec(EXPORT_DB));
 
+const TOKEN: HubCommandSpec = {
+  usage: `spawnkeeper token [mint] (USER | --service NAME | --admin | --scopes S1,S2) [options]
+       spawnkeeper token list [--json] [options]
+       spawnkeeper token revoke ID [options]`,
+  summary: `mint (the default) writes an API token straight into the database and prints it once. It holds
+exactly what is asked. list shows every token, the hub's admin tokens first, never a secret;
+revoke deletes one by its id (a12 or 12), whoever owns it. Stop the hub before minting or revoking: they write.`,
+  options: {
+    admin: { type: 'boolean', doc: 'a token of the hub with every admin scope (not with --scopes)' },
+    service: {
+      type: 'string',
+      value: 'NAME',
+      doc: `a token of a service from the config file's services; its roles' scopes
+("inherit") unless --scopes, which must lie within them`,
+    },
+    scopes: { type: 'string', value: 'S1,S2', doc: 'these scopes; alone: a token of the hub with exactly these (USER alone: "self")' },
+    note: { type: 'string', value: 'TEXT', doc: 'a note shown by token list' },
+    'expires-in': { type: 'string', value: 'SECONDS', doc: 'the token expires after this many whole seconds' },
+    json: { type: 'boolean', doc: 'token list: print JSON' },
+  },
+  positionals: true,
+  settings: 'db',
+};
 /** TOKEN_USAGE explains the offline way to tokens: mint one (for a lost admin token, a service, a user, or exact scopes), list them, revoke one. */
-export const TOKEN_USAGE = `usage: spawnkeeper token [mint] (USER | --service NAME | --admin | --scopes S1,S2) [--scopes S1,S2] [--note TEXT] [--expires-in SECONDS] [--db PATH] [--config FILE]
-       spawnkeeper token list [--json] [--db PATH] [--config FILE]
-       spawnkeeper token revoke ID [--db PATH] [--config FILE]
-  mint (the default) writes an API token straight into the database and prints it once. It holds
-  exactly what is asked:
-    USER            a user's token; scopes "self" unless --scopes
-    --service NAME  a token of a service from the config file's services; its roles' scopes
-                    ("inherit") unless --scopes, which must lie within them
-    --admin         a token of the hub with every admin scope (not with --scopes)
-    --scopes S1,S2  alone: a token of the hub with exactly these scopes
-  --expires-in makes it expire (whole seconds). list shows every token, the hub's admin tokens
-  first, never a secret; revoke deletes one by its id (a12 or 12), whoever owns it.`;
+export const TOKEN_USAGE = helpText(commandSpec(TOKEN));
 
 /**
  * openExisting opens the configured database, refusing to create one where none is. Reading
@@ -64,14 +95,14 @@ function targetKey(target: string): string {
   }
 }
 
-function configFrom(argv: readonly string[], io: CliIo, extra: Record<string, boolean>) {
-  const args = parseArgs(argv, extra);
+function configFrom(argv: readonly string[], io: CliIo, command: HubCommandSpec) {
+  const args = parseArgs(argv, command);
   return { args, config: resolveConfig({ args, env: io.env }) };
 }
 
 /** historyCommand prints one server's timeline; exit 1 when it has none. */
 export function historyCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, { '--json': false });
+  const { args, config } = configFrom(argv, io, HISTORY);
   if (args.help) {
     io.out(HISTORY_USAGE);
     return 0;
@@ -100,7 +131,7 @@ export function historyCommand(argv: readonly string[], io: CliIo): number {
 
 /** replayCommand checks every server's log against its snapshot; exit 1 on any difference. */
 export function replayCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, { '--check': false });
+  const { args, config } = configFrom(argv, io, REPLAY);
   if (args.help) {
     io.out(REPLAY_USAGE);
     return 0;
@@ -152,7 +183,7 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
 
 /** exportCommand prints servers with their logs as JSON lines; exit 1 when the one asked for has none. */
 export function exportDbCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, {});
+  const { args, config } = configFrom(argv, io, EXPORT_DB);
   if (args.help) {
     io.out(EXPORT_DB_USAGE);
     return 0;
@@ -186,14 +217,7 @@ export function exportDbCommand(argv: readonly string[], io: CliIo): number {
 
 /** tokenCommand mints a token offline and prints it once, lists the tokens, or revokes one. */
 export function tokenCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, {
-    '--admin': false,
-    '--service': true,
-    '--scopes': true,
-    '--note': true,
-    '--expires-in': true,
-    '--json': false,
-  });
+  const { args, config } = configFrom(argv, io, TOKEN);
   if (args.help) {
     io.out(TOKEN_USAGE);
     return 0;

@@ -1,12 +1,24 @@
 import type { CliIo } from './io.js';
-import { ConfigError, parseArgs } from '../config.js';
+import type { HubCommandSpec } from '../config.js';
+import { commandSpec, parseArgs } from '../config.js';
+import { helpText } from '../../core/cli.js';
 
+const STATUS: HubCommandSpec = {
+  usage: 'spawnkeeper status [options]',
+  summary: `Asks a running hub for its health and every user's servers.
+Exits 0 when the hub is healthy, 1 when it is unhealthy or cannot be reached.`,
+  options: {
+    url: { type: 'string', value: 'URL', doc: 'the hub (default $SPAWNKEEPER_URL, else http://127.0.0.1:8081)' },
+    token: {
+      type: 'string',
+      value: 'TOKEN',
+      doc: 'a token with list:users and read:servers (default $SPAWNKEEPER_TOKEN, else $SPAWNKEEPER_ADMIN_TOKEN)',
+    },
+  },
+  settings: 'none',
+};
 /** STATUS_USAGE explains the one-look summary of a running hub. */
-export const STATUS_USAGE = `usage: spawnkeeper status [--url URL] [--token TOKEN]
-  Asks a running hub for its health and every user's servers.
-  --url    the hub (default $SPAWNKEEPER_URL, else http://127.0.0.1:8081)
-  --token  a token with list:users and read:servers (default $SPAWNKEEPER_TOKEN, else $SPAWNKEEPER_ADMIN_TOKEN)
-  Exits 0 when the hub is healthy, 1 when it is unhealthy or cannot be reached.`;
+export const STATUS_USAGE = helpText(commandSpec(STATUS));
 
 interface ServerJson {
   pending: string | null;
@@ -40,12 +52,11 @@ async function getJson(url: string, token: string | undefined, accept = 'applica
 
 /** statusCommand prints a running hub's health and a table of servers, through its API with a token. */
 export async function statusCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, { '--url': true, '--token': true });
+  const args = parseArgs(argv, STATUS);
   if (args.help) {
     io.out(STATUS_USAGE);
     return 0;
   }
-  if (args.positionals.length > 0 || args.flags.size > 0) throw new ConfigError(`unexpected arguments\n${STATUS_USAGE}`);
   const base = (args.options.get('--url') ?? io.env['SPAWNKEEPER_URL'] ?? 'http://127.0.0.1:8081').replace(/\/+$/, '');
   const token = args.options.get('--token') ?? io.env['SPAWNKEEPER_TOKEN'] ?? io.env['SPAWNKEEPER_ADMIN_TOKEN'];
   let health: { status: number; body: unknown };
