@@ -19,7 +19,8 @@ async function grow(runtime: Runtime, cluster: InstantCluster, from: number, to:
   await Promise.all(keys.map((k) => runtime.send(k, { type: 'server.start' })));
   await drained(runtime);
   await Promise.all(keys.map((k) => runtime.observe(k, cluster.progress(k, 'ready'))));
-  for (const k of keys) if (runtime.get(k)?.state !== 'running') throw new Error(`memory: ${k} is ${runtime.get(k)?.state}, not running`);
+  for (const k of keys)
+    if (runtime.get(k)?.state !== 'running.ready') throw new Error(`memory: ${k} is ${runtime.get(k)?.state}, not running.ready`);
 }
 
 async function main(path: string, sizes: readonly number[]): Promise<MemoryPoint[]> {

@@ -30,7 +30,7 @@ async function quiet(sk: Spawnkeeper): Promise<void> {
 }
 
 /** STABLE are the machine's states tagged `stable`; reading the state alone keeps the polling cheap. */
-const STABLE = new Set(['stopped', 'running', 'failed']);
+const STABLE = new Set(['stopped', 'running.ready', 'failed']);
 
 /** settled: every server stable and agreeing with the cluster (running ⇔ our ready pod; otherwise no pod of it). */
 function settled(sk: Spawnkeeper, sim: Simulator, users: readonly string[]): boolean {
@@ -76,7 +76,7 @@ async function once(servers: number, tag: string): Promise<OutageRun> {
     const running = Array.from({ length: servers / 2 }, (_, i) => `${tag}a${i}`);
     const starting = Array.from({ length: servers / 2 }, (_, i) => `${tag}b${i}`);
     await Promise.all(running.map((u) => sk.start(u)));
-    await advanceUntil(clock, sk, () => running.every((u) => internals(sk).runtime.get(`${u}/`)?.state === 'running'), 600_000);
+    await advanceUntil(clock, sk, () => running.every((u) => sk.get(u)?.state === 'running'), 600_000);
     await sim.faults.refuseConnections();
     // The seed incident: starts and stops keep coming while the API server is away; all are acknowledged.
     await Promise.all([...starting.map((u) => sk.start(u)), ...running.map((u) => sk.stop(u))]);

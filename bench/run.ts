@@ -14,9 +14,10 @@ import { outage } from './outage.js';
 import { pipeline } from './pipeline.js';
 import { relist } from './relist.js';
 import { restart } from './restart.js';
+import { soak } from './soak.js';
 
-/** SCENARIOS are the six benchmark scenarios of bench/README.md, in its order. */
-const SCENARIOS: readonly Scenario[] = [pipeline, relist, restart, memory, api, outage];
+/** SCENARIOS are the benchmark scenarios of bench/README.md, in its order. */
+const SCENARIOS: readonly Scenario[] = [pipeline, relist, restart, memory, api, outage, soak];
 
 interface Args {
   quick: boolean;

@@ -18,6 +18,8 @@ export interface PresentPod {
   /** A waiting or terminated container reason (ErrImagePull, OOMKilled, Evicted …), if any. */
   readonly reason?: string | undefined;
   readonly exitCode?: number | undefined;
+  /** ip: the pod's address (status.podIP) once it has one; where the server is reached, never decided on. */
+  readonly ip?: string | undefined;
 }
 
 export interface AbsentPod {
@@ -114,7 +116,8 @@ export function sameFact(a: PodFact, b: PodFact): boolean {
     a.phase === b.phase &&
     a.ready === b.ready &&
     a.deleting === b.deleting &&
-    a.reason === b.reason
+    a.reason === b.reason &&
+    a.ip === b.ip
   );
 }
 

@@ -43,7 +43,8 @@ export interface EffectError {
 export type PodOp = 'create' | 'read' | 'delete';
 
 export type ServerEvent =
-  | { type: 'server.start' }
+  /** spec: a salted digest naming what the start asked for beyond the template (kept outside the log); the machine ignores it. */
+  | { type: 'server.start'; spec?: string }
   | { type: 'server.stop' }
   /** listedAt: the resourceVersion of the list the fact came from, which orders it (absent for a watch event). */
   | { type: 'pod.observed'; pod: PodFact; listedAt?: string }

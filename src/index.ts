@@ -34,6 +34,8 @@ export type {
   SpawnkeeperOptions,
   SpawnkeeperHealth,
   SpawnkeeperStats,
+  HistoryStats,
+  SpawnRequest,
   ServerStatus,
   ServerTimer,
   TopState,

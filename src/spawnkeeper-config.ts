@@ -2,11 +2,28 @@ import * as v from 'valibot';
 import type { ServerDelays } from '../machines/server.machine.js';
 import { DEFAULT_DELAYS } from '../machines/server.machine.js';
 import type { FieldSchema } from './core/schema.js';
-import { group, groupCheck, integer, milliseconds, oneOf, port, refine, text, textList, textMap, validate } from './core/schema.js';
+import {
+  anyList,
+  anyObject,
+  group,
+  groupCheck,
+  integer,
+  milliseconds,
+  oneOf,
+  port,
+  refine,
+  text,
+  textList,
+  textMap,
+  validate,
+} from './core/schema.js';
 import { DEFAULT_LEASE_TIMINGS, leaseTimingsProblem } from './kube/lease.js';
 import { DEFAULT_TEMPLATE } from './kube/manifest.js';
 import { InvalidNameError, validatePodNamePrefix } from './kube/names.js';
 import { DEFAULT_REFLECTOR_TIMINGS } from './kube/reflector.js';
+import { DEFAULT_RETENTION } from './runtime/retention.js';
+import type { TemplateOverrides } from './kube/spec.js';
+import { SpecError, checkOverrides } from './kube/spec.js';
 import { DEFAULT_SWEEPER_TIMINGS } from './kube/sweeper.js';
 
 /**
@@ -44,6 +61,25 @@ function podNamePrefixProblem(prefix: string): string | undefined {
   }
 }
 
+/**
+ * overrideProblem checks a Kubernetes-shaped template field with the one check profiles use too
+ * (kube/spec.ts), and says what it expected in the schema's words, with the place inside the field.
+ */
+function overrideProblem(key: keyof TemplateOverrides) {
+  return (value: unknown): string | undefined => {
+    try {
+      checkOverrides({ [key]: value }, '');
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      const inside = err.where.slice(`.${key}`.length);
+      return `expected ${err.what}${inside === '' ? '' : ` at ${inside}`}`;
+    }
+  };
+}
+
+const STORAGE_DOC = 'a per-user claim created if missing: { capacity, claimName, storageClass, accessModes, mountPath }; null for none';
+
 const template = group(
   {
     image: v.optional(text('container image of every server'), DEFAULT_TEMPLATE.image),
@@ -63,6 +99,15 @@ const template = group(
     labels: v.optional(textMap("extra pod labels (spawnkeeper's own cannot be overridden)")),
     annotations: v.optional(textMap("extra pod annotations (spawnkeeper's own cannot be overridden)")),
     serviceAccountName: v.optional(text('service account of the server pods')),
+    nodeSelector: v.optional(textMap('node labels a server pod must be scheduled on')),
+    tolerations: v.optional(refine(anyList('Kubernetes tolerations of the server pods'), overrideProblem('tolerations'))),
+    volumes: v.optional(refine(anyList('Kubernetes volumes of the server pods'), overrideProblem('volumes'))),
+    volumeMounts: v.optional(refine(anyList('volume mounts of the server container'), overrideProblem('volumeMounts'))),
+    storage: v.optional(
+      Object.assign(v.nullable(refine(anyObject(STORAGE_DOC), overrideProblem('storage'))), {
+        meta: { doc: STORAGE_DOC, values: 'object or null' },
+      }),
+    ),
     podNamePrefix: v.optional(refine(text('pod names are PREFIX-user[-server]'), podNamePrefixProblem), DEFAULT_TEMPLATE.podNamePrefix),
     terminationGraceSeconds: v.optional(
       integer(0, 86_400, "the pod's own terminationGracePeriodSeconds"),
@@ -126,12 +171,32 @@ const lease = groupCheck(
   (l) => leaseTimingsProblem({ ...DEFAULT_LEASE_TIMINGS, ...l }),
 );
 
+const retention = group(
+  {
+    maxAgeMs: v.optional(
+      integer(
+        0,
+        10 * 365 * 86_400_000,
+        "events younger than this are kept (ms; default 30 days); a deleted user's server goes once all its history is older",
+      ),
+      DEFAULT_RETENTION.maxAgeMs,
+    ),
+    lifecycles: v.optional(
+      integer(1, 1_000_000, 'each server keeps at least its last this many lifecycles, whatever their age'),
+      DEFAULT_RETENTION.lifecycles,
+    ),
+    intervalMs: v.optional(milliseconds('between retention passes (0: no retention)', 0), DEFAULT_RETENTION.intervalMs),
+  },
+  'bounded history: what is folded into checkpoints (docs/retention.md)',
+);
+
 export const SPAWNKEEPER_SCHEMA = group(
   {
     namespace: v.optional(text('namespace the server pods live in'), 'default'),
     instance: v.optional(text("labels this hub's pods, so two hubs in one namespace never touch each other's"), 'hub'),
     delays: v.optional(delays, {}),
     template: v.optional(template, {}),
+    retention: v.optional(retention, {}),
     deleteGraceSeconds: v.optional(integer(0, 3_600, 'grace period of a first, graceful delete (s)'), 1),
     durability: v.optional(
       oneOf(['full', 'normal'], 'full: fsync every commit; normal: may lose the last commits on power loss, never on a crash'),

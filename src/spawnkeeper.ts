@@ -11,6 +11,11 @@ import type { PodTemplate } from './kube/manifest.js';
 import { parseServerKey, podNameCandidates, serverKey } from './kube/names.js';
 import { KubePodClient } from './kube/pod-client.js';
 import { Reflector } from './kube/reflector.js';
+import { ServerObjects } from './kube/server-objects.js';
+import type { ServerSpec } from './kube/spec.js';
+import { specDigest } from './kube/spec.js';
+import type { StoredSpec } from './store/spec-store.js';
+import { SpecStore } from './store/spec-store.js';
 import type { ReflectorHealth } from './kube/reflector.js';
 import { OrphanSweeper } from './kube/sweeper.js';
 import type { Clock } from './core/clock.js';
@@ -18,10 +23,13 @@ import { sleep, systemClock } from './core/clock.js';
 import { waitUntil } from './core/wait.js';
 import type { HistoryEntry, ReplayCheck } from './runtime/replay.js';
 import { checkReplay, history } from './runtime/replay.js';
+import type { HistoryCounts } from './runtime/retention.js';
+import { DEFAULT_RETENTION, Retention } from './runtime/retention.js';
 import { Runtime } from './runtime/runtime.js';
 import type { Committed, ServerView } from './runtime/runtime.js';
 import { databaseLock, openDatabase } from './store/database.js';
 import { SqliteEventStore } from './store/event-store.js';
+import { HistoryStore } from './store/history-store.js';
 import { hubIdentity } from './store/lock.js';
 import { ConfigError, show } from './core/schema.js';
 import type { SpawnkeeperConfig, SpawnkeeperConfigInput } from './spawnkeeper-config.js';
@@ -66,6 +74,19 @@ export interface ServerStatus {
   /** podUid: the uid of the server's pod as last known, null while none is known to exist. */
   readonly podUid: string | null;
   readonly seq: number;
+  /** ip and port: where the server is reached (the pod's address) while it runs, else null. */
+  readonly ip: string | null;
+  readonly port: number | null;
+}
+
+/**
+ * SpawnRequest is what a start may ask for beyond the template: the spec (profile overrides, the
+ * request's resources, port and args) and the environment, which reaches the pod only through a
+ * Secret. Both are kept outside the event log, whose `server.start` carries a salted digest.
+ */
+export interface SpawnRequest {
+  readonly spec: ServerSpec;
+  readonly env?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface SpawnkeeperHealth {
@@ -106,9 +127,29 @@ export interface SpawnkeeperStats {
   readonly watch: { readonly events: number; readonly bookmarks: number; readonly skipped: number; readonly regressions: number };
 }
 
+/** HistoryStats: how large the event log is and what retention has done to keep it bounded. */
+export interface HistoryStats {
+  /** bytes and freeBytes: the database file's pages, all and free, read when asked. */
+  readonly bytes: number;
+  readonly freeBytes: number;
+  /** counts: event and checkpoint rows as the last retention pass counted them; null before one. */
+  readonly counts: HistoryCounts | null;
+  /** lastPassMs: how long the last retention pass took; null before one. */
+  readonly lastPassMs: number | null;
+  /** totals: what retention did since the engine started: passes, events folded or dropped, checkpoints written, servers dropped, bytes reclaimed. */
+  readonly totals: {
+    readonly passes: number;
+    readonly foldedEvents: number;
+    readonly checkpoints: number;
+    readonly droppedServers: number;
+    readonly reclaimedBytes: number;
+  };
+}
+
 /** Spawnkeeper is the embeddable lifecycle engine; `createSpawnkeeper` builds and starts one. */
 export interface Spawnkeeper {
-  start(user: string, name?: string): Promise<ServerStatus>;
+  /** start begins a spawn; `request` is its spec and environment, kept only if this start begins a spawn (not one already pending). */
+  start(user: string, name?: string, request?: SpawnRequest): Promise<ServerStatus>;
   stop(user: string, name?: string): Promise<ServerStatus>;
   get(user: string, name?: string): ServerStatus | undefined;
   list(): ServerStatus[];
@@ -116,6 +157,8 @@ export interface Spawnkeeper {
   waitFor(user: string, name: string, until?: (s: ServerStatus) => boolean, timeoutMs?: number): Promise<ServerStatus>;
   /** subscribe is told of every committed step, with the server's status after it. */
   subscribe(listener: (status: ServerStatus, step: Committed) => void): () => void;
+  /** onForget is told the key of each server retention dropped (a retired server, its history gone). */
+  onForget(listener: (key: string) => void): () => void;
   history(user: string, name?: string): HistoryEntry[];
   /** replayCheck folds every server's log and compares it with its stored snapshot. */
   replayCheck(): ReplayCheck[];
@@ -123,6 +166,10 @@ export interface Spawnkeeper {
   timers(user: string, name?: string): ServerTimer[];
   health(): SpawnkeeperHealth;
   stats(): SpawnkeeperStats;
+  /** historyStats: the event log's size and what retention did. */
+  historyStats(): HistoryStats;
+  /** retireWhen tells retention which servers are retired (their owner is gone): their history is dropped once all of it is older than the age. */
+  retireWhen(retired: (user: string, name: string) => boolean): void;
   readonly config: SpawnkeeperConfig;
   close(): Promise<void>;
 }
@@ -138,6 +185,9 @@ export interface SpawnkeeperInternals {
   readonly reflector: Reflector;
   readonly sweeper: OrphanSweeper;
   readonly lease: LeaseElector;
+  /** retention keeps the event log bounded; `retireWhen` tells it which servers are retired. */
+  readonly retention: Retention;
+  readonly historyStore: HistoryStore;
 }
 
 const INTERNALS = new WeakMap<Spawnkeeper, SpawnkeeperInternals>();
@@ -218,7 +268,16 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   const name = leaseName(config);
   const db = typeof options.db === 'string' ? openDatabase(options.db, { durability: config.durability, now: clock.now() }) : options.db;
   const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
-  const template: PodTemplate = config.template;
+  const specs = new SpecStore(db);
+  /** ports: the port of each active server whose spec sets one, so a status needs no read. */
+  const ports = new Map<string, number>();
+  const portOf = (spec: string): number | undefined => (JSON.parse(spec) as ServerSpec).overrides.port;
+  for (const row of specs.all()) {
+    const port = portOf(row.spec);
+    if (port !== undefined) ports.set(row.key, port);
+  }
+  // The schema checked the Kubernetes-shaped fields (volumes, tolerations …) with kube/spec.ts's checks, which type them.
+  const template = config.template as PodTemplate;
   const api = options.cluster.makeApiClient(CoreV1Api);
   const lease = new LeaseElector({
     ...timings,
@@ -228,12 +287,15 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     logger,
     floor: () => highestStamp(api, config.namespace, config.instance),
   });
+  const objects = new ServerObjects(api, config.namespace, config.instance);
   const pods = new KubePodClient(api, {
     namespace: config.namespace,
     instance: config.instance,
     template,
     deleteGraceSeconds: config.deleteGraceSeconds,
     fence: leaseFence(lease),
+    specs,
+    objects,
   });
   const runtime = new Runtime({
     store,
@@ -244,6 +306,25 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     gate: lease,
     effectConcurrency: config.effectConcurrency,
     effectTimeoutMs: config.delays.requestTimeout,
+    // A spawn's spec is written with the start that begins it and removed with the step that ends the
+    // server stopped or failed, in the same transactions: never a spec without its start, nor one left over.
+    alongside(step, attached) {
+      const top = step.after.split('.')[0];
+      if (top === 'stopped' || top === 'failed') {
+        specs.clear(step.key);
+        ports.delete(step.key);
+        return;
+      }
+      if (step.event.type !== 'server.start') return;
+      const began = (top === 'spawn_pending' && !step.before.startsWith('spawn_pending')) || (step.queuedAfter && !step.queuedBefore);
+      if (!began) return;
+      ports.delete(step.key);
+      if (attached === undefined) return specs.clear(step.key);
+      const row = attached as StoredSpec;
+      specs.put(step.key, row, clock.now());
+      const port = portOf(row.spec);
+      if (port !== undefined) ports.set(step.key, port);
+    },
   });
   runtime.start();
   const reflector = new Reflector({
@@ -259,6 +340,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   const sweeper = new OrphanSweeper({
     store,
     pods,
+    secrets: objects,
     ourPods: () => reflector.cache.values(),
     stateOf: (key) => runtime.get(key)?.state,
     clock,
@@ -266,6 +348,15 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     gate: lease,
     callTimeoutMs: config.delays.requestTimeout,
     ...config.sweeper,
+  });
+  const historyStore = new HistoryStore(db);
+  const retention = new Retention({
+    store: historyStore,
+    runtime,
+    machine,
+    clock,
+    logger,
+    policy: { ...DEFAULT_RETENTION, ...config.retention },
   });
   const abort = new AbortController();
   // The sweeper decides nothing before the first list; a close before that must not wait for one.
@@ -280,6 +371,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     lease.start(abort.signal),
     reflector.start(abort.signal),
     synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined)),
+    retention.start(abort.signal),
   ];
   // Know whether this hub may act before serving (a hub with a reachable API reports healthy from its
   // first answer), but never wait long for an API that is away: the elector keeps trying.
@@ -303,6 +395,12 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
         return { delay: timer?.delay ?? id, state: timer?.state ?? '', dueAt };
       })
       .sort((a, b) => a.dueAt - b.dueAt);
+  /** address is where a running server is reached: its pod's IP and the spawn's port. */
+  const address = (view: ServerView, state: TopState): { ip: string | null; port: number | null } => {
+    const pod = state === 'running' ? view.snapshot.context.pod : null;
+    if (pod === null || !pod.exists || pod.ip === undefined) return { ip: null, port: null };
+    return { ip: pod.ip, port: ports.get(view.key) ?? template.port };
+  };
   const status = (view: ServerView): ServerStatus => {
     const { user, name } = parseServerKey(view.key);
     const { pod } = view.snapshot.context;
@@ -330,6 +428,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       podName: actualPodName(view.key),
       podUid: pod?.exists === true ? pod.uid : null,
       seq: view.seq,
+      ...address(view, state),
     };
   };
   const byKey = (key: string) => {
@@ -339,8 +438,13 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
 
   const sk: Spawnkeeper = {
     config,
-    async start(user, name = '') {
-      return status(await runtime.send(serverKey(user, name), { type: 'server.start' }));
+    async start(user, name = '', request) {
+      const key = serverKey(user, name);
+      if (request === undefined) return status(await runtime.send(key, { type: 'server.start' }));
+      const env = request.env === undefined || Object.keys(request.env).length === 0 ? null : JSON.stringify(request.env);
+      const spec = JSON.stringify(request.spec);
+      const row: StoredSpec = { spec, env, digest: specDigest(spec, env) };
+      return status(await runtime.send(key, { type: 'server.start', spec: row.digest }, row));
     },
     async stop(user, name = '') {
       return status(await runtime.send(serverKey(user, name), { type: 'server.stop' }));
@@ -366,6 +470,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
         if (s !== undefined) listener(s, c);
       });
     },
+    onForget: (listener) => runtime.onForget(listener),
     history: (user, name = '') => history(store, serverKey(user, name)),
     replayCheck: () => store.loadServers().map((row) => checkReplay(machine, store, row.key, row.snapshot)),
     health() {
@@ -387,6 +492,17 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       const { events, commits, effectErrors, staleTimers } = runtime.stats;
       return { events, commits, effectErrors, staleTimers, watch: { ...reflector.stats } };
     },
+    historyStats() {
+      const { bytes, freeBytes } = historyStore.size();
+      const { counts, last, totals } = retention;
+      return { bytes, freeBytes, counts: counts ?? null, lastPassMs: last?.ms ?? null, totals: { ...totals } };
+    },
+    retireWhen(retired) {
+      retention.retired = (key) => {
+        const { user, name } = parseServerKey(key);
+        return retired(user, name);
+      };
+    },
     async close() {
       abort.abort();
       await Promise.allSettled(runnables);
@@ -396,6 +512,6 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       if (typeof options.db === 'string') db.close();
     },
   };
-  INTERNALS.set(sk, { runtime, store, reflector, sweeper, lease });
+  INTERNALS.set(sk, { runtime, store, reflector, sweeper, lease, retention, historyStore });
   return sk;
 }

@@ -66,8 +66,7 @@ export function milliseconds(doc: string, min = 1): FieldSchema<number> {
 }
 
 /** seconds: a duration in seconds (fractions allowed), at most what a timer keeps. */
-export function seconds(doc: string, min = 0): FieldSchema<number> {
-  const max = Math.floor(MAX_DELAY_MS / 1000);
+export function seconds(doc: string, min = 0, max = Math.floor(MAX_DELAY_MS / 1000)): FieldSchema<number> {
   const what = `seconds from ${min} to ${max}`;
   const m = expected(what);
   return withMeta(v.pipe(v.number(m), v.finite(m), v.minValue(min, m), v.maxValue(max, m)), what, doc);

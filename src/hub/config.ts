@@ -5,6 +5,7 @@ import { ConfigError, describeProblems, show, validate } from '../core/schema.js
 import { parseSpawnkeeperConfig } from '../spawnkeeper-config.js';
 import type { SpawnkeeperConfigInput } from '../spawnkeeper-config.js';
 import { ServiceConfigError, parseServices } from './auth/services.js';
+import { ProfileError, parseProfiles } from './spawn-options.js';
 import type { HubConfig, Setting } from './settings.js';
 import { DEFAULT_HUB_CONFIG, SETTINGS, envName, flagName, hubSchema, settingSchema, snake } from './settings.js';
 
@@ -134,6 +135,12 @@ export function engineConfig(config: HubConfig): SpawnkeeperConfigInput {
       retryPeriodMs: config.leaseRetryPeriod * 1000,
       ...config.spawnkeeper.lease,
     },
+    retention: {
+      maxAgeMs: config.historyMaxAge * 1000,
+      lifecycles: config.historyLifecycles,
+      intervalMs: config.historyRetentionInterval * 1000,
+      ...config.spawnkeeper.retention,
+    },
   };
 }
 
@@ -149,8 +156,9 @@ export function checkHubConfig(partial: Partial<HubConfig>): HubConfig {
   }
   try {
     parseServices(hub.services, hub.loadRoles, hub.adminToken);
+    parseProfiles(hub.profiles);
   } catch (err) {
-    if (err instanceof ServiceConfigError) throw new ConfigError(err.message);
+    if (err instanceof ServiceConfigError || err instanceof ProfileError) throw new ConfigError(err.message);
     throw err;
   }
   parseSpawnkeeperConfig(engineConfig(hub), { prefix: 'spawnkeeper' });

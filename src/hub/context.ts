@@ -15,6 +15,7 @@ import type { RecordKeeper } from './records.js';
 import type { Target } from './auth/scopes.js';
 import type { ServerIndex } from './server-index.js';
 import type { ServiceRegistry } from './auth/services.js';
+import type { Profile } from './spawn-options.js';
 import type { HubConfig } from './settings.js';
 import type { TokenStore } from './auth/tokens.js';
 import type { KeyedLock } from './user-locks.js';
@@ -26,6 +27,8 @@ export interface HubContext {
   readonly users: UserStore;
   readonly groups: GroupStore;
   readonly services: ServiceRegistry;
+  /** profiles: the configured profile list a start chooses from by user_options.profile. */
+  readonly profiles: readonly Profile[];
   readonly tokens: TokenStore;
   readonly auth: Authenticator;
   readonly index: ServerIndex;

@@ -43,6 +43,7 @@ import { RecordKeeper } from './records.js';
 import { Router } from './api/router.js';
 import { ServerIndex } from './server-index.js';
 import { ServiceRegistry, parseServices } from './auth/services.js';
+import { parseProfiles } from './spawn-options.js';
 import type { HubConfig } from './settings.js';
 import { DEFAULT_HUB_CONFIG } from './settings.js';
 import { scopeResolver } from './auth/token-scopes.js';
@@ -98,6 +99,8 @@ export function createHub(options: HubOptions): Hub {
   const tokens = new TokenStore(options.db, () => clock.now(), scopeResolver(services, users, logger));
   tokens.ensureServiceTokens(services.list().flatMap((s) => (s.apiToken === undefined ? [] : [{ service: s.name, token: s.apiToken }])));
   const index = new ServerIndex(sk, logger);
+  // A server whose user was deleted is retired: retention drops its history once all of it is older than the age.
+  sk.retireWhen((user) => users.get(user) === undefined);
   const records = new RecordKeeper(users, index, logger);
   const shutdown = new AbortController();
   const health = new HealthMonitor(sk, {
@@ -111,6 +114,7 @@ export function createHub(options: HubOptions): Hub {
     users,
     groups,
     services,
+    profiles: parseProfiles(config.profiles),
     tokens,
     auth: new Authenticator(tokens),
     index,

@@ -4,7 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { Simulator } from '../sim/index.js';
+import type { Simulator, SimulatorOptions } from '../sim/index.js';
 import { startSimulator } from '../sim/index.js';
 import type { Spawnkeeper } from '../spawnkeeper.js';
 import { createSpawnkeeper, kubeConfigFor } from '../spawnkeeper.js';
@@ -50,8 +50,21 @@ function writeAdminToken(db: string, token: string): string | undefined {
   return file;
 }
 
+/** simulatedKubelet reads `sim.kubelet` (delays, command) and `sim_kubelet`: the process kubelet when it says so. */
+export function simulatedKubelet(
+  config: Pick<HubConfig, 'sim' | 'simKubelet'>,
+  logger?: Logger,
+): Pick<SimulatorOptions, 'kubelet' | 'processes'> {
+  // The schema checked each value; what is left is how two settings go together.
+  const { command, ...delays } = config.sim.kubelet ?? {};
+  if (command !== undefined && config.simKubelet !== 'process') throw new ConfigError('sim.kubelet.command needs sim_kubelet "process"');
+  if (config.simKubelet !== 'process') return { kubelet: delays };
+  const onOutput = (pod: string, line: string): void => logger?.debug({ pod, line }, 'pod process output');
+  return { kubelet: delays, processes: command === undefined ? { onOutput } : { command, onOutput } };
+}
+
 /** clusterFor loads the configured cluster, or starts the embedded simulator when none is named. */
-async function clusterFor(config: HubConfig): Promise<{ cluster: KubeConfig; sim: Simulator | undefined }> {
+async function clusterFor(config: HubConfig, logger: Logger): Promise<{ cluster: KubeConfig; sim: Simulator | undefined }> {
   const cluster = new KubeConfig();
   try {
     if (config.kubeconfig !== '') {
@@ -65,7 +78,12 @@ async function clusterFor(config: HubConfig): Promise<{ cluster: KubeConfig; sim
   } catch (err) {
     throw new ConfigError(`cannot load the cluster configuration: ${(err as Error).message}`);
   }
-  const sim = await startSimulator({ port: 0, namespace: config.namespace, seed: config.sim.seed ?? 1, kubelet: config.sim.kubelet ?? {} });
+  const sim = await startSimulator({
+    port: 0,
+    namespace: config.namespace,
+    seed: config.sim.seed ?? 1,
+    ...simulatedKubelet(config, logger),
+  });
   return { cluster: kubeConfigFor(sim.url, config.namespace), sim };
 }
 
@@ -84,7 +102,7 @@ export async function startHub(partial: Partial<HubConfig>, options: StartOption
   };
   try {
     // The cluster configuration is read before the database: an unreadable kubeconfig touches no file.
-    const { cluster, sim } = await clusterFor(config);
+    const { cluster, sim } = await clusterFor(config, logger);
     if (sim !== undefined) undo.push(() => sim.close());
     // The data folder holds the database and the generated admin token: a new one is its owner's alone.
     if (config.db !== ':memory:') mkdirSync(dirname(config.db), { recursive: true, mode: 0o700 });

@@ -33,6 +33,7 @@ export class ServerIndex {
   private readonly listeners = new Set<(t: Transition) => void>();
   private readonly watchers = new Map<string, Set<(s: ServerStatus) => void>>();
   private readonly off: () => void;
+  private readonly offForget: () => void;
 
   constructor(
     sk: Spawnkeeper,
@@ -43,6 +44,7 @@ export class ServerIndex {
       if (s.state === 'spawn_pending' || s.state === 'stop_pending') this.enteredAt.set(s.key, s.since);
     }
     this.off = sk.subscribe((status, step) => this.onStep(status, step));
+    this.offForget = sk.onForget((key) => this.remove(key));
   }
 
   /** onTransition registers a listener; listeners must not throw (they run inside the runtime's commit loop). */
@@ -87,8 +89,21 @@ export class ServerIndex {
 
   close(): void {
     this.off();
+    this.offForget();
     this.listeners.clear();
     this.watchers.clear();
+  }
+
+  /** remove forgets a server retention dropped (its user was deleted long ago). */
+  private remove(key: string): void {
+    const prev = this.state.get(key);
+    if (prev === undefined) return;
+    this.counts.set(prev, (this.counts.get(prev) ?? 1) - 1);
+    this.state.delete(key);
+    this.enteredAt.delete(key);
+    const user = key.slice(0, key.indexOf('/'));
+    this.byUser.get(user)?.delete(key);
+    if (this.byUser.get(user)?.size === 0) this.byUser.delete(user);
   }
 
   private set(key: string, user: string, next: TopState): void {

@@ -1,6 +1,20 @@
 import * as v from 'valibot';
 import type { FieldSchema } from '../core/schema.js';
-import { anyList, anyObject, flag, group, integer, milliseconds, oneOf, port, seconds, text, withoutDefaults } from '../core/schema.js';
+import {
+  anyList,
+  anyObject,
+  flag,
+  group,
+  integer,
+  milliseconds,
+  oneOf,
+  port,
+  refine,
+  seconds,
+  text,
+  textList,
+  withoutDefaults,
+} from '../core/schema.js';
 import type { KubeletDelays } from '../sim/index.js';
 import { DEFAULT_KUBELET_DELAYS } from '../sim/index.js';
 import type { SpawnkeeperConfigInput } from '../spawnkeeper-config.js';
@@ -22,13 +36,23 @@ export const SIM_SCHEMA = group(
     seed: v.optional(integer(0, 2 ** 32 - 1, 'seeds uids and every fault decision'), 1),
     kubelet: v.optional(
       group(
-        Object.fromEntries(
-          (Object.keys(KUBELET_DOCS) as Array<keyof KubeletDelays>).map((k) => [
-            k,
-            v.optional(milliseconds(KUBELET_DOCS[k], 0), DEFAULT_KUBELET_DELAYS[k]),
-          ]),
-        ) as { [K in keyof KubeletDelays]: v.OptionalSchema<FieldSchema<number>, number> },
-        'simulated kubelet delays (ms)',
+        {
+          ...(Object.fromEntries(
+            (Object.keys(KUBELET_DOCS) as Array<keyof KubeletDelays>).map((k) => [
+              k,
+              v.optional(milliseconds(KUBELET_DOCS[k], 0), DEFAULT_KUBELET_DELAYS[k]),
+            ]),
+          ) as { [K in keyof KubeletDelays]: v.OptionalSchema<FieldSchema<number>, number> }),
+          command: v.optional(
+            refine(
+              textList(
+                "with sim_kubelet process: the command run for every pod instead of its image's (default: a built-in single-user server)",
+              ),
+              (c) => (c.length === 0 || c.some((part) => part === '') ? 'expected a non-empty list of non-empty strings' : undefined),
+            ),
+          ),
+        },
+        'simulated kubelet: stage delays (ms) and the process command',
       ),
       {},
     ),
@@ -38,6 +62,8 @@ export const SIM_SCHEMA = group(
 
 /** SimSettings configure the embedded simulated cluster; what is not given takes the simulator's defaults. */
 export type SimSettings = v.InferInput<typeof SIM_SCHEMA>;
+/** SimKubeletSettings: the simulated kubelet's delays and, for the process kubelet, its command. */
+export type SimKubeletSettings = NonNullable<SimSettings['kubelet']>;
 
 /**
  * HUB_ENGINE_SCHEMA is the engine's schema as the hub's `spawnkeeper` section: without `namespace`
@@ -74,14 +100,21 @@ export interface HubConfig {
   leaseRenewDeadline: number;
   leaseRetryPeriod: number;
   progressKeepalive: number;
+  historyMaxAge: number;
+  historyLifecycles: number;
+  historyRetentionInterval: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFormat: 'auto' | 'json' | 'pretty';
   spawnkeeper: Omit<SpawnkeeperConfigInput, 'namespace' | 'instance'>;
   sim: SimSettings;
+  /** simKubelet: the embedded simulator's containers are pretend (`simulated`) or real local processes (`process`). */
+  simKubelet: 'simulated' | 'process';
   /** services: JupyterHub's `c.JupyterHub.services` entries (checked by parseServices). */
   services: unknown[];
   /** loadRoles: JupyterHub's `c.JupyterHub.load_roles` entries, giving services their scopes. */
   loadRoles: unknown[];
+  /** profiles: KubeSpawner's profile_list, each {slug, display_name, description, default, overrides} (checked by parseProfiles). */
+  profiles: unknown[];
 }
 
 /**
@@ -108,6 +141,8 @@ export interface Setting {
   readonly where: 'all' | 'secret' | 'file';
   /** min: the least value of a `seconds` or `count` setting (default 0). */
   readonly min?: number;
+  /** max: the largest value of a `seconds` setting, when it is not a timer's (a timer holds at most about 24.8 days). */
+  readonly max?: number;
 }
 
 /** DEFAULT_HUB_CONFIG is what a fresh `npm start` runs with: loopback, port 8081, the embedded simulator. */
@@ -137,12 +172,17 @@ export const DEFAULT_HUB_CONFIG: Readonly<HubConfig> = {
   leaseRenewDeadline: 10,
   leaseRetryPeriod: 2,
   progressKeepalive: 8,
+  historyMaxAge: 30 * 86_400,
+  historyLifecycles: 10,
+  historyRetentionInterval: 3_600,
   logLevel: 'info',
   logFormat: 'auto',
   spawnkeeper: {},
   sim: {},
+  simKubelet: 'simulated',
   services: [],
   loadRoles: [],
+  profiles: [],
 };
 
 /** SETTINGS is the one table of configuration: the parser, the help text and docs/hub.md follow it. */
@@ -201,12 +241,33 @@ export const SETTINGS: readonly Setting[] = [
   },
   { key: 'leaseRetryPeriod', type: 'seconds', min: 0.001, where: 'all', doc: 'between attempts to acquire or renew the Lease' },
   { key: 'progressKeepalive', type: 'seconds', where: 'all', doc: 'keepalive interval of progress streams' },
+  {
+    key: 'historyMaxAge',
+    type: 'seconds',
+    max: 10 * 365 * 86_400,
+    where: 'all',
+    doc: "events younger than this are kept; older ones beyond a server's last lifecycles are folded into a checkpoint, and a deleted user's servers go",
+  },
+  { key: 'historyLifecycles', type: 'count', min: 1, where: 'all', doc: 'lifecycles of each server kept whatever their age' },
+  { key: 'historyRetentionInterval', type: 'seconds', where: 'all', doc: 'between retention passes over the event log (0: never)' },
   { key: 'logLevel', type: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, where: 'all', doc: 'log level' },
   { key: 'logFormat', type: { oneOf: ['auto', 'json', 'pretty'] }, where: 'all', doc: 'auto: pretty on a terminal, JSON otherwise' },
   { key: 'spawnkeeper', type: { schema: HUB_ENGINE_SCHEMA }, where: 'file', doc: 'engine settings (the `spawnkeeper.*` table below)' },
   { key: 'sim', type: { schema: SIM_SCHEMA }, where: 'file', doc: 'embedded simulator (the `sim.*` table below)' },
+  {
+    key: 'simKubelet',
+    type: { oneOf: ['simulated', 'process'] },
+    where: 'all',
+    doc: "the embedded simulator's containers: simulated, or real local processes (`npm start` uses process)",
+  },
   { key: 'services', type: 'list', where: 'file', doc: "JupyterHub's services: name, api_token, admin, url, info, display" },
   { key: 'loadRoles', type: 'list', where: 'file', doc: "JupyterHub's load_roles: name, scopes, services" },
+  {
+    key: 'profiles',
+    type: 'list',
+    where: 'file',
+    doc: "KubeSpawner's profile_list: slug, display_name, description, default, overrides (of spawnkeeper.template's fields); chosen by user_options.profile",
+  },
 ];
 
 /** snake turns `slowSpawnTimeout` into `slow_spawn_timeout`, the config file's spelling. */
@@ -236,7 +297,7 @@ export function settingSchema(s: Setting): FieldSchema<unknown> {
       s.doc,
       s.min === undefined ? 'a non-negative integer' : `an integer of at least ${s.min}`,
     );
-  if (t === 'seconds') return seconds(s.doc, s.min);
+  if (t === 'seconds') return seconds(s.doc, s.min, s.max);
   if (t === 'boolean') return flag(s.doc);
   if (t === 'list') return anyList(s.doc);
   if (t === 'object') return anyObject(s.doc);

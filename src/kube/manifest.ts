@@ -1,4 +1,6 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { TemplateOverrides } from './spec.js';
+import { claimNameOf, storageOf } from './spec.js';
 import {
   ANNOTATION_KEY,
   ANNOTATION_SERVER_NAME,
@@ -12,18 +14,14 @@ import {
   podName,
 } from './names.js';
 
-/** PodTemplate is the configurable part of every server pod. */
-export interface PodTemplate {
+/**
+ * PodTemplate is the configurable part of every server pod: what z2jh's singleuser settings give
+ * KubeSpawner (image, resources, volumes and mounts, a per-user claim, node selector, tolerations).
+ * A profile or a start request overrides fields of it (spec.ts).
+ */
+export interface PodTemplate extends TemplateOverrides {
   image: string;
-  command?: string[] | undefined;
-  args?: string[] | undefined;
   port: number;
-  env?: Record<string, string> | undefined;
-  /** resources: Kubernetes quantities, e.g. { requests: { cpu: '100m', memory: '256Mi' } }. */
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string> } | undefined;
-  labels?: Record<string, string> | undefined;
-  annotations?: Record<string, string> | undefined;
-  serviceAccountName?: string | undefined;
   podNamePrefix: string;
   /** terminationGracePeriodSeconds of the pod itself (Kubernetes' default is 30). */
   terminationGraceSeconds: number;
@@ -41,9 +39,27 @@ export function selector(instance: string): string {
   return `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_INSTANCE}=${instance}`;
 }
 
-/** podManifest is the pod for one server: our labels and the server's identity are not overridable. */
-export function podManifest(key: string, instance: string, t: PodTemplate): V1Pod {
+/** CLAIM_VOLUME is the name of the volume of the per-user claim in the pod. */
+export const CLAIM_VOLUME = 'home';
+
+/**
+ * podManifest is the pod for one server: our labels and the server's identity are not overridable.
+ * secretName names the Secret whose keys become the container's environment (envFrom), when the
+ * start gave one; the template's storage mounts the server's claim.
+ */
+export function podManifest(key: string, instance: string, t: PodTemplate, secretName?: string): V1Pod {
   const { user, name } = parseServerKey(key);
+  const volumes: V1Volume[] = [...(t.volumes ?? [])];
+  const mounts: V1VolumeMount[] = [...(t.volumeMounts ?? [])];
+  if (t.storage != null) {
+    const storage = storageOf(t.storage);
+    volumes.push({ name: CLAIM_VOLUME, persistentVolumeClaim: { claimName: claimNameOf(storage.claimName, key) } });
+    mounts.push({ name: CLAIM_VOLUME, mountPath: storage.mountPath });
+  }
+  const extra: Partial<V1Container> = {
+    ...(mounts.length === 0 ? {} : { volumeMounts: mounts }),
+    ...(secretName === undefined ? {} : { envFrom: [{ secretRef: { name: secretName } }] }),
+  };
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -56,6 +72,9 @@ export function podManifest(key: string, instance: string, t: PodTemplate): V1Po
       restartPolicy: 'OnFailure',
       terminationGracePeriodSeconds: t.terminationGraceSeconds,
       ...(t.serviceAccountName === undefined ? { automountServiceAccountToken: false } : { serviceAccountName: t.serviceAccountName }),
+      ...(t.nodeSelector === undefined ? {} : { nodeSelector: t.nodeSelector }),
+      ...(t.tolerations === undefined ? {} : { tolerations: t.tolerations }),
+      ...(volumes.length === 0 ? {} : { volumes }),
       containers: [
         {
           name: 'notebook',
@@ -69,6 +88,7 @@ export function podManifest(key: string, instance: string, t: PodTemplate): V1Po
             { name: 'JUPYTERHUB_SERVER_NAME', value: name },
           ],
           ...(t.resources === undefined ? {} : { resources: t.resources }),
+          ...extra,
         },
       ],
     },

@@ -125,6 +125,15 @@ function nameDigest(key: string): string {
 }
 
 /**
+ * namePart is a user or server name as part of an object name: itself when it is plain (`alice`),
+ * else a readable cut, `---` and the digest of the exact name, so two names never share a part.
+ */
+export function namePart(s: string): string {
+  if (PLAIN.test(s) && s.length <= 63) return s;
+  return `${(dnsSafe(s) || 'x').slice(0, 20).replace(/-+$/, '')}${HASH_MARK}${nameDigest(s)}`;
+}
+
+/**
  * podName is the deterministic DNS-1123 name of a server's pod. A user and server name made of plain
  * parts (`alice`, `lab-2`) give `jupyter-alice` and `jupyter-alice--lab-2`; anything else gives a
  * readable cut, `---` and a digest of the exact key (`jupyter-bob---<26 chars>` for `Bob`). A plain

@@ -9,6 +9,14 @@ import type { PodTemplate } from './manifest.js';
 import { podManifest } from './manifest.js';
 import { podName, podNameCandidates } from './names.js';
 import { ownerKey, podFact } from './pod-mapper.js';
+import type { ServerObjects } from './server-objects.js';
+import type { ServerSpec } from './spec.js';
+import { mergeOverrides, secretNameOf } from './spec.js';
+
+/** SpecSource gives the spec row of a server's current spawn (the spec JSON and its environment JSON), if any. */
+export interface SpecSource {
+  get(key: string): { spec: string; env: string | null } | undefined;
+}
 
 export interface KubePodClientOptions {
   namespace: string;
@@ -18,6 +26,9 @@ export interface KubePodClientOptions {
   deleteGraceSeconds: number;
   /** fence stamps each new pod with the Lease's transitions and keeps this hub off pods of a newer holder. */
   fence?: PodFence;
+  /** specs: what each spawn asked for beyond the template; objects: its Secret and claim (both or neither). */
+  specs?: SpecSource;
+  objects?: ServerObjects;
 }
 
 /**
@@ -49,7 +60,7 @@ export class KubePodClient implements PodClient {
     // A pod made under the earlier naming scheme is this server's pod still: adopt it, never make a second one.
     const earlier = await this.find(key, null, 1, signal);
     if (earlier !== undefined) return this.adopt(key, earlier, signal);
-    const body = podManifest(key, instance, template);
+    const body = await this.prepare(key, template, signal);
     if (fence !== undefined) body.metadata = { ...body.metadata, annotations: { ...body.metadata?.annotations, ...fence.stamp() } };
     try {
       return podFact(await this.api.createNamespacedPod({ namespace, body }, withSignal(signal)));
@@ -63,6 +74,29 @@ export class KubePodClient implements PodClient {
       throw new PodApiError(`pod ${this.name(key)} exists and is not spawnkeeper's; it is left alone`, { code: 409, reason: 'Foreign' });
     }
     return this.adopt(key, existing, signal);
+  }
+
+  /**
+   * prepare makes the pod of a spawn: its spec laid over the template, and first what the pod needs
+   * (the Secret of its environment, created or replaced, and its claim, created if missing), so the
+   * pod never waits for them.
+   */
+  private async prepare(key: string, template: PodTemplate, signal: AbortSignal | undefined): Promise<V1Pod> {
+    const { specs, objects, instance } = this.options;
+    const row = specs?.get(key);
+    if (row === undefined || objects === undefined) {
+      if (template.storage != null) await objects?.ensureClaim(key, template.storage, signal);
+      return podManifest(key, instance, template);
+    }
+    const spec = JSON.parse(row.spec) as ServerSpec;
+    const merged = mergeOverrides(template, spec.overrides);
+    let secretName: string | undefined;
+    if (row.env !== null) {
+      secretName = secretNameOf(this.name(key));
+      await objects.putSecret(key, secretName, JSON.parse(row.env) as Record<string, string>, signal);
+    }
+    if (merged.storage != null) await objects.ensureClaim(key, merged.storage, signal);
+    return podManifest(key, instance, merged, secretName);
   }
 
   /**
@@ -81,6 +115,16 @@ export class KubePodClient implements PodClient {
         });
       const fact = podFact(pod);
       if (fact.deleting) throw new PodApiError(`pod ${name} of ${key} is still terminating`, { code: 409, reason: 'AlreadyExists' });
+      if (fact.exists && (fact.phase === 'Failed' || fact.phase === 'Succeeded')) {
+        // An ended pod is an earlier life of the server: clear it (exactly it, as read) and let the start create anew.
+        await this.deleteRead(key, pod, 0, signal).catch((err: unknown) => {
+          if (statusOf(err) !== 404 && statusOf(err) !== 409) throw toPodApiError(err, 'delete');
+        });
+        throw new PodApiError(`pod ${name} of ${key} had ended (${fact.phase}); it was deleted for a fresh one`, {
+          code: 409,
+          reason: 'AlreadyExists',
+        });
+      }
       const stamp = this.options.fence?.adopt(pod);
       if (stamp === undefined) return fact;
       try {
@@ -107,7 +151,17 @@ export class KubePodClient implements PodClient {
     return pod === undefined ? { exists: false } : podFact(pod);
   }
 
+  /**
+   * delete deletes the server's pod, then its Secret: the environment is needed no more once the pod
+   * is going. Deleting the Secret is best effort; one left behind is the sweeper's.
+   */
   async delete(key: string, options: { force: boolean }, signal?: AbortSignal): Promise<PodFact> {
+    const fact = await this.deletePod(key, options, signal);
+    await this.options.objects?.dropSecret(key, secretNameOf(this.name(key)), signal).catch(() => undefined);
+    return fact;
+  }
+
+  private async deletePod(key: string, options: { force: boolean }, signal?: AbortSignal): Promise<PodFact> {
     let pod = await this.find(key, null, 0, signal);
     for (let attempt = 1; ; attempt++) {
       if (pod === undefined) return { exists: false };

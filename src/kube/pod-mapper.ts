@@ -66,5 +66,6 @@ export function podFact(pod: unknown): PodFact & { exists: true } {
   const scheduled = conditions.find((c) => c['type'] === 'PodScheduled');
   if (reason === undefined && scheduled?.['status'] === 'False') reason = str(scheduled['reason']);
   if (reason === undefined || phase === 'Failed') reason = str(status['reason']) ?? reason;
-  return { exists: true, uid, resourceVersion, phase, ready, deleting, reason, exitCode };
+  const ip = str(status['podIP']);
+  return { exists: true, uid, resourceVersion, phase, ready, deleting, reason, exitCode, ...(ip === undefined || ip === '' ? {} : { ip }) };
 }

@@ -4,6 +4,7 @@ import type { Gate } from '../runtime/gate.js';
 import type { EventStore } from '../store/event-store.js';
 import type { CachedPod } from './reflector.js';
 import { sleep } from '../core/clock.js';
+import type { OurSecret } from './server-objects.js';
 
 /** SweepTarget is what the sweeper needs of the pod client: deletion of one exact pod of ours. */
 export interface SweepTarget {
@@ -13,9 +14,19 @@ export interface SweepTarget {
 /** DEFAULT_SWEEPER_TIMINGS: a sweep a minute; a pod of ours without a server is left alone 5 minutes first. */
 export const DEFAULT_SWEEPER_TIMINGS = { intervalMs: 60_000, graceMs: 300_000 } as const;
 
+/** SecretSweepTarget lists this instance's server Secrets and deletes exactly one as listed. */
+export interface SecretSweepTarget {
+  listSecrets(signal?: AbortSignal): Promise<OurSecret[]>;
+  deleteSecret(secret: OurSecret, signal?: AbortSignal): Promise<'gone' | 'changed'>;
+}
+
 export interface SweeperOptions {
   store: Pick<EventStore, 'orphans' | 'removeOrphan'>;
   pods: SweepTarget;
+  /** secrets: the server Secrets to sweep (a Secret of a server that is not active, and has no pod, is deleted). */
+  secrets?: SecretSweepTarget;
+  /** secretIntervalMs between sweeps of Secrets (default 5 min): a Secret is left behind rarely, and a list of them is not free. */
+  secretIntervalMs?: number;
   /** ourPods lists the pods with our labels the reflector knows of. */
   ourPods: () => Iterable<CachedPod>;
   /** stateOf is the state of the server a key names, undefined when no server has that key. */
@@ -41,6 +52,8 @@ export interface SweepReport {
   deleted: number;
   cleared: number;
   failed: number;
+  /** secrets: server Secrets deleted because their server is stopped, failed or unknown. */
+  secrets: number;
 }
 
 /**
@@ -50,7 +63,9 @@ export interface SweepReport {
  * gate is shut it deletes nothing.
  */
 export class OrphanSweeper {
-  last: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0 };
+  last: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0, secrets: 0 };
+  /** secretsSweptAt: when Secrets were last swept (monotonic ms). */
+  private secretsSweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly o: SweeperOptions) {}
 
@@ -62,7 +77,7 @@ export class OrphanSweeper {
   }
 
   async sweep(signal?: AbortSignal): Promise<SweepReport> {
-    const report: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0 };
+    const report: SweepReport = { orphans: 0, deleted: 0, cleared: 0, failed: 0, secrets: 0 };
     const acting = () => this.o.gate?.acting !== false;
     for (const orphan of this.o.store.orphans()) {
       if (!acting()) return report;
@@ -99,19 +114,58 @@ export class OrphanSweeper {
         this.o.logger?.warn({ err, pod: pod.name }, 'could not delete a pod no server owns');
       }
     }
+    if (acting() && now - this.secretsSweptAt >= (this.o.secretIntervalMs ?? 300_000)) {
+      this.secretsSweptAt = now;
+      report.secrets = await this.sweepSecrets(signal);
+    }
     this.last = report;
     return report;
   }
 
-  /** deleteExact is one deletion, aborted at its timeout or when the sweeper stops. */
-  private async deleteExact(key: string, uid: string | null, stop: AbortSignal | undefined): Promise<'gone' | 'deleting' | 'replaced'> {
+  /**
+   * sweepSecrets deletes the Secret of a server that is stopped, failed or unknown and has no pod the
+   * reflector knows of: one the delete effect could not remove. It deletes the Secret as listed
+   * (uid and resourceVersion), so one a new start has just created or replaced is left alone.
+   */
+  async sweepSecrets(signal?: AbortSignal): Promise<number> {
+    const target = this.o.secrets;
+    let deleted = 0;
+    if (target === undefined) return deleted;
+    const withPods = new Set([...this.o.ourPods()].map((p) => p.key));
+    let secrets: OurSecret[];
+    try {
+      secrets = await this.bounded((s) => target.listSecrets(s), signal);
+    } catch (err) {
+      this.o.logger?.warn({ err }, 'could not list server secrets');
+      return deleted;
+    }
+    for (const secret of secrets) {
+      const state = this.o.stateOf(secret.key);
+      if ((state !== undefined && state !== 'stopped' && state !== 'failed') || withPods.has(secret.key)) continue;
+      if (this.o.gate?.acting === false) return deleted;
+      try {
+        if ((await this.bounded((s) => target.deleteSecret(secret, s), signal)) === 'gone') deleted++;
+      } catch (err) {
+        this.o.logger?.warn({ err, secret: secret.name }, 'could not delete a server secret');
+      }
+    }
+    return deleted;
+  }
+
+  /** bounded runs one call, aborted at the call timeout or when the sweeper stops. */
+  private async bounded<T>(call: (signal: AbortSignal) => Promise<T>, stop: AbortSignal | undefined): Promise<T> {
     const ms = this.o.callTimeoutMs ?? 10_000;
     const timeout = new AbortController();
-    const timer = this.o.clock.setTimeout(() => timeout.abort(new Error(`deleting the pod of ${key} timed out after ${ms} ms`)), ms);
+    const timer = this.o.clock.setTimeout(() => timeout.abort(new Error(`a sweeper call timed out after ${ms} ms`)), ms);
     try {
-      return await this.o.pods.deleteExact(key, uid, stop === undefined ? timeout.signal : AbortSignal.any([timeout.signal, stop]));
+      return await call(stop === undefined ? timeout.signal : AbortSignal.any([timeout.signal, stop]));
     } finally {
       this.o.clock.clearTimeout(timer);
     }
+  }
+
+  /** deleteExact is one deletion, aborted at its timeout or when the sweeper stops. */
+  private deleteExact(key: string, uid: string | null, stop: AbortSignal | undefined): Promise<'gone' | 'deleting' | 'replaced'> {
+    return this.bounded((signal) => this.o.pods.deleteExact(key, uid, signal), stop);
   }
 }

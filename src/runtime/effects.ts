@@ -78,6 +78,11 @@ export class EffectRunner {
     return this.running < this.options.concurrency && this.gate.acting ? this.ready.length : 0;
   }
 
+  /** has tells whether a server has an effect queued or running. */
+  has(key: string): boolean {
+    return this.queues.has(key);
+  }
+
   enqueue(job: EffectJob): void {
     if (this.closed) return;
     const queue = this.queues.get(job.key);

@@ -3,7 +3,10 @@ import type { PodFact } from '../../machines/pod-fact.js';
 /**
  * PodClient is the narrow role the runtime's effects need from a cluster. Every call must be
  * idempotent: create answers the existing pod when it is ours (409 adopted), delete answers an
- * absent pod when it is already gone (404). Failures throw PodApiError.
+ * absent pod when it is already gone (404). Failures throw PodApiError. A pod that has ended (phase
+ * Failed or Succeeded: with restartPolicy OnFailure nothing restarts it) is a past life of the
+ * server, never adopted by a new start: create deletes it and fails with a 409 `AlreadyExists`, so
+ * the start retries and makes a fresh pod once it is gone.
  */
 export interface PodClient {
   create(server: string, signal: AbortSignal): Promise<PodFact>;

@@ -1,10 +1,10 @@
 import { parseTimerId } from '../../machines/timer-id.js';
 import type { ServerMachine } from '../../machines/server.machine.js';
+import { CHECKPOINT, UPGRADED, isCheckpoint } from '../core/checkpoints.js';
 import type { EventRow, EventStore } from '../store/event-store.js';
 import { initialSnapshot, persist, restore, step } from './step.js';
 
-/** UPGRADED is the event that records a snapshot carried to a new machine version; replay starts from it. */
-export const UPGRADED = 'machine.upgraded';
+export { CHECKPOINT, UPGRADED } from '../core/checkpoints.js';
 
 export interface UpgradedEvent {
   readonly type: typeof UPGRADED;
@@ -14,35 +14,75 @@ export interface UpgradedEvent {
   readonly snapshot: string;
 }
 
+/** CheckpointEvent is what retention writes in place of the events it folded: the snapshot they led to. */
+export interface CheckpointEvent {
+  readonly type: typeof CHECKPOINT;
+  readonly snapshot: string;
+  readonly machineVersion: number;
+  /** folded: how many events and lifecycles the checkpoint stands for, and the times of the first and last. */
+  readonly folded: { readonly events: number; readonly lifecycles: number; readonly from: number; readonly through: number };
+}
+
+type Replayable = Pick<EventRow, 'payload'> & { readonly type?: string };
+
+/** lastCheckpoint is the index of the last event that carries a snapshot (an upgrade or a fold), or -1. */
+function lastCheckpoint(events: ReadonlyArray<Replayable>): number {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const row = events[i] as Replayable;
+    if (isCheckpoint(row.type ?? (JSON.parse(row.payload) as { type: string }).type)) return i;
+  }
+  return -1;
+}
+
 /**
- * replay folds a server's log from a new server's snapshot, or from the last machine upgrade's
- * checkpoint (events before it were written for another machine version); it runs no effect.
+ * replay folds a server's log from its last checkpoint (a machine upgrade, or a fold of older
+ * events), or from a new server's snapshot when it has none; it runs no effect. Events before a
+ * checkpoint are not stepped: they may have been written for another machine version.
  */
-export function replay(machine: ServerMachine, events: ReadonlyArray<Pick<EventRow, 'payload'>>): string {
-  let snapshot = initialSnapshot(machine);
-  for (const row of events) {
-    const event = JSON.parse(row.payload) as { type: string };
-    snapshot = event.type === UPGRADED ? restore(machine, (event as UpgradedEvent).snapshot) : step(machine, snapshot, event).snapshot;
+export function replay(machine: ServerMachine, events: ReadonlyArray<Replayable>): string {
+  const start = lastCheckpoint(events);
+  let snapshot =
+    start === -1
+      ? initialSnapshot(machine)
+      : restore(machine, (JSON.parse((events[start] as Replayable).payload) as { snapshot: string }).snapshot);
+  for (let i = start + 1; i < events.length; i++) {
+    snapshot = step(machine, snapshot, JSON.parse((events[i] as Replayable).payload) as { type: string }).snapshot;
   }
   return persist(machine, snapshot);
 }
 
-/** replayStart is the sequence number replay starts after: that of the last upgrade, or 0. */
-export function replayStart(events: ReadonlyArray<Pick<EventRow, 'payload' | 'seq'>>): { seq: number; from: number | null } {
-  for (let i = events.length - 1; i >= 0; i--) {
-    const row = events[i] as Pick<EventRow, 'payload' | 'seq'>;
-    const event = JSON.parse(row.payload) as { type: string };
-    if (event.type === UPGRADED) return { seq: row.seq, from: (event as UpgradedEvent).from };
-  }
-  return { seq: 0, from: null };
+/** ReplayStart is where replay began: after the checkpoint at `seq` (0: from a new server). */
+export interface ReplayStart {
+  readonly seq: number;
+  /** from: the machine version an upgrade checkpoint carried the snapshot from; null for any other start. */
+  readonly from: number | null;
+  /** folded: what a retention checkpoint stands for; absent for any other start. */
+  readonly folded?: CheckpointEvent['folded'];
+}
+
+/** replayStart is the sequence number replay starts after: that of the last checkpoint, or 0. */
+export function replayStart(events: ReadonlyArray<Replayable & Pick<EventRow, 'seq'>>): ReplayStart {
+  const i = lastCheckpoint(events);
+  if (i === -1) return { seq: 0, from: null };
+  const row = events[i] as Replayable & Pick<EventRow, 'seq'>;
+  const event = JSON.parse(row.payload) as UpgradedEvent | CheckpointEvent;
+  return event.type === UPGRADED ? { seq: row.seq, from: event.from } : { seq: row.seq, from: null, folded: event.folded };
+}
+
+/** describeStart says in words where replay started, for `replay --check` and `history`. */
+export function describeStart(start: ReplayStart, machineVersion: number): string {
+  if (start.folded !== undefined)
+    return `from the checkpoint at seq ${start.seq} (${start.folded.events} older events of ${start.folded.lifecycles} lifecycles folded, ${new Date(start.folded.from).toISOString()} to ${new Date(start.folded.through).toISOString()})`;
+  if (start.from !== null) return `from the upgrade at seq ${start.seq} (machine version ${start.from} → ${machineVersion})`;
+  return 'from the start';
 }
 
 export interface ReplayCheck {
   readonly key: string;
   readonly ok: boolean;
   readonly events: number;
-  /** startedAt: the upgrade event replay started from (its seq and the version it upgraded), if any. */
-  readonly startedAt: { seq: number; from: number | null };
+  /** startedAt: the checkpoint replay started from (its seq, and what it upgraded or folded), if any. */
+  readonly startedAt: ReplayStart;
   readonly stored: string;
   readonly replayed: string;
 }
@@ -65,7 +105,11 @@ export interface HistoryEntry {
 
 /** history is a server's events for people: time, type, a one-line summary, state before → after. */
 export function history(store: EventStore, key: string): HistoryEntry[] {
-  return store.events(key).map((row) => ({
+  const rows = store.events(key);
+  // Rows before a fold checkpoint wait for retention's sweep: the retained history begins at the checkpoint.
+  let begins = rows.length - 1;
+  while (begins > 0 && (rows[begins] as EventRow).type !== CHECKPOINT) begins--;
+  return rows.slice(begins).map((row) => ({
     seq: row.seq,
     at: row.ts,
     type: row.type,
@@ -89,6 +133,10 @@ export function summarize(event: Record<string, unknown>): string {
   }
   if (type === 'pod.observed') return `observed: ${fact}`;
   if (type === UPGRADED) return `snapshot upgraded from machine version ${String(event['from'])} to ${String(event['to'])}`;
+  if (type === CHECKPOINT) {
+    const folded = event['folded'] as CheckpointEvent['folded'];
+    return `history begins here: ${folded.events} older events of ${folded.lifecycles} lifecycles (${new Date(folded.from).toISOString()} to ${new Date(folded.through).toISOString()}) folded into this checkpoint`;
+  }
   return type;
 }
 

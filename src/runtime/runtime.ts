@@ -35,6 +35,23 @@ export interface RuntimeOptions {
    * long of the last commit wait for one more to gather (default 2 ms; 0 commits at once).
    */
   groupCommitMs?: number;
+  /**
+   * alongside is called inside the transaction of every committed step, in order, with what a
+   * command attached: an embedder keeps rows of its own in step with the machine (a start's spec,
+   * written when its spawn begins and removed when the server settles stopped or failed).
+   */
+  alongside?: (step: StepTransition, attached: unknown) => void;
+}
+
+/** StepTransition is what `alongside` hears of a step: the server, the event and the states around it. */
+export interface StepTransition {
+  readonly key: string;
+  readonly event: { type: string };
+  readonly before: string;
+  readonly after: string;
+  /** queuedBefore, queuedAfter: a start waited for a stop to finish, before and after the step. */
+  readonly queuedBefore: boolean;
+  readonly queuedAfter: boolean;
 }
 
 /**
@@ -72,6 +89,8 @@ interface Item {
   readonly source: Source;
   readonly timer?: { id: string; token: number };
   readonly outboxId?: number;
+  /** attached: what a command carries for `alongside` (never part of the event). */
+  readonly attached?: unknown;
   readonly resolve?: (view: ServerView) => void;
   readonly reject?: (err: Error) => void;
 }
@@ -129,6 +148,7 @@ export class Runtime {
   private readonly timers: TimerTable;
   private readonly effects: EffectRunner;
   private readonly listeners = new Set<(c: Committed) => void>();
+  private readonly forgetListeners = new Set<(key: string) => void>();
   private readonly maxBatch: number;
   private readonly groupCommitMs: number;
   /** lastCommit is when the last commit ended and how long it took, in ms of performance.now(): I/O scheduling, never event time. */
@@ -234,8 +254,8 @@ export class Runtime {
   }
 
   /** send appends a command; it resolves once the event is durable (the API's acknowledgement). */
-  send(key: string, event: ServerEvent): Promise<ServerView> {
-    return new Promise((resolve, reject) => this.enqueue({ key, event, source: 'command', resolve, reject }));
+  send(key: string, event: ServerEvent, attached?: unknown): Promise<ServerView> {
+    return new Promise((resolve, reject) => this.enqueue({ key, event, source: 'command', attached, resolve, reject }));
   }
 
   /**
@@ -276,6 +296,36 @@ export class Runtime {
   subscribe(listener: (c: Committed) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** onForget tells `listener` of each server the runtime forgets (retention dropped it). */
+  onForget(listener: (key: string) => void): () => void {
+    this.forgetListeners.add(listener);
+    return () => this.forgetListeners.delete(listener);
+  }
+
+  /** idle tells whether nothing is under way for a server: no queued event, no timer, no effect. */
+  idle(key: string): boolean {
+    return (
+      this.servers.has(key) &&
+      this.timers.deadlines(key).length === 0 &&
+      !this.effects.has(key) &&
+      !this.queue.some((item) => item.key === key)
+    );
+  }
+
+  /**
+   * forget drops an idle server from memory once its rows are gone from the store (retention dropped
+   * it), and tells the listeners; a server with anything under way is kept. A later command for its
+   * key starts a new server.
+   */
+  forget(key: string): boolean {
+    const server = this.servers.get(key);
+    if (server === undefined || !this.idle(key)) return false;
+    this.servers.delete(key);
+    if (server.sid !== undefined) this.bySid.delete(server.sid);
+    for (const listener of this.forgetListeners) listener(key);
+    return true;
   }
 
   /** busy tells whether anything can still happen without time passing: queued events or startable effects. */
@@ -423,7 +473,8 @@ export class Runtime {
       drafts.set(item.key, draft);
     }
     const server = draft.next;
-    const result = step(machine, server.snapshot ?? restore(machine, server.persisted), item.event, server.persisted);
+    const previous = server.snapshot ?? restore(machine, server.persisted);
+    const result = step(machine, previous, item.event, server.persisted);
     if (!result.changed && item.source === 'observation') return undefined;
     const before = server.state;
     server.seq += 1;
@@ -450,8 +501,23 @@ export class Runtime {
       effects: result.effects,
       doneEffect: item.outboxId,
       orphans: result.orphans,
+      alongside: this.alongside(item, before, result.state, previous, result.snapshot),
     };
     return { record, result, item, before };
+  }
+
+  private alongside(item: Item, before: string, after: string, previous: ServerSnapshot, next: ServerSnapshot): (() => void) | undefined {
+    const hook = this.options.alongside;
+    if (hook === undefined) return undefined;
+    const transition: StepTransition = {
+      key: item.key,
+      event: item.event,
+      before,
+      after,
+      queuedBefore: previous.context.startQueued,
+      queuedAfter: next.context.startQueued,
+    };
+    return () => hook(transition, item.attached);
   }
 
   /** swapIn makes a committed draft the server's state in memory. */

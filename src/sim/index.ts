@@ -16,6 +16,8 @@ export { ManualClock, realClock } from './cluster/clock.js';
 export type { SimClock } from './cluster/clock.js';
 export { DEFAULT_KUBELET_DELAYS } from './cluster/kubelet-core.js';
 export type { KubeletDelays } from './cluster/kubelet-core.js';
+export { BUILTIN_SERVER, DEFAULT_CONTAINER_PORT } from './cluster/processes.js';
+export type { ProcessKubeletOptions } from './cluster/processes.js';
 export { STUCK_FINALIZER } from './faults/failure-modes.js';
 export type { FailureMode, FailureRule, PodMatcher } from './faults/failure-modes.js';
 export { ALL_SCHEDULED_FAULTS, planFaults } from './faults/fault-schedule.js';

@@ -12,6 +12,8 @@ import { replayable, sendError } from './api/http-util.js';
 import type { KubeletDelays } from './cluster/kubelet-core.js';
 import { DEFAULT_KUBELET_DELAYS } from './cluster/kubelet-core.js';
 import { Kubelet } from './cluster/kubelet.js';
+import type { ProcessKubeletOptions } from './cluster/processes.js';
+import { ProcessRunner } from './cluster/processes.js';
 import type { KindSpec } from './cluster/kinds.js';
 import { KindTable } from './cluster/kinds.js';
 import { Listener, LOOPBACK } from './api/listener.js';
@@ -40,6 +42,11 @@ export interface SimulatorOptions {
   seed?: number;
   clock?: SimClock;
   kubelet?: Partial<KubeletDelays>;
+  /**
+   * Runs every pod's container as a real local process on 127.0.0.1 with its own port (the process
+   * kubelet; see docs/simulator.md); absent, containers are simulated. Needs the real clock.
+   */
+  processes?: ProcessKubeletOptions;
   nodes?: readonly string[];
   /** Changes kept for watches to resume from; older versions get 410 Expired. Default 1000. */
   historyLimit?: number;
@@ -119,7 +126,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const objects = new ObjectRegistry({ store, clock, namespaces, uid: () => uuid(ids), suffix: () => alnum(ids, 5) });
   const kinds = new KindTable([...SERVED_KINDS, ...(options.kinds ?? [])]);
   const recorder = new EventRecorder({ store, clock, random: streamFor(seed, 'events'), maxEvents: options.maxEvents ?? 5000 });
-  const kubelet = new Kubelet({ store, registry, recorder, clock, timers, nodes, rules, delays });
+  if (options.processes !== undefined && clock !== realClock)
+    throw new Error('the process kubelet runs real processes: it needs the real clock');
+  const processes = options.processes === undefined ? undefined : new ProcessRunner(options.processes);
+  const kubelet = new Kubelet({
+    store,
+    registry,
+    recorder,
+    clock,
+    timers,
+    nodes,
+    rules,
+    delays,
+    ...(processes === undefined ? {} : { processes }),
+  });
   kubelet.start();
 
   const watches = new WatchRegistry();
@@ -173,6 +193,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         schedule.stop();
         kubelet.stop();
         timers.clear();
+        await processes?.stopAll();
         await listener.close();
       })();
       return closed;

@@ -64,6 +64,8 @@ export interface StepRecord extends EventRow {
   readonly orphans: readonly OrphanRecord[];
   /** outboxIds receives the ids of `effects` once committed, in order. */
   outboxIds?: number[];
+  /** alongside writes rows of the caller's own in the same transaction, after the step's (a start's spec, say). */
+  readonly alongside?: (() => void) | undefined;
 }
 
 /** EventStore is the runtime's durable memory; SqliteEventStore is the one implementation. */
@@ -173,25 +175,12 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
-  /** read turns SQLite's own corruption errors into a refusal that says so. */
   private read<T>(query: () => T): T {
-    try {
-      return query();
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code)) {
-        throw new DatabaseRefusedError(this.db.name, 'corrupt', `the file is damaged (${(err as Error).message})`);
-      }
-      throw err;
-    }
+    return readChecked(this.db, query);
   }
 
-  /** verified strips a row's checksum after checking it; a mismatch refuses the database. */
   private verified<T extends Checked>(row: T, sum: number, what: string): Omit<T, 'crc'> {
-    const { crc, ...rest } = row;
-    if (crc !== null && crc !== sum)
-      throw new DatabaseRefusedError(this.db.name, 'corrupt', `${what} is damaged (its checksum does not match)`);
-    return rest;
+    return verifiedRow(this.db, row, sum, what);
   }
 
   orphans(): OrphanRow[] {
@@ -268,11 +257,32 @@ export class SqliteEventStore implements EventStore {
     r.outboxIds = ids;
     for (const orphan of r.orphans)
       this.upsertOrphan.run(sid, orphan.uid ?? '', orphan.reason, r.ts, orphanSum(sid, orphan.uid ?? '', orphan.reason, r.ts));
+    r.alongside?.();
   }
 }
 
-interface Checked {
+export interface Checked {
   readonly crc: number | null;
+}
+
+/** readChecked turns SQLite's own corruption errors into a refusal that says so. */
+export function readChecked<T>(db: Database, query: () => T): T {
+  try {
+    return query();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code)) {
+      throw new DatabaseRefusedError(db.name, 'corrupt', `the file is damaged (${(err as Error).message})`);
+    }
+    throw err;
+  }
+}
+
+/** verifiedRow strips a row's checksum after checking it; a mismatch refuses the database. */
+export function verifiedRow<T extends Checked>(db: Database, row: T, sum: number, what: string): Omit<T, 'crc'> {
+  const { crc, ...rest } = row;
+  if (crc !== null && crc !== sum) throw new DatabaseRefusedError(db.name, 'corrupt', `${what} is damaged (its checksum does not match)`);
+  return rest;
 }
 
 /** The row checksums: CRC-32 over every field a row's meaning rests on, NUL-separated. */
@@ -280,7 +290,7 @@ const sum = (...fields: Array<string | number>): number =>
   // A flipped type byte can turn TEXT into a BLOB with the same bytes: only strings and numbers count.
   fields.every((f) => typeof f === 'string' || typeof f === 'number') ? crc32(fields.join('\0')) : -1;
 const serverSum = (key: string, snapshot: string, state: string, seq: number, since: number) => sum(key, snapshot, state, seq, since);
-const eventSum = (sid: number, seq: number, ts: number, type: string, payload: string, before: string, after: string) =>
+export const eventSum = (sid: number, seq: number, ts: number, type: string, payload: string, before: string, after: string) =>
   sum(sid, seq, ts, type, payload, before, after);
 /** A row older than the delay column was summed without it; every newer one has a delay, summed with the rest. */
 const timerSum = (sid: number, id: string, dueAt: number, event: string, delay: number | null) =>

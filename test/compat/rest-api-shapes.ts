@@ -46,8 +46,10 @@ const SPAWNKEEPER_SERVER: Shape = {
     since: dateOrNull,
     pod_name: strOrNull,
     seq: 'number',
+    ip: strOrNull,
+    port: ['number', 'null'],
   },
-  required: ['state', 'detail', 'reason', 'start_queued', 'deadline', 'since', 'pod_name', 'seq'],
+  required: ['state', 'detail', 'reason', 'start_queued', 'deadline', 'since', 'pod_name', 'seq', 'ip', 'port'],
 };
 
 /** SERVER is the spec's Server: `pending` is spawn, stop or null; `state` only for admin:server_state. */

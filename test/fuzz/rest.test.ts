@@ -342,6 +342,65 @@ const activityTime = fc.oneof(
   ),
 );
 
+/** odds are values of every JSON type and the edges of numbers, for the fields of the `spawnkeeper` key. */
+const odds = fc.oneof(
+  fc.constantFrom(0, -1, 0.5, 1e-9, 1e308, -0, 65535, 65536, 2 ** 53, '1', '', null, true, [], {}),
+  fc.double(),
+  fc.integer(),
+  fc.string({ maxLength: 20 }),
+  fc.anything({ maxDepth: 2 }),
+);
+
+/**
+ * spawnBody is a start body with the reserved `spawnkeeper` key (env, resources, port, args) and a
+ * profile, each field well formed or not: only an admin:servers token may send it, a bad field is
+ * 400, and nothing about the server changes unless the start is accepted.
+ */
+const envName = fc.oneof(
+  fc.constantFrom('A', 'JUPYTERHUB_API_TOKEN', '.', '..', '..x', '_a.b-c', '1X', 'A B', 'A=B', '-x'),
+  fc.string({ maxLength: 8 }),
+);
+const wellFormed = fc.record(
+  {
+    env: fc.dictionary(envName, fc.string({ maxLength: 40 }), { maxKeys: 4 }),
+    resources: fc.record(
+      {
+        cpu_limit: fc.double({ min: 0.001, max: 64, noNaN: true }),
+        cpu_guarantee: fc.double({ min: 0.001, max: 64, noNaN: true }),
+        mem_limit: fc.integer({ min: 1, max: 2 ** 40 }),
+        mem_guarantee: fc.integer({ min: 1, max: 2 ** 40 }),
+      },
+      { requiredKeys: [] },
+    ),
+    port: fc.integer({ min: 1, max: 65535 }),
+    args: fc.array(fc.string({ maxLength: 12 }), { maxLength: 4 }),
+  },
+  { requiredKeys: [] },
+);
+const wild = fc.record(
+  {
+    env: fc.oneof(fc.dictionary(envName, fc.oneof(fc.string({ maxLength: 40 }), odds), { maxKeys: 4 }), odds),
+    resources: fc.oneof(
+      fc.record({ cpu_limit: odds, cpu_guarantee: odds, mem_limit: odds, mem_guarantee: odds }, { requiredKeys: [] }),
+      fc.dictionary(fc.string({ maxLength: 12 }), odds, { maxKeys: 2 }),
+      odds,
+    ),
+    port: fc.oneof(fc.integer({ min: -2, max: 70_000 }), odds),
+    args: fc.oneof(fc.array(fc.string({ maxLength: 12 }), { maxLength: 4 }), fc.array(odds, { maxLength: 3 }), odds),
+    other: odds,
+  },
+  { requiredKeys: [] },
+);
+const spawnBody = fc
+  .record(
+    {
+      profile: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('fz-small', 'fz-big') }, fc.constantFrom('fz-none', ''), odds),
+      spawnkeeper: fc.oneof({ weight: 5, arbitrary: wellFormed }, { weight: 3, arbitrary: wild }, odds),
+    },
+    { requiredKeys: ['spawnkeeper'] },
+  )
+  .map((v) => json(v));
+
 /**
  * targeted are well-aimed requests: the right method and path of each endpoint that stores
  * something, with a strong token and a hostile body, so the rare combinations that broke the hub
@@ -356,6 +415,7 @@ const targeted: fc.Arbitrary<Req> = fc.oneof(
         nested,
         large,
         fc.jsonValue({ maxDepth: 4 }).map((v) => json({ profile: v })),
+        { weight: 3, arbitrary: spawnBody },
       ),
       headers: strongAuth,
     })
@@ -509,12 +569,14 @@ function fingerprint(hub: TestHub, commands: number): string {
       'SELECT t.hash, t.owner, t.service, t.scopes, t.expires_at FROM tokens t LEFT JOIN users u ON u.name = t.owner WHERE t.owner IS NULL OR u.deleting = 0 ORDER BY t.hash',
     )
     .all();
+  // A spawn's spec (and its environment) is written only with an accepted start.
+  const specs = db.prepare('SELECT key, spec, env FROM server_specs ORDER BY key').all();
   const groups = db
     .prepare(
       'SELECT g.name, g.properties, (SELECT group_concat(user_id) FROM group_members m WHERE m.group_id = g.id) AS members FROM groups g ORDER BY g.name',
     )
     .all();
-  return JSON.stringify({ users, servers, tokens, groups, commands });
+  return JSON.stringify({ users, servers, tokens, groups, specs, commands });
 }
 
 const listAgent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -552,12 +614,16 @@ function difference(a: string, b: string): string {
 }
 
 describe('fuzz: REST API', () => {
-  it(`no request crashes the hub or gets a 5xx, a rejected one changes nothing, and GET /users answers 200 after each (${INPUTS} requests, seed ${SEED})`, async () => {
+  it(`no request crashes the hub or gets a 5xx, a rejected one changes nothing, none makes the cluster refuse a call as invalid, and GET /users answers 200 after each (${INPUTS} requests, seed ${SEED})`, async () => {
     const hub = await startTestHub({
       slowSpawnTimeout: 0.05,
       slowStopTimeout: 0.05,
       allowNamedServers: true,
       services: [{ name: 'fz-svc', api_token: SERVICE_TOKEN }],
+      profiles: [
+        { slug: 'fz-small', default: true, overrides: { image: 'example.org/fz-small:1' } },
+        { slug: 'fz-big', overrides: { resources: { limits: { memory: '2Gi' } }, nodeSelector: { big: 'yes' } } },
+      ],
       loadRoles: [
         {
           name: 'fz-role',
@@ -582,8 +648,12 @@ describe('fuzz: REST API', () => {
       TOKENS.revoked = revoked.token;
       const url = new URL(hub.url);
       let commands = 0; // server.start and server.stop events committed, counted as they commit
+      // A cluster call the API server refuses as invalid (400, 422) means the hub let bad input through to a pod, Secret or claim.
+      const invalid: string[] = [];
       internals(hub.running.sk).runtime.subscribe((c) => {
         if (c.event.type === 'server.start' || c.event.type === 'server.stop') commands++;
+        const error = (c.event as { error?: { code?: number; message: string } }).error;
+        if (error !== undefined && (error.code === 400 || error.code === 422)) invalid.push(`${c.key}: ${error.message}`);
       });
       const statuses = new Map<number, number>();
       let sent = 0;
@@ -614,6 +684,7 @@ describe('fuzz: REST API', () => {
                 `${r.method} ${r.path.slice(0, 120)} was refused (${status} ${text}) but changed state: ${difference(before, after)}`,
               );
             }
+            if (invalid.length > 0) throw new Error(`after ${r.method} ${r.path.slice(0, 120)} a cluster call was refused: ${invalid[0]}`);
             const broken = await listAnswers(url, sent % 2 === 0);
             listChecks++;
             if (broken !== undefined) throw new Error(`after ${r.method} ${r.path.slice(0, 120)} (${status}): ${broken}`);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Spawnkeeper } from '../../src/index.js';
 import { ConfigError, RuntimeClosedError, WaitTimeoutError, createSpawnkeeper, kubeConfigFor } from '../../src/index.js';
 import type { Simulator } from '../../src/sim/index.js';
@@ -30,8 +30,11 @@ describe('the engine as a package user sees it', () => {
         'get',
         'health',
         'history',
+        'historyStats',
         'list',
+        'onForget',
         'replayCheck',
+        'retireWhen',
         'start',
         'stats',
         'stop',
@@ -40,7 +43,7 @@ describe('the engine as a package user sees it', () => {
         'waitFor',
       ].sort(),
     );
-    for (const part of ['runtime', 'store', 'reflector', 'sweeper', 'lease']) expect(part in sk).toBe(false);
+    for (const part of ['runtime', 'store', 'reflector', 'sweeper', 'lease', 'retention', 'historyStore']) expect(part in sk).toBe(false);
   });
 
   it('tells status, timers, health and stats through its own types', async () => {
@@ -77,6 +80,42 @@ describe('the engine as a package user sees it', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).path).toBe('delays.pollInterval');
     expect(existsSync(db)).toBe(false);
+  });
+
+  it('drops a server retireWhen names once its history is older than the age, tells onForget, and counts it in historyStats', async () => {
+    const other = await createSpawnkeeper({
+      db: `${tmp.dir}/retire.db`,
+      cluster: kubeConfigFor(sim.url),
+      config: { ...TEST_ENGINE, instance: 'retire', retention: { maxAgeMs: 0, lifecycles: 1, intervalMs: 20 } },
+    });
+    try {
+      const fresh = other.historyStats();
+      expect(fresh.bytes).toBeGreaterThan(0);
+      expect(fresh.totals.droppedServers).toBe(0);
+      await other.start('hal');
+      await other.waitFor('hal', '', (s) => s.ready, 10_000);
+      await other.start('ivy');
+      await other.waitFor('ivy', '', (s) => s.ready, 10_000);
+      await other.stop('hal');
+      await other.waitFor('hal', '', (s) => s.state === 'stopped', 10_000);
+      const forgotten = new Promise<string>((resolve) => other.onForget(resolve));
+      const asked: [string, string][] = [];
+      other.retireWhen((user, name) => {
+        asked.push([user, name]);
+        return user === 'hal';
+      });
+      expect(await forgotten).toBe('hal/');
+      expect(asked).toContainEqual(['hal', '']);
+      expect(other.get('hal')).toBeUndefined();
+      expect(other.get('ivy')?.state).toBe('running');
+      // The pass adds to the totals as it ends, after it has dropped the server.
+      await vi.waitFor(() => expect(other.historyStats().totals.droppedServers).toBe(1), { timeout: 5_000 });
+      const stats = other.historyStats();
+      expect(stats.lastPassMs).not.toBeNull();
+      expect(stats.counts?.events).toBeGreaterThan(0);
+    } finally {
+      await other.close();
+    }
   });
 
   it('refuses commands once closed with a RuntimeClosedError', async () => {

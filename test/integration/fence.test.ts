@@ -114,6 +114,25 @@ describe('fencing: pods stamped with the lease transitions of their creator', ()
     expect(pod()?.metadata.annotations).toMatchObject({ [ANNOTATION_LEASE_TRANSITIONS]: '1', [ANNOTATION_LEASE_HOLDER]: 'hub-b' });
   });
 
+  it('never adopts a pod that has ended: a start deletes the evicted pod, answers 409, and its retry makes a fresh one', async () => {
+    const hub = client(new Tenure('hub-a', 0));
+    await hub.create(KEY);
+    await eventually('the pod running', () => pod()?.status?.phase === 'Running', 5_000);
+    const ended = pod()?.metadata.uid;
+    sim.kubelet.evict('jupyter-alice');
+    const refused = await hub.create(KEY).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(PodApiError);
+    expect((refused as PodApiError).code).toBe(409);
+    expect((refused as PodApiError).message).toContain('had ended (Failed)');
+    await eventually('the ended pod gone', () => pod()?.metadata.uid !== ended, 5_000);
+    const fresh = await hub.create(KEY);
+    expect(fresh).toMatchObject({ exists: true });
+    expect(fresh.exists && fresh.uid).not.toBe(ended);
+  });
+
   it('treats a pod without a stamp as any hub’s of this instance, as before fencing', async () => {
     await coreApi(sim.url).createNamespacedPod({ namespace: 'default', body: podManifest(KEY, 'hub', DEFAULT_TEMPLATE) });
     expect(pod()?.metadata.annotations?.[ANNOTATION_LEASE_TRANSITIONS]).toBeUndefined();

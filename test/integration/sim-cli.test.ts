@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/sim/index.js';
 import { parseSimArgs, runSimCli, SimUsageError } from '../../src/sim/index.js';
-import { coreApi } from './sim-helpers.js';
+import { coreApi, waitFor } from './sim-helpers.js';
 
 describe('simulator command line', () => {
   let sim: Simulator | undefined;
@@ -22,6 +22,34 @@ describe('simulator command line', () => {
     expect(parseSimArgs([])).not.toHaveProperty('faultsPort');
     expect(() => parseSimArgs(['--faults=yes'])).toThrow(/--faults takes no value/);
     expect(() => parseSimArgs(['--faults-port', '-1'])).toThrow(/--faults-port/);
+  });
+
+  it('parses --processes, with the command after --, and refuses a command without it', () => {
+    expect(parseSimArgs(['--processes'])).toMatchObject({ processes: [] });
+    expect(parseSimArgs(['--processes', '--seed', '2', '--', 'jupyterhub-singleuser', '--port', '9'])).toMatchObject({
+      seed: 2,
+      processes: ['jupyterhub-singleuser', '--port', '9'],
+    });
+    expect(parseSimArgs([])).not.toHaveProperty('processes');
+    expect(() => parseSimArgs(['--', 'x'])).toThrow(/needs --processes/);
+    expect(() => parseSimArgs(['--processes', '--'])).toThrow(/followed by a command/);
+  });
+
+  it('runs pods as real processes with --processes: a pod answers at its IP and port', async () => {
+    const lines: string[] = [];
+    sim = await runSimCli(['--processes'], { out: (l) => lines.push(l) });
+    if (sim === undefined) throw new Error('no simulator');
+    expect(lines[1]).toBe('pods run as local processes: the built-in single-user server');
+    const s = sim;
+    await coreApi(s.url).createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+    });
+    const ip = await waitFor('p ready', () => {
+      const p = s.pods()[0];
+      return p?.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true ? p.status.podIP : undefined;
+    });
+    expect((await fetch(`http://${ip ?? ''}:8888/user/p/api/status`)).status).toBe(200);
   });
 
   it('rejects unknown flags, missing values and bad numbers with a usage error', () => {

@@ -62,6 +62,11 @@ function wrong(leaf: FieldDoc): fc.Arbitrary<unknown> {
       fc.array(fc.string(), { maxLength: 2 }),
       fc.dictionary(fc.string(), fc.integer(), { minKeys: 1, maxKeys: 2 }),
     );
+  // Kubernetes-shaped lists (volumes, tolerations …) hold objects; the storage object needs a capacity.
+  if (leaf.values === 'list')
+    return fc.oneof(fc.string(), fc.integer(), fc.constant({}), fc.array(fc.integer(), { minLength: 1, maxLength: 3 }));
+  if (leaf.values === 'object' || leaf.values === 'object or null')
+    return fc.oneof(fc.string({ minLength: 1 }), fc.integer(), fc.array(fc.integer(), { maxLength: 2 }), fc.constant({}));
   throw new Error(`no generator of wrong values for ${leaf.path} (${leaf.values})`);
 }
 

@@ -143,6 +143,11 @@ export class ModelCluster implements PodClient {
   private async createNow(key: string, signal: AbortSignal): Promise<PodFact> {
     const existing = this.pods.get(key);
     if (existing?.deleting === true) throw new PodApiError(`pod for ${key} is still terminating`, { code: 409, reason: 'AlreadyExists' });
+    if (existing !== undefined && (existing.phase === 'Failed' || existing.phase === 'Succeeded')) {
+      // As KubePodClient does: an ended pod is never adopted; it is deleted and the start tries again.
+      this.terminate(key, 0);
+      throw new PodApiError(`pod for ${key} had ended; it was deleted for a fresh one`, { code: 409, reason: 'AlreadyExists' });
+    }
     if (existing === undefined) {
       this.pods.set(key, { uid: `${this.uidPrefix}-${++this.uids}`, rv: 0, phase: 'Pending', ready: false, deleting: false });
       this.changed(key);

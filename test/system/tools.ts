@@ -64,12 +64,34 @@ export const PYTHON_KUBERNETES: Tool = {
   },
 };
 
-export const SYSTEM_TOOLS: readonly Tool[] = [CHROMIUM, KUBECTL, PYTHON_KUBERNETES];
+/** JUPYTERHUB: the JUPYTERHUB variable, else Debian's /usr/bin/jupyterhub (3.0, with its configurable-http-proxy). */
+export const JUPYTERHUB: Tool = {
+  name: 'JupyterHub and its proxy (the end-to-end tests with SpawnkeeperSpawner)',
+  debianPackage: 'jupyterhub',
+  find: () => {
+    const candidate = process.env['JUPYTERHUB'] || '/usr/bin/jupyterhub';
+    return existsSync(candidate) && onPath('configurable-http-proxy') !== undefined && runs(candidate, ['--version'])
+      ? candidate
+      : undefined;
+  },
+};
+
+/** SINGLEUSER: jupyterhub-singleuser (Debian's jupyterhub package brings it with python3-notebook). */
+export const SINGLEUSER: Tool = {
+  name: 'jupyterhub-singleuser (the real single-user server)',
+  debianPackage: 'jupyterhub',
+  find: () => {
+    const candidate = process.env['JUPYTERHUB_SINGLEUSER'] || '/usr/bin/jupyterhub-singleuser';
+    return existsSync(candidate) ? candidate : undefined;
+  },
+};
+
+export const SYSTEM_TOOLS: readonly Tool[] = [CHROMIUM, KUBECTL, PYTHON_KUBERNETES, JUPYTERHUB, SINGLEUSER];
 
 /** installLine is the one command that installs the missing tools' Debian packages. */
 export function installLine(missing: readonly Tool[]): string {
   const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
-  return `${sudo}apt-get install -y ${missing.map((t) => t.debianPackage).join(' ')}`;
+  return `${sudo}apt-get install -y ${[...new Set(missing.map((t) => t.debianPackage))].join(' ')}`;
 }
 
 /** need returns the tool's program, or throws with the install line (for a test run without the preflight). */

@@ -166,6 +166,7 @@ export class HubMetrics {
         this.set(sk.health().orphans);
       },
     });
+    historyMetrics(sk, registers);
     collectDefaultMetrics({ register: this.registry });
     this.off = index.onTransition((t) => this.observe(t));
   }
@@ -205,4 +206,55 @@ function monotonic(name: string, help: string, read: () => number, registers: Re
       seen = Math.max(seen, now);
     },
   });
+}
+
+/** historyMetrics tell how big the event log is and what retention did: size at scrape time, rows as the last pass counted them. */
+function historyMetrics(sk: Spawnkeeper, registers: Registry[]): void {
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge('spawnkeeper_db_bytes', 'size of the database file in pages used and free (page_count × page_size)', () => sk.historyStats().bytes);
+  gauge(
+    'spawnkeeper_db_free_bytes',
+    'pages free inside the database file, reused by new rows or reclaimed by retention',
+    () => sk.historyStats().freeBytes,
+  );
+  gauge(
+    'spawnkeeper_history_events',
+    'rows in the event log as the last retention pass counted them (-1 before one)',
+    () => sk.historyStats().counts?.events ?? -1,
+  );
+  gauge(
+    'spawnkeeper_history_checkpoints',
+    'checkpoint rows (folds and machine upgrades) as the last retention pass counted them (-1 before one)',
+    () => sk.historyStats().counts?.checkpoints ?? -1,
+  );
+  gauge('spawnkeeper_retention_last_pass_seconds', 'how long the last retention pass took (-1 before one)', () => {
+    const ms = sk.historyStats().lastPassMs;
+    return ms === null ? -1 : ms / 1000;
+  });
+  monotonic(
+    'spawnkeeper_retention_events_removed_total',
+    'event rows retention removed (folded or dropped)',
+    () => sk.historyStats().totals.foldedEvents,
+    registers,
+  );
+  monotonic(
+    'spawnkeeper_retention_checkpoints_total',
+    'checkpoints retention wrote',
+    () => sk.historyStats().totals.checkpoints,
+    registers,
+  );
+  monotonic(
+    'spawnkeeper_retention_servers_dropped_total',
+    'servers of deleted users dropped after the retention age',
+    () => sk.historyStats().totals.droppedServers,
+    registers,
+  );
 }

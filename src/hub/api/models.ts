@@ -89,6 +89,8 @@ export function serverModel(
     since: isoTime(s?.since),
     pod_name: s?.podName ?? null,
     seq: s?.seq ?? 0,
+    ip: s?.ip ?? null,
+    port: s?.port ?? null,
   };
   return model;
 }

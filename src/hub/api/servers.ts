@@ -7,6 +7,8 @@ import { LimitError } from './limits.js';
 import { isActive, logName, serverModel } from './models.js';
 import type { Handler, RequestContext } from './router.js';
 import type { Grants } from '../auth/scopes.js';
+import type { StartOptions } from '../spawn-options.js';
+import { SpawnOptionsError, readStartOptions } from '../spawn-options.js';
 
 /** spawnOver: the spawn this request waits for has ended, one way or the other. */
 const spawnOver = (s: ServerStatus) => s.state !== 'spawn_pending';
@@ -35,8 +37,13 @@ export function startServer(hub: HubContext): Handler {
   return async (ctx) => {
     const began = hub.clock.monotonic();
     const { user, server } = names(ctx);
-    const { grants } = hub.auth.require(ctx.req, 'servers', userTarget(hub, user, server));
-    const options = await readJson(ctx.req, hub.config.maxBodyBytes);
+    const target = userTarget(hub, user, server);
+    const { grants } = hub.auth.require(ctx.req, 'servers', target);
+    const { userOptions: options, request } = startOptions(
+      hub,
+      await readJson(ctx.req, hub.config.maxBodyBytes),
+      grants.has('admin:servers', target),
+    );
     if (jsonBytes(options) > MAX_STORED_JSON_BYTES)
       throw new HttpError(400, `user_options may be at most ${MAX_STORED_JSON_BYTES} bytes of JSON`);
     // The user's lock: a deletion sees this start committed, or this start sees the user marked for deletion.
@@ -75,7 +82,7 @@ export function startServer(hub: HubContext): Handler {
       }
       try {
         hub.users.ensureServer(record.id, server, hub.clock.now(), Object.keys(options).length === 0 ? undefined : options);
-        const ack = await hub.sk.start(user, server);
+        const ack = await hub.sk.start(user, server, request);
         hub.logger.child({ server: `${user}/${server}` }).info({ state: ack.detail }, 'start requested');
         return spawns && ack.state === 'spawn_pending';
       } finally {
@@ -89,6 +96,16 @@ export function startServer(hub: HubContext): Handler {
     if (failure !== null) throw new HttpError(500, `Spawn failed: ${failure}`);
     answer(hub, ctx, 202, user, server, grants);
   };
+}
+
+/** startOptions takes a start body apart (user options, the `spawnkeeper` key, the profile): 400 or 403 naming the field. */
+function startOptions(hub: HubContext, body: Record<string, unknown>, mayConfigure: boolean): StartOptions {
+  try {
+    return readStartOptions(body, hub.profiles, mayConfigure);
+  } catch (err) {
+    if (err instanceof SpawnOptionsError) throw new HttpError(err.forbidden ? 403 : 400, err.message);
+    throw err;
+  }
 }
 
 /**

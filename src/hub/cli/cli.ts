@@ -20,6 +20,7 @@ import { STATUS_USAGE, statusCommand } from './status.js';
 import type { HubCommandSpec } from '../config.js';
 import { ConfigError, commandSpec, parseArgs, resolveConfig } from '../config.js';
 import { UsageError, helpText } from '../../core/cli.js';
+import { VACUUM_USAGE, vacuumCommand } from './vacuum.js';
 import type { ExportFormat } from './export-machine.js';
 import { exportMachine } from './export-machine.js';
 import { VERSION } from '../hub.js';
@@ -38,6 +39,7 @@ export const USAGE = `usage: spawnkeeper COMMAND [options]   (spawnkeeper COMMAN
   replay    --check: fold every event log and compare it with the stored snapshots
   export    print servers and their event logs from the database as JSON lines
   token     mint an API token into the database (stop the hub first: it writes)
+  vacuum    give the pages retention freed back to the file system (in place, or --into a copy)
   export-machine  print a machine for the Stately editor, as JSON or as a Mermaid diagram`;
 
 /** EXPORT_MACHINE is `spawnkeeper export-machine`: a machine for the Stately editor or for docs. */
@@ -86,6 +88,10 @@ function banner(io: CliIo, running: RunningHub, config: HubConfig): void {
   io.out(
     `  cluster:  ${running.sim === undefined ? (config.inCluster ? 'in-cluster service account' : `kubeconfig ${config.kubeconfig}`) : `embedded simulator at ${running.sim.url}`} (namespace ${config.namespace})`,
   );
+  if (running.sim !== undefined && config.simKubelet === 'process') {
+    const command = config.sim.kubelet?.command?.join(' ') ?? 'the built-in single-user server';
+    io.out(`  pods:     real local processes, each at a loopback address of its own (${command})`);
+  }
   io.out(`  database: ${config.db}`);
   if (running.generatedToken !== undefined) {
     // Never onto the log stream: stdout may be collected. A terminal shows it; a file keeps it.
@@ -213,10 +219,16 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
         return exportDbCommand(args, io);
       case 'token':
         return tokenCommand(args, io);
+      case 'vacuum':
+        return vacuumCommand(args, io);
       case 'export-machine':
         return exportCommand(args, io);
       case 'help':
-        io.out([USAGE, SERVE_USAGE, STATUS_USAGE, HISTORY_USAGE, REPLAY_USAGE, EXPORT_DB_USAGE, TOKEN_USAGE, EXPORT_USAGE].join('\n\n'));
+        io.out(
+          [USAGE, SERVE_USAGE, STATUS_USAGE, HISTORY_USAGE, REPLAY_USAGE, EXPORT_DB_USAGE, TOKEN_USAGE, VACUUM_USAGE, EXPORT_USAGE].join(
+            '\n\n',
+          ),
+        );
         return 0;
       default:
         io.err(`unknown command ${command}\n${USAGE}`);

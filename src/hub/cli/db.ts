@@ -3,7 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { MACHINE_VERSION, configureServerMachine } from '../../../machines/server.machine.js';
 import { MachineVersionError, upgrade } from '../../../machines/upgrades.js';
 import { serverKey, validateUserName } from '../../kube/names.js';
-import { checkReplay, history } from '../../runtime/replay.js';
+import { CHECKPOINT, checkReplay, describeStart, history } from '../../runtime/replay.js';
 import { openDatabase } from '../../store/database.js';
 import { SqliteEventStore } from '../../store/event-store.js';
 import type { CliIo } from './io.js';
@@ -21,7 +21,9 @@ import { UserStore } from '../users.js';
 const HISTORY: HubCommandSpec = {
   usage: 'spawnkeeper history USER[/SERVER] [options]',
   summary: `Prints a server's event timeline from the database: time, event, state before → after, summary.
-USER alone is the default server; USER/SERVER a named one. Opens the database read-only: works beside a running hub.`,
+USER alone is the default server; USER/SERVER a named one. The first line says where the retained history
+begins: at the server's first event, or at the checkpoint retention folded older ones into. Opens the
+database read-only: works beside a running hub.`,
   options: { json: { type: 'boolean', doc: 'print the timeline as JSON' } },
   positionals: true,
   settings: 'db',
@@ -30,10 +32,12 @@ USER alone is the default server; USER/SERVER a named one. Opens the database re
 export const HISTORY_USAGE = helpText(commandSpec(HISTORY));
 
 const REPLAY: HubCommandSpec = {
-  usage: 'spawnkeeper replay --check [options]',
-  summary: `Folds every server's event log from the start and compares the result with its stored snapshot,
-byte for byte. Exits 1 if any server differs.`,
+  usage: 'spawnkeeper replay --check [USER[/SERVER]] [options]',
+  summary: `Folds every server's event log (or one server's) from its last checkpoint, or from the start when it
+has none, and compares the result with its stored snapshot, byte for byte. Says how many started from a
+checkpoint; for one server, where its replay started. Exits 1 if any server differs.`,
   options: { check: { type: 'boolean', doc: 'compare every replayed log with its snapshot (required)' } },
+  positionals: true,
   settings: 'db',
 };
 /** REPLAY_USAGE explains the determinism check CI and operators run on a database. */
@@ -80,7 +84,7 @@ export const TOKEN_USAGE = helpText(commandSpec(TOKEN));
  * openExisting opens the configured database, refusing to create one where none is. Reading
  * commands open it read-only, beside a running hub; writing ones take its lock like a hub.
  */
-function openExisting(config: HubConfig, mode: 'read' | 'write'): Database {
+export function openExisting(config: HubConfig, mode: 'read' | 'write'): Database {
   if (config.db !== ':memory:' && !existsSync(config.db)) throw new ConfigError(`no database at ${config.db} (give --db PATH)`);
   return openDatabase(config.db, { readonly: mode === 'read' });
 }
@@ -95,7 +99,7 @@ function targetKey(target: string): string {
   }
 }
 
-function configFrom(argv: readonly string[], io: CliIo, command: HubCommandSpec) {
+export function configFrom(argv: readonly string[], io: CliIo, command: HubCommandSpec) {
   const args = parseArgs(argv, command);
   return { args, config: resolveConfig({ args, env: io.env }) };
 }
@@ -113,6 +117,13 @@ export function historyCommand(argv: readonly string[], io: CliIo): number {
   const db = openExisting(config, 'read');
   try {
     const entries = history(new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), key);
+    const first = entries[0];
+    if (first !== undefined && !args.options.has('--json'))
+      io.out(
+        first.type === CHECKPOINT
+          ? `history of ${key} begins at seq ${first.seq} (${new Date(first.at).toISOString()}), a checkpoint: ${first.summary}`
+          : `history of ${key} begins at seq ${first.seq} (${new Date(first.at).toISOString()}): the whole history is kept`,
+      );
     if (args.options.has('--json')) io.out(JSON.stringify(entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() }))));
     else
       for (const e of entries)
@@ -136,14 +147,21 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
     io.out(REPLAY_USAGE);
     return 0;
   }
-  if (!args.options.has('--check') || args.positionals.length > 0) throw new ConfigError(`replay needs --check\n${REPLAY_USAGE}`);
+  const [target, ...rest] = args.positionals;
+  if (!args.options.has('--check') || rest.length > 0) throw new ConfigError(`replay needs --check\n${REPLAY_USAGE}`);
+  const only = target === undefined ? undefined : targetKey(target);
   const db = openExisting(config, 'read');
   try {
     const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
     const machine = configureServerMachine(config.spawnkeeper.delays ?? {});
     let differ = 0;
     let fromCheckpoint = 0;
-    const rows = store.loadServers();
+    let fromFold = 0;
+    const rows = store.loadServers().filter((row) => only === undefined || row.key === only);
+    if (only !== undefined && rows.length === 0) {
+      io.err(`no server ${only}`);
+      return 1;
+    }
     for (const row of rows) {
       if (row.machineVersion !== MACHINE_VERSION) {
         // Another version's history is never replayed on this machine: it is upgraded at the next start, or refused.
@@ -161,17 +179,20 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
       }
       const check = checkReplay(machine, store, row.key, row.snapshot);
       if (check.startedAt.from !== null) fromCheckpoint++;
+      if (check.startedAt.folded !== undefined) fromFold++;
+      const start = describeStart(check.startedAt, MACHINE_VERSION);
+      if (only !== undefined && check.ok) io.out(`OK ${row.key}: ${check.events} rows replayed ${start}`);
       if (check.ok) continue;
       differ++;
-      const start =
-        check.startedAt.from === null
-          ? 'from the start'
-          : `from the upgrade at seq ${check.startedAt.seq} (machine version ${check.startedAt.from} → ${MACHINE_VERSION})`;
       io.out(
         `DIFF ${row.key} (${check.events} events, replayed ${start})\n  stored:   ${check.stored.slice(0, 400)}\n  replayed: ${check.replayed.slice(0, 400)}`,
       );
     }
-    const checkpoints = fromCheckpoint === 0 ? '' : ` (${fromCheckpoint} from a machine-upgrade checkpoint)`;
+    const starts = [
+      ...(fromFold === 0 ? [] : [`${fromFold} from a retention checkpoint`]),
+      ...(fromCheckpoint === 0 ? [] : [`${fromCheckpoint} from a machine-upgrade checkpoint`]),
+    ];
+    const checkpoints = starts.length === 0 ? '' : ` (${starts.join(', ')})`;
     io.out(
       `${rows.length} server${rows.length === 1 ? '' : 's'} replayed${checkpoints}, ${differ} differ${differ === 0 ? ': every snapshot matches its log' : ''}`,
     );

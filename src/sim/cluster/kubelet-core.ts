@@ -4,7 +4,19 @@ import type { FailureMode, FailureRules } from '../faults/failure-modes.js';
 import { pick } from '../faults/failure-modes.js';
 import type { NodePool } from './node-pool.js';
 import type { PodRegistry } from './pod-registry.js';
-import { markCrashed, markCreating, markRunning, markScheduled, markUnschedulable, markWaiting } from './pod-status.js';
+import { missingClaim, missingSecret } from './pod-references.js';
+import {
+  markCrashed,
+  markCreating,
+  markReadiness,
+  markRunning,
+  markScheduled,
+  markTerminated,
+  markUnschedulable,
+  markWaiting,
+} from './pod-status.js';
+import type { ProcessRunner } from './processes.js';
+import { ContainerConfigError, containerPort, resolveEnv } from './processes.js';
 import type { Change, ClusterStore } from './store.js';
 import type { Pod } from './types.js';
 
@@ -45,6 +57,8 @@ export interface KubeletDeps {
   nodes: NodePool;
   rules: FailureRules;
   delays: KubeletDelays;
+  /** When set, the kubelet runs each pod's container as a real local process (the process kubelet). */
+  processes?: ProcessRunner;
 }
 
 /** PodRun is the kubelet's memory of one pod (by uid): its fate, its pending timers, its reachability. */
@@ -103,6 +117,7 @@ export class KubeletCore {
     } else if (run !== undefined && run.uid === pod.metadata.uid) {
       if (change.type === 'DELETED') {
         this.cancelAll(run);
+        void this.deps.processes?.stop(run.uid, 0);
         this.runs.delete(key);
       } else if (pod.metadata.deletionTimestamp !== undefined) {
         this.onTerminating(run, pod);
@@ -166,11 +181,16 @@ export class KubeletCore {
   protected later(run: PodRun, ms: number, fn: () => void): void {
     const cancel = this.deps.timers.after(ms, () => {
       run.cancels.delete(cancel);
-      if (this.runs.get(`${run.namespace}/${run.name}`) !== run) return;
-      if (this.deps.registry.find(run.namespace, run.name)?.metadata.uid !== run.uid) return;
-      fn();
+      if (this.current(run)) fn();
     });
     run.cancels.add(cancel);
+  }
+
+  /** current says whether this run still looks after the pod of its name (it has not gone or been replaced). */
+  protected current(run: PodRun): boolean {
+    return (
+      this.runs.get(`${run.namespace}/${run.name}`) === run && this.deps.registry.find(run.namespace, run.name)?.metadata.uid === run.uid
+    );
   }
 
   protected cancelAll(run: PodRun): void {
@@ -198,6 +218,15 @@ export class KubeletCore {
   }
 
   private schedule(run: PodRun): void {
+    const claim = missingClaim(this.deps.store, this.deps.registry.get(run.namespace, run.name));
+    if (claim !== undefined) {
+      // The scheduler waits for the claim, and tries again.
+      const message = `0/${this.deps.nodes.names().length} nodes are available: persistentvolumeclaim "${claim}" not found.`;
+      this.edit(run, (pod) => markUnschedulable(pod, this.now(), message));
+      this.record(run, 'Warning', 'FailedScheduling', message, 'default-scheduler');
+      this.later(run, this.nextBackoff(run), () => this.schedule(run));
+      return;
+    }
     const node = pick(run.modes, 'unschedulable') === undefined ? this.deps.nodes.place() : undefined;
     if (node === undefined) {
       const message = pick(run.modes, 'unschedulable')?.message ?? this.deps.nodes.unschedulableMessage();
@@ -246,10 +275,22 @@ export class KubeletCore {
 
   private startContainers(run: PodRun): void {
     const pod = this.deps.registry.get(run.namespace, run.name);
+    const secret = missingSecret(this.deps.store, pod);
+    if (secret !== undefined) {
+      // The kubelet cannot make the container's environment: it waits and tries again.
+      this.edit(run, (draft) => markWaiting(draft, 'CreateContainerConfigError', `secret "${secret}" not found`));
+      this.record(run, 'Warning', 'Failed', `Error: secret "${secret}" not found`);
+      this.later(run, this.nextBackoff(run), () => this.startContainers(run));
+      return;
+    }
     for (const c of pod.spec.containers) {
       this.record(run, 'Normal', 'Pulled', `Successfully pulled image "${c.image}"`);
       this.record(run, 'Normal', 'Created', `Created container ${c.name}`);
       this.record(run, 'Normal', 'Started', `Started container ${c.name}`);
+    }
+    if (this.deps.processes !== undefined) {
+      this.launch(run, pod, this.deps.processes);
+      return;
     }
     const podIP = (run.podIP ??= this.deps.nodes.podIP());
     const crash = pick(run.modes, 'crashLoop');
@@ -259,6 +300,49 @@ export class KubeletCore {
     else if (unready !== undefined)
       this.record(run, 'Warning', 'Unhealthy', unready.message ?? 'Readiness probe failed: HTTP probe failed with statuscode: 503');
     else this.onReady(run);
+  }
+
+  /**
+   * launch runs the pod's container as a local process: Running (not ready) with a loopback podIP of
+   * its own, ready when the probe answers, terminated with the process's exit code when it
+   * exits on its own (restartPolicy Never). A missing Secret is CreateContainerConfigError, retried.
+   */
+  private launch(run: PodRun, pod: Pod, processes: ProcessRunner): void {
+    const container = pod.spec.containers[0];
+    let env: Record<string, string>;
+    try {
+      if (container === undefined) throw new ContainerConfigError('the pod has no container');
+      env = resolveEnv(container, run.namespace, (ns, name) => this.deps.store.get('secrets', ns, name));
+    } catch (err) {
+      if (!(err instanceof ContainerConfigError)) throw err;
+      this.edit(run, (draft) => markWaiting(draft, 'CreateContainerConfigError', err.message));
+      this.record(run, 'Warning', 'Failed', `Error: ${err.message}`);
+      this.later(run, this.nextBackoff(run), () => this.startContainers(run));
+      return;
+    }
+    void processes.allocateAddress(containerPort(container)).then(
+      (ip) => {
+        if (!this.current(run) || run.terminating) return processes.release(ip);
+        run.podIP = ip;
+        this.edit(run, (draft) => markRunning(draft, this.now(), ip, false));
+        processes.start(run.uid, pod, env, ip, {
+          ready: () => {
+            if (!this.current(run) || run.terminating) return;
+            this.edit(run, (draft) => markReadiness(draft, this.now(), true));
+            this.onReady(run);
+          },
+          exited: (code) => {
+            if (!this.current(run) || run.terminating || run.disrupted) return;
+            run.disrupted = true;
+            this.cancelAll(run);
+            this.edit(run, (draft) => markTerminated(draft, this.now(), code, code === 0 ? 'Completed' : 'Error'));
+          },
+        });
+      },
+      (err: unknown) => {
+        if (this.current(run)) this.edit(run, (draft) => markWaiting(draft, 'CreateContainerError', (err as Error).message));
+      },
+    );
   }
 
   private crashed(run: PodRun): void {

@@ -16,6 +16,8 @@ export class Kubelet extends KubeletCore {
   exitContainer(namespace: string, name: string, exitCode: number, reason = exitCode === 0 ? 'Completed' : 'Error'): Pod {
     const run = this.runOf(namespace, name);
     this.cancelAll(run);
+    run.disrupted = true;
+    void this.deps.processes?.stop(run.uid, 0);
     return this.edit(run, (pod) =>
       markTerminated(pod, this.deps.clock.now(), exitCode, reason, reason === 'OOMKilled' ? 'Failed' : undefined),
     );
@@ -25,6 +27,8 @@ export class Kubelet extends KubeletCore {
   evict(namespace: string, name: string, message = EVICTION_MESSAGE): Pod {
     const run = this.runOf(namespace, name);
     this.cancelAll(run);
+    run.disrupted = true;
+    void this.deps.processes?.stop(run.uid, 0);
     this.record(run, 'Warning', 'Evicted', message);
     const pod = this.edit(run, (draft) => markEvicted(draft, this.deps.clock.now(), message));
     for (const c of pod.spec.containers) this.record(run, 'Normal', 'Killing', `Stopping container ${c.name}`);
@@ -124,16 +128,24 @@ export class Kubelet extends KubeletCore {
     this.cancelAll(run);
     if (run.lost) return;
     if (first) for (const c of pod.spec.containers) this.record(run, 'Normal', 'Killing', `Stopping container ${c.name}`);
+    const processes = this.deps.processes;
+    if (processes !== undefined) {
+      // A real process: SIGTERM, SIGKILL when the grace runs out; its own exit code is the container's.
+      void processes.stop(run.uid, graceMs).then((code) => {
+        if (!run.stopped && this.current(run)) this.confirmStopped(run, code ?? 0);
+      });
+      return;
+    }
     const ignores = pick(run.modes, 'ignoreSigterm') !== undefined;
-    this.later(run, ignores ? graceMs : Math.min(this.deps.delays.stopMs, graceMs), () => this.confirmStopped(run, ignores));
+    this.later(run, ignores ? graceMs : Math.min(this.deps.delays.stopMs, graceMs), () => this.confirmStopped(run, ignores ? 137 : 0));
   }
 
-  private confirmStopped(run: PodRun, killed: boolean): void {
+  private confirmStopped(run: PodRun, exitCode: number): void {
     run.stopped = true;
     const pod = this.deps.registry.get(run.namespace, run.name);
     const finished = pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed';
     if (!finished && pod.spec.nodeName !== undefined) {
-      this.edit(run, (draft) => markTerminated(draft, this.deps.clock.now(), killed ? 137 : 0, killed ? 'Error' : 'Completed'));
+      this.edit(run, (draft) => markTerminated(draft, this.deps.clock.now(), exitCode, exitCode === 0 ? 'Completed' : 'Error'));
     }
     const left = this.deps.registry.finishDeletion(run.namespace, run.name);
     const stuck = pick(run.modes, 'stuckTerminating');
