@@ -7,7 +7,7 @@ import { failureOf, hasExited, isRunning, isUnready, relation, remember } from '
  * MACHINE_VERSION is stored with every snapshot; bump it whenever a change to this definition
  * changes what replaying an existing history produces, and register an upgrade in upgrades.ts.
  */
-export const MACHINE_VERSION = 2;
+export const MACHINE_VERSION = 3;
 
 export interface ServerContext {
   /** pod is the newest accepted fact about the server's pod; null until one is known. */
@@ -20,6 +20,11 @@ export interface ServerContext {
   certain: boolean;
   /** gone is the uid of the last pod known deleted: facts about it are old news, whatever their version. */
   gone: string | null;
+  /**
+   * heard: an observation that was news arrived since the awaited call was issued, so the call's answer
+   * (what the API server saw when it took the call) may be older than what is known.
+   */
+  heard: boolean;
   /** awaiting is the ref of the effect whose answer the current state waits for. */
   awaiting: string | null;
   nextRef: number;
@@ -116,41 +121,41 @@ function answered(context: ServerContext, event: ServerEvent): event is ResultEv
 }
 
 /**
- * noted is what the context holds once `event` is taken in: an awaited answer replaces the known
- * fact unless it is provably older; an ordered newer observation replaces it; an observation that
- * cannot be ordered leaves it but makes it uncertain, so the state reads the pod before deciding
- * anything; a late answer to a call no longer awaited is ignored, since what it says may be older
- * than what is known.
+ * noted is what the context holds once `event` is taken in. An ordered newer observation replaces the
+ * known fact; one that cannot be ordered leaves it but makes it uncertain, so the state reads the pod
+ * before deciding anything. An awaited answer is what the API server saw when it took the call: with
+ * nothing heard since the call was issued it is the newest fact there is and replaces the known one;
+ * otherwise (answers can be slower than the watch) it replaces it only where it is ordered after it,
+ * is dropped where it is older, and leaves doubt where it cannot be ordered. An answer naming a pod
+ * known deleted, or an error, tells nothing. A late answer to a call no longer awaited is ignored.
  */
-function noted(context: ServerContext, event: ServerEvent): Pick<ServerContext, 'pod' | 'certain' | 'gone'> {
-  const keep = { pod: context.pod, certain: context.certain, gone: context.gone };
-  let next: PodFact;
-  let certain: boolean;
+function noted(context: ServerContext, event: ServerEvent): Pick<ServerContext, 'pod' | 'certain' | 'gone' | 'heard'> {
+  const keep = { pod: context.pod, certain: context.certain, gone: context.gone, heard: context.heard };
   if (answered(context, event)) {
-    // The awaited answer is what the API server saw when it took the call, unless a deletion of
-    // that very pod was heard since (answers can be slower than the watch). An error tells nothing:
-    // doubt stays, and the state reads again at its next poll, never at once.
-    if (!('pod' in event)) return keep;
-    if (event.pod.exists && event.pod.uid === context.gone) return { ...keep, certain: true };
-    next = event.pod;
-    certain = true;
-  } else if (event.type === 'pod.observed') {
-    if (event.pod.exists && event.pod.uid === context.gone) return keep;
-    const rel = relation(context.pod, event.pod, event.listedAt);
+    if (!('pod' in event) || (event.pod.exists && event.pod.uid === context.gone)) return keep;
+    const rel = context.heard ? relation(context.pod, event.pod) : 'newer';
     if (rel === 'stale') return keep;
     if (rel === 'unordered') return { ...keep, certain: false };
-    next = event.pod;
-    certain = rel === 'newer';
-  } else {
-    return keep;
+    return { ...learned(context, event.pod), heard: context.heard };
   }
-  const pod = remember(context.pod, next);
-  const gone = !pod.exists && pod.uid !== undefined ? pod.uid : context.gone;
-  return { pod, certain, gone };
+  if (event.type !== 'pod.observed' || (event.pod.exists && event.pod.uid === context.gone)) return keep;
+  const rel = relation(context.pod, event.pod, event.listedAt);
+  if (rel === 'stale') return keep;
+  if (rel === 'unordered') return { ...keep, certain: false, heard: true };
+  return { ...learned(context, event.pod), heard: true };
 }
 
-function podAfter(context: ServerContext, event: ServerEvent): PodFact | null {
-  return noted(context, event).pod;
+/** learned: the context once `next` is the known fact, certain. */
+function learned(context: ServerContext, next: PodFact): Pick<ServerContext, 'pod' | 'certain' | 'gone'> {
+  const pod = remember(context.pod, next);
+  return { pod, certain: true, gone: !pod.exists && pod.uid !== undefined ? pod.uid : context.gone };
+}
+
+/** answeredFact: the fact an awaited answer leaves known, when it leaves it certain; undefined otherwise. */
+function answeredFact(context: ServerContext, event: ServerEvent): PodFact | null | undefined {
+  if (!answered(context, event)) return undefined;
+  const after = noted(context, event);
+  return after.certain ? after.pod : undefined;
 }
 
 /** heardOfPod: an observation of a pod that is news (newer, or not ordered with what is known). */
@@ -182,6 +187,7 @@ export const serverMachine = setup({
     reserveRef: assign(({ context }) => ({
       nextRef: context.nextRef + 1,
       awaiting: String(context.nextRef + 1),
+      heard: false,
     })),
     forget: assign({ awaiting: null }),
     nextAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
@@ -196,10 +202,10 @@ export const serverMachine = setup({
     answeredOk: ({ context, event }) => answered(context, event) && 'pod' in event,
     answeredForeign: ({ context, event }) => answered(context, event) && 'error' in event && event.error.reason === 'Foreign',
     answeredError: ({ context, event }) => answered(context, event) && 'error' in event,
-    answeredPresent: ({ context, event }) => answered(context, event) && podAfter(context, event)?.exists === true,
-    answeredRunning: ({ context, event }) => answered(context, event) && isRunning(podAfter(context, event)),
-    answeredAbsent: ({ context, event }) => answered(context, event) && absent(podAfter(context, event)),
-    answeredFailed: ({ context, event }) => answered(context, event) && failureOf(podAfter(context, event)) !== undefined,
+    answeredPresent: ({ context, event }) => answeredFact(context, event)?.exists === true,
+    answeredRunning: ({ context, event }) => isRunning(answeredFact(context, event) ?? null),
+    answeredAbsent: ({ context, event }) => absent(answeredFact(context, event) ?? null),
+    answeredFailed: ({ context, event }) => failureOf(answeredFact(context, event) ?? null) !== undefined,
     podRunning: ({ context }) => context.certain && isRunning(context.pod),
     podFailed: ({ context }) => context.certain && failureOf(context.pod) !== undefined,
     podExited: ({ context }) => context.certain && hasExited(context.pod),
@@ -222,6 +228,7 @@ export const serverMachine = setup({
     pod: null,
     certain: true,
     gone: null,
+    heard: false,
     awaiting: null,
     nextRef: 0,
     startQueued: false,
@@ -518,12 +525,15 @@ function errorOf(event: ServerEvent): string {
   return 'error' in event ? `pod ${(event as ResultEvent & { error: EffectError }).error.message}` : 'unknown error';
 }
 
-/** orphan is the recordOrphan effect for the current pod, with why it was handed on. */
+/**
+ * orphan is the recordOrphan effect for the current pod, with why it was handed on; while the fact is
+ * uncertain no uid is named, so the sweeper removes whatever pod of the server is there once it is idle.
+ */
 function orphan(reason: string) {
   return {
     type: 'recordOrphan' as const,
     params: ({ context }: { context: ServerContext }) => ({
-      uid: context.pod?.exists === true ? context.pod.uid : null,
+      uid: context.certain && context.pod?.exists === true ? context.pod.uid : null,
       reason,
     }),
   };

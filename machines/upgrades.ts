@@ -32,6 +32,13 @@ export const UPGRADES: Readonly<Record<number, Upgrade>> = {
       context: { pod, certain: true, gone, ...rest },
     };
   },
+  // 2 → 3: the context learned whether news was heard since the awaited call was issued. Nothing
+  // recorded says so, so an answer still awaited is taken as possibly older than what is known: it
+  // stands only where it is ordered after it.
+  2: (s) => {
+    const { pod, certain, gone, ...rest } = s.context;
+    return { ...s, context: { pod, certain, gone, heard: true, ...rest } };
+  },
 };
 
 /** MachineVersionError: a snapshot written by a version this machine cannot read, with both named. */

@@ -145,4 +145,40 @@ describe('the world wider than the model', () => {
     await deliver(); // no time passes: the DELETED event alone must end the stop
     expect(state(h, 'ann/')).toBe('stopped');
   });
+
+  it('never lets a read answered after a newer watch event of the same pod bring back what that pod was: an OOM kill seen during the read ends the spawn', async () => {
+    const h = harness((clock) => new ModelCluster(clock, { readyDelayMs: 3_000 }));
+    await command(h, 'bob/', 'server.start');
+    await h.advance(2_000); // the first poll's read comes back: Pending
+    h.cluster.faults.latencyMs = 1_000; // answers now come a second after the call took effect
+    await h.advance(2_000); // the next poll's read is in flight; the pod turns ready meanwhile
+    h.cluster.crash('bob/', 'OOMKilled');
+    // The watch brings Running and then the OOM kill before the read's answer (Running) arrives.
+    for (const change of h.cluster.changes.filter((c) => c.key === 'bob/')) await h.runtime.observe(change.key, change.fact);
+    await h.settle();
+    await h.advance(1_000);
+    expect(top(h, 'bob/')).not.toBe('running');
+    await run(h, 60_000, watcher(h));
+    expect(state(h, 'bob/')).toBe('failed');
+    expect(h.runtime.get('bob/')?.snapshot.context.reason).toContain('OOMKilled');
+    expect(h.cluster.fact('bob/').exists).toBe(false);
+  });
+
+  it('does not end a stop on a delete answer about the deleted pod when a replacement pod was heard of meanwhile: it deletes that one too', async () => {
+    const h = harness();
+    h.cluster.faults.latencyMs = 1_000;
+    await h.runtime.send('bob/', { type: 'server.start' }).catch(() => undefined);
+    await command(h, 'bob/', 'server.stop');
+    await h.advance(1_000);
+    // Someone makes another pod of the same name in a cluster restored from an older snapshot.
+    h.cluster.regress(Math.max(1, h.cluster.counter - 5));
+    h.cluster.recreate('bob/', { ready: true });
+    for (const change of h.cluster.changes.filter((c) => c.key === 'bob/')) await h.runtime.observe(change.key, change.fact);
+    await h.settle();
+    await run(h, 120_000, watcher(h));
+    expect(state(h, 'bob/')).toBe('stopped');
+    const pod = h.cluster.fact('bob/');
+    const orphaned = h.store.orphans().some((o) => o.key === 'bob/' && pod.exists && (o.uid === pod.uid || o.uid === ''));
+    expect(!pod.exists || orphaned, 'the replacement pod is deleted or handed to the sweeper').toBe(true);
+  });
 });
