@@ -9,8 +9,9 @@ import { PodWatch } from './pod-watch.js';
 import type { BenchOptions, Scenario } from './scenario.js';
 import { repeat } from './scenario.js';
 import { format, metric, percentile } from './stats.js';
-import type { ScenarioResult } from './stats.js';
+import type { Metric, ScenarioResult } from './stats.js';
 import { benchDir } from './support.js';
+import { internals } from '../src/spawnkeeper.js';
 
 interface Latencies {
   readonly ack: number[];
@@ -89,7 +90,7 @@ async function rawBurst(api: CoreV1Api, watch: PodWatch, keys: readonly string[]
 async function stopAll(sk: Spawnkeeper, users: readonly string[]): Promise<void> {
   await Promise.all(users.map((u) => sk.stop(u)));
   // runtime.get reads the state without resolving a snapshot: the poll must not load the process it measures.
-  await until('every server stopped', () => users.every((u) => sk.runtime.get(`${u}/`)?.state === 'stopped'));
+  await until('every server stopped', () => users.every((u) => internals(sk).runtime.get(`${u}/`)?.state === 'stopped'));
 }
 
 export const api: Scenario = {
@@ -101,7 +102,7 @@ export const api: Scenario = {
     const sk = await createSpawnkeeper({ db: dir.file('api.db'), cluster: kubeConfigFor(sim.url), config: { durability: 'full' } });
     const watch = await PodWatch.open(sim.url);
     try {
-      await sk.reflector.synced();
+      await internals(sk).reflector.synced();
       const raw = kubeConfigFor(sim.url).makeApiClient(CoreV1Api);
       const reps = await repeat(options, 'api', async (rep) => {
         const users = Array.from({ length: starts }, (_, i) => `r${rep + 1}u${i}`);
@@ -117,17 +118,16 @@ export const api: Scenario = {
           : [];
         return { ...l, baseline };
       });
-      const p = (pick: (l: Rep) => number[], q: number) => reps.map((l) => percentile(pick(l), q));
-      const createP99 = metric(
-        'request → create-pod call seen at the simulator, p99',
-        'ms',
-        p((l) => l.create, 99),
-      );
-      const readyP99 = metric(
-        'pod ready at the simulator → server running (committed), p99',
-        'ms',
-        p((l) => l.ready, 99),
-      );
+      /** tail is a latency's q-th percentile over the reps; tails are its p99 and p50. */
+      const tail = (what: string, pick: (l: Rep) => number[], q: number) =>
+        metric(
+          `${what}, p${q}`,
+          'ms',
+          reps.map((l) => percentile(pick(l), q)),
+        );
+      const tails = (what: string, pick: (l: Rep) => number[]): [Metric, Metric] => [tail(what, pick, 99), tail(what, pick, 50)];
+      const [createP99, createP50] = tails('request → create-pod call seen at the simulator', (l) => l.create);
+      const [readyP99, readyP50] = tails('pod ready at the simulator → server running (committed)', (l) => l.ready);
       // The burst ratio: spawnkeeper's request → create p99 over the bare client's, rep by rep (same burst, same concurrency).
       const burstRatio = metric(
         'burst ratio: request → create p99 ÷ client-node alone p99',
@@ -139,37 +139,11 @@ export const api: Scenario = {
         title: '5. API overhead',
         headline: createP99,
         rows: [
-          metric(
-            'request → create-pod call seen at the simulator, p50',
-            'ms',
-            p((l) => l.create, 50),
-          ),
+          createP50,
           readyP99,
-          metric(
-            'pod ready at the simulator → server running (committed), p50',
-            'ms',
-            p((l) => l.ready, 50),
-          ),
-          metric(
-            'request → acknowledged (start committed), p99',
-            'ms',
-            p((l) => l.ack, 99),
-          ),
-          metric(
-            'request → acknowledged (start committed), p50',
-            'ms',
-            p((l) => l.ack, 50),
-          ),
-          metric(
-            'baseline: same burst of creates via client-node alone, seen at the simulator, p99',
-            'ms',
-            p((l) => l.baseline, 99),
-          ),
-          metric(
-            'baseline: same burst of creates via client-node alone, seen at the simulator, p50',
-            'ms',
-            p((l) => l.baseline, 50),
-          ),
+          readyP50,
+          ...tails('request → acknowledged (start committed)', (l) => l.ack),
+          ...tails('baseline: same burst of creates via client-node alone, seen at the simulator', (l) => l.baseline),
           burstRatio,
         ],
         goals: [

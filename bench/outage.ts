@@ -11,6 +11,7 @@ import { repeat } from './scenario.js';
 import { metric } from './stats.js';
 import type { ScenarioResult } from './stats.js';
 import { benchDir } from './support.js';
+import { internals } from '../src/spawnkeeper.js';
 
 const OUTAGE_MS = 60_000;
 /** STEP_MS is how far simulated time moves between looks at the world; settle times are known to this precision. */
@@ -24,7 +25,7 @@ async function quiet(sk: Spawnkeeper): Promise<void> {
   let still = 0;
   for (let i = 0; i < 2_000 && still < 3; i++) {
     await new Promise((resolve) => setTimeout(resolve, 0));
-    still = sk.runtime.busy || sk.runtime.pendingEffects > 0 ? 0 : still + 1;
+    still = internals(sk).runtime.busy || internals(sk).runtime.pendingEffects > 0 ? 0 : still + 1;
   }
 }
 
@@ -33,7 +34,7 @@ const STABLE = new Set(['stopped', 'running.ready', 'failed']);
 
 /** settled: every server stable and agreeing with the cluster (running ⇔ our ready pod; otherwise no pod of it). */
 function settled(sk: Spawnkeeper, sim: Simulator, users: readonly string[]): boolean {
-  if (!users.every((u) => STABLE.has(sk.runtime.get(`${u}/`)?.state ?? ''))) return false;
+  if (!users.every((u) => STABLE.has(internals(sk).runtime.get(`${u}/`)?.state ?? ''))) return false;
   const statuses = users.map((u) => sk.get(u));
   const pods = new Map(sim.pods().map((p) => [ownerKey(p, sk.config.instance), p]));
   return statuses.every((s) => {

@@ -19,6 +19,7 @@ import { format, metric } from './stats.js';
 import type { ScenarioResult } from './stats.js';
 import type { BenchDir } from './support.js';
 import { InstantCluster, benchDir, drained, keysFor, turn } from './support.js';
+import { internals } from '../src/spawnkeeper.js';
 
 const INSTANCE = 'hub';
 /** NOWHERE is a loopback port nothing listens on: the in-process reflector's watch fails there and backs off on a clock that never moves. */
@@ -118,7 +119,7 @@ async function throughSimulator(
     cluster: kubeConfigFor(sim.url),
     config: { durability: 'full', instance: INSTANCE },
   });
-  await sk.reflector.synced();
+  await internals(sk).reflector.synced();
   const users = Array.from({ length: servers }, (_, i) => `user${i}`);
   const started = performance.now();
   // Waves: 10,000 creates queued at once would outlast the machine's 10 s request timeout in the effect queue and add verify reads.
@@ -138,7 +139,7 @@ async function throughSimulator(
     const seen = new Set<string>();
     let done: () => void = () => undefined;
     const all = new Promise<void>((resolve) => (done = resolve));
-    const off = sk.runtime.subscribe((c) => {
+    const off = internals(sk).runtime.subscribe((c) => {
       if (c.event.type === 'pod.observed' && seen.add(c.key).size === servers) done();
     });
     const t0 = performance.now();

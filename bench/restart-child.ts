@@ -26,11 +26,11 @@ async function main(path: string, url: string, expectedTimers: number): Promise<
   const cpu = (used.user + used.system) / 1_000;
   // The hub acts from the moment it holds the Lease (re-run effects, the first relist), so timers may
   // already have been armed or cleared since the restore: memory and the file must agree now, in one tick.
-  const timers = sk.runtime.timerCount;
+  const timers = sk.health().timers;
   const inFile = (db.prepare('SELECT COUNT(*) AS n FROM timers').get() as { n: number }).n;
   if (timers !== inFile)
     throw new Error(`restart: ${timers} timers armed, the file holds ${inFile} (${expectedTimers} before the restart)`);
-  return { loaded, opened, ready, cpu, servers: sk.runtime.size, timers };
+  return { loaded, opened, ready, cpu, servers: sk.health().servers, timers };
 }
 
 const [path, url, timers] = process.argv.slice(2);

@@ -1,4 +1,5 @@
 import { assign, setup } from 'xstate';
+import { backoffDelay } from './backoff.js';
 import type { PodFact } from './pod-fact.js';
 import { failureOf, hasExited, isRunning, isUnready, relation, remember } from './pod-fact.js';
 
@@ -97,6 +98,21 @@ export const DEFAULT_DELAYS: Readonly<ServerDelays> = {
   retryBackoffMax: 30_000,
   unreadyTimeout: 300_000,
 };
+
+/** machineDelays are the machine's named delays for a set of settings; retryBackoff grows with the attempt. */
+function machineDelays(d: Readonly<ServerDelays>) {
+  const backoff = { initialMs: d.retryBackoff, maxMs: d.retryBackoffMax };
+  return {
+    startTimeout: d.startTimeout,
+    stopTimeout: d.stopTimeout,
+    stopRetryInterval: d.stopRetryInterval,
+    pollInterval: d.pollInterval,
+    requestTimeout: d.requestTimeout,
+    failFastGrace: d.failFastGrace,
+    unreadyTimeout: d.unreadyTimeout,
+    retryBackoff: ({ context }: { context: ServerContext }) => backoffDelay(backoff, context.attempt),
+  };
+}
 
 type ResultEvent = Extract<ServerEvent, { type: 'pod.result' }>;
 
@@ -204,17 +220,7 @@ export const serverMachine = setup({
     startQueued: ({ context }) => context.startQueued,
     failing: ({ context }) => context.failure !== null,
   },
-  delays: {
-    startTimeout: DEFAULT_DELAYS.startTimeout,
-    stopTimeout: DEFAULT_DELAYS.stopTimeout,
-    stopRetryInterval: DEFAULT_DELAYS.stopRetryInterval,
-    pollInterval: DEFAULT_DELAYS.pollInterval,
-    requestTimeout: DEFAULT_DELAYS.requestTimeout,
-    failFastGrace: DEFAULT_DELAYS.failFastGrace,
-    unreadyTimeout: DEFAULT_DELAYS.unreadyTimeout,
-    retryBackoff: ({ context }) =>
-      Math.min(DEFAULT_DELAYS.retryBackoffMax, DEFAULT_DELAYS.retryBackoff * 2 ** Math.min(context.attempt, 20)),
-  },
+  delays: machineDelays(DEFAULT_DELAYS),
 }).createMachine({
   id: 'server',
   initial: 'stopped',
@@ -279,7 +285,7 @@ export const serverMachine = setup({
         },
         verifying: {
           // The create's answer is overdue: read to learn whether it happened before trying again.
-          entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+          entry: readingPod(),
           after: { requestTimeout: 'creating' },
           on: {
             'pod.result': [
@@ -305,20 +311,14 @@ export const serverMachine = setup({
           ],
           after: { pollInterval: 'polling' },
         },
-        polling: {
-          entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
-          after: { requestTimeout: 'waiting' },
-          on: {
-            'pod.result': [{ guard: 'answered', target: 'waiting', actions: 'notePod' }, { actions: 'notePod' }],
-          },
-        },
+        polling: polling(),
         failing: {
           // ErrImagePull and friends can be passing: give the pod a short grace before giving up on it.
           always: { guard: 'podRecovered', target: 'waiting' },
           after: { failFastGrace: 'confirming' },
         },
         confirming: {
-          entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+          entry: readingPod(),
           after: {
             requestTimeout: {
               target: '#server.stop_pending',
@@ -339,7 +339,7 @@ export const serverMachine = setup({
         },
         timed_out: {
           // The start timeout never assumes: it reads the pod; ready means running, anything else is cleaned up.
-          entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+          entry: readingPod(),
           after: {
             requestTimeout: {
               target: '#server.stop_pending',
@@ -384,13 +384,7 @@ export const serverMachine = setup({
           },
           initial: 'polling',
           states: {
-            polling: {
-              entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
-              after: { requestTimeout: 'waiting' },
-              on: {
-                'pod.result': [{ guard: 'answered', target: 'waiting', actions: 'notePod' }, { actions: 'notePod' }],
-              },
-            },
+            polling: polling(),
             waiting: {
               entry: 'forget',
               on: { 'pod.observed': readOnDoubt('polling') },
@@ -418,10 +412,7 @@ export const serverMachine = setup({
           states: {
             deleting: {
               entry: ['reserveRef', { type: 'deletePod', params: ({ context }) => ({ ref: ref(context), force: context.attempt > 0 }) }],
-              after: { requestTimeout: 'waiting' },
-              on: {
-                'pod.result': [{ guard: 'answered', target: 'waiting', actions: 'notePod' }, { actions: 'notePod' }],
-              },
+              ...thenWaiting(),
             },
             waiting: {
               entry: 'forget',
@@ -429,18 +420,12 @@ export const serverMachine = setup({
               always: { guard: 'podAbsent', target: '#server.stop_pending.done' },
               after: { pollInterval: 'polling' },
             },
-            polling: {
-              entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
-              after: { requestTimeout: 'waiting' },
-              on: {
-                'pod.result': [{ guard: 'answered', target: 'waiting', actions: 'notePod' }, { actions: 'notePod' }],
-              },
-            },
+            polling: polling(),
           },
         },
         verifying: {
           // An attempt ran out: read; gone is done, anything else is deleted again with grace 0.
-          entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+          entry: readingPod(),
           after: { requestTimeout: { target: 'attempt', reenter: true, actions: 'nextAttempt' } },
           on: {
             'pod.result': [
@@ -452,7 +437,7 @@ export const serverMachine = setup({
         },
         giving_up: {
           // The stop ran out of time: a pod still there is handed to the orphan sweeper, never forgotten.
-          entry: ['reserveRef', { type: 'readPod', params: ({ context }) => ({ ref: ref(context) }) }],
+          entry: readingPod(),
           after: { requestTimeout: { target: 'done', actions: orphan('the stop timed out and the pod could not be read') } },
           on: {
             'pod.result': [
@@ -498,6 +483,27 @@ function endOfRunning(unsure: string) {
     { guard: 'podTerminating' as const, target: '#server.stop_pending', actions: 'deletedWhileRunning' as const },
     { guard: 'podUnready' as const, target: unsure },
   ];
+}
+
+/** readingPod is the entry of a state that reads its pod: the answer is awaited under a new ref. */
+function readingPod() {
+  return [
+    'reserveRef' as const,
+    { type: 'readPod' as const, params: ({ context }: { context: ServerContext }) => ({ ref: ref(context) }) },
+  ];
+}
+
+/** thenWaiting: the awaited answer, or its absence after requestTimeout, leads back to `waiting`; any other fact is noted. */
+function thenWaiting() {
+  return {
+    after: { requestTimeout: 'waiting' },
+    on: { 'pod.result': [{ guard: 'answered' as const, target: 'waiting', actions: 'notePod' as const }, { actions: 'notePod' as const }] },
+  };
+}
+
+/** polling reads the pod and goes back to its sibling `waiting`: how every waiting state makes sure of its pod. */
+function polling() {
+  return { entry: readingPod(), ...thenWaiting() };
 }
 
 /** readOnDoubt: a waiting state that hears something it cannot order reads its pod at once. */
@@ -547,23 +553,23 @@ function lingeringPod() {
 
 export type ServerMachine = typeof serverMachine;
 
-/** configureServerMachine gives the machine its configured delays; defaults fill what is not given. */
+/** InvalidDelayError: a delay given to configureServerMachine that is not a positive number of milliseconds. */
+export class InvalidDelayError extends RangeError {
+  constructor(
+    /** delay names it, e.g. `pollInterval`. */
+    readonly delay: string,
+    readonly value: unknown,
+  ) {
+    super(`delay ${delay} must be a positive number of milliseconds, got ${String(value)}`);
+    this.name = 'InvalidDelayError';
+  }
+}
+
+/** configureServerMachine gives the machine its configured delays; defaults fill what is not given; a delay that is not a positive number is an InvalidDelayError. */
 export function configureServerMachine(delays: Partial<ServerDelays> = {}): ServerMachine {
   const d: ServerDelays = { ...DEFAULT_DELAYS, ...delays };
   for (const [name, value] of Object.entries(d)) {
-    if (!Number.isFinite(value) || value <= 0)
-      throw new Error(`delay ${name} must be a positive number of milliseconds, got ${String(value)}`);
+    if (!Number.isFinite(value) || value <= 0) throw new InvalidDelayError(name, value);
   }
-  return serverMachine.provide({
-    delays: {
-      startTimeout: d.startTimeout,
-      stopTimeout: d.stopTimeout,
-      stopRetryInterval: d.stopRetryInterval,
-      pollInterval: d.pollInterval,
-      requestTimeout: d.requestTimeout,
-      failFastGrace: d.failFastGrace,
-      unreadyTimeout: d.unreadyTimeout,
-      retryBackoff: ({ context }) => Math.min(d.retryBackoffMax, d.retryBackoff * 2 ** Math.min(context.attempt, 20)),
-    },
-  });
+  return serverMachine.provide({ delays: machineDelays(d) });
 }

@@ -2,6 +2,7 @@ import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-nod
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
+import { parseTimerId } from '../machines/timer-id.js';
 import { highestStamp, leaseFence } from './kube/fence.js';
 import type { LeaseStatus, LeaseTimings } from './kube/lease.js';
 import { LeaseElector } from './kube/lease.js';
@@ -9,18 +10,20 @@ import { KubeLeaseStore } from './kube/lease-store.js';
 import type { PodTemplate } from './kube/manifest.js';
 import { parseServerKey, podNameCandidates, serverKey } from './kube/names.js';
 import { KubePodClient } from './kube/pod-client.js';
+import { Reflector } from './kube/reflector.js';
 import { ServerObjects } from './kube/server-objects.js';
 import type { ServerSpec } from './kube/spec.js';
 import { specDigest } from './kube/spec.js';
 import type { StoredSpec } from './store/spec-store.js';
 import { SpecStore } from './store/spec-store.js';
-import { Reflector, sleep } from './kube/reflector.js';
 import type { ReflectorHealth } from './kube/reflector.js';
 import { OrphanSweeper } from './kube/sweeper.js';
 import type { Clock } from './core/clock.js';
-import { systemClock } from './core/clock.js';
+import { sleep, systemClock } from './core/clock.js';
+import { waitUntil } from './core/wait.js';
 import type { HistoryEntry, ReplayCheck } from './runtime/replay.js';
 import { checkReplay, history } from './runtime/replay.js';
+import type { HistoryCounts } from './runtime/retention.js';
 import { DEFAULT_RETENTION, Retention } from './runtime/retention.js';
 import { Runtime } from './runtime/runtime.js';
 import type { Committed, ServerView } from './runtime/runtime.js';
@@ -63,9 +66,13 @@ export interface ServerStatus {
   readonly since: number;
   readonly reason: string | null;
   readonly startQueued: boolean;
+  /** failure: why a failed spawn or pod will end (or ended) the server `failed`, while it is cleaned up; null otherwise. */
+  readonly failure: string | null;
   /** deadline: when the current pending state's own timeout (start or stop) fires, in ms since the epoch, or null. */
   readonly deadline: number | null;
   readonly podName: string;
+  /** podUid: the uid of the server's pod as last known, null while none is known to exist. */
+  readonly podUid: string | null;
   readonly seq: number;
   /** ip and port: where the server is reached (the pod's address) while it runs, else null. */
   readonly ip: string | null;
@@ -92,6 +99,51 @@ export interface SpawnkeeperHealth {
   readonly orphans: number;
   /** lease: whether this hub holds the Lease and so acts on the cluster; effects wait while it does not. */
   readonly lease: LeaseStatus;
+  /** failure: why the engine stopped recording commands (its database failed), or null while it records them. */
+  readonly failure: string | null;
+}
+
+/** ServerTimer is one of a server's armed timeouts: its delay's name, the state that armed it, when it fires. */
+export interface ServerTimer {
+  /** delay names the delay, e.g. `startTimeout`. */
+  readonly delay: string;
+  /** state is the id of the state that armed it, e.g. `server.spawn_pending`. */
+  readonly state: string;
+  /** dueAt: when it fires, in ms since the epoch. */
+  readonly dueAt: number;
+}
+
+/** SpawnkeeperStats count what the engine has done since it started. */
+export interface SpawnkeeperStats {
+  /** events committed to the event log. */
+  readonly events: number;
+  /** commits: SQLite transactions committed. */
+  readonly commits: number;
+  /** effectErrors: pod calls that failed. */
+  readonly effectErrors: number;
+  /** staleTimers: timers that fired after their state had moved on, and were dropped. */
+  readonly staleTimers: number;
+  /** watch: what the pod watches brought: applied events, bookmarks, malformed events skipped, lists whose resourceVersion went back. */
+  readonly watch: { readonly events: number; readonly bookmarks: number; readonly skipped: number; readonly regressions: number };
+}
+
+/** HistoryStats: how large the event log is and what retention has done to keep it bounded. */
+export interface HistoryStats {
+  /** bytes and freeBytes: the database file's pages, all and free, read when asked. */
+  readonly bytes: number;
+  readonly freeBytes: number;
+  /** counts: event and checkpoint rows as the last retention pass counted them; null before one. */
+  readonly counts: HistoryCounts | null;
+  /** lastPassMs: how long the last retention pass took; null before one. */
+  readonly lastPassMs: number | null;
+  /** totals: what retention did since the engine started: passes, events folded or dropped, checkpoints written, servers dropped, bytes reclaimed. */
+  readonly totals: {
+    readonly passes: number;
+    readonly foldedEvents: number;
+    readonly checkpoints: number;
+    readonly droppedServers: number;
+    readonly reclaimedBytes: number;
+  };
 }
 
 /** Spawnkeeper is the embeddable lifecycle engine; `createSpawnkeeper` builds and starts one. */
@@ -105,20 +157,59 @@ export interface Spawnkeeper {
   waitFor(user: string, name: string, until?: (s: ServerStatus) => boolean, timeoutMs?: number): Promise<ServerStatus>;
   /** subscribe is told of every committed step, with the server's status after it. */
   subscribe(listener: (status: ServerStatus, step: Committed) => void): () => void;
+  /** onForget is told the key of each server retention dropped (a retired server, its history gone). */
+  onForget(listener: (key: string) => void): () => void;
   history(user: string, name?: string): HistoryEntry[];
   /** replayCheck folds every server's log and compares it with its stored snapshot. */
   replayCheck(): ReplayCheck[];
+  /** timers are the server's armed timeouts, soonest first. */
+  timers(user: string, name?: string): ServerTimer[];
   health(): SpawnkeeperHealth;
+  stats(): SpawnkeeperStats;
+  /** historyStats: the event log's size and what retention did. */
+  historyStats(): HistoryStats;
+  /** retireWhen tells retention which servers are retired (their owner is gone): their history is dropped once all of it is older than the age. */
+  retireWhen(retired: (user: string, name: string) => boolean): void;
+  readonly config: SpawnkeeperConfig;
+  close(): Promise<void>;
+}
+
+/**
+ * SpawnkeeperInternals are the parts behind the facade. They are not part of the package's API (not
+ * exported from its index): the hub's inspector and dashboard read snapshots and timers through them,
+ * and tests reach into them.
+ */
+export interface SpawnkeeperInternals {
   readonly runtime: Runtime;
   readonly store: SqliteEventStore;
   readonly reflector: Reflector;
   readonly sweeper: OrphanSweeper;
   readonly lease: LeaseElector;
-  /** retention keeps the event log bounded; the hub tells it which servers are retired. */
+  /** retention keeps the event log bounded; `retireWhen` tells it which servers are retired. */
   readonly retention: Retention;
   readonly historyStore: HistoryStore;
-  readonly config: SpawnkeeperConfig;
-  close(): Promise<void>;
+}
+
+const INTERNALS = new WeakMap<Spawnkeeper, SpawnkeeperInternals>();
+
+/** internals are the parts of an engine made by createSpawnkeeper. */
+export function internals(sk: Spawnkeeper): SpawnkeeperInternals {
+  const parts = INTERNALS.get(sk);
+  if (parts === undefined) throw new TypeError('not an engine made by createSpawnkeeper');
+  return parts;
+}
+
+/** WaitTimeoutError: `waitFor` gave up: the server did not reach the awaited state in time. */
+export class WaitTimeoutError extends Error {
+  constructor(
+    readonly key: string,
+    readonly timeoutMs: number,
+    /** detail is the state the server was in when the wait ended. */
+    readonly detail: string,
+  ) {
+    super(`${key} did not reach the awaited state within ${timeoutMs} ms (it is ${detail})`);
+    this.name = 'WaitTimeoutError';
+  }
 }
 
 /** FIRST_LEASE_WAIT_MS bounds how long createSpawnkeeper waits for the first answer about the Lease. */
@@ -295,6 +386,15 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     if (names === undefined) podNames.set(key, (names = podNameCandidates(key, template.podNamePrefix)));
     return names.find((n) => reflector.cache.get(n)?.key === key) ?? names[0];
   };
+  /** timersOf reads the runtime's timer ids into names for people. */
+  const timersOf = (key: string): ServerTimer[] =>
+    runtime
+      .deadlines(key)
+      .map(({ id, dueAt }) => {
+        const timer = parseTimerId(id);
+        return { delay: timer?.delay ?? id, state: timer?.state ?? '', dueAt };
+      })
+      .sort((a, b) => a.dueAt - b.dueAt);
   /** address is where a running server is reached: its pod's IP and the spawn's port. */
   const address = (view: ServerView, state: TopState): { ip: string | null; port: number | null } => {
     const pod = state === 'running' ? view.snapshot.context.pod : null;
@@ -303,12 +403,13 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   };
   const status = (view: ServerView): ServerStatus => {
     const { user, name } = parseServerKey(view.key);
+    const { pod } = view.snapshot.context;
     const state = view.state.split('.')[0] as TopState;
     // The deadline people care about is the pending state's own (start or stop timeout), not the next poll.
-    const timers = runtime.deadlines(view.key);
+    const timers = timersOf(view.key);
     const pendingNode = view.state.startsWith('running.unready') ? 'running.unready' : state;
-    const own = timers.filter((d) => d.id.endsWith(`.server.${pendingNode}`));
-    const deadlines = (own.length > 0 ? own : timers).map((d) => d.dueAt);
+    const own = timers.filter((t) => t.state === `${machine.id}.${pendingNode}`);
+    const deadlines = (own.length > 0 ? own : timers).map((t) => t.dueAt);
     return {
       key: view.key,
       user,
@@ -322,8 +423,10 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       since: view.since,
       reason: view.snapshot.context.reason,
       startQueued: view.snapshot.context.startQueued,
+      failure: view.snapshot.context.failure,
       deadline: deadlines.length === 0 ? null : Math.min(...deadlines),
       podName: actualPodName(view.key),
+      podUid: pod?.exists === true ? pod.uid : null,
       seq: view.seq,
       ...address(view, state),
     };
@@ -334,13 +437,6 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   };
 
   const sk: Spawnkeeper = {
-    runtime,
-    store,
-    reflector,
-    sweeper,
-    lease,
-    retention,
-    historyStore,
     config,
     async start(user, name = '', request) {
       const key = serverKey(user, name);
@@ -355,28 +451,18 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     },
     get: (user, name = '') => byKey(serverKey(user, name)),
     list: () => runtime.list().map(status),
-    waitFor(user, name, until = (s) => s.stable, timeoutMs = 60_000) {
+    timers: (user, name = '') => timersOf(serverKey(user, name)),
+    async waitFor(user, name, until = (s) => s.stable, timeoutMs = 60_000) {
       const key = serverKey(user, name);
-      return new Promise((resolve, reject) => {
-        const now = byKey(key);
-        if (now !== undefined && until(now)) {
-          resolve(now);
-          return;
-        }
-        const timer = setTimeout(() => {
-          off();
-          reject(new Error(`${key} did not reach the awaited state within ${timeoutMs} ms (it is ${byKey(key)?.detail ?? 'unknown'})`));
-        }, timeoutMs);
-        const off = runtime.subscribe((c) => {
-          if (c.key !== key) return;
-          const s = byKey(key);
-          if (s !== undefined && until(s)) {
-            clearTimeout(timer);
-            off();
-            resolve(s);
-          }
-        });
+      const reached = await waitUntil({
+        clock,
+        read: () => byKey(key),
+        subscribe: (changed) => runtime.subscribe((c) => c.key === key && changed()),
+        until,
+        ms: timeoutMs,
       });
+      if (reached === undefined) throw new WaitTimeoutError(key, timeoutMs, byKey(key)?.detail ?? 'unknown');
+      return reached;
     },
     subscribe(listener) {
       return runtime.subscribe((c) => {
@@ -384,6 +470,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
         if (s !== undefined) listener(s, c);
       });
     },
+    onForget: (listener) => runtime.onForget(listener),
     history: (user, name = '') => history(store, serverKey(user, name)),
     replayCheck: () => store.loadServers().map((row) => checkReplay(machine, store, row.key, row.snapshot)),
     health() {
@@ -398,6 +485,22 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
         overdueTimers: runtime.overdueTimers(),
         pendingEffects: runtime.pendingEffects,
         orphans: store.orphans().length,
+        failure: runtime.failed?.message ?? null,
+      };
+    },
+    stats() {
+      const { events, commits, effectErrors, staleTimers } = runtime.stats;
+      return { events, commits, effectErrors, staleTimers, watch: { ...reflector.stats } };
+    },
+    historyStats() {
+      const { bytes, freeBytes } = historyStore.size();
+      const { counts, last, totals } = retention;
+      return { bytes, freeBytes, counts: counts ?? null, lastPassMs: last?.ms ?? null, totals: { ...totals } };
+    },
+    retireWhen(retired) {
+      retention.retired = (key) => {
+        const { user, name } = parseServerKey(key);
+        return retired(user, name);
       };
     },
     async close() {
@@ -409,5 +512,6 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       if (typeof options.db === 'string') db.close();
     },
   };
+  INTERNALS.set(sk, { runtime, store, reflector, sweeper, lease, retention, historyStore });
   return sk;
 }

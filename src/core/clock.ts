@@ -32,6 +32,22 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** sleep waits on the injected clock; an abort ends it early. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const handle = clock.setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    }
+    function abort() {
+      clock.clearTimeout(handle);
+      done();
+    }
+    signal?.addEventListener('abort', abort, { once: true });
+  });
+}
+
 interface Scheduled {
   id: number;
   dueAt: number;

@@ -2,6 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { InvalidNameError, serverKey, validateServerName, validateUserName } from '../kube/names.js';
 import type { Clock } from '../core/clock.js';
+import { waitUntil as waitFor } from '../core/wait.js';
 import type { ServerStatus, Spawnkeeper } from '../spawnkeeper.js';
 import type { Authenticator } from './auth/auth.js';
 import type { GroupStore } from './groups.js';
@@ -95,34 +96,29 @@ export function findUser(hub: HubContext, name: string): UserRecord {
  * waitUntil waits at most `ms` for a server's status to satisfy `until`, ending early at shutdown;
  * it tells whether it did. Its timer is the injected clock's, so it never holds the process open.
  */
-export function waitUntil(hub: HubContext, user: string, name: string, until: (s: ServerStatus) => boolean, ms: number): Promise<boolean> {
-  const now = hub.sk.get(user, name);
-  if (now !== undefined && until(now)) return Promise.resolve(true);
-  if (ms <= 0 || hub.shutdown.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (ok: boolean) => {
-      if (done) return;
-      done = true;
-      off();
-      hub.clock.clearTimeout(timer);
-      hub.shutdown.removeEventListener('abort', onAbort);
-      resolve(ok);
-    };
-    const onAbort = () => finish(false);
-    const off = hub.index.watch(serverKey(user, name), (s) => {
-      if (until(s)) finish(true);
-    });
-    const timer = hub.clock.setTimeout(() => finish(false), ms);
-    hub.shutdown.addEventListener('abort', onAbort, { once: true });
+export async function waitUntil(
+  hub: HubContext,
+  user: string,
+  name: string,
+  until: (s: ServerStatus) => boolean,
+  ms: number,
+): Promise<boolean> {
+  const reached = await waitFor({
+    clock: hub.clock,
+    read: () => hub.sk.get(user, name),
+    subscribe: (changed) => hub.index.watch(serverKey(user, name), changed),
+    until,
+    ms,
+    signal: hub.shutdown,
   });
+  return reached !== undefined;
 }
 
 /** spawnFailure is why a spawn failed, while its pod is being cleaned up or after; null if it did not fail. */
 export function spawnFailure(hub: HubContext, user: string, name: string): string | null {
-  const view = hub.sk.runtime.get(serverKey(user, name));
-  if (view === undefined) return null;
-  if (view.state.startsWith('stop_pending')) return view.snapshot.context.failure;
-  if (view.state === 'failed') return view.snapshot.context.reason ?? 'unknown reason';
+  const s = hub.sk.get(user, name);
+  if (s === undefined) return null;
+  if (s.state === 'stop_pending') return s.failure;
+  if (s.state === 'failed') return s.reason ?? 'unknown reason';
   return null;
 }

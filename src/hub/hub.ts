@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
+import { RuntimeClosedError } from '../runtime/errors.js';
 import { RuntimeFailedError } from '../runtime/runtime.js';
 import type { Spawnkeeper } from '../spawnkeeper.js';
 import { recordActivity } from './api/activity.js';
@@ -99,7 +100,7 @@ export function createHub(options: HubOptions): Hub {
   tokens.ensureServiceTokens(services.list().flatMap((s) => (s.apiToken === undefined ? [] : [{ service: s.name, token: s.apiToken }])));
   const index = new ServerIndex(sk, logger);
   // A server whose user was deleted is retired: retention drops its history once all of it is older than the age.
-  sk.retention.retired = (key) => users.get(key.slice(0, key.indexOf('/'))) === undefined;
+  sk.retireWhen((user) => users.get(user) === undefined);
   const records = new RecordKeeper(users, index, logger);
   const shutdown = new AbortController();
   const health = new HealthMonitor(sk, {
@@ -126,7 +127,7 @@ export function createHub(options: HubOptions): Hub {
     clock,
     logger,
     cluster: options.cluster,
-    podEvents: new PodEventFeed({ kc: options.cluster, namespace: sk.config.namespace, logger }),
+    podEvents: new PodEventFeed({ kc: options.cluster, namespace: sk.config.namespace, logger, clock }),
     shutdown: shutdown.signal,
     version: VERSION,
   };
@@ -264,8 +265,7 @@ function clientErrorStatus(err: NodeJS.ErrnoException): string {
 function asHttpError(hub: HubContext, err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof RuntimeFailedError) return new HttpError(503, 'The hub cannot record commands: its database failed. See /hub/health.');
-  if (err instanceof Error && err.message === 'runtime closed')
-    return new HttpError(503, 'The hub is shutting down', { Connection: 'close' });
+  if (err instanceof RuntimeClosedError) return new HttpError(503, 'The hub is shutting down', { Connection: 'close' });
   hub.logger.error({ err }, 'request failed');
   return new HttpError(500, 'Unhandled error');
 }

@@ -44,7 +44,7 @@ export class ServerIndex {
       if (s.state === 'spawn_pending' || s.state === 'stop_pending') this.enteredAt.set(s.key, s.since);
     }
     this.off = sk.subscribe((status, step) => this.onStep(status, step));
-    this.offForget = sk.runtime.onForget((key) => this.remove(key));
+    this.offForget = sk.onForget((key) => this.remove(key));
   }
 
   /** onTransition registers a listener; listeners must not throw (they run inside the runtime's commit loop). */

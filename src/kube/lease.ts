@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { ConfigError } from '../core/schema.js';
 import type { Gate } from '../runtime/gate.js';
 import type { EpochSource } from './fence.js';
 import type { LeaseRecord, LeaseStore } from './lease-store.js';
 import { LeaseConflictError } from './lease-store.js';
-import { sleep } from './reflector.js';
+import { sleep } from '../core/clock.js';
 
 /** LeaseTimings are client-go's leader-election knobs, in ms. */
 export interface LeaseTimings {
@@ -37,10 +38,10 @@ export function leaseTimingsProblem(t: LeaseTimings): string | undefined {
   return undefined;
 }
 
-/** checkLeaseTimings throws on timings that would let two holders act at once, with what must hold. */
+/** checkLeaseTimings throws a ConfigError (path `lease`) on timings that would let two holders act at once, with what must hold. */
 export function checkLeaseTimings(t: LeaseTimings): void {
   const problem = leaseTimingsProblem(t);
-  if (problem !== undefined) throw new Error(problem);
+  if (problem !== undefined) throw new ConfigError(problem, [{ path: 'lease', message: problem }]);
 }
 
 /** LeaseStatus is what /hub/health and the metrics tell of the Lease. */

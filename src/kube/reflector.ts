@@ -1,4 +1,3 @@
-import { Watch } from '@kubernetes/client-node';
 import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createActor } from 'xstate';
@@ -8,9 +7,10 @@ import { rvNumber } from '../../machines/pod-fact.js';
 import { reflectorMachine } from '../../machines/reflector.machine.js';
 import type { ReflectorEvent } from '../../machines/reflector.machine.js';
 import type { Clock } from '../core/clock.js';
+import type { WatchOptions } from './list-watch.js';
+import { listPages, runListWatch, watchOnce } from './list-watch.js';
 import { selector } from './manifest.js';
 import { ownerKey, podFact } from './pod-mapper.js';
-import { statusOf } from './pod-client.js';
 
 /** PodSink is where observations go: the runtime, in production. */
 export interface PodSink {
@@ -70,12 +70,6 @@ export interface ReflectorHealth {
   readonly lastError: string | null;
 }
 
-class WatchEnded extends Error {
-  constructor(readonly why: 'expired' | 'resync' | 'closed') {
-    super(`watch ended: ${why}`);
-  }
-}
-
 /**
  * Reflector lists and watches this hub's pods and reports every change to the sink as a level fact.
  * It never stops for good (client-node's informer does): any error restarts it after a capped,
@@ -133,44 +127,41 @@ export class Reflector {
 
   /** start runs until `signal` aborts; it never returns because of an error. */
   async start(signal: AbortSignal): Promise<void> {
-    let rv: string | undefined;
-    // Resync times are monotonic: a wall-clock step neither skips a resync nor brings one early.
-    let nextResyncAt = 0;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        if (rv === undefined || this.o.clock.monotonic() >= nextResyncAt) {
-          rv = await this.list(signal);
-          nextResyncAt = this.o.clock.monotonic() + this.o.resyncMs;
-        }
-        failures = 0;
-        rv = await this.watch(rv, nextResyncAt, signal);
-      } catch (err) {
-        if (signal.aborted) break;
-        if (err instanceof WatchEnded) {
-          if (err.why === 'expired') {
-            this.tell({ type: 'expired', at: this.o.clock.now() });
-            this.o.logger?.info('watch expired (410); relisting');
-            rv = undefined;
-          }
-          continue; // 'resync' relists at the top of the loop; 'closed' re-watches from rv
-        }
-        failures++;
-        rv = undefined;
-        const message = err instanceof Error ? err.message : String(err);
-        this.tell({ type: 'failed', at: this.o.clock.now(), error: message.slice(0, 300) });
-        const delay = this.backoff(failures);
-        this.o.logger?.warn({ err: message, failures, retryInMs: Math.round(delay) }, 'reflector failed; retrying');
-        await sleep(this.o.clock, delay, signal);
-        this.tell({ type: 'retry', at: this.o.clock.now() });
-      }
-    }
+    const { clock, kc, namespace, instance, silenceMs, watchTimeoutSeconds, logger } = this.o;
+    const watch: WatchOptions = {
+      kc,
+      clock,
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+      query: { labelSelector: selector(instance), allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds },
+      silenceMs,
+      onEvent: (type, obj) => this.apply(type, obj),
+      onBadEvent: (err, type) => {
+        // A malformed object is logged and skipped; the watch goes on.
+        this.stats.skipped++;
+        logger?.warn({ err: (err as Error).message, type }, 'skipped a watch event');
+      },
+    };
+    await runListWatch(
+      {
+        clock,
+        backoff: { initialMs: this.o.backoffInitialMs, maxMs: this.o.backoffMaxMs },
+        random: this.o.random,
+        resyncMs: this.o.resyncMs,
+        list: (s) => this.list(s),
+        watch: (rv, resyncAt, s) => watchOnce(watch, rv, resyncAt, s),
+        onExpired: () => {
+          this.tell({ type: 'expired', at: clock.now() });
+          logger?.info('watch expired (410); relisting');
+        },
+        onFailure: (message, failures, retryInMs) => {
+          this.tell({ type: 'failed', at: clock.now(), error: message.slice(0, 300) });
+          logger?.warn({ err: message, failures, retryInMs: Math.round(retryInMs) }, 'reflector failed; retrying');
+        },
+        onRetry: () => this.tell({ type: 'retry', at: clock.now() }),
+      },
+      signal,
+    );
     this.health$.stop();
-  }
-
-  private backoff(failures: number): number {
-    const cap = Math.min(this.o.backoffMaxMs, this.o.backoffInitialMs * 2 ** Math.min(failures - 1, 30));
-    return cap / 2 + (cap / 2) * this.o.random(); // "equal jitter": never zero, never in lockstep
   }
 
   private tell(event: ReflectorEvent): void {
@@ -187,18 +178,14 @@ export class Reflector {
     this.tell({ type: 'list.started', at: this.o.clock.now() });
     const { api, namespace, instance, pageSize } = this.o;
     const seen = new Map<string, CachedPod>();
-    let cont: string | undefined;
-    let listRv = '';
-    do {
-      const page = await api.listNamespacedPod({ namespace, labelSelector: selector(instance), limit: pageSize, _continue: cont });
-      if (signal.aborted) throw new Error('aborted');
-      listRv = page.metadata?.resourceVersion ?? listRv;
-      cont = page.metadata?._continue || undefined;
-      for (const pod of page.items) {
+    const listRv = await listPages(
+      (cont) => api.listNamespacedPod({ namespace, labelSelector: selector(instance), limit: pageSize, _continue: cont }),
+      (pod) => {
         const cached = this.toCached(pod);
         if (cached !== undefined) seen.set(cached.name, cached);
-      }
-    } while (cont !== undefined);
+      },
+      signal,
+    );
     this.cache.clear();
     const byKey = new Map<string, CachedPod>();
     for (const [name, c] of seen) {
@@ -221,67 +208,6 @@ export class Reflector {
     this.tell({ type: 'list.done', at: this.o.clock.now() });
     this.o.logger?.debug({ pods: seen.size, resourceVersion: listRv }, 'listed pods');
     return listRv;
-  }
-
-  /** watch streams changes after `rv`; it resolves with the newest rv or rejects with why it ended. */
-  private watch(rv: string, resyncAt: number, signal: AbortSignal): Promise<string> {
-    const { kc, namespace, instance, clock, silenceMs, watchTimeoutSeconds } = this.o;
-    let latest = rv;
-    return new Promise<string>((resolve, reject) => {
-      let controller: AbortController | undefined;
-      let settled = false;
-      let silence: ReturnType<Clock['setTimeout']> | undefined;
-      const finish = (err?: Error) => {
-        if (settled) return;
-        settled = true;
-        if (silence !== undefined) clock.clearTimeout(silence);
-        clock.clearTimeout(resync);
-        signal.removeEventListener('abort', onAbort);
-        controller?.abort();
-        if (err === undefined) resolve(latest);
-        else reject(err);
-      };
-      const arm = () => {
-        if (silence !== undefined) clock.clearTimeout(silence);
-        silence = clock.setTimeout(() => finish(new Error(`watch silent for ${silenceMs} ms`)), silenceMs);
-      };
-      const resync = clock.setTimeout(() => finish(new WatchEnded('resync')), Math.max(0, resyncAt - clock.monotonic()));
-      const onAbort = () => finish(new Error('aborted'));
-      signal.addEventListener('abort', onAbort);
-      arm();
-      const onEvent = (type: string, obj: unknown) => {
-        if (settled) return;
-        arm();
-        try {
-          const next = this.apply(type, obj);
-          if (next === 'expired') finish(new WatchEnded('expired'));
-          else if (next !== undefined) latest = next;
-        } catch (err) {
-          // A malformed object is logged and skipped; the watch goes on.
-          this.stats.skipped++;
-          this.o.logger?.warn({ err: (err as Error).message, type }, 'skipped a watch event');
-        }
-      };
-      const onDone = (err: unknown) => {
-        if (err === null || err === undefined) finish(new WatchEnded('closed'));
-        else if (statusOf(err) === 410) finish(new WatchEnded('expired'));
-        else finish(err instanceof Error ? err : new Error(String(err)));
-      };
-      new Watch(kc)
-        .watch(
-          `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
-          { labelSelector: selector(instance), resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds },
-          onEvent,
-          onDone,
-        )
-        .then(
-          (c) => {
-            controller = c;
-            if (settled) c.abort();
-          },
-          (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
-        );
-    });
   }
 
   /** apply handles one watch event; it returns the new resourceVersion, 'expired', or undefined. */
@@ -360,20 +286,4 @@ export class VersionEpochs {
     if (regressed || this.highest === undefined || n > this.highest) this.highest = n;
     return regressed ? 'regressed' : 'ordered';
   }
-}
-
-/** sleep waits on the injected clock; an abort ends it early. */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const handle = clock.setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', abort);
-      resolve();
-    }
-    function abort() {
-      clock.clearTimeout(handle);
-      done();
-    }
-    signal?.addEventListener('abort', abort, { once: true });
-  });
 }

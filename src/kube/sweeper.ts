@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { Gate } from '../runtime/gate.js';
 import type { EventStore } from '../store/event-store.js';
 import type { CachedPod } from './reflector.js';
-import { sleep } from './reflector.js';
+import { sleep } from '../core/clock.js';
 import type { OurSecret } from './server-objects.js';
 
 /** SweepTarget is what the sweeper needs of the pod client: deletion of one exact pod of ours. */

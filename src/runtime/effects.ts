@@ -1,6 +1,7 @@
 import type { PodFact } from '../../machines/pod-fact.js';
 import type { EffectError, EffectParams, PodOp, ServerEvent } from '../../machines/server.machine.js';
 import type { Clock } from '../core/clock.js';
+import { RuntimeClosedError } from './errors.js';
 import type { Gate } from './gate.js';
 import { OPEN_GATE } from './gate.js';
 import type { PodClient } from './pod-client.js';
@@ -98,7 +99,7 @@ export class EffectRunner {
   close(): void {
     this.closed = true;
     this.offGate();
-    for (const c of this.controllers) c.abort(new Error('runtime closed'));
+    for (const c of this.controllers) c.abort(new RuntimeClosedError());
     this.queues.clear();
     this.ready.length = 0;
   }

@@ -1,3 +1,4 @@
+import { parseTimerId } from '../../machines/timer-id.js';
 import type { ServerMachine } from '../../machines/server.machine.js';
 import { CHECKPOINT, UPGRADED, isCheckpoint } from '../core/checkpoints.js';
 import type { EventRow, EventStore } from '../store/event-store.js';
@@ -121,10 +122,8 @@ export function history(store: EventStore, key: string): HistoryEntry[] {
 /** summarize names what an event said without spreading whole objects into a line. */
 export function summarize(event: Record<string, unknown>): string {
   const type = String(event['type']);
-  if (type.startsWith('xstate.after.')) {
-    const [, , delay, ...path] = type.split('.');
-    return `${delay} elapsed in ${path.slice(1).join('.')}`;
-  }
+  const timer = parseTimerId(type);
+  if (timer !== undefined) return `${timer.delay} elapsed in ${timer.path}`;
   const pod = event['pod'] as Record<string, unknown> | undefined;
   const error = event['error'] as Record<string, unknown> | undefined;
   const fact = pod === undefined ? '' : describePod(pod);

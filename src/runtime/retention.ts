@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ServerMachine } from '../../machines/server.machine.js';
 import { MACHINE_VERSION } from '../../machines/server.machine.js';
 import type { Clock } from '../core/clock.js';
+import { sleep } from '../core/clock.js';
 import { CHECKPOINT } from '../core/checkpoints.js';
 import type { EventRow } from '../store/event-store.js';
 import type { HistoryServer, HistoryStore } from '../store/history-store.js';
@@ -104,7 +105,7 @@ export class Retention {
     const { intervalMs } = this.options.policy;
     if (intervalMs <= 0) return;
     while (!signal.aborted) {
-      await wait(this.options.clock, intervalMs, signal);
+      await sleep(this.options.clock, intervalMs, signal);
       if (signal.aborted) return;
       try {
         await this.pass(signal);
@@ -270,19 +271,4 @@ export class Retention {
 /** startsLifecycle: the event took the server into spawn_pending from another state (migration 006's index says the same). */
 function startsLifecycle(row: Pick<EventRow, 'stateBefore' | 'stateAfter'>): boolean {
   return row.stateAfter.startsWith('spawn_pending') && !row.stateBefore.startsWith('spawn_pending');
-}
-
-function wait(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      signal.removeEventListener('abort', abort);
-      resolve();
-    };
-    const handle = clock.setTimeout(done, ms);
-    const abort = () => {
-      clock.clearTimeout(handle);
-      done();
-    };
-    signal.addEventListener('abort', abort, { once: true });
-  });
 }

@@ -7,6 +7,7 @@ import { upgrade } from '../../machines/upgrades.js';
 import type { EventStore, ServerRow, StepRecord } from '../store/event-store.js';
 import type { Clock } from '../core/clock.js';
 import { EffectRunner } from './effects.js';
+import { RuntimeClosedError } from './errors.js';
 import type { Gate } from './gate.js';
 import type { PodClient } from './pod-client.js';
 import type { ServerSnapshot, StepResult } from './step.js';
@@ -353,14 +354,14 @@ export class Runtime {
     this.closed = true;
     this.timers.close();
     this.effects.close();
-    const err = new Error('runtime closed');
+    const err = new RuntimeClosedError();
     for (const item of this.queue) item.reject?.(err);
     this.queue = [];
   }
 
   private enqueue(item: Item): void {
     if (this.closed || this.failure !== undefined) {
-      item.reject?.(this.failure ?? new Error('runtime closed'));
+      item.reject?.(this.failure ?? new RuntimeClosedError());
       return;
     }
     this.queue.push(item);

@@ -49,16 +49,10 @@ export interface OrphanRow {
 }
 
 /** StepRecord is one committed step: the event, the snapshot after it and what it set in motion. */
-export interface StepRecord {
+export interface StepRecord extends EventRow {
   /** sid of an existing server, or undefined with `key` for a server this step creates. */
   sid: number | undefined;
   readonly key: string;
-  readonly seq: number;
-  readonly ts: number;
-  readonly type: string;
-  readonly payload: string;
-  readonly stateBefore: string;
-  readonly stateAfter: string;
   readonly snapshot: string;
   readonly since: number;
   readonly timers: readonly TimerChange[];

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TestHub } from '../integration/hub-helpers.js';
 import { ADMIN, startTestHub } from '../integration/hub-helpers.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 /**
  * REST fuzzing: random and mutated requests (methods, paths, names with odd characters, queries,
@@ -649,7 +650,7 @@ describe('fuzz: REST API', () => {
       let commands = 0; // server.start and server.stop events committed, counted as they commit
       // A cluster call the API server refuses as invalid (400, 422) means the hub let bad input through to a pod, Secret or claim.
       const invalid: string[] = [];
-      hub.running.sk.runtime.subscribe((c) => {
+      internals(hub.running.sk).runtime.subscribe((c) => {
         if (c.event.type === 'server.start' || c.event.type === 'server.stop') commands++;
         const error = (c.event as { error?: { code?: number; message: string } }).error;
         if (error !== undefined && (error.code === 400 || error.code === 422)) invalid.push(`${c.key}: ${error.message}`);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LABEL_MANAGED_BY, LABEL_SERVER } from '../../src/kube/names.js';
 import { Live, eventually } from '../support/live.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 /**
  * Watch-line fuzzing: random and mutated lines served by the simulator on the reflector's real watch
@@ -126,7 +127,7 @@ describe('fuzz: watch lines', () => {
       await assertQuietly(
         fc.asyncProperty(fc.array(lineArb(base), { minLength: BATCH, maxLength: BATCH }), async (lines) => {
           await eventually('a watch to be open', () => live.sim.cluster.openWatches() > 0, 5_000);
-          const { bookmarks } = live.sk.reflector.stats;
+          const { bookmarks } = internals(live.sk).reflector.stats;
           const restarts = live.sk.health().reflector.restarts;
           const rv = String(live.sim.cluster.resourceVersion());
           const sentinel = JSON.stringify({
@@ -137,7 +138,7 @@ describe('fuzz: watch lines', () => {
           sent += lines.length;
           await eventually(
             'the batch to be read',
-            () => live.sk.reflector.stats.bookmarks > bookmarks || live.sk.health().reflector.restarts > restarts,
+            () => internals(live.sk).reflector.stats.bookmarks > bookmarks || live.sk.health().reflector.restarts > restarts,
             5_000,
           );
           expect(seqs()).toBe(before);
@@ -145,7 +146,7 @@ describe('fuzz: watch lines', () => {
         { numRuns: Math.ceil(LINES / BATCH), seed: SEED },
       );
       console.log(
-        `fuzz: ${sent} watch lines, ${live.sk.reflector.stats.skipped} skipped as malformed, ${live.sk.health().reflector.restarts} reflector restarts`,
+        `fuzz: ${sent} watch lines, ${internals(live.sk).reflector.stats.skipped} skipped as malformed, ${live.sk.health().reflector.restarts} reflector restarts`,
       );
       expect(sent).toBeGreaterThanOrEqual(LINES);
       // The reflector still brings real changes.

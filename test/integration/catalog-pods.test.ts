@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Live, eventually, liveBound } from '../support/live.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 // Failure catalog (docs/failure-catalog.md): what pods do on their own.
 let live: Live | undefined;
@@ -40,7 +41,11 @@ describe('failure catalog: pods', () => {
     expect(Date.now() - t0).toBeLessThan(liveBound());
     const pod = live.pod(stopped.podName);
     expect(pod?.metadata.deletionTimestamp).toBeDefined();
-    expect(live.sk.store.orphans().map((o) => [o.key, o.uid])).toEqual([['hal/', pod?.metadata.uid]]);
+    expect(
+      internals(live.sk)
+        .store.orphans()
+        .map((o) => [o.key, o.uid]),
+    ).toEqual([['hal/', pod?.metadata.uid]]);
     // A new start must not take the terminating pod for its own: it waits, then fails cleanly.
     await live.sk.start('hal');
     const blocked = await live.settled('hal');
@@ -48,7 +53,7 @@ describe('failure catalog: pods', () => {
     expect(live.pod(stopped.podName)?.metadata.uid).toBe(pod?.metadata.uid);
     // Once the finalizer goes, the sweeper clears the record.
     live.sim.kubelet.releaseFinalizers(stopped.podName);
-    await eventually('the sweeper to clear the orphan', () => live!.sk.store.orphans().length === 0);
+    await eventually('the sweeper to clear the orphan', () => internals(live!.sk).store.orphans().length === 0);
     expect(live.pod(stopped.podName)).toBeUndefined();
   });
 
@@ -64,7 +69,7 @@ describe('failure catalog: pods', () => {
     expect(live.agrees(after)).toBe(true);
     live.sim.kubelet.restoreNode(node as string);
     await eventually('the pod to be gone once the node returns', () => live!.pod(s.podName) === undefined);
-    await eventually('the sweeper to clear any orphan', () => live!.sk.store.orphans().length === 0);
+    await eventually('the sweeper to clear any orphan', () => internals(live!.sk).store.orphans().length === 0);
   });
 
   for (const [mode, reason] of [
@@ -112,12 +117,12 @@ describe('failure catalog: pods', () => {
     live = await Live.start();
     await live.sk.start('ned');
     const first = await live.settled('ned');
-    const oldPod = live.sk.runtime.get('ned/')?.snapshot.context.pod;
+    const oldPod = internals(live.sk).runtime.get('ned/')?.snapshot.context.pod;
     await live.sk.stop('ned');
     await live.settled('ned');
     live.sim.kubelet.setDelays({ readyMs: 800 });
     await live.sk.start('ned');
-    await live.sk.runtime.observe('ned/', oldPod!); // the old pod, ready, replayed late
+    await internals(live.sk).runtime.observe('ned/', oldPod!); // the old pod, ready, replayed late
     expect(live.sk.get('ned')?.state).toBe('spawn_pending');
     const s = await live.settled('ned');
     expect(s.state).toBe('running');

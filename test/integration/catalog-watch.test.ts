@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Live, eventually, liveBound } from '../support/live.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 // Failure catalog (docs/failure-catalog.md): the watch and list scenarios.
 let live: Live | undefined;
@@ -53,7 +54,7 @@ describe('failure catalog: watch and list', () => {
     live = await Live.start();
     await live.sk.start('di');
     const first = await live.settled('di');
-    const oldFact = first.state === 'running' ? live.sk.runtime.get('di/')?.snapshot.context.pod : null;
+    const oldFact = first.state === 'running' ? internals(live.sk).runtime.get('di/')?.snapshot.context.pod : null;
     expect(oldFact?.exists).toBe(true);
     await live.sk.stop('di');
     await live.settled('di');
@@ -63,18 +64,18 @@ describe('failure catalog: watch and list', () => {
     const seq = again.seq;
     const pod = live.pod(again.podName);
     // The old pod's life again, and the new pod's own fact again: old news, not even logged.
-    await live.sk.runtime.observe('di/', oldFact!);
-    await live.sk.runtime.observe('di/', {
+    await internals(live.sk).runtime.observe('di/', oldFact!);
+    await internals(live.sk).runtime.observe('di/', {
       exists: false,
       uid: oldFact!.exists ? oldFact!.uid : undefined,
       resourceVersion: oldFact!.resourceVersion,
     });
-    await live.sk.runtime.observe('di/', live.sk.runtime.get('di/')!.snapshot.context.pod!);
+    await internals(live.sk).runtime.observe('di/', internals(live.sk).runtime.get('di/')!.snapshot.context.pod!);
     expect(live.sk.get('di')?.state).toBe('running');
     expect(live.sk.get('di')?.seq).toBe(seq);
     // A list's absence at a version older than the new pod: a stale list or a cluster that went
     // back? It cannot be ordered, so the server reads its pod before deciding, and stays running.
-    await live.sk.runtime.observe('di/', { exists: false, resourceVersion: oldFact!.resourceVersion });
+    await internals(live.sk).runtime.observe('di/', { exists: false, resourceVersion: oldFact!.resourceVersion });
     const verified = await live.settled('di');
     expect(verified.detail).toBe('running.ready');
     expect(
@@ -108,7 +109,7 @@ describe('failure catalog: watch and list', () => {
     expect(live.sk.get('fay')?.state).toBe('running');
     expect(live.sk.health().reflector.synced).toBe(false);
     await live.sim.faults.acceptConnections();
-    await live.sk.reflector.synced();
+    await internals(live.sk).reflector.synced();
     const s = await live.settled('fay');
     expect(s.state).toBe('running');
   });

@@ -5,7 +5,7 @@ import { MACHINE_VERSION, configureServerMachine } from '../../machines/server.m
 import { checkReplay } from '../../src/runtime/replay.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteEventStore } from '../../src/store/event-store.js';
-import { TEST_DELAYS, tempDir } from '../support/harness.js';
+import { CRASH_DELAYS, tempDir } from '../support/harness.js';
 
 const KILLS = Number(process.env['CRASH_KILLS'] ?? 24);
 const CHILD = new URL('../support/crash-child.ts', import.meta.url).pathname;
@@ -40,14 +40,7 @@ describe('crash safety', () => {
   it(`loses no acknowledged event and replays every server exactly across ${KILLS} SIGKILLs`, async () => {
     const tmp = tempDir();
     const path = `${tmp.dir}/crash.db`;
-    const machine = configureServerMachine({
-      ...TEST_DELAYS,
-      pollInterval: 20,
-      requestTimeout: 50,
-      stopRetryInterval: 200,
-      stopTimeout: 500,
-      startTimeout: 800,
-    });
+    const machine = configureServerMachine(CRASH_DELAYS);
     const all: Ack[] = [];
     try {
       for (let kill = 0; kill < KILLS; kill++) {

@@ -5,6 +5,7 @@ import type { HubConfig } from '../../src/hub/settings.js';
 import type { RunningHub } from '../../src/hub/serve.js';
 import { startHub } from '../../src/hub/serve.js';
 import { tempDir } from '../support/harness.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 export const ADMIN = 'test-admin-token-0123456789abcdef0123';
 
@@ -82,8 +83,8 @@ export async function startTestHub(overrides: Partial<HubConfig> = {}): Promise<
     },
     { logger: sinkLogger(logs) },
   );
-  await running.sk.reflector.synced();
-  await waitFor('the lease', () => (running.sk.lease.acting ? true : undefined));
+  await internals(running.sk).reflector.synced();
+  await waitFor('the lease', () => (running.sk.health().lease.acting ? true : undefined));
   const call: TestHub['call'] = async (method, path, options = {}) => {
     const token = options.token === undefined ? ADMIN : options.token;
     const headers: Record<string, string> = { ...(token === null ? {} : { Authorization: `token ${token}` }), ...options.headers };

@@ -138,7 +138,7 @@ describe('hub exit on prolonged unhealth', () => {
     );
     try {
       expect((await fetch(`${running.url}/hub/metrics`)).status).toBe(200);
-      await waitFor('the lease', () => (running.sk.lease.acting ? true : undefined));
+      await waitFor('the lease', () => (running.sk.health().lease.acting ? true : undefined));
       await running.sim!.faults.refuseConnections();
       await waitFor('exit requested', () => (reasons.length > 0 ? true : undefined));
       expect(reasons[0]).toContain('pod reflector');

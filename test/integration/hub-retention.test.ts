@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestHub } from './hub-helpers.js';
 import { startTestHub, waitFor } from './hub-helpers.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 const api = '/hub/api';
 
@@ -29,7 +30,7 @@ describe('retention in the hub', () => {
     await waitFor('gone deleted', async () => ((await hub?.call('GET', `${api}/users/gone`))?.status === 404 ? true : undefined));
     await new Promise((resolve) => setTimeout(resolve, 5)); // every event is now older than the age (0 s)
 
-    const pass = await hub.running.sk.retention.pass();
+    const pass = await internals(hub.running.sk).retention.pass();
     expect(pass.droppedServers).toBe(1);
     expect(pass.checkpoints).toBeGreaterThan(0);
     expect(hub.running.sk.get('gone')).toBeUndefined();

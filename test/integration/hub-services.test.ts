@@ -7,6 +7,7 @@ import { startHub } from '../../src/hub/serve.js';
 import type { HubConfig } from '../../src/hub/settings.js';
 import { tempDir } from '../support/harness.js';
 import { ADMIN, FAST_KUBELET, TEST_ENGINE, sinkLogger } from './hub-helpers.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 type Json = Record<string, unknown>;
 const api = '/hub/api';
@@ -74,7 +75,7 @@ describe('services and their tokens', () => {
       },
       { logger: sinkLogger([]) },
     );
-    await running.sk.reflector.synced();
+    await internals(running.sk).reflector.synced();
   };
   const call = async (method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
     const res = await fetch(`${running?.url ?? ''}${api}${path}`, {

@@ -5,7 +5,7 @@ import { ConfigError, parseArgs, resolveConfig } from '../../src/hub/config.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { ANNOTATION_KEY, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_SERVER, MANAGED_BY, keyHash } from '../../src/kube/names.js';
 import type { Pod } from '../../src/sim/cluster/types.js';
-import { kubeConfigFor } from '../../src/spawnkeeper.js';
+import { internals, kubeConfigFor } from '../../src/spawnkeeper.js';
 import type { TestHub } from './hub-helpers.js';
 import { TEST_ENGINE, startTestHub, waitFor } from './hub-helpers.js';
 
@@ -255,7 +255,7 @@ describe('starting a server for JupyterHub: the spawnkeeper key, profiles, stora
     await core.createNamespacedSecret({ namespace: 'default', body: { metadata: ours('ben/'), stringData: { A: 'b' } } });
     await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'foreign' }, stringData: { A: 'b' } } });
     expect((await hub.call('POST', `${api}/users/fay/server`, { body: { spawnkeeper: { env: { A: 'b' } } } })).status).toBe(201);
-    expect(await hub.running.sk.sweeper.sweepSecrets()).toBe(2);
+    expect(await internals(hub.running.sk).sweeper.sweepSecrets()).toBe(2);
     const names = objects(hub, 'secrets').map((x) => (x['metadata'] as Json)['name']);
     expect(names).toContain('foreign');
     expect(names).toContain(secretOf(hub, 'fay')?.name);

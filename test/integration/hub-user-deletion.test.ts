@@ -11,6 +11,7 @@ import { startSimulator } from '../../src/sim/index.js';
 import type { Simulator } from '../../src/sim/index.js';
 import { tempDir } from '../support/harness.js';
 import { ADMIN, FAST_KUBELET, TEST_ENGINE, sinkLogger, startTestHub, waitFor } from './hub-helpers.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 const api = '/hub/api';
 const ACTIVE = new Set(['spawn_pending', 'running', 'stop_pending']);
@@ -109,6 +110,29 @@ function serversOfGoneUsers(h: TestHub): string[] {
   return [...servers, ...pods];
 }
 
+/**
+ * expectUsersGoneWithTheirServers waits until every user is removed, then asserts that no server or
+ * pod of theirs lives on and that no step left a server active after its user was removed.
+ */
+async function expectUsersGoneWithTheirServers(h: TestHub, users: readonly string[], orphans: readonly string[]): Promise<void> {
+  await waitFor(
+    'every user removed',
+    async () => {
+      const left = await Promise.all(users.map(async (u) => (await h.call('GET', `${api}/users/${u}`)).status));
+      return left.every((s) => s === 404) ? true : undefined;
+    },
+    30_000,
+  );
+  // A timeout here is not the verdict: the assertion after it names what is left.
+  await waitFor(
+    'every server of a removed user stopped and its pod gone',
+    () => (serversOfGoneUsers(h).length === 0 ? true : undefined),
+    30_000,
+  ).catch(() => undefined);
+  expect(serversOfGoneUsers(h)).toEqual([]);
+  expect(orphans).toEqual([]);
+}
+
 describe('user deletion and server starts', () => {
   it('never leaves a server of a deleted user when deletes and starts of 80 users race (regression)', async () => {
     hub = await startTestHub({ allowNamedServers: true, slowSpawnTimeout: 1, slowStopTimeout: 1 });
@@ -132,22 +156,7 @@ describe('user deletion and server starts', () => {
     expect(replies.map((r) => r.status).filter((s) => s >= 500)).toEqual([]);
     expect(replies.filter((r) => ![201, 202, 204, 400, 404].includes(r.status))).toEqual([]);
 
-    await waitFor(
-      'every user removed',
-      async () => {
-        const left = await Promise.all(users.map(async (u) => (await h.call('GET', `${api}/users/${u}`)).status));
-        return left.every((s) => s === 404) ? true : undefined;
-      },
-      30_000,
-    );
-    // A timeout here is not the verdict: the assertion after it names what is left.
-    await waitFor(
-      'every server of a removed user stopped and its pod gone',
-      () => (serversOfGoneUsers(h).length === 0 ? true : undefined),
-      30_000,
-    ).catch(() => undefined);
-    expect(serversOfGoneUsers(h)).toEqual([]);
-    expect(orphans).toEqual([]);
+    await expectUsersGoneWithTheirServers(h, users, orphans);
   });
 
   it('never leaves a server of a deleted user when starts of default and named servers, stops and repeated deletes race', async () => {
@@ -183,22 +192,7 @@ describe('user deletion and server starts', () => {
     ).flat();
     expect(statuses.filter((s) => ![201, 202, 204, 400, 404].includes(s))).toEqual([]);
 
-    await waitFor(
-      'every user removed',
-      async () => {
-        const left = await Promise.all(users.map(async (u) => (await h.call('GET', `${api}/users/${u}`)).status));
-        return left.every((s) => s === 404) ? true : undefined;
-      },
-      30_000,
-    );
-    // A timeout here is not the verdict: the assertion after it names what is left.
-    await waitFor(
-      'every server of a removed user stopped and its pod gone',
-      () => (serversOfGoneUsers(h).length === 0 ? true : undefined),
-      30_000,
-    ).catch(() => undefined);
-    expect(serversOfGoneUsers(h)).toEqual([]);
-    expect(orphans).toEqual([]);
+    await expectUsersGoneWithTheirServers(h, users, orphans);
   });
 
   describe('across a restart', () => {
@@ -240,7 +234,7 @@ describe('user deletion and server starts', () => {
         { logger: sinkLogger([]) },
       );
       hubs.push(r);
-      await r.sk.reflector.synced();
+      await internals(r.sk).reflector.synced();
       return r;
     }
     const call = (r: RunningHub, method: string, path: string) =>

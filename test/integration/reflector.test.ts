@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/sim/index.js';
 import { Live, eventually } from '../support/live.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 let live: Live | undefined;
 afterEach(async () => {
@@ -11,7 +12,7 @@ afterEach(async () => {
 /** cacheAgrees: the reflector's cache holds exactly the simulator's pods, at their resourceVersions. */
 function cacheAgrees(l: Live): boolean {
   const actual = new Map(l.sim.pods().map((p) => [p.metadata.name, p.metadata.resourceVersion]));
-  const cached = new Map([...l.sk.reflector.cache.values()].map((c) => [c.name, c.fact.resourceVersion]));
+  const cached = new Map([...internals(l.sk).reflector.cache.values()].map((c) => [c.name, c.fact.resourceVersion]));
   return actual.size === cached.size && [...actual].every(([name, rv]) => cached.get(name) === rv);
 }
 

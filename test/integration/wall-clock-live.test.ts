@@ -4,6 +4,7 @@ import { DEFAULT_TEMPLATE, podManifest } from '../../src/kube/manifest.js';
 import { kubeConfigFor } from '../../src/spawnkeeper.js';
 import { LIVE_CONFIG, Live, eventually } from '../support/live.js';
 import { SteppedClock } from '../support/stepped-clock.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 // The hub's wall clock steps while it runs against the simulator (which keeps real time): the
 // reflector's resync and the sweeper's grace are measured on the monotonic clock.
@@ -37,7 +38,9 @@ describe('wall-clock steps, live', () => {
     const api = kubeConfigFor(live.sim.url).makeApiClient(CoreV1Api);
     const ghost = podManifest('ghost/', 'hub', DEFAULT_TEMPLATE);
     await api.createNamespacedPod({ namespace: 'default', body: ghost });
-    await eventually('the reflector to see the pod', () => [...live!.sk.reflector.cache.values()].some((c) => c.key === 'ghost/'));
+    await eventually('the reflector to see the pod', () =>
+      [...internals(live!.sk).reflector.cache.values()].some((c) => c.key === 'ghost/'),
+    );
     clock.stepWall(+HOUR);
     await new Promise((r) => setTimeout(r, 1_000)); // ten sweeps
     const still = live.pod(ghost.metadata!.name!);

@@ -8,7 +8,7 @@ import { mulberry32 } from '../../src/sim/cluster/prng.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteEventStore } from '../../src/store/event-store.js';
-import { TEST_DELAYS } from './harness.js';
+import { CRASH_DELAYS } from './harness.js';
 import { ModelCluster } from './model-cluster.js';
 
 const [path, seedArg] = process.argv.slice(2);
@@ -16,14 +16,7 @@ if (path === undefined) throw new Error('usage: crash-child DB [SEED]');
 const random = mulberry32(Number(seedArg ?? 1));
 
 const db = openDatabase(path);
-const machine = configureServerMachine({
-  ...TEST_DELAYS,
-  pollInterval: 20,
-  requestTimeout: 50,
-  stopRetryInterval: 200,
-  stopTimeout: 500,
-  startTimeout: 800,
-});
+const machine = configureServerMachine(CRASH_DELAYS);
 const cluster = new ModelCluster(systemClock, { graceMs: 30, readyDelayMs: 40 });
 const runtime = new Runtime({
   store: new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }),

@@ -30,6 +30,16 @@ export const TEST_DELAYS: ServerDelays = {
   unreadyTimeout: 30_000,
 };
 
+/** CRASH_DELAYS are the wall-clock delays of the SIGKILL test: its child runs them and the test replays with them. */
+export const CRASH_DELAYS: ServerDelays = {
+  ...TEST_DELAYS,
+  pollInterval: 20,
+  requestTimeout: 50,
+  stopRetryInterval: 200,
+  stopTimeout: 500,
+  startTimeout: 800,
+};
+
 /**
  * Harness is a whole runtime on a real SQLite file, a virtual clock and the model cluster, with
  * `crash()` to drop it mid-flight and `reopen()` to start again from the file.

@@ -8,6 +8,7 @@ import type { Simulator, SimulatorOptions } from '../../src/sim/index.js';
 import type { ServerStatus, Spawnkeeper, SpawnkeeperConfigInput } from '../../src/spawnkeeper.js';
 import { createSpawnkeeper, kubeConfigFor } from '../../src/spawnkeeper.js';
 import { tempDir } from './harness.js';
+import { internals } from '../../src/spawnkeeper.js';
 
 /** LIVE_DELAYS are real-time delays short enough for integration tests and in the defaults' proportions. */
 export const LIVE_DELAYS: ServerDelays = {
@@ -71,8 +72,8 @@ export class Live {
   async open(waitForSync = true): Promise<void> {
     this.sk = await createSpawnkeeper({ db: this.path, cluster: kubeConfigFor(this.sim.url), config: this.config, clock: this.clock });
     if (waitForSync) {
-      await this.sk.reflector.synced();
-      await eventually('the lease', () => this.sk.lease.acting);
+      await internals(this.sk).reflector.synced();
+      await eventually('the lease', () => this.sk.health().lease.acting);
     }
   }
 
@@ -116,7 +117,9 @@ export class Live {
       (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
     if (s.state === 'running') return ready;
     if (pod === undefined) return true;
-    return this.sk.store.orphans().some((o) => o.key === s.key && (o.uid === '' || o.uid === pod.metadata.uid));
+    return internals(this.sk)
+      .store.orphans()
+      .some((o) => o.key === s.key && (o.uid === '' || o.uid === pod.metadata.uid));
   }
 
   async close(): Promise<void> {

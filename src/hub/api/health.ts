@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Spawnkeeper, SpawnkeeperHealth } from '../../spawnkeeper.js';
 
 /** HealthReport is the body of /hub/health: healthy or not, why, and the numbers behind it. */
-export interface HealthReport extends Omit<SpawnkeeperHealth, 'reflector'> {
+export interface HealthReport extends Omit<SpawnkeeperHealth, 'reflector' | 'failure'> {
   readonly status: 'ok' | 'unhealthy';
   readonly reason: string | null;
   readonly unhealthySince: string | null;
@@ -39,11 +39,10 @@ export class HealthMonitor {
 
   /** check reads the health now; it also notes when unhealth began, for the exit rule. */
   check(): HealthReport {
-    const h = this.sk.health();
+    const { failure, ...h } = this.sk.health();
     const now = this.options.clock.now();
     let reason: string | null = null;
-    const failed = this.sk.runtime.failed;
-    if (failed !== undefined) reason = failed.message;
+    if (failure !== null) reason = failure;
     else if (!h.lease.acting) reason = h.lease.reason;
     else if (!h.reflector.healthy) {
       const since = Number.isFinite(h.reflector.sinceLastSuccessMs)

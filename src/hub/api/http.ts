@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BodyErrors } from '../../core/http.js';
+import { readBody as readCoreBody, writeJson } from '../../core/http.js';
 import { MAX_JSON_DEPTH, nestingExceeds } from './json-limits.js';
 
 /** HttpError is an answer other than success; its message is shown to the client as JupyterHub does. */
@@ -21,13 +23,11 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, {
-    ...(status === 204 ? {} : { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)) }),
-    'Cache-Control': 'no-store',
-    ...headers,
+  writeJson(res, status, body, {
+    contentType: 'application/json; charset=utf-8',
+    headers: { 'Cache-Control': 'no-store', ...headers },
+    headOnly: req.method === 'HEAD',
   });
-  res.end(req.method === 'HEAD' || status === 204 ? undefined : text);
 }
 
 /** sendError writes JupyterHub's error body `{"status": N, "message": "…"}`. */
@@ -39,34 +39,18 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: HttpEr
   sendJson(req, res, err.status, { status: err.status, message: err.message }, { ...err.headers });
 }
 
+/** HUB_BODY_ERRORS: an oversized body is 413 and closes the connection; one that cannot be read is 400. */
+const HUB_BODY_ERRORS: BodyErrors = {
+  tooLarge: (limit) => tooLarge(limit),
+  unreadable: (message) => new HttpError(400, message),
+};
+
 /**
  * readBody reads the request body up to `limit` bytes; a larger one is refused with 413 as soon as
  * its size is known, without reading the rest.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? '0');
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (err?: Error) => {
-      if (done) return;
-      done = true;
-      req.off('data', onData);
-      if (err === undefined) resolve(Buffer.concat(chunks));
-      else reject(err);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) finish(tooLarge(limit));
-      else chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => finish());
-    req.once('error', (err) => finish(new HttpError(400, `the request body could not be read: ${err.message}`)));
-    req.once('close', () => finish(new HttpError(400, 'the request was closed before its body was read')));
-  });
+  return readCoreBody(req, limit, HUB_BODY_ERRORS);
 }
 
 function tooLarge(limit: number): HttpError {

@@ -80,7 +80,7 @@ export class HubMetrics {
       help: '1 while the pod reflector is healthy',
       registers,
       collect() {
-        this.set(sk.reflector.health().healthy ? 1 : 0);
+        this.set(sk.health().reflector.healthy ? 1 : 0);
       },
     });
     new Gauge({
@@ -88,28 +88,28 @@ export class HubMetrics {
       help: 'seconds since the reflector last listed or heard a watch event',
       registers,
       collect() {
-        const ms = sk.reflector.health().sinceLastSuccessMs;
+        const ms = sk.health().reflector.sinceLastSuccessMs;
         this.set(Number.isFinite(ms) ? ms / 1000 : -1);
       },
     });
     monotonic(
       'spawnkeeper_reflector_restarts_total',
       'list or watch restarts after errors, silences and 410s',
-      () => sk.reflector.health().restarts,
+      () => sk.health().reflector.restarts,
       registers,
     );
     monotonic(
       'spawnkeeper_resource_version_regressions_total',
       'lists whose resourceVersion was below the highest seen: a new cluster epoch (etcd restored, a rebuilt cluster)',
-      () => sk.reflector.stats.regressions,
+      () => sk.stats().watch.regressions,
       registers,
     );
-    monotonic('spawnkeeper_events_appended_total', 'events committed to the event log', () => sk.runtime.stats.events, registers);
-    monotonic('spawnkeeper_commits_total', 'SQLite transactions committed by the runtime', () => sk.runtime.stats.commits, registers);
+    monotonic('spawnkeeper_events_appended_total', 'events committed to the event log', () => sk.stats().events, registers);
+    monotonic('spawnkeeper_commits_total', 'SQLite transactions committed by the runtime', () => sk.stats().commits, registers);
     monotonic(
       'spawnkeeper_effect_errors_total',
       'pod effects (create, read, delete) that failed and were retried or verified',
-      () => sk.runtime.stats.effectErrors,
+      () => sk.stats().effectErrors,
       registers,
     );
     new Gauge({
@@ -117,7 +117,7 @@ export class HubMetrics {
       help: '1 while this hub holds the Lease and acts on the cluster; 0 while its effects wait',
       registers,
       collect() {
-        this.set(sk.lease.acting ? 1 : 0);
+        this.set(sk.health().lease.acting ? 1 : 0);
       },
     });
     new Gauge({
@@ -125,13 +125,13 @@ export class HubMetrics {
       help: "the Lease's leaseTransitions of this hub's tenure (the fencing stamp on the pods it creates), -1 before any",
       registers,
       collect() {
-        this.set(sk.lease.status().transitions ?? -1);
+        this.set(sk.health().lease.transitions ?? -1);
       },
     });
     monotonic(
       'spawnkeeper_lease_losses_total',
       'times this hub stopped acting because it could not renew the Lease in time',
-      () => sk.lease.status().losses,
+      () => sk.health().lease.losses,
       registers,
     );
     new Gauge({
@@ -139,7 +139,7 @@ export class HubMetrics {
       help: 'durable timers armed',
       registers,
       collect() {
-        this.set(sk.runtime.timerCount);
+        this.set(sk.health().timers);
       },
     });
     new Gauge({
@@ -147,7 +147,7 @@ export class HubMetrics {
       help: 'durable timers past their due time',
       registers,
       collect() {
-        this.set(sk.runtime.overdueTimers());
+        this.set(sk.health().overdueTimers);
       },
     });
     new Gauge({
@@ -155,7 +155,7 @@ export class HubMetrics {
       help: 'pod effects queued or in flight',
       registers,
       collect() {
-        this.set(sk.runtime.pendingEffects);
+        this.set(sk.health().pendingEffects);
       },
     });
     new Gauge({
@@ -163,7 +163,7 @@ export class HubMetrics {
       help: 'pods handed to the orphan sweeper',
       registers,
       collect() {
-        this.set(sk.store.orphans().length);
+        this.set(sk.health().orphans);
       },
     });
     historyMetrics(sk, registers);
@@ -219,40 +219,42 @@ function historyMetrics(sk: Spawnkeeper, registers: Registry[]): void {
         this.set(read());
       },
     });
-  gauge(
-    'spawnkeeper_db_bytes',
-    'size of the database file in pages used and free (page_count × page_size)',
-    () => sk.historyStore.size().bytes,
-  );
+  gauge('spawnkeeper_db_bytes', 'size of the database file in pages used and free (page_count × page_size)', () => sk.historyStats().bytes);
   gauge(
     'spawnkeeper_db_free_bytes',
     'pages free inside the database file, reused by new rows or reclaimed by retention',
-    () => sk.historyStore.size().freeBytes,
+    () => sk.historyStats().freeBytes,
   );
   gauge(
     'spawnkeeper_history_events',
     'rows in the event log as the last retention pass counted them (-1 before one)',
-    () => sk.retention.counts?.events ?? -1,
+    () => sk.historyStats().counts?.events ?? -1,
   );
   gauge(
     'spawnkeeper_history_checkpoints',
     'checkpoint rows (folds and machine upgrades) as the last retention pass counted them (-1 before one)',
-    () => sk.retention.counts?.checkpoints ?? -1,
+    () => sk.historyStats().counts?.checkpoints ?? -1,
   );
-  gauge('spawnkeeper_retention_last_pass_seconds', 'how long the last retention pass took (-1 before one)', () =>
-    sk.retention.last === undefined ? -1 : sk.retention.last.ms / 1000,
-  );
+  gauge('spawnkeeper_retention_last_pass_seconds', 'how long the last retention pass took (-1 before one)', () => {
+    const ms = sk.historyStats().lastPassMs;
+    return ms === null ? -1 : ms / 1000;
+  });
   monotonic(
     'spawnkeeper_retention_events_removed_total',
     'event rows retention removed (folded or dropped)',
-    () => sk.retention.totals.foldedEvents,
+    () => sk.historyStats().totals.foldedEvents,
     registers,
   );
-  monotonic('spawnkeeper_retention_checkpoints_total', 'checkpoints retention wrote', () => sk.retention.totals.checkpoints, registers);
+  monotonic(
+    'spawnkeeper_retention_checkpoints_total',
+    'checkpoints retention wrote',
+    () => sk.historyStats().totals.checkpoints,
+    registers,
+  );
   monotonic(
     'spawnkeeper_retention_servers_dropped_total',
     'servers of deleted users dropped after the retention age',
-    () => sk.retention.totals.droppedServers,
+    () => sk.historyStats().totals.droppedServers,
     registers,
   );
 }

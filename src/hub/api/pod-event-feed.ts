@@ -1,5 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { Clock } from '../../core/clock.js';
 import type { KubeEventObject } from './pod-events.js';
 import { watchPodEvents } from './pod-events.js';
 
@@ -8,6 +9,8 @@ export interface FeedOptions {
   readonly kc: KubeConfig;
   readonly namespace: string;
   readonly logger?: Logger | undefined;
+  /** clock: the watch waits on it (default: the system clock). */
+  readonly clock?: Clock | undefined;
   readonly perPod?: number;
   readonly pods?: number;
 }
@@ -57,8 +60,8 @@ export class PodEventFeed {
 
   private start(): AbortController {
     const abort = new AbortController();
-    const { kc, namespace, logger } = this.options;
-    watchPodEvents({ kc, namespace, logger, signal: abort.signal, onEvent: (e) => this.deliver(e) }).catch((err: unknown) =>
+    const { kc, namespace, logger, clock } = this.options;
+    watchPodEvents({ kc, namespace, logger, clock, signal: abort.signal, onEvent: (e) => this.deliver(e) }).catch((err: unknown) =>
       logger?.warn({ err }, 'pod events watch ended'),
     );
     return abort;

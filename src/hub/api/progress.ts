@@ -87,8 +87,7 @@ function stream(hub: HubContext, ctx: RequestContext, key: string, s: ServerStat
   const oldPods = new Set<string>();
   const held: KubeEventObject[] = [];
   let pct = 0;
-  const current = hub.sk.runtime.get(key)?.snapshot.context.pod;
-  if (s.state === 'stop_pending' && current?.exists === true) oldPods.add(current.uid);
+  if (s.state === 'stop_pending' && s.podUid !== null) oldPods.add(s.podUid);
   send({ progress: 0, message: 'Server requested' });
 
   const emit = (e: KubeEventObject) => {

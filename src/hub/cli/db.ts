@@ -84,7 +84,7 @@ export const TOKEN_USAGE = helpText(commandSpec(TOKEN));
  * openExisting opens the configured database, refusing to create one where none is. Reading
  * commands open it read-only, beside a running hub; writing ones take its lock like a hub.
  */
-export function openExisting(config: HubConfig, mode: 'read' | 'write'): Database {
+function openExisting(config: HubConfig, mode: 'read' | 'write'): Database {
   if (config.db !== ':memory:' && !existsSync(config.db)) throw new ConfigError(`no database at ${config.db} (give --db PATH)`);
   return openDatabase(config.db, { readonly: mode === 'read' });
 }
@@ -99,23 +99,34 @@ function targetKey(target: string): string {
   }
 }
 
+/** configFrom reads a command's arguments and settings; with --help it prints the command's usage and returns undefined. */
 export function configFrom(argv: readonly string[], io: CliIo, command: HubCommandSpec) {
   const args = parseArgs(argv, command);
-  return { args, config: resolveConfig({ args, env: io.env }) };
+  const config = resolveConfig({ args, env: io.env });
+  if (!args.help) return { args, config };
+  io.out(helpText(commandSpec(command)));
+  return undefined;
+}
+
+/** withDatabase runs `work` on the configured database, opened as openExisting opens it, and closes it whatever happens. */
+export function withDatabase<T>(config: HubConfig, mode: 'read' | 'write', work: (db: Database) => T): T {
+  const db = openExisting(config, mode);
+  try {
+    return work(db);
+  } finally {
+    db.close();
+  }
 }
 
 /** historyCommand prints one server's timeline; exit 1 when it has none. */
 export function historyCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, HISTORY);
-  if (args.help) {
-    io.out(HISTORY_USAGE);
-    return 0;
-  }
+  const parsed = configFrom(argv, io, HISTORY);
+  if (parsed === undefined) return 0;
+  const { args, config } = parsed;
   const [target, ...rest] = args.positionals;
   if (target === undefined || rest.length > 0) throw new ConfigError(`give one USER or USER/SERVER\n${HISTORY_USAGE}`);
   const key = targetKey(target);
-  const db = openExisting(config, 'read');
-  try {
+  return withDatabase(config, 'read', (db) => {
     const entries = history(new SqliteEventStore(db, { machineVersion: MACHINE_VERSION }), key);
     const first = entries[0];
     if (first !== undefined && !args.options.has('--json'))
@@ -135,23 +146,18 @@ export function historyCommand(argv: readonly string[], io: CliIo): number {
       return 1;
     }
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /** replayCommand checks every server's log against its snapshot; exit 1 on any difference. */
 export function replayCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, REPLAY);
-  if (args.help) {
-    io.out(REPLAY_USAGE);
-    return 0;
-  }
+  const parsed = configFrom(argv, io, REPLAY);
+  if (parsed === undefined) return 0;
+  const { args, config } = parsed;
   const [target, ...rest] = args.positionals;
   if (!args.options.has('--check') || rest.length > 0) throw new ConfigError(`replay needs --check\n${REPLAY_USAGE}`);
   const only = target === undefined ? undefined : targetKey(target);
-  const db = openExisting(config, 'read');
-  try {
+  return withDatabase(config, 'read', (db) => {
     const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
     const machine = configureServerMachine(config.spawnkeeper.delays ?? {});
     let differ = 0;
@@ -197,23 +203,18 @@ export function replayCommand(argv: readonly string[], io: CliIo): number {
       `${rows.length} server${rows.length === 1 ? '' : 's'} replayed${checkpoints}, ${differ} differ${differ === 0 ? ': every snapshot matches its log' : ''}`,
     );
     return differ === 0 ? 0 : 1;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /** exportCommand prints servers with their logs as JSON lines; exit 1 when the one asked for has none. */
 export function exportDbCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, EXPORT_DB);
-  if (args.help) {
-    io.out(EXPORT_DB_USAGE);
-    return 0;
-  }
+  const parsed = configFrom(argv, io, EXPORT_DB);
+  if (parsed === undefined) return 0;
+  const { args, config } = parsed;
   const [target, ...rest] = args.positionals;
   if (rest.length > 0) throw new ConfigError(`give at most one USER or USER/SERVER\n${EXPORT_DB_USAGE}`);
   const only = target === undefined ? undefined : targetKey(target);
-  const db = openExisting(config, 'read');
-  try {
+  return withDatabase(config, 'read', (db) => {
     const store = new SqliteEventStore(db, { machineVersion: MACHINE_VERSION });
     const rows = store.loadServers().filter((row) => only === undefined || row.key === only);
     for (const row of rows) {
@@ -231,18 +232,14 @@ export function exportDbCommand(argv: readonly string[], io: CliIo): number {
       return 1;
     }
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /** tokenCommand mints a token offline and prints it once, lists the tokens, or revokes one. */
 export function tokenCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, TOKEN);
-  if (args.help) {
-    io.out(TOKEN_USAGE);
-    return 0;
-  }
+  const parsed = configFrom(argv, io, TOKEN);
+  if (parsed === undefined) return 0;
+  const { args, config } = parsed;
   const [verb, ...rest] = args.positionals;
   if (verb === 'list' && rest.length === 0) return listTokensCommand(config, io, args.options.has('--json'));
   if (verb === 'revoke') return revokeTokenCommand(config, io, rest);
@@ -250,8 +247,7 @@ export function tokenCommand(argv: readonly string[], io: CliIo): number {
 }
 
 function listTokensCommand(config: HubConfig, io: CliIo, json: boolean): number {
-  const db = openExisting(config, 'read');
-  try {
+  return withDatabase(config, 'read', (db) => {
     const tokens = new TokenStore(db).listAll();
     const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
     if (json)
@@ -264,25 +260,20 @@ function listTokensCommand(config: HubConfig, io: CliIo, json: boolean): number 
         io.out([t.id, t.user ?? '(admin)', t.source, when(t.created), when(t.expiresAt), t.scopes.join(','), t.note].join('\t'));
     }
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 function revokeTokenCommand(config: HubConfig, io: CliIo, ids: readonly string[]): number {
   const id = ids.length === 1 ? parseTokenId(ids[0] ?? '') : undefined;
   if (id === undefined) throw new ConfigError(`give one token ID (as \`token list\` shows it)\n${TOKEN_USAGE}`);
-  const db = openExisting(config, 'write');
-  try {
+  return withDatabase(config, 'write', (db) => {
     if (!new TokenStore(db).revokeId(id)) {
       io.err(`no token a${id}`);
       return 1;
     }
     io.out(`revoked a${id}`);
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /** tokenScopes reads --scopes, or the default for the kind of token; a bad scope is a ConfigError. */
@@ -337,8 +328,7 @@ function mintTokenCommand(config: HubConfig, io: CliIo, options: ReadonlyMap<str
   const expiresIn = rawExpiry === undefined ? undefined : /^\d+$/.test(rawExpiry) ? Number(rawExpiry) : Number.NaN;
   const problem = expiresInProblem(expiresIn);
   if (problem !== undefined) throw new ConfigError(`--expires-in: ${problem}`);
-  const db = openExisting(config, 'write');
-  try {
+  return withDatabase(config, 'write', (db) => {
     if (owner !== null && new UserStore(db).get(owner) === undefined)
       throw new ConfigError(`no user ${owner} (create it with POST /hub/api/users/${owner})`);
     const expiresAt = childExpiry(expiresIn, null, Date.now());
@@ -351,7 +341,5 @@ function mintTokenCommand(config: HubConfig, io: CliIo, options: ReadonlyMap<str
     });
     io.out(token);
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }

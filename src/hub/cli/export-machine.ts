@@ -1,3 +1,4 @@
+import { parseTimerId } from '../../../machines/timer-id.js';
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 
 /**
@@ -113,7 +114,8 @@ export function mermaid(machine: AnyStateMachine): string {
   draw(machine.root, '  ');
   const arrows = new Set<string>();
   for (const e of edges(machine)) {
-    const event = e.event.startsWith('xstate.after.') ? `after ${e.event.split('.')[2]}` : e.event;
+    const timer = parseTimerId(e.event);
+    const event = timer === undefined ? e.event : `after ${timer.delay}`;
     for (const target of e.targets) {
       if (target === e.source) continue;
       arrows.add(`  ${mermaidId(e.source)} --> ${mermaidId(target)}: ${event}${e.guard ? ` [${e.guard}]` : ''}`);

@@ -3,7 +3,7 @@ import { helpText } from '../../core/cli.js';
 import type { HubCommandSpec } from '../config.js';
 import { ConfigError, commandSpec } from '../config.js';
 import type { CliIo } from './io.js';
-import { configFrom, openExisting } from './db.js';
+import { configFrom, withDatabase } from './db.js';
 
 const VACUUM: HubCommandSpec = {
   usage: 'spawnkeeper vacuum [options]',
@@ -20,15 +20,12 @@ export const VACUUM_USAGE = helpText(commandSpec(VACUUM));
 
 /** vacuumCommand compacts the database in place (hub stopped) or into a new file (hub running or not). */
 export function vacuumCommand(argv: readonly string[], io: CliIo): number {
-  const { args, config } = configFrom(argv, io, VACUUM);
-  if (args.help) {
-    io.out(VACUUM_USAGE);
-    return 0;
-  }
+  const parsed = configFrom(argv, io, VACUUM);
+  if (parsed === undefined) return 0;
+  const { args, config } = parsed;
   const into = args.options.get('--into');
   if (into !== undefined && existsSync(into)) throw new ConfigError(`${into} exists: vacuum --into writes a new file`);
-  const db = openExisting(config, into === undefined ? 'write' : 'read');
-  try {
+  return withDatabase(config, into === undefined ? 'write' : 'read', (db) => {
     const size = () => (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
     const before = size();
     db.pragma('auto_vacuum = INCREMENTAL');
@@ -40,7 +37,5 @@ export function vacuumCommand(argv: readonly string[], io: CliIo): number {
       io.out(`vacuumed ${config.db}: ${before} → ${size()} bytes in pages; freed pages now go back as retention frees them`);
     }
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }

@@ -47,30 +47,12 @@ export function stateTree(node: AnyStateNode = serverMachine.root): StateTree {
   };
 }
 
-/** ArmedTimer is one of a server's pending timeouts: its delay's name, the state that armed it, when it fires. */
-export interface ArmedTimer {
-  readonly delay: string;
-  readonly state: string;
-  readonly dueAt: number;
-}
-
-/** armedTimers reads the runtime's timer ids (`xstate.after.<delay>.<state id>`) into names for people. */
-function armedTimers(hub: HubContext, key: string): ArmedTimer[] {
-  return hub.sk.runtime
-    .deadlines(key)
-    .map(({ id, dueAt }) => {
-      const [, , delay = '', ...state] = id.split('.');
-      return { delay, state: state.join('.'), dueAt };
-    })
-    .sort((a, b) => a.dueAt - b.dueAt);
-}
-
 /**
  * view is a server for the page. Its `deadline` is the pending state's own timeout (startTimeout,
  * stopTimeout), not the next poll, so the countdown means "gives up at".
  */
 function view(hub: HubContext, s: ServerStatus) {
-  const timers = armedTimers(hub, s.key);
+  const timers = hub.sk.timers(s.user, s.name);
   const own = timers.find((t) => t.state === `${serverMachine.root.id}.${s.state}`);
   return {
     key: s.key,

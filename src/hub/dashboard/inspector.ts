@@ -3,6 +3,7 @@ import { serverMachine } from '../../../machines/server.machine.js';
 import type { ServerSnapshot } from '../../runtime/step.js';
 import { initialSnapshot } from '../../runtime/step.js';
 import type { Spawnkeeper } from '../../spawnkeeper.js';
+import { internals } from '../../spawnkeeper.js';
 import { machineConfig } from '../cli/export-machine.js';
 
 /**
@@ -53,6 +54,7 @@ const logic = { config: machineConfig(serverMachine) };
 
 /** attachInspector registers every server and forwards each committed step; it returns a detach function. */
 export function attachInspector(sk: Spawnkeeper, inspector: InspectionSink): () => void {
+  const { runtime } = internals(sk);
   const registered = new Set<string>();
   const register = (key: string, snapshot: ServerSnapshot) => {
     if (registered.has(key)) return;
@@ -62,12 +64,12 @@ export function attachInspector(sk: Spawnkeeper, inspector: InspectionSink): () 
       id: actorId(key),
       logic,
       send: () => undefined,
-      getSnapshot: () => sk.runtime.get(key)?.snapshot,
+      getSnapshot: () => runtime.get(key)?.snapshot,
     };
     inspector.actor(ref, inspected(snapshot));
   };
-  for (const view of sk.runtime.list()) register(view.key, view.snapshot);
-  const off = sk.runtime.subscribe((step) => {
+  for (const view of runtime.list()) register(view.key, view.snapshot);
+  const off = runtime.subscribe((step) => {
     register(step.key, initialSnapshot(serverMachine)); // a server new in this step starts where every server starts
     const event = sanitize(step.event) as AnyEventObject;
     inspector.event(actorId(step.key), event);

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TimerSet } from '../cluster/clock.js';
 import type { FaultInjector } from '../faults/faults.js';
-import { isPatchType } from './merge-patch.js';
-import { mediaType, parseJson, readBody, sendJson } from './http-util.js';
+import { parseJson, readBody, readTypedJson, sendJson } from './http-util.js';
 import type { Collection, KindTable } from '../cluster/kinds.js';
 import { awaitVersion, listObjects } from './list.js';
 import type { ObjectRegistry } from '../cluster/object-registry.js';
@@ -10,7 +9,7 @@ import type { DeleteOptions, PodRegistry } from '../cluster/pod-registry.js';
 import type { ListOptions } from './query.js';
 import { integer, readListOptions } from './query.js';
 import { both, parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { badRequest, notFound, unsupportedMediaType } from './status.js';
+import { badRequest, notFound } from './status.js';
 import type { ClusterStore } from '../cluster/store.js';
 import type { WatchRegistry } from './watch-stream.js';
 import type { WatchStart } from './watch-stream.js';
@@ -32,8 +31,9 @@ export interface HandlerContext {
 }
 
 /**
- * The handlers serve collections (list or watch) and single pods (read, create, patch, delete);
- * they only translate HTTP to registry and store calls, so the rules live in one place.
+ * The handlers serve collections (list or watch), single objects (read) and the writes of pods and of
+ * the kinds of the kinds table (create, update, patch, delete, through withBody and
+ * withDeleteOptions); they only translate HTTP to registry and store calls, so the rules live in one place.
  */
 export async function collection(
   ctx: HandlerContext,
@@ -94,42 +94,34 @@ async function watchStart(ctx: HandlerContext, o: ListOptions): Promise<WatchSta
   return { current: true, initialEvents: o.sendInitialEvents === undefined, endBookmark: false };
 }
 
-export async function createPod(ctx: HandlerContext, namespace: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const type = mediaType(req);
-  if (type !== '' && type !== 'application/json') throw unsupportedMediaType(type);
-  const body = parseJson(await readBody(req, ctx.maxBodyBytes));
-  sendJson(res, 201, ctx.registry.create(namespace, body));
-}
-
 export function getObject(ctx: HandlerContext, kind: Collection, namespace: string, name: string, res: ServerResponse): void {
   const obj = ctx.store.get(kind.resource, namespace, name);
   if (obj === undefined) throw notFound(kind.resource, name, kind.group);
   sendJson(res, 200, obj);
 }
 
-export async function patchPod(
+/** Run is the work of a route: what it does with a request. */
+export type Run = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>;
+
+/**
+ * withBody answers `status` with what `call` makes of the request's JSON body, sent with a media type
+ * `accepts` takes (else 415): the create, update and patch of pods and of the kinds of the kinds table.
+ */
+export function withBody<T extends string>(
   ctx: HandlerContext,
-  namespace: string,
-  name: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
-  const type = mediaType(req);
-  if (!isPatchType(type)) throw unsupportedMediaType(type);
-  const body = parseJson(await readBody(req, ctx.maxBodyBytes));
-  sendJson(res, 200, ctx.registry.patch(namespace, name, body, type));
+  accepts: (type: string) => type is T,
+  status: number,
+  call: (body: unknown, type: T) => unknown,
+): Run {
+  return async (req, res) => {
+    const { type, body } = await readTypedJson(req, ctx.maxBodyBytes, accepts);
+    sendJson(res, status, call(body, type));
+  };
 }
 
-/** deletePod deletes a pod gracefully, by the DeleteOptions of the request. */
-export async function deletePod(
-  ctx: HandlerContext,
-  namespace: string,
-  name: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-  query: URLSearchParams,
-): Promise<void> {
-  sendJson(res, 200, ctx.registry.delete(namespace, name, await readDeleteOptions(req, query, ctx.maxBodyBytes)));
+/** withDeleteOptions answers 200 with what `call` makes of the request's DeleteOptions: a graceful delete. */
+export function withDeleteOptions(ctx: HandlerContext, call: (options: DeleteOptions) => unknown): Run {
+  return async (req, res, query) => sendJson(res, 200, call(await readDeleteOptions(req, query, ctx.maxBodyBytes)));
 }
 
 /** readDeleteOptions reads DeleteOptions from the body, falling back to the query for what the body leaves out. */

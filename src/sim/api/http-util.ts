@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { ApiError, badRequest, statusObject, tooLarge } from './status.js';
+import type { BodyErrors } from '../../core/http.js';
+import { readBody as readCoreBody, writeJson } from '../../core/http.js';
+import { ApiError, badRequest, statusObject, tooLarge, unsupportedMediaType } from './status.js';
 
 /**
  * The HTTP helpers give every answer the API server's framing: JSON with
@@ -9,14 +11,7 @@ import { ApiError, badRequest, statusObject, tooLarge } from './status.js';
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(code, {
-    'Content-Type': 'application/json',
-    'Cache-Control': 'no-cache, private',
-    'Content-Length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
+  writeJson(res, code, body, { contentType: 'application/json', headers: { 'Cache-Control': 'no-cache, private', ...headers } });
 }
 
 /** sendError answers with the error's Status; anything that is not an ApiError is a 500 InternalError. */
@@ -29,41 +24,18 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, 500, statusObject(500, 'InternalError', `Internal error occurred: ${message}`));
 }
 
+/** SIM_BODY_ERRORS: an oversized body gets a 413 Status and the connection is closed; a failed read is passed on (a 500). */
+const SIM_BODY_ERRORS: BodyErrors = {
+  tooLarge: (limit) => tooLarge(limit),
+  unreadable: (message, cause) => cause ?? new Error(message),
+};
+
 /**
  * readBody collects the request body up to `limit` bytes; a larger body gets 413 at once and the
  * connection is closed, so a client cannot make the simulator buffer without bound.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? '0');
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(tooLarge(limit));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        done = true;
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      resolve(Buffer.concat(chunks));
-    });
-    req.on('error', (err) => {
-      if (done) return;
-      done = true;
-      reject(err);
-    });
-  });
+  return readCoreBody(req, limit, SIM_BODY_ERRORS);
 }
 
 /**
@@ -86,6 +58,22 @@ export function parseJson(body: Buffer): unknown {
   } catch (err) {
     throw badRequest(`the request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** isJsonType: a body sent as JSON, or with no type (which the API server takes as JSON). */
+export function isJsonType(type: string): type is '' | 'application/json' {
+  return type === '' || type === 'application/json';
+}
+
+/** readTypedJson reads a JSON body sent with a media type `accepts` takes (else 415), and tells the type. */
+export async function readTypedJson<T extends string>(
+  req: IncomingMessage,
+  limit: number,
+  accepts: (type: string) => type is T,
+): Promise<{ type: T; body: unknown }> {
+  const type = mediaType(req);
+  if (!accepts(type)) throw unsupportedMediaType(type);
+  return { type, body: parseJson(await readBody(req, limit)) };
 }
 
 /** mediaType returns the request's Content-Type without parameters, lower-cased. */

@@ -2,11 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiGroup, apiGroupList, apiVersions, groupResources, namespaceObject, version } from './discovery.js';
 import type { Verb } from '../faults/faults.js';
 import type { HandlerContext } from './handlers.js';
-import { collection, createPod, deletePod, getObject, patchPod } from './handlers.js';
-import { sendJson } from './http-util.js';
+import { collection, getObject, withBody, withDeleteOptions } from './handlers.js';
+import { isJsonType, sendJson } from './http-util.js';
 import type { Collection, KindSpec, KindVerb } from '../cluster/kinds.js';
 import { EVENT_COLLECTION, POD_COLLECTION } from '../cluster/kinds.js';
-import { createObject, deleteObject, patchObject, replaceObject } from './object-handlers.js';
+import { isPatchType } from './merge-patch.js';
 import { flag } from './query.js';
 import { badRequest, methodNotAllowed, notFound, pathNotFound } from './status.js';
 import { rfc3339 } from '../cluster/types.js';
@@ -76,7 +76,7 @@ function tableKind(ctx: RouteContext, kind: KindSpec, ns: string, name: string |
     return pick(
       allowed(kind, {
         GET: [flag(query, 'watch') ? 'watch' : 'list', readCollection(ctx, kind, ns, query)],
-        POST: ['create', { verb: 'create', run: (req, res) => createObject(ctx, kind, ns, req, res) }],
+        POST: ['create', { verb: 'create', run: withBody(ctx, isJsonType, 201, (body) => ctx.objects.create(kind, ns, body)) }],
       }),
       method,
     );
@@ -84,9 +84,13 @@ function tableKind(ctx: RouteContext, kind: KindSpec, ns: string, name: string |
   return pick(
     allowed(kind, {
       GET: [flag(query, 'watch') ? 'watch' : 'get', oneObject(ctx, kind, ns, name, query)],
-      PUT: ['update', { verb: 'update', run: (req, res) => replaceObject(ctx, kind, ns, name, req, res) }],
-      PATCH: ['patch', { verb: 'patch', run: (req, res) => patchObject(ctx, kind, ns, name, req, res) }],
-      DELETE: ['delete', { verb: 'delete', run: (req, res, q) => deleteObject(ctx, kind, ns, name, req, res, q) }],
+      PUT: ['update', { verb: 'update', run: withBody(ctx, isJsonType, 200, (body) => ctx.objects.replace(kind, ns, name, body)) }],
+      // JSON patches and merge patches; a strategic merge patch is applied as a merge patch (lists are replaced whole).
+      PATCH: [
+        'patch',
+        { verb: 'patch', run: withBody(ctx, isPatchType, 200, (body, type) => ctx.objects.patch(kind, ns, name, body, type)) },
+      ],
+      DELETE: ['delete', { verb: 'delete', run: withDeleteOptions(ctx, (options) => ctx.objects.delete(kind, ns, name, options)) }],
     }),
     method,
   );
@@ -106,7 +110,10 @@ function podsOrEvents(
   if (name === undefined) {
     const list = readCollection(ctx, kind, ns, query);
     if (resource === 'events') return pick({ GET: list }, method);
-    return pick({ GET: list, POST: { verb: 'create', run: (req, res) => createPod(ctx, ns, req, res) } }, method);
+    return pick(
+      { GET: list, POST: { verb: 'create', run: withBody(ctx, isJsonType, 201, (body) => ctx.registry.create(ns, body)) } },
+      method,
+    );
   }
   if (sub !== undefined) {
     if (resource !== 'pods' || sub !== 'status') throw pathNotFound();
@@ -117,8 +124,8 @@ function podsOrEvents(
   return pick(
     {
       GET: one,
-      DELETE: { verb: 'delete', run: (req, res, q) => deletePod(ctx, ns, name, req, res, q) },
-      PATCH: { verb: 'patch', run: (req, res) => patchPod(ctx, ns, name, req, res) },
+      DELETE: { verb: 'delete', run: withDeleteOptions(ctx, (options) => ctx.registry.delete(ns, name, options)) },
+      PATCH: { verb: 'patch', run: withBody(ctx, isPatchType, 200, (body, type) => ctx.registry.patch(ns, name, body, type)) },
     },
     method,
   );

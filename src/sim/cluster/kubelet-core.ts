@@ -1,3 +1,4 @@
+import { backoffDelay } from '../../../machines/backoff.js';
 import type { SimClock, TimerSet } from './clock.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { FailureMode, FailureRules } from '../faults/failure-modes.js';
@@ -75,7 +76,8 @@ interface PodRun {
   /** The after-ready disruption (exit, eviction, lost node) has happened. */
   disrupted: boolean;
   killGraceMs: number;
-  backoffMs: number;
+  /** backoffs: the back-offs this pod has waited (crash loop, pull, scheduling): the next one doubles. */
+  backoffs: number;
   podIP?: string;
 }
 
@@ -148,7 +150,7 @@ export class KubeletCore {
       stopped: false,
       disrupted: false,
       killGraceMs: 0,
-      backoffMs: this.deps.delays.backoffMs,
+      backoffs: 0,
     };
     this.runs.set(`${run.namespace}/${run.name}`, run);
     const node = pod.spec.nodeName;
@@ -264,7 +266,7 @@ export class KubeletCore {
       this.edit(run, (pod) => markWaiting(pod, reason, message));
       this.record(run, 'Warning', 'Failed', `Failed to pull image "${image}": ${message}`);
       this.record(run, 'Warning', 'Failed', 'Error: ErrImagePull');
-      this.later(run, run.backoffMs, () => this.pullFailed(run, 'ImagePullBackOff'));
+      this.later(run, this.backoff(run), () => this.pullFailed(run, 'ImagePullBackOff'));
       return;
     }
     this.edit(run, (pod) => markWaiting(pod, reason, `Back-off pulling image "${image}"`));
@@ -363,9 +365,16 @@ export class KubeletCore {
     });
   }
 
+  /** backoff is the pod's current back-off, as a kubelet's: the first delay doubled per back-off waited, at most 32 times it. */
+  private backoff(run: PodRun): number {
+    const initialMs = this.deps.delays.backoffMs;
+    return backoffDelay({ initialMs, maxMs: initialMs * 32 }, run.backoffs);
+  }
+
+  /** nextBackoff is the current back-off; the one after it doubles. */
   private nextBackoff(run: PodRun): number {
-    const current = run.backoffMs;
-    run.backoffMs = Math.min(current * 2, this.deps.delays.backoffMs * 32);
+    const current = this.backoff(run);
+    run.backoffs++;
     return current;
   }
 }

@@ -6,6 +6,7 @@ import { applyPatch } from '../api/merge-patch.js';
 import type { Cause } from './object-meta.js';
 import { checkEnvelope, isRecord, newObjectMeta, revisedObjectMeta, sameJson } from './object-meta.js';
 import type { DeleteOptions } from './pod-registry.js';
+import { checkPreconditions } from './pod-registry.js';
 import { alreadyExists, badRequest, conflict, deleted, invalid, notFound } from '../api/status.js';
 import type { ClusterStore } from './store.js';
 import type { KubeObject } from './types.js';
@@ -96,23 +97,7 @@ export class ObjectRegistry {
    */
   delete(kind: KindSpec, namespace: string, name: string, options: DeleteOptions = {}): object {
     const previous = this.get(kind, namespace, name);
-    const pre = options.preconditions;
-    if (pre?.uid !== undefined && pre.uid !== previous.metadata.uid) {
-      throw conflict(
-        kind.resource,
-        name,
-        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${previous.metadata.uid}`,
-        kind.group,
-      );
-    }
-    if (pre?.resourceVersion !== undefined && pre.resourceVersion !== previous.metadata.resourceVersion) {
-      throw conflict(
-        kind.resource,
-        name,
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${previous.metadata.resourceVersion}`,
-        kind.group,
-      );
-    }
+    checkPreconditions(options, previous.metadata, kind.resource, name, kind.group);
     const stamp = (meta: KubeObject['metadata']): void => {
       meta.deletionTimestamp ??= rfc3339(this.options.clock.now());
       meta.deletionGracePeriodSeconds = 0;

@@ -11,6 +11,30 @@ export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
+/** checkPreconditions refuses a delete whose preconditions (uid, resourceVersion) the object does not meet, with the API server's 409. */
+export function checkPreconditions(
+  options: DeleteOptions,
+  meta: { uid?: string | undefined; resourceVersion?: string | undefined },
+  resource: string,
+  name: string,
+  group = '',
+): void {
+  for (const [field, label] of [
+    ['uid', 'UID'],
+    ['resourceVersion', 'ResourceVersion'],
+  ] as const) {
+    const wanted = options.preconditions?.[field];
+    if (wanted !== undefined && wanted !== meta[field]) {
+      throw conflict(
+        resource,
+        name,
+        `Precondition failed: ${label} in precondition: ${wanted}, ${label} in object meta: ${meta[field]}`,
+        group,
+      );
+    }
+  }
+}
+
 export interface PodRegistryOptions extends ObjectRegistryOptions {
   /** admit may amend a valid new pod before it is stored, as an admission webhook would. */
   admit?: (pod: Pod) => void;
@@ -55,17 +79,7 @@ export class PodRegistry {
    */
   delete(namespace: string, name: string, options: DeleteOptions = {}): Pod {
     const pod = this.get(namespace, name);
-    const pre = options.preconditions;
-    if (pre?.uid !== undefined && pre.uid !== pod.metadata.uid) {
-      throw conflict('pods', name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${pod.metadata.uid}`);
-    }
-    if (pre?.resourceVersion !== undefined && pre.resourceVersion !== pod.metadata.resourceVersion) {
-      throw conflict(
-        'pods',
-        name,
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${pod.metadata.resourceVersion}`,
-      );
-    }
+    checkPreconditions(options, pod.metadata, 'pods', name);
     const requested = options.gracePeriodSeconds;
     if (requested !== undefined && (!Number.isInteger(requested) || requested < 0))
       throw badRequest(`invalid gracePeriodSeconds: ${requested}`);

@@ -96,17 +96,17 @@ export function markRunning(pod: Pod, now: number, podIP: string, ready: boolean
     containerID: containerId(pod, prev?.name ?? '', prev?.restartCount ?? 0),
     state: { running: { startedAt: rfc3339(now) } },
   }));
-  if (ready) {
-    setCondition(pod, 'Ready', 'True', now);
-    setCondition(pod, 'ContainersReady', 'True', now);
-  } else {
-    notReady(pod, now);
-  }
+  readiness(pod, now, ready);
 }
 
 /** markReadiness flips a running pod's readiness (a readiness probe that starts or stops passing); the phase stays Running. */
 export function markReadiness(pod: Pod, now: number, ready: boolean): void {
   statuses(pod, () => ({ ready }));
+  readiness(pod, now, ready);
+}
+
+/** readiness sets the pod's Ready and ContainersReady conditions. */
+function readiness(pod: Pod, now: number, ready: boolean): void {
   if (ready) {
     setCondition(pod, 'Ready', 'True', now);
     setCondition(pod, 'ContainersReady', 'True', now);
