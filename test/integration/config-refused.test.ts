@@ -10,7 +10,6 @@ import { tempDir } from '../support/harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}bin/spawnkeeper.mjs`;
-const TSX = `${ROOT}node_modules/tsx/dist/cli.mjs`;
 
 /** Each bad engine setting, as the hub's config file and as createSpawnkeeper's option, and the problem both must report. */
 const CASES = [
@@ -99,10 +98,10 @@ describe('bad configuration is refused at start, naming its path, and touches no
     expect(existsSync(db)).toBe(false);
   });
 
-  it('`npm start` (the sources through tsx) refuses the config file named by SPAWNKEEPER_CONFIG the same way', async () => {
+  it('`npm start` (the compiled bin with the process kubelet) refuses the config file named by SPAWNKEEPER_CONFIG the same way', async () => {
     const file = `${tmp.dir}/start.json`;
     writeFileSync(file, '{"spawnkeeper":{"reflector":{"resyncMs":"x"}}}');
-    const r = await exec([TSX, `${ROOT}src/hub/cli/main.ts`], {
+    const r = await exec([BIN, '--sim-kubelet', 'process'], {
       SPAWNKEEPER_CONFIG: file,
       SPAWNKEEPER_DB: `${tmp.dir}/start/hub.db`,
       SPAWNKEEPER_PORT: '0',
