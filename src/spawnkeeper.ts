@@ -235,6 +235,8 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       if (port !== undefined) ports.set(step.key, port);
     },
   });
+  // What the restore sets going (overdue timers, answers of re-run effects) waits until the hub has its first answer about the Lease.
+  runtime.hold();
   runtime.start();
   const reflector = new Reflector({
     kc: options.cluster,
@@ -276,17 +278,22 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     );
     abort.signal.addEventListener('abort', () => resolve(false), { once: true });
   });
-  const runnables = [
-    lease.start(abort.signal),
-    reflector.start(abort.signal),
-    synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined)),
-    retention.start(abort.signal),
-  ];
+  const electing = lease.start(abort.signal);
   // Know whether this hub may act before serving (a hub with a reachable API reports healthy from its
   // first answer), but never wait long for an API that is away: the elector keeps trying.
   const waited = new AbortController();
   await Promise.race([lease.firstAttempt(), sleep(clock, FIRST_LEASE_WAIT_MS, waited.signal)]);
   waited.abort();
+  // The backlog of the restore and the first relist start once that answer is in, not beside it: the
+  // steps they commit (overdue timers; every server whose pod went while the hub was down) would hold
+  // the Lease's answer, and so serving, behind them.
+  runtime.resume();
+  const runnables = [
+    electing,
+    reflector.start(abort.signal),
+    synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined)),
+    retention.start(abort.signal),
+  ];
 
   const podNames = new Map<string, readonly [string, ...string[]]>();
   /** actualPodName is the name of the server's pod as listed: a pod made under the earlier naming scheme keeps its name. */
