@@ -2,6 +2,7 @@ import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-nod
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
+import { AgentPool, pooledApiClient } from './kube/agents.js';
 import { highestStamp, leaseFence } from './kube/fence.js';
 import type { LeaseStatus, LeaseTimings } from './kube/lease.js';
 import { LeaseElector } from './kube/lease.js';
@@ -187,10 +188,12 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   }
   // The schema checked the Kubernetes-shaped fields (volumes, tolerations …) with kube/spec.ts's checks, which type them.
   const template = config.template as PodTemplate;
-  const api = options.cluster.makeApiClient(CoreV1Api);
+  // One pool of kept-alive connections for every call of the hub (client-node alone opens one per call).
+  const agents = new AgentPool();
+  const api = pooledApiClient(options.cluster, CoreV1Api, agents);
   const lease = new LeaseElector({
     ...timings,
-    store: new KubeLeaseStore(options.cluster.makeApiClient(CoordinationV1Api), config.namespace, name),
+    store: new KubeLeaseStore(pooledApiClient(options.cluster, CoordinationV1Api, agents), config.namespace, name),
     identity: config.lease.identity ?? hubIdentity(databaseLock(db)),
     clock,
     logger,
@@ -413,6 +416,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       runtime.close();
       // Only once no effect can start is the Lease given up, so a successor need not wait for it to expire.
       await lease.release();
+      agents.close();
       if (typeof options.db === 'string') db.close();
     },
   };
