@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
 import { parseTimerId } from '../machines/timer-id.js';
+import { AgentPool, pooledApiClient } from './kube/agents.js';
 import { highestStamp, leaseFence } from './kube/fence.js';
 import type { LeaseStatus, LeaseTimings } from './kube/lease.js';
 import { LeaseElector } from './kube/lease.js';
@@ -278,10 +279,12 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   }
   // The schema checked the Kubernetes-shaped fields (volumes, tolerations …) with kube/spec.ts's checks, which type them.
   const template = config.template as PodTemplate;
-  const api = options.cluster.makeApiClient(CoreV1Api);
+  // One pool of kept-alive connections for every call of the hub (client-node alone opens one per call).
+  const agents = new AgentPool();
+  const api = pooledApiClient(options.cluster, CoreV1Api, agents);
   const lease = new LeaseElector({
     ...timings,
-    store: new KubeLeaseStore(options.cluster.makeApiClient(CoordinationV1Api), config.namespace, name),
+    store: new KubeLeaseStore(pooledApiClient(options.cluster, CoordinationV1Api, agents), config.namespace, name),
     identity: config.lease.identity ?? hubIdentity(databaseLock(db)),
     clock,
     logger,
@@ -326,6 +329,8 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       if (port !== undefined) ports.set(step.key, port);
     },
   });
+  // What the restore sets going (overdue timers, answers of re-run effects) waits until the hub has its first answer about the Lease.
+  runtime.hold();
   runtime.start();
   const reflector = new Reflector({
     kc: options.cluster,
@@ -367,17 +372,22 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
     );
     abort.signal.addEventListener('abort', () => resolve(false), { once: true });
   });
-  const runnables = [
-    lease.start(abort.signal),
-    reflector.start(abort.signal),
-    synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined)),
-    retention.start(abort.signal),
-  ];
+  const electing = lease.start(abort.signal);
   // Know whether this hub may act before serving (a hub with a reachable API reports healthy from its
   // first answer), but never wait long for an API that is away: the elector keeps trying.
   const waited = new AbortController();
   await Promise.race([lease.firstAttempt(), sleep(clock, FIRST_LEASE_WAIT_MS, waited.signal)]);
   waited.abort();
+  // The backlog of the restore and the first relist start once that answer is in, not beside it: the
+  // steps they commit (overdue timers; every server whose pod went while the hub was down) would hold
+  // the Lease's answer, and so serving, behind them.
+  runtime.resume();
+  const runnables = [
+    electing,
+    reflector.start(abort.signal),
+    synced.then((ok) => (ok ? sweeper.start(abort.signal) : undefined)),
+    retention.start(abort.signal),
+  ];
 
   const podNames = new Map<string, readonly [string, ...string[]]>();
   /** actualPodName is the name of the server's pod as listed: a pod made under the earlier naming scheme keeps its name. */
@@ -509,6 +519,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       runtime.close();
       // Only once no effect can start is the Lease given up, so a successor need not wait for it to expire.
       await lease.release();
+      agents.close();
       if (typeof options.db === 'string') db.close();
     },
   };

@@ -1,6 +1,7 @@
 import type { DestinationStream, Logger } from 'pino';
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { HubConfig } from './settings.js';
 
 const SECRET_KEYS = ['token', 'adminToken', 'password', 'secret', 'authorization', 'Authorization', 'cookie', 'Cookie'];
@@ -42,6 +43,11 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/** loadPretty loads pino-pretty only for a hub that logs to a terminal: a deployed hub writes JSON lines. */
+function loadPretty(): typeof PinoPretty {
+  return createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+}
+
 /** createLogger makes the one root logger: JSON lines, or pretty ones on a terminal, secrets redacted. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const format = options.format ?? 'auto';
@@ -51,6 +57,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     base: { name: 'spawnkeeper' },
     redact: { paths: [...REDACT_PATHS], censor },
   };
-  if (usePretty) return pino(base, pretty({ colorize: true, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss.l' }));
+  if (usePretty) return pino(base, loadPretty()({ colorize: true, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss.l' }));
   return options.destination === undefined ? pino(base) : pino(base, options.destination);
 }

@@ -5,7 +5,6 @@ import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { Simulator, SimulatorOptions } from '../sim/index.js';
-import { startSimulator } from '../sim/index.js';
 import type { Spawnkeeper } from '../spawnkeeper.js';
 import { createSpawnkeeper, kubeConfigFor } from '../spawnkeeper.js';
 import { openDatabase } from '../store/database.js';
@@ -78,6 +77,8 @@ async function clusterFor(config: HubConfig, logger: Logger): Promise<{ cluster:
   } catch (err) {
     throw new ConfigError(`cannot load the cluster configuration: ${(err as Error).message}`);
   }
+  // The simulator's modules load only for a hub that embeds it, not for one that talks to a cluster.
+  const { startSimulator } = await import('../sim/index.js');
   const sim = await startSimulator({
     port: 0,
     namespace: config.namespace,

@@ -15,8 +15,9 @@ import {
   textList,
   withoutDefaults,
 } from '../core/schema.js';
-import type { KubeletDelays } from '../sim/index.js';
-import { DEFAULT_KUBELET_DELAYS } from '../sim/index.js';
+// From the kubelet's own module, not the simulator's index: a hub that talks to a cluster loads no more of the simulator.
+import type { KubeletDelays } from '../sim/cluster/kubelet-core.js';
+import { DEFAULT_KUBELET_DELAYS } from '../sim/cluster/kubelet-core.js';
 import type { SpawnkeeperConfigInput } from '../spawnkeeper-config.js';
 import { SPAWNKEEPER_SCHEMA } from '../spawnkeeper-config.js';
 

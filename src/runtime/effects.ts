@@ -110,7 +110,7 @@ export class EffectRunner {
       const job = this.queues.get(key)?.[0];
       if (job === undefined) continue;
       this.running++;
-      void this.run(job).finally(() => {
+      const release = () => {
         this.running--;
         if (this.closed) return;
         const queue = this.queues.get(key);
@@ -118,12 +118,24 @@ export class EffectRunner {
         if (queue !== undefined && queue.length > 0) this.ready.push(key);
         else this.queues.delete(key);
         this.pump();
-      });
+      };
+      // An aborted call's connection closes on the way out; the next call waits one turn of the event
+      // loop, so an API server on a kept-alive connection is not handed it before that close.
+      void this.run(job).then(
+        (aborted) => (aborted ? setImmediate(release) : release()),
+        (err: unknown) => {
+          release();
+          throw err;
+        },
+      );
     }
   }
 
-  /** run makes one call; it resolves when the call has settled, which for a timed-out call is after its server was told. */
-  private async run(job: EffectJob): Promise<void> {
+  /**
+   * run makes one call; it resolves when the call has settled, which for a timed-out call is after
+   * its server was told, with whether the call was aborted.
+   */
+  private async run(job: EffectJob): Promise<boolean> {
     const op = OPS[job.kind];
     const controller = new AbortController();
     this.controllers.add(controller);
@@ -154,6 +166,7 @@ export class EffectRunner {
       clock.clearTimeout(timer);
       this.controllers.delete(controller);
     }
+    return controller.signal.aborted;
   }
 
   private call(op: PodOp, job: EffectJob, signal: AbortSignal): Promise<PodFact> {

@@ -143,6 +143,8 @@ export class Runtime {
   private readonly bySid = new Map<number, Server>();
   private queue: Item[] = [];
   private flushScheduled = false;
+  /** held: events queue up but none is stepped until `resume` (the backlog of a restart waits while the hub gets ready to serve). */
+  private held = false;
   private failure: Error | undefined;
   private closed = false;
   private readonly timers: TimerTable;
@@ -251,6 +253,22 @@ export class Runtime {
       this.options.logger?.info({ servers: records.length, to: MACHINE_VERSION }, 'upgraded snapshots to this machine version');
     }
     return out;
+  }
+
+  /**
+   * hold lets events queue (overdue timers of a restart, answers of re-run effects) without stepping
+   * any until `resume`: a start can finish what serving needs before the backlog takes the event loop.
+   * Queued events keep their order; nothing is lost or reordered by holding.
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** resume steps what queued while held, and every event after, as usual. */
+  resume(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (this.queue.length > 0) this.schedule();
   }
 
   /** send appends a command; it resolves once the event is durable (the API's acknowledgement). */
@@ -365,6 +383,10 @@ export class Runtime {
       return;
     }
     this.queue.push(item);
+    if (!this.held) this.schedule();
+  }
+
+  private schedule(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // Group commit: under load, one fsync for the events of a few milliseconds instead of one for
@@ -377,7 +399,7 @@ export class Runtime {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.closed || this.failure !== undefined) return;
+    if (this.closed || this.failure !== undefined || this.held) return;
     const batch = this.queue.length > this.maxBatch ? this.queue.splice(0, this.maxBatch) : this.queue.splice(0);
     if (this.queue.length > 0) {
       this.flushScheduled = true;

@@ -61,6 +61,38 @@ describe('runtime', () => {
     expect(h.cluster.pods.has('bob/')).toBe(false);
   });
 
+  it('holds events back while held, loses none, and steps them in their order once resumed', async () => {
+    h.cluster.faults.readyDelayMs = 10 * TEST_DELAYS.startTimeout;
+    await h.runtime.send('bob/', { type: 'server.start' });
+    await h.settle();
+    h.crash();
+    await h.clock.advance(TEST_DELAYS.startTimeout + 1_000); // the start timeout is overdue at the restart
+    h.open();
+    h.runtime.hold();
+    const seq = h.runtime.get('bob/')?.seq;
+    await h.clock.advance(1, () => h.settle()); // the overdue timer fires, into the queue
+    let acked = false;
+    const stop = h.runtime.send('bob/', { type: 'server.stop' }).then((view) => ((acked = true), view));
+    await h.settle();
+    expect(acked).toBe(false);
+    expect(h.runtime.get('bob/')?.seq).toBe(seq);
+    expect(h.store.events('bob/').length).toBe(seq);
+    h.runtime.resume();
+    const view = await stop;
+    await h.settle();
+    const types = h.store
+      .events('bob/')
+      .map((e) => e.type)
+      .slice(seq);
+    // Both overdue timers, fired while held, come before the command sent after them.
+    expect(types.slice(0, 3)).toEqual([
+      'xstate.after.pollInterval.server.spawn_pending.waiting',
+      'xstate.after.startTimeout.server.spawn_pending',
+      'server.stop',
+    ]);
+    expect(view.seq).toBeGreaterThan((seq ?? 0) + 1);
+  });
+
   it('re-runs an unfinished effect after a restart', async () => {
     h.cluster.faults.down = true;
     await h.runtime.send('carol/', { type: 'server.start' });

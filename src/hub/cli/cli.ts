@@ -1,7 +1,6 @@
 import { reflectorMachine } from '../../../machines/reflector.machine.js';
 import { serverMachine } from '../../../machines/server.machine.js';
 import { InvalidNameError } from '../../kube/names.js';
-import { SimUsageError, runSimCli } from '../../sim/index.js';
 import { DatabaseRefusedError } from '../../store/database.js';
 import { DatabaseLockedError } from '../../store/lock.js';
 import {
@@ -179,9 +178,12 @@ function exportCommand(argv: readonly string[], io: CliIo): number {
   return 0;
 }
 
-/** simCommand runs the simulator until SIGTERM or SIGINT. */
+/** simCommand runs the simulator until SIGTERM or SIGINT; the simulator's modules load only for this command. */
 async function simCommand(argv: string[], io: CliIo): Promise<number> {
-  const sim = await runSimCli(argv, { out: (line) => io.out(line) });
+  const { runSimCli, SimUsageError } = await import('../../sim/index.js');
+  const sim = await runSimCli(argv, { out: (line) => io.out(line) }).catch((err: unknown) => {
+    throw err instanceof SimUsageError ? new UsageError(err.message) : err;
+  });
   if (sim === undefined) return 0;
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
@@ -235,7 +237,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof SimUsageError || err instanceof InvalidNameError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof InvalidNameError) {
       io.err(`spawnkeeper ${command}: ${err.message}`);
       return 2;
     }
