@@ -20,12 +20,14 @@ const STEP_MS = 100;
 /**
  * quiet lets real I/O (HTTP to the simulator, the watch) and the runtime's work finish before
  * simulated time moves on: spawnkeeper and the simulator share one ManualClock, so nothing waits in real time.
+ * Effects held while the hub cannot renew its Lease (the API is away) wait for time, not for I/O: they
+ * do not keep it from being quiet (they did, and each step then spun 2,000 turns of the event loop).
  */
 async function quiet(sk: Spawnkeeper): Promise<void> {
   let still = 0;
   for (let i = 0; i < 2_000 && still < 3; i++) {
     await new Promise((resolve) => setTimeout(resolve, 0));
-    still = internals(sk).runtime.busy || internals(sk).runtime.pendingEffects > 0 ? 0 : still + 1;
+    still = internals(sk).runtime.busy || internals(sk).runtime.effectsInFlight > 0 ? 0 : still + 1;
   }
 }
 

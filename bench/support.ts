@@ -31,7 +31,7 @@ export function turn(): Promise<void> {
 
 /** drained resolves once the runtime has nothing queued and every started effect has answered and committed. */
 export async function drained(runtime: Runtime): Promise<void> {
-  while (runtime.busy || runtime.pendingEffects > 0) await turn();
+  while (runtime.busy || runtime.effectsInFlight > 0) await turn();
 }
 
 interface FakePod {

@@ -363,6 +363,11 @@ export class Runtime {
     return this.effects.pending;
   }
 
+  /** effectsInFlight counts calls started and not yet settled (effects held by a shut gate are pending, not in flight). */
+  get effectsInFlight(): number {
+    return this.effects.inFlight;
+  }
+
   get failed(): Error | undefined {
     return this.failure;
   }

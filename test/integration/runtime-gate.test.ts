@@ -66,6 +66,7 @@ describe('runtime behind a gate (the Lease)', () => {
     expect(cluster.calls).toBe(0);
     expect(outbox()).toBe(1);
     expect(runtime.pendingEffects).toBe(1);
+    expect(runtime.effectsInFlight).toBe(0); // held, not in flight: nothing to wait for but the gate
     expect(runtime.busy).toBe(false); // nothing can start: a settle loop must not spin on it
     gate.set(true);
     await settle();
