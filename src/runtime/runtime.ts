@@ -143,6 +143,10 @@ export class Runtime {
   private readonly bySid = new Map<number, Server>();
   private queue: Item[] = [];
   private flushScheduled = false;
+  /** unschedule cancels the timeout or immediate a scheduled flush waits on, when a flush comes sooner. */
+  private unschedule: (() => void) | undefined;
+  /** observedSoon: an observation arrived and a flush is due once the current callback is done (see `enqueue`). */
+  private observedSoon = false;
   /** held: events queue up but none is stepped until `resume` (the backlog of a restart waits while the hub gets ready to serve). */
   private held = false;
   private failure: Error | undefined;
@@ -388,7 +392,27 @@ export class Runtime {
       return;
     }
     this.queue.push(item);
-    if (!this.held) this.schedule();
+    if (this.held) return;
+    if (item.source === 'observation') this.flushSoon();
+    else this.schedule();
+  }
+
+  /**
+   * flushSoon commits an observation (a pod ready, a pod gone) in the next batch, as soon as the
+   * callback that read it returns, rather than at the end of the event loop's turn or after the
+   * group-commit window: while a burst keeps the loop busy, a turn lasts tens of milliseconds (every
+   * answer, request and watch read of it runs first), and a server's readiness would wait that long
+   * to be told. Observations come from one watch: a socket read hands over all the events it holds
+   * at once, so this costs at most one more commit per read, never one per event. What is queued
+   * before the observation goes in the same batch, in order.
+   */
+  private flushSoon(): void {
+    if (this.observedSoon) return;
+    this.observedSoon = true;
+    queueMicrotask(() => {
+      this.observedSoon = false;
+      if (this.queue.length > 0) this.flush();
+    });
   }
 
   private schedule(): void {
@@ -397,19 +421,27 @@ export class Runtime {
       // Group commit: under load, one fsync for the events of a few milliseconds instead of one for
       // each handful; an event after a quiet spell, or while commits are cheap, is committed at once.
       const wait = this.lastCommit.took >= SLOW_COMMIT_MS ? this.lastCommit.at + this.groupCommitMs - performance.now() : 0;
-      if (wait > 0) setTimeout(() => this.flush(), wait);
-      else setImmediate(() => this.flush());
+      if (wait > 0) {
+        const timer = setTimeout(() => this.flush(), wait);
+        this.unschedule = () => clearTimeout(timer);
+      } else this.scheduleNextTurn();
     }
   }
 
+  private scheduleNextTurn(): void {
+    this.flushScheduled = true;
+    const immediate = setImmediate(() => this.flush());
+    this.unschedule = () => clearImmediate(immediate);
+  }
+
   private flush(): void {
+    // A flush that comes sooner (an observation's) takes over a scheduled one: no empty flush follows it.
+    this.unschedule?.();
+    this.unschedule = undefined;
     this.flushScheduled = false;
     if (this.closed || this.failure !== undefined || this.held) return;
     const batch = this.queue.length > this.maxBatch ? this.queue.splice(0, this.maxBatch) : this.queue.splice(0);
-    if (this.queue.length > 0) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (this.queue.length > 0) this.scheduleNextTurn();
     const now = this.options.clock.now();
     const mono = this.options.clock.monotonic();
     const records: Applied[] = [];

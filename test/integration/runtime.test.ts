@@ -38,6 +38,24 @@ describe('runtime', () => {
     expect(stateOf('alice/')).toBe('running.ready');
   });
 
+  it('commits an observation once the callback that brought it returns, with what was queued before it, in one batch', async () => {
+    await h.runtime.send('alice/', { type: 'server.start' });
+    await h.clock.advance(3_000, () => h.settle()); // the kubelet's ready delay, polls due later
+    const ready = h.cluster.changes.at(-1)!.fact;
+    expect(ready.exists && ready.ready).toBe(true);
+    const seen: string[] = [];
+    h.runtime.subscribe((c) => seen.push(`${c.key} ${c.event.type}`));
+    const commits = h.runtime.stats.commits;
+    void h.runtime.send('carol/', { type: 'server.stop' }); // a command alone waits for the loop's turn
+    void h.runtime.observe('alice/', ready);
+    for (let i = 0; i < 10; i++) await Promise.resolve(); // microtasks only: no timer, immediate or I/O has run yet
+    expect(seen).toEqual(['carol/ server.stop', 'alice/ pod.observed']);
+    expect(stateOf('alice/')).toBe('running.ready');
+    expect(h.runtime.stats.commits).toBe(commits + 1);
+    await h.settle();
+    expect(h.runtime.stats.commits).toBe(commits + 1); // the flush the command had scheduled was taken over, not run empty
+  });
+
   it('stops a running server and ends stopped when the pod is gone', async () => {
     await h.runtime.send('alice/', { type: 'server.start' });
     await h.advance(10_000);
