@@ -126,6 +126,15 @@ async function relist(w: World): Promise<void> {
   for (const c of w.h.cluster.list(SERVERS)) await deliver(w, c, listedAt);
 }
 
+/**
+ * crossEpoch: the cluster is about to go back to lower resourceVersions. Events of the old epoch still
+ * undelivered may now arrive after facts of the new one, with versions that look newer; no watch can
+ * order those, so their servers count as needing the relist (which orders by the list's own version).
+ */
+function crossEpoch(w: World): void {
+  for (const c of w.inbox) w.lost.add(c.key);
+}
+
 async function command(w: World, key: string, event: ServerEvent): Promise<void> {
   let ack: { seq: number } | undefined;
   w.h.runtime.send(key, event).then(
@@ -204,12 +213,14 @@ async function run(w: World, s: Step): Promise<void> {
       break;
     case 'regress':
       if (s.lose) for (const key of SERVERS) w.lost.add(key);
+      crossEpoch(w);
       h.cluster.regress(Math.max(1, h.cluster.counter - s.back), { lose: s.lose });
       break;
     case 'recreate':
       h.cluster.recreate(SERVERS[s.server] as string, { ready: s.ready });
       break;
     case 'replaceInNewEpoch':
+      crossEpoch(w);
       h.cluster.regress(Math.max(1, h.cluster.counter - s.back));
       h.cluster.recreate(SERVERS[s.server] as string, { ready: s.ready });
       break;
