@@ -253,7 +253,9 @@ async function settle(w: World, bound: number): Promise<void> {
   h.cluster.faults.readyDelayMs = Math.min(h.cluster.faults.readyDelayMs, 3_000); // a kubelet slower than any deadline is a fault too
   pull(w);
   for (const c of w.inbox.splice(0)) await deliver(w, c);
-  await runFor(w, bound);
+  // The world's own late changes (a pod made under a 120 s kubelet delay turning ready, a late call
+  // landing) can come up to the bound after the faults stop; the bound runs from the last of them.
+  await runFor(w, 2 * bound);
   agree(w, 'with a watch that lost none of its events, before any relist', w.lost);
   await relist(w);
   await runFor(w, bound);
