@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MACHINE_VERSION } from '../../machines/server.machine.js';
@@ -6,8 +5,8 @@ import { MachineVersionError } from '../../machines/upgrades.js';
 import { replayCommand } from '../../src/hub/cli/db.js';
 import type { CliIo } from '../../src/hub/cli/io.js';
 import { UPGRADED, checkReplay } from '../../src/runtime/replay.js';
-import { openDatabase } from '../../src/store/database.js';
 import { Harness, tempDir } from '../support/harness.js';
+import { recorded, writeOld } from '../support/old-histories.js';
 
 /**
  * A history written by another MACHINE_VERSION is never replayed on this machine as if it were its
@@ -15,35 +14,12 @@ import { Harness, tempDir } from '../support/harness.js';
  * the start is refused with both versions named and nothing written.
  */
 
-interface Fixture {
-  machineVersion: number;
-  finalState: string;
-  events: unknown[];
-  expected: unknown;
-}
-
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => {
   tmp = tempDir();
 });
 afterEach(() => tmp.cleanup());
 
-/** writeOld makes a database holding one server as an older spawnkeeper left it. */
-function writeOld(path: string, key: string, fixture: Fixture, version = fixture.machineVersion): void {
-  const db = openDatabase(path, { now: 1_700_000_000_000, durability: 'normal' });
-  const snapshot = JSON.stringify(fixture.expected);
-  const sid = Number(
-    db
-      .prepare('INSERT INTO servers (key, snapshot, state, seq, since, machine_version, created_at) VALUES (?, ?, ?, ?, 0, ?, 0)')
-      .run(key, snapshot, fixture.finalState, fixture.events.length, version).lastInsertRowid,
-  );
-  const insert = db.prepare("INSERT INTO events (sid, seq, ts, type, payload, state_before, state_after) VALUES (?, ?, 0, ?, ?, '', '')");
-  fixture.events.forEach((e, i) => insert.run(sid, i + 1, (e as { type: string }).type, JSON.stringify(e)));
-  db.close();
-}
-
-const recorded = (version: number, name: string) =>
-  JSON.parse(readFileSync(new URL(`../fixtures/histories-v${version}/${name}.json`, import.meta.url), 'utf8')) as Fixture;
 const v1 = (name: string) => recorded(1, name);
 
 function rows(path: string): unknown[] {

@@ -6,12 +6,12 @@ import { Retention } from '../../src/runtime/retention.js';
 import type { RetentionPolicy } from '../../src/runtime/retention.js';
 import { openDatabase } from '../../src/store/database.js';
 import { HistoryStore } from '../../src/store/history-store.js';
-import { readFileSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { vacuumCommand } from '../../src/hub/cli/vacuum.js';
 import { APPLICATION_ID } from '../../src/store/database.js';
 import { loadMigrations, migrate } from '../../src/store/migrations.js';
 import { Harness, harnessPerTest, tempDir } from '../support/harness.js';
+import { recorded, writeOld } from '../support/old-histories.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -187,23 +187,8 @@ describe('retention after a machine upgrade', () => {
     const tmp = tempDir();
     try {
       const path = `${tmp.dir}/v1.db`;
-      const fixture = JSON.parse(readFileSync(new URL('../fixtures/histories-v1/start-during-stop.json', import.meta.url), 'utf8')) as {
-        machineVersion: number;
-        finalState: string;
-        events: Array<{ type: string }>;
-        expected: unknown;
-      };
-      const db = openDatabase(path, { now: 1_700_000_000_000, durability: 'normal' });
-      const sid = Number(
-        db
-          .prepare('INSERT INTO servers (key, snapshot, state, seq, since, machine_version, created_at) VALUES (?, ?, ?, ?, 0, ?, 0)')
-          .run('old/', JSON.stringify(fixture.expected), fixture.finalState, fixture.events.length, fixture.machineVersion).lastInsertRowid,
-      );
-      const insert = db.prepare(
-        "INSERT INTO events (sid, seq, ts, type, payload, state_before, state_after) VALUES (?, ?, 0, ?, ?, '', '')",
-      );
-      fixture.events.forEach((e, i) => insert.run(sid, i + 1, e.type, JSON.stringify(e)));
-      db.close();
+      const history = recorded(1, 'start-during-stop');
+      writeOld(path, 'old/', history);
       const old = new Harness(path);
       try {
         await old.runtime.send('old/', { type: 'server.stop' });
@@ -211,7 +196,7 @@ describe('retention after a machine upgrade', () => {
         await lifecycles(old, 'old/', 3);
         await old.advance(2 * DAY);
         const upgradedAt = old.store.events('old/').find((e) => e.type === 'machine.upgraded')?.seq;
-        expect(upgradedAt).toBe(fixture.events.length + 1);
+        expect(upgradedAt).toBe(history.events.length + 1);
         const pass = await retention(old, { maxAgeMs: DAY, lifecycles: 1 }).pass();
         expect(pass.checkpoints).toBeGreaterThan(0);
         const kept = old.store.events('old/');

@@ -33,14 +33,17 @@ function runs(program: string, args: string[]): boolean {
   }
 }
 
+/** installed: the program the environment variable names, else `fallback` (where Debian installs it), if that file exists. */
+function installed(variable: string, fallback: string): string | undefined {
+  const candidate = process.env[variable] || fallback;
+  return existsSync(candidate) ? candidate : undefined;
+}
+
 /** CHROMIUM: the CHROMIUM variable, else Debian's /usr/bin/chromium. */
 export const CHROMIUM: Tool = {
   name: 'Chromium (headless browser for the dashboard test)',
   debianPackage: 'chromium',
-  find: () => {
-    const candidate = process.env['CHROMIUM'] || '/usr/bin/chromium';
-    return existsSync(candidate) ? candidate : undefined;
-  },
+  find: () => installed('CHROMIUM', '/usr/bin/chromium'),
 };
 
 /** KUBECTL: the KUBECTL variable, else the kubectl on PATH (Debian's kubernetes-client installs /usr/bin/kubectl). */
@@ -69,8 +72,8 @@ export const JUPYTERHUB: Tool = {
   name: 'JupyterHub and its proxy (the end-to-end tests with SpawnkeeperSpawner)',
   debianPackage: 'jupyterhub',
   find: () => {
-    const candidate = process.env['JUPYTERHUB'] || '/usr/bin/jupyterhub';
-    return existsSync(candidate) && onPath('configurable-http-proxy') !== undefined && runs(candidate, ['--version'])
+    const candidate = installed('JUPYTERHUB', '/usr/bin/jupyterhub');
+    return candidate !== undefined && onPath('configurable-http-proxy') !== undefined && runs(candidate, ['--version'])
       ? candidate
       : undefined;
   },
@@ -80,10 +83,7 @@ export const JUPYTERHUB: Tool = {
 export const SINGLEUSER: Tool = {
   name: 'jupyterhub-singleuser (the real single-user server)',
   debianPackage: 'jupyterhub',
-  find: () => {
-    const candidate = process.env['JUPYTERHUB_SINGLEUSER'] || '/usr/bin/jupyterhub-singleuser';
-    return existsSync(candidate) ? candidate : undefined;
-  },
+  find: () => installed('JUPYTERHUB_SINGLEUSER', '/usr/bin/jupyterhub-singleuser'),
 };
 
 export const SYSTEM_TOOLS: readonly Tool[] = [CHROMIUM, KUBECTL, PYTHON_KUBERNETES, JUPYTERHUB, SINGLEUSER];

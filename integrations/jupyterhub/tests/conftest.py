@@ -112,6 +112,21 @@ def spawnkeeper(tmp_path):
     sk.stop()
 
 
+@pytest.fixture
+def spawnkeeper_with(tmp_path):
+    """Starts a spawnkeeper with its own settings (SpawnkeeperProcess's arguments); stopped after the test."""
+    started = []
+
+    def start(**settings):
+        sk = SpawnkeeperProcess(tmp_path, **settings).start()
+        started.append(sk)
+        return sk
+
+    yield start
+    for sk in started:
+        sk.stop()
+
+
 def make_spawner(sk, name="alice", server_name="", **traits):
     """A SpawnkeeperSpawner as JupyterHub builds one, for a user JupyterHub knows (name, url)."""
     from jupyterhub import orm

@@ -133,14 +133,12 @@ def test_stop_of_a_server_spawnkeeper_never_started_returns_and_poll_says_stoppe
     asyncio.run(go())
 
 
-def test_the_profile_in_user_options_picks_a_spawnkeeper_profile_and_an_unknown_one_is_a_400_naming_the_valid_ones(tmp_path):
-    from conftest import SpawnkeeperProcess
-
+def test_the_profile_in_user_options_picks_a_spawnkeeper_profile_and_an_unknown_one_is_a_400_naming_the_valid_ones(spawnkeeper_with):
     profiles = [
         {"slug": "small", "display_name": "Small", "default": True, "overrides": {"env": {"SIZE": "small"}}},
         {"slug": "large", "display_name": "Large", "overrides": {"env": {"SIZE": "large"}}},
     ]
-    sk = SpawnkeeperProcess(tmp_path, extra={"profiles": profiles}).start()
+    sk = spawnkeeper_with(extra={"profiles": profiles})
 
     async def go():
         spawner = make_spawner(sk, "gina")
@@ -156,17 +154,12 @@ def test_the_profile_in_user_options_picks_a_spawnkeeper_profile_and_an_unknown_
         assert user["servers"][""]["user_options"] == {"profile": "large"}
         await spawner.stop()
 
-    try:
-        asyncio.run(go())
-    finally:
-        sk.stop()
+    asyncio.run(go())
 
 
-def test_a_slow_start_follows_spawnkeepers_progress_stream_and_progress_yields_the_pods_events(tmp_path):
-    from conftest import SpawnkeeperProcess
-
+def test_a_slow_start_follows_spawnkeepers_progress_stream_and_progress_yields_the_pods_events(spawnkeeper_with):
     # The image "pulls" for 2.5 s and spawnkeeper answers 202 after 0.1 s: start() must follow the stream.
-    sk = SpawnkeeperProcess(tmp_path, kubelet={"readyMs": 2500}, extra={"slow_spawn_timeout": 0.1}).start()
+    sk = spawnkeeper_with(kubelet={"readyMs": 2500}, extra={"slow_spawn_timeout": 0.1})
 
     async def go():
         spawner = make_spawner(sk, "hank")
@@ -179,10 +172,7 @@ def test_a_slow_start_follows_spawnkeepers_progress_stream_and_progress_yields_t
         assert all(isinstance(e.get("progress"), int) and 0 <= e["progress"] < 100 for e in events if "progress" in e)
         await spawner.stop()
 
-    try:
-        asyncio.run(go())
-    finally:
-        sk.stop()
+    asyncio.run(go())
 
 
 def test_a_stop_spawnkeeper_cannot_take_yet_is_asked_again_until_it_is_accepted_and_done(spawnkeeper):
