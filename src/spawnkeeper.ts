@@ -20,6 +20,7 @@ import { SpecStore } from './store/spec-store.js';
 import type { ReflectorHealth } from './kube/reflector.js';
 import { OrphanSweeper } from './kube/sweeper.js';
 import type { Clock } from './core/clock.js';
+import { onAbort } from './core/abort.js';
 import { sleep, systemClock } from './core/clock.js';
 import { waitUntil } from './core/wait.js';
 import type { HistoryEntry, ReplayCheck } from './runtime/replay.js';
@@ -370,7 +371,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
       () => resolve(true),
       () => resolve(false),
     );
-    abort.signal.addEventListener('abort', () => resolve(false), { once: true });
+    onAbort(abort.signal, () => resolve(false));
   });
   const electing = lease.start(abort.signal);
   // Know whether this hub may act before serving (a hub with a reachable API reports healthy from its

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { onAbort } from './abort.js';
 
 /**
  * Clock is the only way time enters the runtime: tests drive a ManualClock, production the system's.
@@ -34,17 +35,16 @@ export const systemClock: Clock = {
 
 /** sleep waits on the injected clock; an abort ends it early. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return Promise.resolve();
   return new Promise((resolve) => {
-    const handle = clock.setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', abort);
+    const handle = clock.setTimeout(() => {
+      off();
       resolve();
-    }
-    function abort() {
+    }, ms);
+    const off = onAbort(signal, () => {
       clock.clearTimeout(handle);
-      done();
-    }
-    signal?.addEventListener('abort', abort, { once: true });
+      resolve();
+    });
   });
 }
 

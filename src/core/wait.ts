@@ -1,3 +1,4 @@
+import { onAbort } from './abort.js';
 import type { Clock } from './clock.js';
 
 export interface WaitOptions<T> {
@@ -30,15 +31,14 @@ export function waitUntil<T>(o: WaitOptions<T>): Promise<T | undefined> {
       done = true;
       off();
       o.clock.clearTimeout(timer);
-      o.signal?.removeEventListener('abort', onAbort);
+      stopped();
       resolve(value);
     };
-    const onAbort = () => finish(undefined);
     const off = o.subscribe(() => {
       const value = o.read();
       if (value !== undefined && o.until(value)) finish(value);
     });
     const timer = o.clock.setTimeout(() => finish(undefined), o.ms);
-    o.signal?.addEventListener('abort', onAbort, { once: true });
+    const stopped = onAbort(o.signal, () => finish(undefined));
   });
 }

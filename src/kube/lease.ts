@@ -5,6 +5,7 @@ import type { Gate } from '../runtime/gate.js';
 import type { EpochSource } from './fence.js';
 import type { LeaseRecord, LeaseStore } from './lease-store.js';
 import { LeaseConflictError } from './lease-store.js';
+import { onAbort } from '../core/abort.js';
 import { sleep } from '../core/clock.js';
 
 /** LeaseTimings are client-go's leader-election knobs, in ms. */
@@ -192,8 +193,7 @@ export class LeaseElector implements Gate, EpochSource {
   private async attempt(signal: AbortSignal): Promise<void> {
     const sent = { mono: this.o.clock.monotonic(), wall: this.o.clock.now() };
     const call = new AbortController();
-    const onAbort = () => call.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const stopped = onAbort(signal, () => call.abort(signal.reason));
     // Each attempt (a read and a write) is bounded, so a call that hangs cannot hold the loop past the deadline.
     const timer = this.o.clock.setTimeout(
       () => call.abort(new Error('lease call timed out')),
@@ -209,7 +209,7 @@ export class LeaseElector implements Gate, EpochSource {
       this.o.logger?.debug({ lease: this.o.store.name, err: this.lastError }, 'lease attempt failed');
     } finally {
       this.o.clock.clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      stopped();
     }
     this.refresh();
   }

@@ -3,6 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Backoff } from '../../machines/backoff.js';
 import { backoffDelay, equalJitter } from '../../machines/backoff.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import { onAbort } from '../core/abort.js';
 import { sleep } from '../core/clock.js';
 import { statusOf } from './pod-client.js';
 
@@ -57,7 +58,7 @@ export function watchOnce(o: WatchOptions, rv: string | undefined, resyncAt: num
       settled = true;
       if (silence !== undefined) clock.clearTimeout(silence);
       if (resync !== undefined) clock.clearTimeout(resync);
-      signal.removeEventListener('abort', onAbort);
+      stopped();
       controller?.abort();
       if (err === undefined) resolve(latest);
       else reject(err);
@@ -70,8 +71,7 @@ export function watchOnce(o: WatchOptions, rv: string | undefined, resyncAt: num
     if (Number.isFinite(resyncAt)) {
       resync = clock.setTimeout(() => finish(new WatchEnded('resync')), Math.max(0, resyncAt - clock.monotonic()));
     }
-    const onAbort = () => finish(new Error('aborted'));
-    signal.addEventListener('abort', onAbort);
+    const stopped = onAbort(signal, () => finish(new Error('aborted')));
     arm();
     const onEvent = (type: string, obj: unknown) => {
       if (settled) return;

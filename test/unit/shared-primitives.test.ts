@@ -3,10 +3,11 @@ import { backoffDelay, equalJitter } from '../../machines/backoff.js';
 import { InvalidDelayError, configureServerMachine, serverMachine } from '../../machines/server.machine.js';
 import { parseTimerId } from '../../machines/timer-id.js';
 import type { AnyStateNode } from 'xstate';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock, sleep } from '../../src/core/clock.js';
 import { ConfigError } from '../../src/core/schema.js';
 import { waitUntil } from '../../src/core/wait.js';
 import { checkLeaseTimings } from '../../src/kube/lease.js';
+import { OrphanSweeper } from '../../src/kube/sweeper.js';
 
 describe('backoff', () => {
   it('doubles from the first wait per attempt and never exceeds its cap, however many attempts failed', () => {
@@ -136,6 +137,49 @@ describe('waiting for a state', () => {
     expect(await pending).toBeUndefined();
     expect(await wait(clock, box, (v) => v === 5, 60_000, abort.signal)).toBeUndefined();
     expect(await wait(clock, box, (v) => v === 5, 0)).toBeUndefined();
+    expect(clock.pending()).toBe(0);
+  });
+});
+
+describe('stopping', () => {
+  it('a sleep ends at once when its signal has already aborted, not after its whole wait', async () => {
+    const clock = new ManualClock();
+    const abort = new AbortController();
+    abort.abort();
+    let woke = false;
+    const pending = sleep(clock, 60_000, abort.signal).then(() => (woke = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(woke).toBe(true);
+    await pending;
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('a sweeper stopped while a call of its sweep is in flight ends without waiting out its interval', async () => {
+    // The race behind a hub that ignored SIGTERM for a minute: the stop aborts the Secrets list, and the
+    // loop's sleep then began on a signal that had already aborted.
+    const clock = new ManualClock();
+    const abort = new AbortController();
+    const sweeper = new OrphanSweeper({
+      store: { orphans: () => [], removeOrphan: () => undefined },
+      pods: { deleteExact: () => Promise.resolve('gone' as const) },
+      secrets: {
+        listSecrets: (signal) =>
+          new Promise((_, reject) => {
+            abort.abort();
+            reject(signal?.reason as Error);
+          }),
+        deleteSecret: () => Promise.resolve('gone' as const),
+      },
+      ourPods: () => [],
+      stateOf: () => undefined,
+      clock,
+      intervalMs: 60_000,
+    });
+    let ended = false;
+    const running = sweeper.start(abort.signal).then(() => (ended = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(ended).toBe(true);
+    await running;
     expect(clock.pending()).toBe(0);
   });
 });

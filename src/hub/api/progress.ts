@@ -1,3 +1,4 @@
+import { onAbort } from '../../core/abort.js';
 import type { ServerStatus } from '../../spawnkeeper.js';
 import type { HubContext } from '../context.js';
 import { findUser, serverName, spawnFailure, userName } from '../context.js';
@@ -108,11 +109,10 @@ function stream(hub: HubContext, ctx: RequestContext, key: string, s: ServerStat
     unsubscribe();
     unguard();
     clearInterval(keepalive);
-    hub.shutdown.removeEventListener('abort', onShutdown);
+    unshut();
     if (frame !== undefined && !res.destroyed) send(frame);
     res.end();
   };
-  const onShutdown = () => finish(undefined);
   const off = hub.index.watch(key, (now) => {
     if (now.state === 'spawn_pending') for (const e of held.splice(0)) emit(e);
     const frame = finalFrame(hub, now);
@@ -120,7 +120,7 @@ function stream(hub: HubContext, ctx: RequestContext, key: string, s: ServerStat
   });
   const keepalive = setInterval(() => res.write('\n\n'), Math.max(10, hub.config.progressKeepalive * 1000));
   keepalive.unref();
-  hub.shutdown.addEventListener('abort', onShutdown, { once: true });
+  const unshut = onAbort(hub.shutdown, () => finish(undefined));
   res.once('close', () => finish(undefined));
   const target = { user: s.user, server: s.name };
   const unguard = guardStream(

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { AnyStateNode } from 'xstate';
 import { DEFAULT_DELAYS, serverMachine } from '../../../machines/server.machine.js';
+import { onAbort } from '../../core/abort.js';
 import type { ServerStatus } from '../../spawnkeeper.js';
 import type { HubContext } from '../context.js';
 import { serverName, userName } from '../context.js';
@@ -144,11 +145,11 @@ function stream(hub: HubContext): Handler {
       off();
       unguard();
       clearInterval(beat);
-      hub.shutdown.removeEventListener('abort', end);
+      unshut();
       res.end();
     };
     const unguard = guardStream(hub, ctx.req, (c) => READ.some((scope) => c.grants.has(scope)), end);
-    hub.shutdown.addEventListener('abort', end);
+    const unshut = onAbort(hub.shutdown, end);
     res.once('close', end);
   };
 }
