@@ -19,6 +19,20 @@ export default tseslint.config(
     },
   },
   {
+    // A listener added to a signal that has already aborted never runs: every stoppable wait goes through onAbort.
+    files: ['src/**/*.ts', 'bench/**/*.ts'],
+    ignores: ['src/core/abort.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='addEventListener'][arguments.0.value='abort']",
+          message: "use onAbort (src/core/abort.ts): addEventListener('abort') misses a signal that has already aborted.",
+        },
+      ],
+    },
+  },
+  {
     // Machines are pure definitions: no I/O, no clock, no drivers (Temporal's workflow rule).
     files: ['machines/**/*.ts'],
     rules: {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PodFact } from '../machines/pod-fact.js';
+import { onAbort } from '../src/core/abort.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import type { PodClient } from '../src/runtime/pod-client.js';
 import type { EventStore, StepRecord } from '../src/store/event-store.js';
@@ -55,8 +56,7 @@ export class InstantCluster implements PodClient {
   readonly held = new Set<string>();
 
   create(key: string, signal: AbortSignal): Promise<PodFact> {
-    if (this.held.has(key))
-      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+    if (this.held.has(key)) return new Promise((_, reject) => onAbort(signal, () => reject(signal.reason as Error)));
     let pod = this.pods.get(key);
     if (pod === undefined) {
       pod = { uid: `uid-${++this.uids}`, rv: ++this.rv, phase: 'Pending', ready: false, deleting: false };
