@@ -87,8 +87,9 @@ export class SqliteEventStore implements EventStore {
   private readonly insertServer: Statement;
   private readonly updateServer: Statement;
   private readonly insertEvent: Statement;
-  private readonly upsertTimer: Statement;
-  private readonly deleteTimer: Statement;
+  /** Timer statements by how many rows they write: a step's arms go in one statement, its removals in one. */
+  private readonly upsertTimers = new Map<number, Statement>();
+  private readonly deleteTimers = new Map<number, Statement>();
   private readonly insertOutbox: Statement;
   private readonly deleteOutbox: Statement;
   private readonly upsertOrphan: Statement;
@@ -109,10 +110,6 @@ export class SqliteEventStore implements EventStore {
     this.insertEvent = db.prepare(
       'INSERT INTO events (sid, seq, ts, type, payload, state_before, state_after, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.upsertTimer = db.prepare(
-      'INSERT INTO timers (sid, id, due_at, delay_ms, event, crc) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sid, id) DO UPDATE SET due_at = excluded.due_at, delay_ms = excluded.delay_ms, event = excluded.event, crc = excluded.crc',
-    );
-    this.deleteTimer = db.prepare('DELETE FROM timers WHERE sid = ? AND id = ?');
     this.insertOutbox = db.prepare('INSERT INTO outbox (sid, kind, params, created_at, crc) VALUES (?, ?, ?, ?, ?)');
     this.deleteOutbox = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.upsertOrphan = db.prepare(
@@ -233,21 +230,7 @@ export class SqliteEventStore implements EventStore {
       r.stateAfter,
       eventSum(sid, r.seq, r.ts, r.type, r.payload, r.stateBefore, r.stateAfter),
     );
-    if (r.firedTimer !== undefined) this.deleteTimer.run(sid, r.firedTimer);
-    for (const change of r.timers) {
-      if ('arm' in change) {
-        const event = JSON.stringify(change.arm.event);
-        const dueAt = r.ts + change.arm.delay;
-        this.upsertTimer.run(
-          sid,
-          change.arm.id,
-          dueAt,
-          change.arm.delay,
-          event,
-          timerSum(sid, change.arm.id, dueAt, event, change.arm.delay),
-        );
-      } else this.deleteTimer.run(sid, change.cancel);
-    }
+    this.writeTimers(sid, r);
     if (r.doneEffect !== undefined) this.deleteOutbox.run(r.doneEffect);
     const ids: number[] = [];
     for (const effect of r.effects) {
@@ -258,6 +241,49 @@ export class SqliteEventStore implements EventStore {
     for (const orphan of r.orphans)
       this.upsertOrphan.run(sid, orphan.uid ?? '', orphan.reason, r.ts, orphanSum(sid, orphan.uid ?? '', orphan.reason, r.ts));
     r.alongside?.();
+  }
+
+  /**
+   * writeTimers stores what a step left of each timer it touched: the one it consumed and each it
+   * cancelled are removed, each it armed is written, and a timer touched twice keeps its last change
+   * (leaving and re-entering a state cancels a timer and arms it again). One statement removes, one writes.
+   */
+  private writeTimers(sid: number, r: StepRecord): void {
+    if (r.firedTimer === undefined && r.timers.length === 0) return;
+    const last = new Map<string, { readonly event: unknown; readonly delay: number } | null>();
+    if (r.firedTimer !== undefined) last.set(r.firedTimer, null);
+    for (const change of r.timers) {
+      if ('arm' in change) last.set(change.arm.id, change.arm);
+      else last.set(change.cancel, null);
+    }
+    const removed: Array<number | string> = [sid];
+    const armed: Array<number | string> = [];
+    for (const [id, arm] of last) {
+      if (arm === null) {
+        removed.push(id);
+        continue;
+      }
+      const event = JSON.stringify(arm.event);
+      const dueAt = r.ts + arm.delay;
+      armed.push(sid, id, dueAt, arm.delay, event, timerSum(sid, id, dueAt, event, arm.delay));
+    }
+    if (removed.length > 1) this.timerStatement(this.deleteTimers, removed.length - 1).run(removed);
+    if (armed.length > 0) this.timerStatement(this.upsertTimers, armed.length / 6).run(armed);
+  }
+
+  private timerStatement(cache: Map<number, Statement>, rows: number): Statement {
+    let statement = cache.get(rows);
+    if (statement === undefined) {
+      statement =
+        cache === this.deleteTimers
+          ? this.db.prepare(`DELETE FROM timers WHERE sid = ? AND id IN (${Array(rows).fill('?').join(', ')})`)
+          : this.db.prepare(
+              `INSERT INTO timers (sid, id, due_at, delay_ms, event, crc) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ` +
+                'ON CONFLICT (sid, id) DO UPDATE SET due_at = excluded.due_at, delay_ms = excluded.delay_ms, event = excluded.event, crc = excluded.crc',
+            );
+      cache.set(rows, statement);
+    }
+    return statement;
   }
 }
 

@@ -4,6 +4,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DatabaseRefusedError, openDatabase } from '../../src/store/database.js';
 import { loadMigrations } from '../../src/store/migrations.js';
+import { SqliteEventStore } from '../../src/store/event-store.js';
+import type { StepRecord } from '../../src/store/event-store.js';
 import { tempDir } from '../support/harness.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -102,5 +104,45 @@ describe('database files', () => {
     writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length / 2)));
     const err = refused(path);
     expect(['corrupt', 'not-sqlite']).toContain(err.why);
+  });
+});
+
+describe('timer rows', () => {
+  it("keep each timer's last change within a step: re-armed stays, armed then cancelled goes, the consumed one goes unless re-armed", () => {
+    const db = openDatabase(':memory:');
+    const store = new SqliteEventStore(db, { machineVersion: 1 });
+    const arm = (id: string, delay: number) => ({ arm: { id, event: { type: `t.${id}` }, delay } });
+    const record = (seq: number, change: Partial<StepRecord>): StepRecord => ({
+      sid: seq === 1 ? undefined : 1,
+      key: 'alice/',
+      seq,
+      ts: 1_000 * seq,
+      type: 'e',
+      payload: '{}',
+      stateBefore: 's',
+      stateAfter: 's',
+      snapshot: '{}',
+      since: 0,
+      timers: [],
+      effects: [],
+      orphans: [],
+      ...change,
+    });
+    const rows = () => store.loadTimers().map((t) => [t.id, t.dueAt]);
+    store.commit([record(1, { timers: [arm('a', 10), arm('b', 20), arm('c', 30)] })]);
+    expect(rows()).toEqual([
+      ['a', 1_010],
+      ['b', 1_020],
+      ['c', 1_030],
+    ]);
+    // a: cancelled and armed again (re-entered); b: armed again then cancelled; c: consumed and re-armed.
+    store.commit([record(2, { firedTimer: 'c', timers: [{ cancel: 'a' }, arm('a', 5), arm('b', 7), { cancel: 'b' }, arm('c', 40)] })]);
+    expect(rows()).toEqual([
+      ['a', 2_005],
+      ['c', 2_040],
+    ]);
+    store.commit([record(3, { firedTimer: 'c', timers: [{ cancel: 'a' }, { cancel: 'nothing' }] })]);
+    expect(rows()).toEqual([]);
+    db.close();
   });
 });
