@@ -27,7 +27,7 @@ async function main(path: string, url: string, expectedTimers: number): Promise<
   // The hub acts from the moment it holds the Lease (re-run effects, the first relist), so timers may
   // already have been armed or cleared since the restore: memory and the file must agree now, in one tick.
   const timers = sk.health().timers;
-  const inFile = (db.prepare('SELECT COUNT(*) AS n FROM timers').get() as { n: number }).n;
+  const inFile = (db.prepare('SELECT COALESCE(SUM(json_array_length(timers)), 0) AS n FROM servers').get() as { n: number }).n;
   if (timers !== inFile)
     throw new Error(`restart: ${timers} timers armed, the file holds ${inFile} (${expectedTimers} before the restart)`);
   return { loaded, opened, ready, cpu, servers: sk.health().servers, timers };

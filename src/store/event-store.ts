@@ -68,6 +68,18 @@ export interface StepRecord extends EventRow {
   readonly alongside?: (() => void) | undefined;
 }
 
+/** StoredTimer is one entry of a server row's `timers` list: [id, dueAt, delay (null in old rows), event JSON, checksum (null in old rows)]. */
+type StoredTimer = [id: string, dueAt: number, delay: number | null, event: string, crc: number | null];
+
+const isStoredTimer = (e: unknown): e is StoredTimer =>
+  Array.isArray(e) &&
+  e.length === 5 &&
+  typeof e[0] === 'string' &&
+  typeof e[1] === 'number' &&
+  (e[2] === null || typeof e[2] === 'number') &&
+  typeof e[3] === 'string' &&
+  (e[4] === null || typeof e[4] === 'number');
+
 /** EventStore is the runtime's durable memory; SqliteEventStore is the one implementation. */
 export interface EventStore {
   loadServers(): ServerRow[];
@@ -87,9 +99,15 @@ export class SqliteEventStore implements EventStore {
   private readonly insertServer: Statement;
   private readonly updateServer: Statement;
   private readonly insertEvent: Statement;
-  /** Timer statements by how many rows they write: a step's arms go in one statement, its removals in one. */
-  private readonly upsertTimers = new Map<number, Statement>();
-  private readonly deleteTimers = new Map<number, Statement>();
+  private readonly updateServerTimers: Statement;
+  private readonly readTimers: Statement;
+  /**
+   * timers: each server's armed timers as its row holds them (id → the entry's JSON), so a step writes
+   * the row's new list without reading it. Filled from the rows at `loadTimers` (or a row's first
+   * step); what a batch changes is staged and kept only once its transaction has committed.
+   */
+  private readonly timers = new Map<number, Map<string, string>>();
+  private staged = new Map<number, Map<string, string>>();
   private readonly insertOutbox: Statement;
   private readonly deleteOutbox: Statement;
   private readonly upsertOrphan: Statement;
@@ -107,6 +125,10 @@ export class SqliteEventStore implements EventStore {
     this.updateServer = db.prepare(
       'UPDATE servers SET snapshot = ?, state = ?, seq = ?, since = ?, machine_version = ?, crc = ? WHERE sid = ?',
     );
+    this.updateServerTimers = db.prepare(
+      'UPDATE servers SET snapshot = ?, state = ?, seq = ?, since = ?, machine_version = ?, crc = ?, timers = ? WHERE sid = ?',
+    );
+    this.readTimers = db.prepare('SELECT timers FROM servers WHERE sid = ?').pluck();
     this.insertEvent = db.prepare(
       'INSERT INTO events (sid, seq, ts, type, payload, state_before, state_after, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -133,12 +155,37 @@ export class SqliteEventStore implements EventStore {
 
   loadTimers(): TimerRow[] {
     const rows = this.read(
-      () =>
-        this.db.prepare('SELECT sid, id, due_at AS dueAt, delay_ms AS delay, event, crc FROM timers ORDER BY due_at, sid').all() as Array<
-          TimerRow & Checked
-        >,
+      () => this.db.prepare("SELECT sid, timers FROM servers WHERE timers != '[]'").all() as Array<{ sid: number; timers: string }>,
     );
-    return rows.map((r) => this.verified(r, timerSum(r.sid, r.id, r.dueAt, r.event, r.delay), `timer ${r.id} of server #${r.sid}`));
+    this.timers.clear();
+    const all: TimerRow[] = [];
+    for (const { sid, timers } of rows) {
+      for (const [id, dueAt, delay, event] of this.parseTimers(sid, timers)) all.push({ sid, id, dueAt, delay, event });
+    }
+    return all.sort((a, b) => a.dueAt - b.dueAt || a.sid - b.sid);
+  }
+
+  /**
+   * parseTimers reads a row's timer list, checking each entry's checksum (anything else is a damaged
+   * file), and keeps it as the server's committed list.
+   */
+  private parseTimers(sid: number, text: string): StoredTimer[] {
+    const entries = new Map<string, string>();
+    let list: unknown;
+    try {
+      list = JSON.parse(text);
+    } catch {
+      list = undefined;
+    }
+    if (!Array.isArray(list)) throw new DatabaseRefusedError(this.db.name, 'corrupt', `the timer list of server #${sid} is damaged`);
+    for (const entry of list as unknown[]) {
+      if (!isStoredTimer(entry)) throw new DatabaseRefusedError(this.db.name, 'corrupt', `a timer of server #${sid} is damaged`);
+      const [id, dueAt, delay, event, crc] = entry;
+      this.verified({ crc }, timerSum(sid, id, dueAt, event, delay), `timer ${id} of server #${sid}`);
+      entries.set(id, JSON.stringify(entry));
+    }
+    this.timers.set(sid, entries);
+    return list as StoredTimer[];
   }
 
   loadOutbox(): OutboxRow[] {
@@ -149,7 +196,10 @@ export class SqliteEventStore implements EventStore {
   }
 
   commit(records: StepRecord[]): void {
+    this.staged = new Map();
     this.commitTx(records);
+    for (const [sid, entries] of this.staged) this.timers.set(sid, entries);
+    this.staged = new Map();
   }
 
   events(key: string): EventRow[] {
@@ -203,23 +253,19 @@ export class SqliteEventStore implements EventStore {
 
   private write(r: StepRecord, created: Map<string, number>): void {
     let sid = r.sid ?? created.get(r.key);
+    const sum = serverSum(r.key, r.snapshot, r.stateAfter, r.seq, r.since);
+    const fresh = sid === undefined;
     if (sid === undefined) {
-      const crc = serverSum(r.key, r.snapshot, r.stateAfter, r.seq, r.since);
-      sid = Number(this.insertServer.run(r.key, r.snapshot, r.stateAfter, r.seq, r.since, this.machineVersion, r.ts, crc).lastInsertRowid);
+      sid = Number(this.insertServer.run(r.key, r.snapshot, r.stateAfter, r.seq, r.since, this.machineVersion, r.ts, sum).lastInsertRowid);
       created.set(r.key, sid);
-      r.sid = sid;
-    } else {
-      r.sid = sid;
-      this.updateServer.run(
-        r.snapshot,
-        r.stateAfter,
-        r.seq,
-        r.since,
-        this.machineVersion,
-        serverSum(r.key, r.snapshot, r.stateAfter, r.seq, r.since),
-        sid,
-      );
+      // A new row starts with no timers; a sid freed by a dropped server and taken again must not inherit its list.
+      this.staged.set(sid, new Map());
     }
+    r.sid = sid;
+    // A timer entry's checksum covers the server's sid, so a new server's first timers follow its insert.
+    const timers = this.nextTimers(sid, r);
+    if (timers !== undefined) this.updateServerTimers.run(r.snapshot, r.stateAfter, r.seq, r.since, this.machineVersion, sum, timers, sid);
+    else if (!fresh) this.updateServer.run(r.snapshot, r.stateAfter, r.seq, r.since, this.machineVersion, sum, sid);
     this.insertEvent.run(
       sid,
       r.seq,
@@ -230,7 +276,6 @@ export class SqliteEventStore implements EventStore {
       r.stateAfter,
       eventSum(sid, r.seq, r.ts, r.type, r.payload, r.stateBefore, r.stateAfter),
     );
-    this.writeTimers(sid, r);
     if (r.doneEffect !== undefined) this.deleteOutbox.run(r.doneEffect);
     const ids: number[] = [];
     for (const effect of r.effects) {
@@ -244,46 +289,33 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * writeTimers stores what a step left of each timer it touched: the one it consumed and each it
-   * cancelled are removed, each it armed is written, and a timer touched twice keeps its last change
-   * (leaving and re-entering a state cancels a timer and arms it again). One statement removes, one writes.
+   * nextTimers applies a step's timer changes to the server's list — the one it consumed and each it
+   * cancelled removed, each it armed written with its due time and checksum, a timer touched twice
+   * keeping its last change (leaving and re-entering a state cancels a timer and arms it again) — and
+   * returns the row's new `timers` value, or undefined when the step touched none.
    */
-  private writeTimers(sid: number, r: StepRecord): void {
-    if (r.firedTimer === undefined && r.timers.length === 0) return;
-    const last = new Map<string, { readonly event: unknown; readonly delay: number } | null>();
-    if (r.firedTimer !== undefined) last.set(r.firedTimer, null);
-    for (const change of r.timers) {
-      if ('arm' in change) last.set(change.arm.id, change.arm);
-      else last.set(change.cancel, null);
+  private nextTimers(sid: number, r: StepRecord): string | undefined {
+    if (r.firedTimer === undefined && r.timers.length === 0) return undefined;
+    // The batch's own copy of the list is changed in place; the committed one is copied first.
+    let entries = this.staged.get(sid);
+    if (entries === undefined) {
+      if (!this.timers.has(sid)) this.parseTimers(sid, this.readTimers.get(sid) as string);
+      entries = new Map(this.timers.get(sid));
+      this.staged.set(sid, entries);
     }
-    const removed: Array<number | string> = [sid];
-    const armed: Array<number | string> = [];
-    for (const [id, arm] of last) {
-      if (arm === null) {
-        removed.push(id);
+    if (r.firedTimer !== undefined) entries.delete(r.firedTimer);
+    for (const change of r.timers) {
+      if (!('arm' in change)) {
+        entries.delete(change.cancel);
         continue;
       }
-      const event = JSON.stringify(arm.event);
-      const dueAt = r.ts + arm.delay;
-      armed.push(sid, id, dueAt, arm.delay, event, timerSum(sid, id, dueAt, event, arm.delay));
+      const { id, delay } = change.arm;
+      const event = JSON.stringify(change.arm.event);
+      const dueAt = r.ts + delay;
+      entries.delete(id);
+      entries.set(id, JSON.stringify([id, dueAt, delay, event, timerSum(sid, id, dueAt, event, delay)] satisfies StoredTimer));
     }
-    if (removed.length > 1) this.timerStatement(this.deleteTimers, removed.length - 1).run(removed);
-    if (armed.length > 0) this.timerStatement(this.upsertTimers, armed.length / 6).run(armed);
-  }
-
-  private timerStatement(cache: Map<number, Statement>, rows: number): Statement {
-    let statement = cache.get(rows);
-    if (statement === undefined) {
-      statement =
-        cache === this.deleteTimers
-          ? this.db.prepare(`DELETE FROM timers WHERE sid = ? AND id IN (${Array(rows).fill('?').join(', ')})`)
-          : this.db.prepare(
-              `INSERT INTO timers (sid, id, due_at, delay_ms, event, crc) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ` +
-                'ON CONFLICT (sid, id) DO UPDATE SET due_at = excluded.due_at, delay_ms = excluded.delay_ms, event = excluded.event, crc = excluded.crc',
-            );
-      cache.set(rows, statement);
-    }
-    return statement;
+    return `[${[...entries.values()].join(',')}]`;
   }
 }
 

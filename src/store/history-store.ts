@@ -93,7 +93,7 @@ export class HistoryStore {
     );
     this.dropTx = db.transaction((sid: number) => {
       const removed = db.prepare('DELETE FROM events WHERE sid = ?').run(sid).changes;
-      for (const table of ['timers', 'outbox', 'orphans']) db.prepare(`DELETE FROM ${table} WHERE sid = ?`).run(sid);
+      for (const table of ['outbox', 'orphans']) db.prepare(`DELETE FROM ${table} WHERE sid = ?`).run(sid);
       db.prepare('DELETE FROM servers WHERE sid = ?').run(sid);
       return removed;
     });
@@ -173,7 +173,7 @@ export class HistoryStore {
     return this.unsynced(() => this.sweepRange.run(afterId, throughId).changes);
   }
 
-  /** drop removes a server and all it left (events, timers, outbox, orphan records) in one transaction. */
+  /** drop removes a server and all it left (events, its row with its timers, outbox, orphan records) in one transaction. */
   drop(sid: number): number {
     return this.unsynced(() => this.dropTx(sid));
   }

@@ -21,9 +21,8 @@ const FLIPS = Number(process.env['FUZZ_DB_FLIPS'] ?? 400);
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20171229);
 /** What each row means; bookkeeping columns (created_at, machine_version, applied_at) are informational only. */
 const TABLES: Record<string, string> = {
-  servers: 'sid, key, snapshot, state, seq, since',
+  servers: 'sid, key, snapshot, state, seq, since, timers',
   events: 'id, sid, seq, ts, type, payload, state_before, state_after',
-  timers: 'sid, id, due_at, event',
   outbox: 'id, sid, kind, params',
   orphans: 'sid, uid, reason, recorded_at',
   schema_migrations: 'version, name',

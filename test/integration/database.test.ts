@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DatabaseRefusedError, openDatabase } from '../../src/store/database.js';
-import { loadMigrations } from '../../src/store/migrations.js';
+import { APPLICATION_ID, DatabaseRefusedError, openDatabase } from '../../src/store/database.js';
+import { loadMigrations, migrate } from '../../src/store/migrations.js';
 import { SqliteEventStore } from '../../src/store/event-store.js';
 import type { StepRecord } from '../../src/store/event-store.js';
 import { tempDir } from '../support/harness.js';
@@ -143,6 +143,75 @@ describe('timer rows', () => {
     ]);
     store.commit([record(3, { firedTimer: 'c', timers: [{ cancel: 'a' }, { cancel: 'nothing' }] })]);
     expect(rows()).toEqual([]);
+    db.close();
+  });
+});
+
+describe('migration 008: timers into their server rows', () => {
+  /** atVersion7 writes a file as the hub before migration 008 did: a server with timer rows of its own table. */
+  function atVersion7(path: string, crc: number | null): void {
+    const db = new BetterSqlite3(path);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    migrate(
+      db,
+      loadMigrations().filter((m) => m.version <= 7),
+      0,
+    );
+    db.prepare(
+      "INSERT INTO servers (sid, key, snapshot, state, seq, since, machine_version, created_at) VALUES (7, 'alice/', '{}', 'spawn_pending', 1, 0, 3, 0)",
+    ).run();
+    const timer = db.prepare('INSERT INTO timers (sid, id, due_at, delay_ms, event, crc) VALUES (7, ?, ?, ?, ?, ?)');
+    timer.run(
+      'xstate.after.startTimeout.server.spawn_pending',
+      6_000,
+      5_000,
+      '{"type":"xstate.after.startTimeout.server.spawn_pending"}',
+      crc,
+    );
+    timer.run(
+      'xstate.after.pollInterval.server.spawn_pending.waiting',
+      2_000,
+      null,
+      '{"type":"xstate.after.pollInterval.server.spawn_pending.waiting"}',
+      null,
+    );
+    db.close();
+  }
+
+  it('moves every timer row into its server row with its delay and checksum as they were, and drops the table', () => {
+    const path = `${tmp.dir}/v7.db`;
+    atVersion7(path, null);
+    const db = openDatabase(path);
+    expect(db.prepare("SELECT name FROM sqlite_schema WHERE name = 'timers'").get()).toBeUndefined();
+    const store = new SqliteEventStore(db, { machineVersion: 3 });
+    expect(store.loadTimers()).toEqual([
+      {
+        sid: 7,
+        id: 'xstate.after.pollInterval.server.spawn_pending.waiting',
+        dueAt: 2_000,
+        delay: null,
+        event: '{"type":"xstate.after.pollInterval.server.spawn_pending.waiting"}',
+      },
+      {
+        sid: 7,
+        id: 'xstate.after.startTimeout.server.spawn_pending',
+        dueAt: 6_000,
+        delay: 5_000,
+        event: '{"type":"xstate.after.startTimeout.server.spawn_pending"}',
+      },
+    ]);
+    db.close();
+  });
+
+  it('keeps refusing a timer whose checksum does not match once it has moved', () => {
+    const path = `${tmp.dir}/v7-damaged.db`;
+    atVersion7(path, 12_345);
+    const db = openDatabase(path);
+    expect(() => new SqliteEventStore(db, { machineVersion: 3 }).loadTimers()).toThrow(
+      /timer xstate\.after\.startTimeout\S* of server #7 is damaged/,
+    );
+    db.prepare('UPDATE servers SET timers = \'[["x", 1\' WHERE sid = 7').run();
+    expect(() => new SqliteEventStore(db, { machineVersion: 3 }).loadTimers()).toThrow(/the timer list of server #7 is damaged/);
     db.close();
   });
 });

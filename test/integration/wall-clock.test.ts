@@ -76,7 +76,12 @@ describe('wall-clock steps', () => {
     await spawnStuck('eve/');
     h.crash();
     h.open();
-    h.db.prepare('UPDATE timers SET delay_ms = NULL, crc = NULL').run(); // as a row from before the delay column
+    // As an entry from before the delay column: no delay, no checksum.
+    h.db
+      .prepare(
+        "UPDATE servers SET timers = (SELECT json_group_array(json_array(j.value->>0, j.value->>1, NULL, j.value->>3, NULL)) FROM json_each(servers.timers) j) WHERE timers != '[]'",
+      )
+      .run();
     h.crash();
     h.clock.stepWall(-HOUR);
     h.open();
@@ -90,7 +95,11 @@ describe('wall-clock steps', () => {
     await spawnStuck('fay/');
     h.crash();
     h.open();
-    h.db.prepare('UPDATE timers SET delay_ms = delay_ms + 1').run();
+    h.db
+      .prepare(
+        "UPDATE servers SET timers = (SELECT json_group_array(json_array(j.value->>0, j.value->>1, (j.value->>2) + 1, j.value->>3, j.value->>4)) FROM json_each(servers.timers) j) WHERE timers != '[]'",
+      )
+      .run();
     expect(() => h.reopen()).toThrow(/timer .* is damaged/);
   });
 });
