@@ -3,7 +3,7 @@ import { MACHINE_VERSION, configureServerMachine } from '../machines/server.mach
 import { ManualClock } from '../src/core/clock.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { openDatabase } from '../src/store/database.js';
-import { SqliteEventStore } from '../src/store/event-store.js';
+import { SqliteEventStore, armedTimers } from '../src/store/event-store.js';
 import { InstantCluster, drained, keysFor, lifecycle } from './support.js';
 
 /** HistoryFile describes a database built by buildHistory. */
@@ -44,7 +44,7 @@ export async function buildHistory(path: string, servers: number, now = Date.now
   await Promise.all(held.map((k) => runtime.send(k, { type: 'server.start' })));
   runtime.close();
   const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
-  const file = { path, servers, events: count('events'), timers: count('timers'), outbox: count('outbox') };
+  const file = { path, servers, events: count('events'), timers: armedTimers(db), outbox: count('outbox') };
   const pages = db.pragma('page_count', { simple: true }) as number;
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   db.close();

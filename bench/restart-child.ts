@@ -1,7 +1,7 @@
 // Scenario 3's restarting process: `restart-child.ts DB CLUSTER_URL TIMERS`; it prints its phases in ms since process start.
 import { performance } from 'node:perf_hooks';
 // By the package's name: the compiled run resolves it to dist/ as an installed package does; under tsx, to the sources.
-import { createSpawnkeeper, kubeConfigFor, openDatabase } from 'spawnkeeper';
+import { armedTimers, createSpawnkeeper, kubeConfigFor, openDatabase } from 'spawnkeeper';
 
 /** RestartPhases are the child's own marks, in ms since its process started (performance.timeOrigin). */
 export interface RestartPhases {
@@ -27,7 +27,7 @@ async function main(path: string, url: string, expectedTimers: number): Promise<
   // The hub acts from the moment it holds the Lease (re-run effects, the first relist), so timers may
   // already have been armed or cleared since the restore: memory and the file must agree now, in one tick.
   const timers = sk.health().timers;
-  const inFile = (db.prepare('SELECT COALESCE(SUM(json_array_length(timers)), 0) AS n FROM servers').get() as { n: number }).n;
+  const inFile = armedTimers(db);
   if (timers !== inFile)
     throw new Error(`restart: ${timers} timers armed, the file holds ${inFile} (${expectedTimers} before the restart)`);
   return { loaded, opened, ready, cpu, servers: sk.health().servers, timers };

@@ -26,7 +26,7 @@ export type { LeaseStatus, LeaseTimings } from './kube/lease.js';
 export { LeaseElector, DEFAULT_LEASE_TIMINGS, checkLeaseTimings } from './kube/lease.js';
 export { ANNOTATION_LEASE_TRANSITIONS, ANNOTATION_LEASE_HOLDER } from './kube/fence.js';
 export type { EventStore, StepRecord, ServerRow, EventRow, OrphanRow } from './store/event-store.js';
-export { SqliteEventStore } from './store/event-store.js';
+export { SqliteEventStore, armedTimers } from './store/event-store.js';
 export type {
   Spawnkeeper,
   SpawnkeeperConfig,

@@ -68,6 +68,11 @@ export interface StepRecord extends EventRow {
   readonly alongside?: (() => void) | undefined;
 }
 
+/** armedTimers counts the timers a database holds (every entry of every server row's list), for reports and checks. */
+export function armedTimers(db: Database): number {
+  return (db.prepare('SELECT COALESCE(SUM(json_array_length(timers)), 0) AS n FROM servers').get() as { n: number }).n;
+}
+
 /** StoredTimer is one entry of a server row's `timers` list: [id, dueAt, delay (null in old rows), event JSON, checksum (null in old rows)]. */
 type StoredTimer = [id: string, dueAt: number, delay: number | null, event: string, crc: number | null];
 
