@@ -1,10 +1,11 @@
 // Scenario 2: relist storm: every pod of N running servers comes back from a relist at a newer version.
 import { performance } from 'node:perf_hooks';
-import type { CoreV1Api, V1Pod, V1PodList } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { PodFact } from '../machines/pod-fact.js';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
 import { DEFAULT_TEMPLATE, podManifest } from '../src/kube/manifest.js';
 import { Reflector } from '../src/kube/reflector.js';
+import type { PodLister } from '../src/kube/pod-lister.js';
 import { ManualClock } from '../src/core/clock.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { startSimulator } from '../src/sim/index.js';
@@ -36,16 +37,13 @@ function podFor(key: string, fact: PodFact): V1Pod {
   return pod;
 }
 
-/** inProcessApi serves a list from memory in the pages the reflector asks for: no HTTP, no client-node decoding. */
-function inProcessApi(pods: readonly V1Pod[], rv: string): CoreV1Api {
-  const api = {
-    listNamespacedPod: ({ limit = 500, _continue }: { limit?: number; _continue?: string }): Promise<V1PodList> => {
-      const from = Number(_continue ?? 0);
-      const next = from + limit < pods.length ? String(from + limit) : undefined;
-      return Promise.resolve({ metadata: { resourceVersion: rv, _continue: next }, items: pods.slice(from, from + limit) });
-    },
+/** inProcessLister serves a list from memory in the pages the reflector asks for: no HTTP, no JSON. */
+function inProcessLister(pods: readonly V1Pod[], rv: string): PodLister {
+  return ({ limit = 500, cont }) => {
+    const from = Number(cont ?? 0);
+    const next = from + limit < pods.length ? String(from + limit) : undefined;
+    return Promise.resolve({ metadata: { resourceVersion: rv, _continue: next }, items: pods.slice(from, from + limit) });
   };
-  return api as unknown as CoreV1Api;
 }
 
 /** InProcess is N running servers in a runtime on a real file, relisted by a fresh Reflector from memory. */
@@ -71,7 +69,7 @@ async function inProcess(dir: BenchDir, servers: number): Promise<{ relist: () =
     const abort = new AbortController();
     const reflector = new Reflector({
       kc: kubeConfigFor(NOWHERE),
-      api: inProcessApi(pods, String(++round)),
+      list: inProcessLister(pods, String(++round)),
       namespace: 'default',
       instance: INSTANCE,
       sink: runtime,

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { MACHINE_VERSION, configureServerMachine } from '../machines/server.machine.js';
 import { parseTimerId } from '../machines/timer-id.js';
 import { AgentPool, pooledApiClient } from './kube/agents.js';
+import { rawPodLister } from './kube/pod-lister.js';
 import { highestStamp, leaseFence } from './kube/fence.js';
 import type { LeaseStatus, LeaseTimings } from './kube/lease.js';
 import { LeaseElector } from './kube/lease.js';
@@ -335,7 +336,7 @@ export async function createSpawnkeeper(options: SpawnkeeperOptions): Promise<Sp
   runtime.start();
   const reflector = new Reflector({
     kc: options.cluster,
-    api,
+    list: rawPodLister(options.cluster, config.namespace, agents),
     namespace: config.namespace,
     instance: config.instance,
     sink: runtime,

@@ -1,4 +1,4 @@
-import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createActor } from 'xstate';
 import type { Actor } from 'xstate';
@@ -7,6 +7,7 @@ import { rvNumber } from '../../machines/pod-fact.js';
 import { reflectorMachine } from '../../machines/reflector.machine.js';
 import type { ReflectorEvent } from '../../machines/reflector.machine.js';
 import type { Clock } from '../core/clock.js';
+import type { PodLister } from './pod-lister.js';
 import type { WatchOptions } from './list-watch.js';
 import { listPages, runListWatch, watchOnce } from './list-watch.js';
 import { selector } from './manifest.js';
@@ -21,7 +22,8 @@ export interface PodSink {
 
 export interface ReflectorOptions {
   kc: KubeConfig;
-  api: CoreV1Api;
+  /** list reads a page of pods (rawPodLister in production). */
+  list: PodLister;
   namespace: string;
   instance: string;
   sink: PodSink;
@@ -176,12 +178,12 @@ export class Reflector {
   /** list reads every page, replaces the cache and reports every server, absences included. */
   private async list(signal: AbortSignal): Promise<string> {
     this.tell({ type: 'list.started', at: this.o.clock.now() });
-    const { api, namespace, instance, pageSize } = this.o;
+    const { instance, pageSize } = this.o;
     const seen = new Map<string, CachedPod>();
     const listRv = await listPages(
-      (cont) => api.listNamespacedPod({ namespace, labelSelector: selector(instance), limit: pageSize, _continue: cont }),
+      (cont) => this.o.list({ labelSelector: selector(instance), limit: pageSize, cont }, signal),
       (pod) => {
-        const cached = this.toCached(pod);
+        const cached = this.toCached(pod as V1Pod);
         if (cached !== undefined) seen.set(cached.name, cached);
       },
       signal,
