@@ -416,16 +416,14 @@ export class Runtime {
   }
 
   private schedule(): void {
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // Group commit: under load, one fsync for the events of a few milliseconds instead of one for
-      // each handful; an event after a quiet spell, or while commits are cheap, is committed at once.
-      const wait = this.lastCommit.took >= SLOW_COMMIT_MS ? this.lastCommit.at + this.groupCommitMs - performance.now() : 0;
-      if (wait > 0) {
-        const timer = setTimeout(() => this.flush(), wait);
-        this.unschedule = () => clearTimeout(timer);
-      } else this.scheduleNextTurn();
-    }
+    if (this.flushScheduled) return;
+    // Group commit: under load, one fsync for the events of a few milliseconds instead of one for
+    // each handful; an event after a quiet spell, or while commits are cheap, is committed at once.
+    const wait = this.lastCommit.took >= SLOW_COMMIT_MS ? this.lastCommit.at + this.groupCommitMs - performance.now() : 0;
+    if (wait <= 0) return this.scheduleNextTurn();
+    this.flushScheduled = true;
+    const timer = setTimeout(() => this.flush(), wait);
+    this.unschedule = () => clearTimeout(timer);
   }
 
   private scheduleNextTurn(): void {

@@ -317,7 +317,6 @@ export class SqliteEventStore implements EventStore {
       const { id, delay } = change.arm;
       const event = JSON.stringify(change.arm.event);
       const dueAt = r.ts + delay;
-      entries.delete(id);
       entries.set(id, JSON.stringify([id, dueAt, delay, event, timerSum(sid, id, dueAt, event, delay)] satisfies StoredTimer));
     }
     return `[${[...entries.values()].join(',')}]`;
